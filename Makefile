@@ -1,0 +1,53 @@
+# carp for Linux. `make` builds .venv; `make test` is what CI runs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR := $(PREFIX)/lib/carp-for-linux
+SYSDEPS := iproute2 mandoc procps
+
+.PHONY: all sysdeps test lint unit demo bench install clean
+
+all: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Debian packages the tests and the demo use, installed only when missing.
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: all
+	$(VENV)/bin/ruff check .
+
+test: all sysdeps lint
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+demo: all sysdeps
+	$(PY) -m carp.demo
+
+bench: all sysdeps
+	$(PY) -m bench
+
+install: all
+	$(PYTHON) -m venv $(DESTDIR)$(LIBDIR)/venv
+	$(DESTDIR)$(LIBDIR)/venv/bin/pip install -q --disable-pip-version-check .
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man4 $(DESTDIR)$(PREFIX)/share/man/man8
+	for p in ifconfig sysctl netstat carpd; do \
+	  ln -sf $(LIBDIR)/venv/bin/$$p $(DESTDIR)$(PREFIX)/sbin/$$p; done
+	install -m 644 man/carp.4 $(DESTDIR)$(PREFIX)/share/man/man4/
+	install -m 644 man/carpd.8 man/ifconfig.8 man/sysctl.8 man/netstat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/carp/hooks.d
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' systemd/carpd.service > $(DESTDIR)/etc/systemd/system/carpd.service
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,67 @@
+"""What the pure core asks the outside world to do (sans-IO: events in, actions out).
+
+carpd turns each action into syscalls; the simulator turns them into virtual-LAN events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# syslog priorities used by Log
+LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG = 2, 3, 4, 5, 6, 7
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send one CARP (or VRRPv3) payload to `dst` out of `carpdev` with TTL 255."""
+
+    ifname: str  # the carp interface key (CarpInterface.key)
+    carpdev: str
+    family: int  # 4 or 6
+    dst: str  # 224.0.0.18, ff02::12 or a unicast peer
+    payload: bytes  # the 36-byte CARP header (8+n for VRRPv3)
+    vhid: int
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A vhid changed state.  carpd applies addresses, link state and runs hooks."""
+
+    ifname: str
+    carpdev: str | None
+    vhid: int
+    old: str  # INIT / BACKUP / MASTER
+    new: str
+    reason: str  # FreeBSD reason text, e.g. "master timed out"
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Gratuitous ARP (IPv4) / unsolicited neighbour advertisement (IPv6) for addresses."""
+
+    ifname: str
+    carpdev: str
+    vhid: int
+    mac: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Log:
+    """A kernel log line.  `kind` lets each personality's net.inet.carp.log filter it:
+    "state" (transitions), "demote" (demotion changes), "packet" (bad packets),
+    "error" (send errors, loops)."""
+
+    priority: int
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Count:
+    """Increment one carpstats counter (field name from carp.wire.STAT_FIELDS)."""
+
+    stat: str
+
+
+Action = Send | StateChange | Announce | Log | Count

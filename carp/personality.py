@@ -1,0 +1,19 @@
+"""Which BSD's behaviour to copy where the three kernels and userlands differ."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+Personality = Literal["openbsd", "freebsd", "netbsd"]
+PERSONALITIES: tuple[Personality, ...] = ("openbsd", "freebsd", "netbsd")
+DEFAULT: Personality = "openbsd"
+ENV_VAR = "CARP_PERSONALITY"
+
+
+def from_environment() -> Personality:
+    """The personality a brand-new store gets: $CARP_PERSONALITY, else openbsd."""
+    value = os.environ.get(ENV_VAR, DEFAULT).strip().lower() or DEFAULT
+    if value not in PERSONALITIES:
+        raise ValueError(f"{ENV_VAR}={value!r}: must be one of {', '.join(PERSONALITIES)}")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,238 @@
+"""The store: this host's "kernel memory" (sysctl values, carp interfaces, groups).
+
+Front ends write it, carpd reads it and publishes runtime status beside it.
+
+* One store per host: `/run/carp`, or `/run/carp/netns/<name>` inside a named network
+  namespace (found the way `ip netns identify` does); `$CARP_RUNDIR` overrides.
+* Commits hold an exclusive flock, write a temporary file, fsync it and rename it over
+  the old one, so readers see the old or the new state and never a torn file.
+* The file carries a SHA-256 of its payload; a torn or edited file is reported as
+  `StoreCorrupt`, never silently replaced by defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carp import personality as personalities
+from carp.config import CarpInterface
+
+BASE_RUNDIR = Path("/run/carp")
+NETNS_DIR = Path("/run/netns")
+STORE_FILE = "store.json"
+STATUS_FILE = "status.json"
+LOCK_FILE = "store.lock"
+SOCKET_FILE = "carpd.sock"
+FORMAT = 1
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message is meant for the admin."""
+
+
+class StoreCorrupt(StoreError):
+    pass
+
+
+def netns_name() -> str | None:
+    """The name of the named network namespace this process runs in, if any."""
+    try:
+        mine = os.stat("/proc/self/ns/net")
+        entries = list(NETNS_DIR.iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            return entry.name
+    return None
+
+
+def default_rundir() -> Path:
+    override = os.environ.get("CARP_RUNDIR")
+    if override:
+        return Path(override)
+    name = netns_name()
+    return BASE_RUNDIR / "netns" / name if name else BASE_RUNDIR
+
+
+@dataclass
+class State:
+    """Everything the store holds.  Mutate it inside `Store.transaction()`."""
+
+    generation: int = 0
+    personality: str = personalities.DEFAULT
+    sysctl: dict[str, int] = field(default_factory=dict)  # only values written by the admin
+    interfaces: dict[str, CarpInterface] = field(default_factory=dict)
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)  # e.g. carp: carpdemote
+    ifmap: dict[str, str] = field(default_factory=dict)  # BSD name -> Linux name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "generation": self.generation,
+            "personality": self.personality,
+            "sysctl": dict(sorted(self.sysctl.items())),
+            "interfaces": {k: v.to_dict() for k, v in sorted(self.interfaces.items())},
+            "groups": self.groups,
+            "ifmap": self.ifmap,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        return cls(
+            generation=int(data["generation"]),
+            personality=data["personality"],
+            sysctl={k: int(v) for k, v in data.get("sysctl", {}).items()},
+            interfaces={
+                k: CarpInterface.from_dict(v) for k, v in data.get("interfaces", {}).items()
+            },
+            groups={k: dict(v) for k, v in data.get("groups", {}).items()},
+            ifmap=dict(data.get("ifmap", {})),
+        )
+
+
+def _digest(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    payload = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return json.dumps({"sha256": _digest(payload.encode()), "payload": payload}).encode() + b"\n"
+
+
+def _decode(raw: bytes, path: Path) -> dict[str, Any]:
+    try:
+        outer = json.loads(raw)
+        payload: str = outer["payload"]
+        if _digest(payload.encode()) != outer["sha256"]:
+            raise ValueError("checksum mismatch")
+        doc = json.loads(payload)
+        if not isinstance(doc, dict):
+            raise ValueError("not an object")
+        return doc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreCorrupt(f"{path}: corrupt store ({exc}); move it aside to start afresh") from exc
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write, fsync, rename: a crash at any instant leaves the old or the new file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+class Store:
+    def __init__(self, rundir: Path | str | None = None) -> None:
+        self.rundir = Path(rundir) if rundir is not None else default_rundir()
+        self.path = self.rundir / STORE_FILE
+        self.status_path = self.rundir / STATUS_FILE
+        self.socket_path = self.rundir / SOCKET_FILE
+
+    # -- configuration -------------------------------------------------------------
+
+    def load(self) -> State:
+        """The committed state; a fresh one (personality from the environment) if none."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return State(personality=personalities.from_environment())
+        except OSError as exc:
+            raise StoreError(f"{self.path}: {exc.strerror}") from exc
+        return State.from_dict(_decode(raw, self.path))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[State]:
+        """Lock, load, let the caller mutate, commit as generation+1 if anything changed.
+
+        An exception inside the block leaves the store untouched."""
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.rundir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self.load()
+            before = state.to_dict()
+            yield state
+            if state.to_dict() != before or not self.path.exists():
+                state.generation += 1
+                atomic_write(self.path, _encode(state.to_dict()))
+        finally:
+            os.close(lock)
+
+    # -- runtime status (written by carpd only) ---------------------------------------
+
+    def read_status(self) -> dict[str, Any] | None:
+        """carpd's last published status, or None when no carpd runs for this store."""
+        try:
+            raw = self.status_path.read_bytes()
+        except OSError:
+            return None
+        try:
+            status = _decode(raw, self.status_path)
+        except StoreCorrupt:
+            return None
+        pid = status.get("pid")
+        if not isinstance(pid, int) or not _alive(pid):
+            return None
+        return status
+
+    def write_status(self, status: dict[str, Any]) -> None:
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.status_path, _encode(status))
+
+    # -- carpd handshake ------------------------------------------------------------
+
+    def wait_applied(self, generation: int, timeout: float = 2.0) -> bool:
+        """Tell carpd a new generation exists and wait until it says it applied it.
+
+        Returns False at once when no carpd listens (the change is simply stored)."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout)
+                sock.connect(str(self.socket_path))
+                sock.sendall(f"sync {generation}\n".encode())
+                deadline = time.monotonic() + timeout
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    sock.settimeout(max(0.0, deadline - time.monotonic()))
+                    chunk = sock.recv(256)
+                    if not chunk:
+                        return False
+                    buf += chunk
+                words = buf.split()
+                return len(words) == 2 and words[0] == b"applied" and int(words[1]) >= generation
+        except (OSError, ValueError):
+            return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
