@@ -1,8 +1,64 @@
-"""CARP advertisement codec: header, checksum, HMAC, counter, virtual MAC (pure)."""
+"""CARP advertisement codec: header, checksum, HMAC, counter, virtual MAC (pure).
+
+Byte layouts follow reference/carp-protocol.md sections 1-3 and 7. Nothing here
+opens a socket or reads a clock; `random_counter` may read os.urandom.
+Every decode path returns a `Reject` instead of raising, whatever the bytes.
+"""
 
 from __future__ import annotations
 
+import enum
+import hmac
+import os
+import random
+import socket
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 KEY_LEN = 20  # CARP_KEY_LEN
+HEADER_LEN = 36
+CARP_VERSION = 2
+CARP_ADVERTISEMENT = 1
+AUTHLEN = 7  # counter + digest in 32-bit words
+COUNTER_LEN = 8
+DIGEST_LEN = 20
+IPPROTO_CARP = 112
+VRRP_VERSION = 3
+VRRP_HEADER_LEN = 8
+FLAVOURS = ("openbsd", "freebsd", "netbsd")
+
+# struct carpstats order (reference section 7); netstat and carpd index by name.
+STAT_FIELDS: tuple[str, ...] = (
+    "ipackets", "ipackets6", "badif", "badttl", "hdrops", "badsum", "badver", "badlen",
+    "badauth", "badvhid", "badaddrs", "opackets", "opackets6", "onomem", "ostates", "preempt",
+)  # fmt: skip
+
+
+class Reject(enum.Enum):
+    """Why a packet was dropped. `.stat` names the carpstats counter it bumps.
+
+    Values equal the counter name except LOOP, which shares `badauth` with
+    BAD_AUTH (OpenBSD counts a looped-back cookie as badauth) and so needs its
+    own value to stay a distinct member. Always use `.stat` for counting."""
+
+    BAD_TTL = "badttl"
+    SHORT_HEADER = "hdrops"
+    BAD_CHECKSUM = "badsum"
+    BAD_VERSION = "badver"
+    TOO_SHORT = "badlen"
+    BAD_AUTH = "badauth"
+    UNKNOWN_VHID = "badvhid"
+    BAD_INTERFACE = "badif"
+    BAD_ADDRESSES = "badaddrs"
+    LOOP = "loop"
+
+    @property
+    def stat(self) -> str:
+        return _REJECT_STAT.get(self, self.value)
+
+
+_REJECT_STAT: dict[Reject, str] = {Reject.LOOP: "badauth"}
 
 
 def hmac_key(passphrase: str | bytes) -> bytes:
@@ -14,3 +70,478 @@ def hmac_key(passphrase: str | bytes) -> bytes:
 def virtual_mac(vhid: int, multicast: bool = False) -> str:
     """00:00:5e:00:01:<vhid>, or the 01:00:5e:00:01:<vhid> form of OpenBSD `balancing ip`."""
     return f"{'01' if multicast else '00'}:00:5e:00:01:{vhid:02x}"
+
+
+# ---------------------------------------------------------------------------
+# The 36-byte advertisement
+
+
+@dataclass(frozen=True, slots=True)
+class Advert:
+    """One CARP advertisement header, fields as on the wire (reference 1.2)."""
+
+    vhid: int
+    advskew: int
+    advbase: int
+    counter: bytes
+    digest: bytes
+    demote: int = 0
+    version: int = CARP_VERSION
+    type: int = CARP_ADVERTISEMENT
+    authlen: int = AUTHLEN
+
+    @property
+    def bow_out(self) -> bool:
+        """advbase 255 + advskew 255: the sender is leaving (reference 4.6)."""
+        return self.advbase == 255 and self.advskew == 255
+
+
+# version/type, vhid, advskew, authlen, demote, advbase, checksum, counter, digest
+_HEADER = struct.Struct("!BBBBBBH8s20s")
+_CKSUM = struct.Struct("!H")
+
+
+def checksum(data: bytes) -> int:
+    """RFC 1071 Internet checksum; 0 when run over a packet whose checksum is right.
+
+    Since 2**16 == 1 (mod 0xffff), the one's-complement sum of the 16-bit words
+    is the big integer mod 0xffff, which is much faster than a word loop. The
+    folded sum is 0 only for all-zero data, otherwise 0xffff stands for 0."""
+    if len(data) & 1:
+        data = bytes(data) + b"\0"
+    total = int.from_bytes(data, "big") % 0xFFFF
+    if total == 0 and any(data):
+        total = 0xFFFF
+    return ~total & 0xFFFF
+
+
+def _check_advert(adv: Advert) -> None:
+    # struct's "8s"/"20s" would silently pad or cut: refuse wrong lengths instead.
+    if len(adv.counter) != COUNTER_LEN or len(adv.digest) != DIGEST_LEN:
+        raise ValueError("counter must be 8 bytes and digest 20 bytes")
+    if not (0 <= adv.version <= 15 and 0 <= adv.type <= 15):
+        raise ValueError("version and type are 4-bit fields")
+
+
+def encode(adv: Advert) -> bytes:
+    """The 36 header bytes with the checksum filled in. Raises ValueError on bad fields."""
+    _check_advert(adv)
+    try:
+        raw = bytearray(_HEADER.pack(
+            adv.version << 4 | adv.type, adv.vhid, adv.advskew, adv.authlen,
+            adv.demote, adv.advbase, 0, adv.counter, adv.digest,
+        ))  # fmt: skip
+    except struct.error as exc:
+        raise ValueError(str(exc)) from exc
+    _CKSUM.pack_into(raw, 6, checksum(raw))
+    return bytes(raw)
+
+
+def decode(payload: bytes, whole_payload: bool = False) -> Advert | Reject:
+    """Parse one advertisement (the IP payload). Never raises.
+
+    Checks length (badlen) and the checksum over the 36 header bytes (badsum),
+    or over the whole payload with `whole_payload` (FreeBSD IPv4, ref 1.3).
+    The version is NOT checked: hosts do that after the vhid lookup (ref 7.1);
+    dispatch VRRPv3 first with `carp_version`."""
+    try:
+        if len(payload) < HEADER_LEN:
+            return Reject.TOO_SHORT
+        head = payload if whole_payload else payload[:HEADER_LEN]
+        if checksum(head):
+            return Reject.BAD_CHECKSUM
+        vt, vhid, advskew, authlen, demote, advbase, _, counter, digest = _HEADER.unpack_from(
+            payload
+        )
+        return Advert(vhid, advskew, advbase, counter, digest, demote, vt >> 4, vt & 0x0F, authlen)
+    except (TypeError, ValueError, struct.error):  # e.g. not a bytes-like object
+        return Reject.TOO_SHORT
+
+
+def carp_version(payload: bytes) -> int | None:
+    """High nibble of byte 0 (2 = CARP, 3 = VRRPv3), None for an empty payload."""
+    return payload[0] >> 4 if payload else None
+
+
+# ---------------------------------------------------------------------------
+# Counter (reference section 3)
+
+
+def random_counter(rng: random.Random | None = None) -> bytes:
+    """8 random counter bytes, never all zero (OpenBSD treats 0 as "unset")."""
+    while True:
+        raw = os.urandom(COUNTER_LEN) if rng is None else rng.getrandbits(64).to_bytes(8, "big")
+        if any(raw):
+            return raw
+
+
+def counter_to_int(counter: bytes) -> int:
+    """The counter as FreeBSD/NetBSD read it: a big-endian uint64."""
+    if len(counter) != COUNTER_LEN:
+        raise ValueError("counter must be 8 bytes")
+    return int.from_bytes(counter, "big")
+
+
+def int_to_counter(n: int) -> bytes:
+    """Big-endian uint64; wraps modulo 2**64 as the kernels' `counter++` does."""
+    return (n & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(COUNTER_LEN, "big")
+
+
+# ---------------------------------------------------------------------------
+# HMAC (reference section 2)
+
+
+def _bare(addr: str) -> str:
+    # Accept "192.168.1.1/24" and "fe80::1%eth0" as configuration gives them.
+    return addr.split("/", 1)[0].split("%", 1)[0].strip()
+
+
+def _pack4(addr: str) -> bytes:
+    return socket.inet_pton(socket.AF_INET, _bare(addr))
+
+
+def _pack6(addr: str) -> bytes:
+    return socket.inet_pton(socket.AF_INET6, _bare(addr))
+
+
+def _is_linklocal(a: bytes) -> bool:
+    return a[0] == 0xFE and (a[1] & 0xC0) == 0x80
+
+
+def _is_scope_embed(a: bytes) -> bool:
+    """IN6_IS_SCOPE_EMBED: link-local unicast, link- or interface-local multicast."""
+    return _is_linklocal(a) or (a[0] == 0xFF and (a[1] & 0x0F) in (1, 2))
+
+
+def _v6_part(v6: Iterable[str], flavour: str, include_linklocal: bool) -> bytes:
+    """Sorted, deduplicated IPv6 addresses with kernel scope bytes zeroed (ref 2.2/2.3)."""
+    zero = _is_linklocal if flavour == "netbsd" else _is_scope_embed
+    out: set[bytes] = set()
+    for addr in v6:
+        a = _pack6(addr)
+        if flavour == "openbsd" and not include_linklocal and _is_scope_embed(a):
+            continue  # OpenBSD NOV6LL context skips them entirely
+        if zero(a):
+            a = a[:2] + b"\0\0" + a[4:]
+        out.add(a)
+    return b"".join(sorted(out))
+
+
+def _check_flavour(flavour: str) -> None:
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown flavour {flavour!r}; expected one of {FLAVOURS}")
+
+
+def _prefix(
+    vhid: int,
+    v4: Iterable[str],
+    v6: Iterable[str],
+    mac: bytes | None,
+    flavour: str,
+    include_linklocal: bool,
+) -> bytes:
+    """M without the counter: everything the kernel precomputes per vhid."""
+    _check_flavour(flavour)
+    if not 0 <= vhid <= 255:
+        raise ValueError("vhid must be 0..255")
+    if mac is not None and len(mac) != 6:
+        raise ValueError("mac must be 6 bytes")
+    # Only OpenBSD ever mixes in a MAC (custom lladdr on the leader); the caller decides.
+    head = b"\x02\x01" + (mac if mac is not None and flavour == "openbsd" else b"")
+    v4_part = b"".join(sorted({_pack4(a) for a in v4}))  # bytes order == uint32 order
+    return head + bytes([vhid]) + v4_part + _v6_part(v6, flavour, include_linklocal)
+
+
+def hmac_message(
+    vhid: int,
+    v4: Iterable[str],
+    v6: Iterable[str],
+    counter: bytes,
+    mac: bytes | None = None,
+    flavour: str = "openbsd",
+    include_linklocal: bool = False,
+) -> bytes:
+    """The exact bytes M that are HMAC'd (reference 2.2).
+
+    `include_linklocal` selects OpenBSD's ORIG context; False is NOV6LL (what
+    OpenBSD sends). FreeBSD and NetBSD always hash every given address."""
+    if len(counter) != COUNTER_LEN:
+        raise ValueError("counter must be 8 bytes")
+    v4, v6 = list(v4), list(v6)
+    return _prefix(vhid, v4, v6, mac, flavour, include_linklocal) + counter
+
+
+def _context(key: bytes, prefix: bytes) -> hmac.HMAC:
+    if len(key) > 64:
+        raise ValueError("key too long")
+    return hmac.new(key, prefix, "sha1")
+
+
+class Signer:
+    """Precomputed HMAC-SHA1 contexts for one vhid; sign/verify cost one copy + update.
+
+    OpenBSD flavour keeps two contexts (ref 2.3): it signs with NOV6LL and
+    accepts NOV6LL or ORIG. Other flavours have one context."""
+
+    __slots__ = ("key", "vhid", "flavour", "_send", "_alt")
+
+    def __init__(
+        self,
+        key: bytes,
+        vhid: int,
+        v4: Iterable[str],
+        v6: Iterable[str],
+        mac: bytes | None = None,
+        flavour: str = "openbsd",
+    ) -> None:
+        v4, v6 = list(v4), list(v6)
+        self.key = key
+        self.vhid = vhid
+        self.flavour = flavour
+        send_prefix = _prefix(vhid, v4, v6, mac, flavour, False)
+        self._send = _context(key, send_prefix)
+        self._alt: hmac.HMAC | None = None
+        if flavour == "openbsd":
+            orig_prefix = _prefix(vhid, v4, v6, mac, flavour, True)
+            if orig_prefix != send_prefix:  # only differs when link-locals are present
+                self._alt = _context(key, orig_prefix)
+
+    def sign(self, counter: bytes) -> bytes:
+        """20-byte digest over the prepared prefix + counter (OpenBSD: NOV6LL)."""
+        h = self._send.copy()
+        h.update(counter)
+        return h.digest()
+
+    def sign_orig(self, counter: bytes) -> bytes:
+        """Digest from OpenBSD's ORIG context (with link-locals); = sign() otherwise."""
+        if self._alt is None:
+            return self.sign(counter)
+        h = self._alt.copy()
+        h.update(counter)
+        return h.digest()
+
+    def verify(self, adv: Advert) -> bool:
+        """Constant-time digest check; OpenBSD flavour also accepts the ORIG context."""
+        h = self._send.copy()
+        h.update(adv.counter)
+        if hmac.compare_digest(h.digest(), adv.digest):
+            return True
+        if self._alt is None:
+            return False
+        h = self._alt.copy()
+        h.update(adv.counter)
+        return hmac.compare_digest(h.digest(), adv.digest)
+
+
+def make_advert(
+    signer: Signer, vhid: int, advbase: int, advskew: int, counter: bytes, demote: int = 0
+) -> bytes:
+    """Sign and encode in one step: the sender's hot path. Raises ValueError on bad fields."""
+    if len(counter) != COUNTER_LEN:
+        raise ValueError("counter must be 8 bytes")
+    try:
+        raw = bytearray(_HEADER.pack(
+            CARP_VERSION << 4 | CARP_ADVERTISEMENT, vhid, advskew, AUTHLEN, demote, advbase, 0,
+            counter, signer.sign(counter),
+        ))  # fmt: skip
+    except struct.error as exc:
+        raise ValueError(str(exc)) from exc
+    _CKSUM.pack_into(raw, 6, checksum(raw))
+    return bytes(raw)
+
+
+# ---------------------------------------------------------------------------
+# IP and link layer helpers for carpd's raw sockets
+
+
+@dataclass(frozen=True)
+class IPInfo:
+    """What carpd needs from a received datagram's IP header."""
+
+    src: str
+    dst: str
+    ttl: int
+    payload: bytes
+    family: int
+    proto: int = IPPROTO_CARP
+
+
+_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+
+
+def parse_ipv4(datagram: bytes) -> IPInfo | Reject:
+    """Split a raw-socket IPv4 datagram (Linux keeps the header, fields in network order).
+
+    A header that is missing or inconsistent is SHORT_HEADER (hdrops). The
+    payload is cut at the IP total length; a shorter payload is left for
+    `decode` to call TOO_SHORT. Never raises."""
+    try:
+        if len(datagram) < 20 or datagram[0] >> 4 != 4:
+            return Reject.SHORT_HEADER
+        vihl, _tos, total, _id, _frag, ttl, proto, _sum, src, dst = _IPV4.unpack_from(datagram)
+        ihl = (vihl & 0x0F) * 4
+        if ihl < 20 or ihl > len(datagram) or total < ihl:
+            return Reject.SHORT_HEADER
+        return IPInfo(
+            socket.inet_ntoa(src), socket.inet_ntoa(dst), ttl,
+            bytes(datagram[ihl:min(total, len(datagram))]), int(socket.AF_INET), proto,
+        )  # fmt: skip
+    except (TypeError, ValueError, struct.error):
+        return Reject.SHORT_HEADER
+
+
+def build_ipv4(
+    src: str, dst: str, payload: bytes, tos: int, ident: int, ttl: int = 255
+) -> bytes:
+    """20-byte IPv4 header (DF, protocol 112, header checksum) + payload."""
+    hdr = bytearray(_IPV4.pack(
+        0x45, tos, 20 + len(payload), ident & 0xFFFF, 0x4000, ttl, IPPROTO_CARP, 0,
+        _pack4(src), _pack4(dst),
+    ))  # fmt: skip
+    _CKSUM.pack_into(hdr, 10, checksum(hdr))
+    return bytes(hdr) + payload
+
+
+def mac_bytes(mac: str | bytes) -> bytes:
+    """6 bytes from "00:00:5e:00:01:01" (also accepts '-' separators or raw bytes)."""
+    if isinstance(mac, bytes | bytearray):
+        raw = bytes(mac)
+    else:
+        raw = bytes.fromhex(mac.replace(":", "").replace("-", ""))
+    if len(raw) != 6:
+        raise ValueError(f"not a MAC address: {mac!r}")
+    return raw
+
+
+def mac_str(raw: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def ethernet_frame(dst_mac: str, src_mac: str, ethertype: int, payload: bytes) -> bytes:
+    """14-byte Ethernet II header + payload (no padding: the NIC pads to 60)."""
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ethertype) + payload
+
+
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
+BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
+
+
+def gratuitous_arp(mac: str, ip: str) -> bytes:
+    """Takeover ARP (ref 1.5): a broadcast request, sender = target = the virtual IP."""
+    hw, addr = mac_bytes(mac), _pack4(ip)
+    arp = struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, 1) + hw + addr + b"\0" * 6 + addr
+    return ethernet_frame(BROADCAST_MAC, mac, ETH_P_ARP, arp)
+
+
+def eui64_linklocal(mac: str) -> str:
+    """fe80:: address derived from a MAC (modified EUI-64), as a carp interface gets."""
+    hw = bytearray(mac_bytes(mac))
+    hw[0] ^= 0x02
+    iid = bytes(hw[:3]) + b"\xff\xfe" + bytes(hw[3:])
+    return socket.inet_ntop(socket.AF_INET6, b"\xfe\x80" + b"\0" * 6 + iid)
+
+
+def _icmp6_checksum(src: bytes, dst: bytes, body: bytes) -> int:
+    pseudo = src + dst + struct.pack("!I3xB", len(body), 58)
+    return checksum(pseudo + body)
+
+
+def unsolicited_na(
+    mac: str, ip6: str, router: bool = False, src_ip6: str | None = None
+) -> bytes:
+    """Takeover neighbour advertisement (ref 1.5): to ff02::1, Override set,
+    Solicited clear, Router if asked, target link-layer option = `mac`, hop
+    limit 255. The source defaults to the EUI-64 link-local of `mac`."""
+    src = _pack6(src_ip6 if src_ip6 is not None else eui64_linklocal(mac))
+    dst = _pack6("ff02::1")
+    flags = 0x20 | (0x80 if router else 0)  # O, and R when forwarding
+    opt = bytes([2, 1]) + mac_bytes(mac)  # target link-layer address, 8 bytes
+    body = bytearray(struct.pack("!BBHB3x", 136, 0, 0, flags) + _pack6(ip6) + opt)
+    _CKSUM.pack_into(body, 2, _icmp6_checksum(src, dst, bytes(body)))
+    ip6hdr = struct.pack("!IHBB", 0x6000_0000, len(body), 58, 255) + src + dst
+    return ethernet_frame(ipv6_multicast_mac("ff02::1"), mac, ETH_P_IPV6, ip6hdr + body)
+
+
+def ipv4_multicast_mac(group: str) -> str:
+    """01:00:5e + the low 23 bits of the group (224.0.0.18 -> 01:00:5e:00:00:12)."""
+    a = _pack4(group)
+    return mac_str(b"\x01\x00\x5e" + bytes([a[1] & 0x7F]) + a[2:])
+
+
+def ipv6_multicast_mac(group: str) -> str:
+    """33:33 + the low 32 bits of the group (ff02::12 -> 33:33:00:00:00:12)."""
+    return mac_str(b"\x33\x33" + _pack6(group)[12:])
+
+
+# ---------------------------------------------------------------------------
+# FreeBSD VRRPv3 mode (reference 1.7)
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpAdvert:
+    """An RFC 5798 advertisement as FreeBSD `carpver 3` sends it."""
+
+    vrid: int
+    priority: int
+    interval_cs: int
+    addresses: tuple[str, ...]
+    version: int = VRRP_VERSION
+
+
+_VRRP = struct.Struct("!BBBBHH")
+
+
+def _family_of(addr: str) -> int:
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def _pseudo_header(src: str, dst: str, length: int) -> bytes:
+    """IPv4 or IPv6 pseudo-header for protocol 112 (the sums are what matter)."""
+    if _family_of(src) == socket.AF_INET6:
+        return _pack6(src) + _pack6(dst) + struct.pack("!I3xB", length, IPPROTO_CARP)
+    return _pack4(src) + _pack4(dst) + struct.pack("!xBH", IPPROTO_CARP, length)
+
+
+def encode_vrrp(adv: VrrpAdvert, src: str, dst: str) -> bytes:
+    """8-byte header + addresses in configuration order, pseudo-header checksum."""
+    fam = _family_of(src)
+    pack = _pack6 if fam == socket.AF_INET6 else _pack4
+    addrs = b"".join(pack(a) for a in adv.addresses)
+    if not 0 <= adv.interval_cs <= 0x0FFF:
+        raise ValueError("interval_cs must be 0..4095")
+    try:
+        head = _VRRP.pack(
+            adv.version << 4 | 1, adv.vrid, adv.priority, len(adv.addresses), adv.interval_cs, 0
+        )
+    except struct.error as exc:
+        raise ValueError(str(exc)) from exc
+    msg = bytearray(head + addrs)
+    _CKSUM.pack_into(msg, 6, checksum(_pseudo_header(src, dst, len(msg)) + msg))
+    return bytes(msg)
+
+
+def decode_vrrp(payload: bytes, src: str, dst: str) -> VrrpAdvert | Reject:
+    """Parse a VRRPv3 advertisement. Never raises.
+
+    Like FreeBSD the checksum covers the whole payload and the address count
+    is not validated: addresses are read as far as the payload allows."""
+    try:
+        if len(payload) < VRRP_HEADER_LEN:
+            return Reject.TOO_SHORT
+        if payload[0] >> 4 != VRRP_VERSION:
+            return Reject.BAD_VERSION
+        if checksum(_pseudo_header(src, dst, len(payload)) + bytes(payload)):
+            return Reject.BAD_CHECKSUM
+        _vt, vrid, prio, count, interval, _sum = _VRRP.unpack_from(payload)
+        fam = _family_of(src)
+        alen = 16 if fam == socket.AF_INET6 else 4
+        n = min(count, (len(payload) - VRRP_HEADER_LEN) // alen)
+        addrs = tuple(
+            socket.inet_ntop(fam, bytes(payload[8 + i * alen : 8 + (i + 1) * alen]))
+            for i in range(n)
+        )
+        return VrrpAdvert(vrid, prio, interval & 0x0FFF, addrs, payload[0] >> 4)
+    except (TypeError, ValueError, OSError, struct.error):  # bad src/dst text included
+        return Reject.BAD_ADDRESSES

@@ -1,0 +1,93 @@
+"""carpnodes / arpbalance share selection (reference section 6), pure.
+
+These functions decide which node owns a flow or an ARP requester. carpd
+turns the decisions into kernel rules; they are here so the rules can be
+derived and tested against the BSD arithmetic."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import struct
+
+_M32 = 0xFFFF_FFFF
+_GOLDEN = 0x9E3779B9  # lookup2's initial a
+
+
+def hashkeys(key: bytes) -> tuple[int, int]:
+    """(hashkey0, hashkey1) from SHA1(ipad || 02 01), words read little-endian (x86 host)."""
+    ipad = bytes(b ^ 0x36 for b in key.ljust(64, b"\0"))
+    w = struct.unpack("<5I", hashlib.sha1(ipad + b"\x02\x01").digest())
+    return w[0] ^ w[1], w[2] ^ w[3]
+
+
+def _mix(a: int, b: int, c: int) -> int:
+    """Bob Jenkins' lookup2 mix on 32-bit words; returns c."""
+    a = ((a - b - c) & _M32) ^ (c >> 13)
+    b = ((b - c - a) & _M32) ^ ((a << 8) & _M32)
+    c = ((c - a - b) & _M32) ^ (b >> 13)
+    a = ((a - b - c) & _M32) ^ (c >> 12)
+    b = ((b - c - a) & _M32) ^ ((a << 16) & _M32)
+    c = ((c - a - b) & _M32) ^ (b >> 5)
+    a = ((a - b - c) & _M32) ^ (c >> 3)
+    b = ((b - c - a) & _M32) ^ ((a << 10) & _M32)
+    c = ((c - a - b) & _M32) ^ (b >> 15)
+    return c
+
+
+def carp_hash(key: bytes, hashkey: tuple[int, int], mac: bytes) -> int:
+    """OpenBSD/NetBSD carp_hash over a 6-byte MAC (ref 6.3 steps 2-4), a uint32."""
+    if len(mac) != 6 or len(key) < 4:
+        raise ValueError("mac must be 6 bytes and key at least 4")
+    a = (_GOLDEN + int.from_bytes(mac[0:4], "little")) & _M32
+    b = (hashkey[0] + int.from_bytes(mac[4:6], "little")) & _M32
+    c = (hashkey[1] + int.from_bytes(key[0:4], "little")) & _M32
+    return _mix(a, b, c)
+
+
+def arp_index(key: bytes, sender_mac: bytes, count: int) -> int:
+    """Node index answering an ARP from `sender_mac` (OpenBSD arp mode, NetBSD arpbalance)."""
+    if count < 1:
+        raise ValueError("count must be >= 1")
+    return carp_hash(key, hashkeys(key), sender_mac) % count
+
+
+def _packed(addr: str) -> bytes:
+    bare = addr.split("%", 1)[0]
+    return socket.inet_pton(socket.AF_INET6 if ":" in bare else socket.AF_INET, bare)
+
+
+def ip_fold(src: str, dst: str) -> int:
+    """src XOR dst folded to 32 bits (IPv6: XOR of all eight words), read big-endian."""
+    s, d = _packed(src), _packed(dst)
+    if len(s) != len(d):
+        raise ValueError("src and dst must be the same address family")
+    fold = 0
+    for word in struct.unpack(f"!{len(s) // 4}I", s) + struct.unpack(f"!{len(d) // 4}I", d):
+        fold ^= word
+    return fold
+
+
+def _always_accepted(dst: bytes) -> bool:
+    # Multicast and limited broadcast (incl. CARP ads) bypass the hash (ref 6.2).
+    if len(dst) == 4:
+        return dst[0] >> 4 == 14 or dst == b"\xff\xff\xff\xff"
+    return dst[0] == 0xFF
+
+
+def ip_accepts(src: str, dst: str, lsmask: int, lscount: int) -> bool:
+    """Whether this node keeps the packet under `balancing ip*` (ref 6.2).
+
+    Subnet-directed broadcasts need the prefix, so carpd must exempt them itself."""
+    if _always_accepted(_packed(dst)):
+        return True
+    if lscount < 1:
+        return False
+    return bool(lsmask >> (ip_fold(src, dst) % lscount) & 1)
+
+
+def freebsd_arpbalance_index(sender_ip: str, count: int) -> int:
+    """FreeBSD <= 9 arpbalance (ref 6.4): the raw address word in little-endian host order."""
+    if count < 1:
+        raise ValueError("count must be >= 1")
+    return int.from_bytes(socket.inet_pton(socket.AF_INET, sender_ip), "little") % count
