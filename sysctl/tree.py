@@ -1,0 +1,192 @@
+"""The MIB: every `net.inet.*` node this host's "kernel" has, per personality.
+
+For each node: type, range, default, writability, whether a prefix listing shows it,
+and the FreeBSD `-d` description.  Values of carp nodes live in the store (only what
+the admin wrote) and in carpd's runtime status; `effective_value` combines them.
+
+Import cost matters (`sysctl net.inet.carp.preempt` must start fast): this module
+imports nothing beyond the standard `__future__`.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~5 ms at start-up
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+CARP = "net.inet.carp"
+
+# BSD names with a Linux meaning: the single table (bsd name -> Linux sysctl name).
+LINUX_MAPPED: dict[str, str] = {
+    "net.inet.ip.forwarding": "net.ipv4.ip_forward",
+    "net.inet6.ip6.forwarding": "net.ipv6.conf.all.forwarding",
+}
+
+# Top-level-and-below prefixes that belong to the BSD tree; everything else is Linux's.
+BSD_ROOTS: tuple[str, ...] = ("net.inet", "net.inet6")
+
+
+class Node:
+    """One leaf.  kind: "int" (store-backed), "struct" (netstat only), "linux" (mapped)."""
+
+    __slots__ = ("name", "kind", "default", "lo", "hi", "writable", "adds", "listed", "descr")
+
+    def __init__(
+        self,
+        name: str,
+        kind: str = "int",
+        default: int = 0,
+        lo: int = INT_MIN,
+        hi: int = INT_MAX,
+        writable: bool = True,
+        adds: bool = False,
+        listed: bool = True,
+        descr: str = "",
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.default = default
+        self.lo = lo
+        self.hi = hi
+        self.writable = writable and kind != "struct"
+        self.adds = adds  # writing N adds N (FreeBSD net.inet.carp.demotion)
+        self.listed = listed  # False: accepted by name for old scripts, hidden in listings
+        self.descr = descr
+
+    @property
+    def short(self) -> str:
+        return self.name.rsplit(".", 1)[1]
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.kind!r}, default={self.default})"
+
+
+def _c(short: str, **kw: object) -> Node:
+    return Node(f"{CARP}.{short}", **kw)  # type: ignore[arg-type]
+
+
+_FORWARDING = (
+    Node("net.inet.ip.forwarding", kind="linux", lo=0, hi=1,
+         descr="Enable IP forwarding between interfaces"),
+    Node("net.inet6.ip6.forwarding", kind="linux", lo=0, hi=1,
+         descr="Enable forwarding of IPv6 packets between interfaces"),
+)
+
+# Listing order is each kernel's: OpenBSD and NetBSD by MIB number; FreeBSD lists the
+# newest OID first (reference 3.3), so its table is written in that order.
+_CARP_NODES: dict[str, tuple[Node, ...]] = {
+    "openbsd": (
+        _c("allow", default=1),
+        _c("preempt", default=0),
+        _c("log", default=2),
+        # arpbalance existed in OpenBSD 3.5-3.x; the man pages of that era use it.
+        _c("arpbalance", default=0, listed=False),
+        _c("stats", kind="struct"),
+    ),
+    "freebsd": (
+        _c("ifdown_demotion_factor", default=240,
+           descr="Interface down demotion factor adjustment"),
+        _c("senderr_demotion_factor", default=240,
+           descr="Send error demotion factor adjustment"),
+        _c("demotion", default=0, adds=True,
+           descr="Adjust demotion factor (skew of advskew)"),
+        _c("log", default=1, descr="CARP log level"),
+        _c("preempt", default=0, descr="High-priority backup preemption mode"),
+        _c("dscp", default=56, lo=0, hi=63, descr="DSCP value for carp packets"),
+        _c("allow", default=1, descr="Accept incoming CARP packets"),
+        _c("stats", kind="struct",
+           descr="CARP statistics (struct carpstats, netinet/ip_carp.h)"),
+        # FreeBSD 5.4-9 nodes: the legacy carp(4) pages use them verbatim.
+        _c("arpbalance", default=0, listed=False, descr="balance arp responses"),
+        _c("suppress_preempt", default=0, writable=False, listed=False,
+           descr="Preemption is suppressed"),
+    ),
+    "netbsd": (
+        _c("allow", default=1, descr="Accept incoming CARP packets"),
+        _c("preempt", default=0, descr="Preemption mode"),
+        _c("log", default=0, descr="Log bad packets"),
+        _c("arpbalance", default=0, descr="balance arp responses"),
+        _c("stats", kind="struct", descr="CARP statistics"),
+    ),
+}
+
+# The whole BSD tree per personality, in `sysctl -a` order.
+MIB: dict[str, tuple[Node, ...]] = {
+    p: (_FORWARDING[0], *nodes, _FORWARDING[1]) for p, nodes in _CARP_NODES.items()
+}
+
+_INDEX: dict[str, dict[str, Node]] = {p: {n.name: n for n in nodes} for p, nodes in MIB.items()}
+
+# personality -> full name -> default, for every store-backed int node.
+DEFAULTS: dict[str, dict[str, int]] = {
+    p: {n.name: n.default for n in nodes if n.kind == "int"} for p, nodes in _CARP_NODES.items()
+}
+
+
+def is_bsd_name(name: str) -> bool:
+    """Whether `name` belongs to the BSD tree (else it is passed to Linux)."""
+    return any(name == r or name.startswith(r + ".") for r in BSD_ROOTS)
+
+
+def lookup(personality: str, name: str) -> Node | None:
+    """The leaf called `name`, or None."""
+    return _INDEX[personality].get(name)
+
+
+def is_interior(personality: str, name: str) -> bool:
+    """Whether `name` is a node with children (`net`, `net.inet`, `net.inet.carp` ...)."""
+    prefix = name + "."
+    return any(n.name.startswith(prefix) for n in MIB[personality])
+
+
+def listing(personality: str, prefix: str = "", hidden: bool = False) -> list[Node]:
+    """Leaves under `prefix` ("" = all) in listing order; hidden compat nodes only on request."""
+    want = prefix + "." if prefix else ""
+    return [
+        n for n in MIB[personality]
+        if n.name.startswith(want) and (n.listed or hidden)
+    ]
+
+
+def unknown_at(personality: str, name: str) -> tuple[int, str]:
+    """For a name that is not in the tree: (index of the first bad component, that component).
+
+    Index len(parts) means the name runs past a leaf (OpenBSD "name X in Y is unknown")."""
+    parts = name.split(".")
+    known = [n.name.split(".") for n in MIB[personality]]
+    for i, part in enumerate(parts):
+        candidates = [k for k in known if len(k) > i and k[:i] == parts[:i]]
+        if not candidates:  # parts[:i] is a leaf: the name goes past it
+            return len(parts), part
+        if all(k[i] != part for k in candidates):
+            return i, part
+    return len(parts), parts[-1]
+
+
+def effective_value(
+    node: Node, stored: Mapping[str, int], status: Mapping[str, object] | None
+) -> int:
+    """What a read shows: the admin's stored value (or the default) plus runtime parts.
+
+    * demotion: admin adjustments (stored sum) + carpd's own (ifdown/senderr) demotion.
+    * suppress_preempt: carpd's counter, 0 when carpd is not running."""
+    if node.name == f"{CARP}.suppress_preempt":
+        return _status_int(status, "suppress_preempt")
+    value = stored.get(node.name, node.default)
+    if node.name == f"{CARP}.demotion":
+        value += _status_int(status, "demotion")
+    return value
+
+
+def _status_int(status: Mapping[str, object] | None, key: str) -> int:
+    if not status:
+        return 0
+    value = status.get(key, 0)
+    return value if isinstance(value, int) else 0
+
+
+def names(nodes: Iterable[Node]) -> list[str]:
+    return [n.name for n in nodes]
