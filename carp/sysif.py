@@ -1,0 +1,350 @@
+"""Fast facts about Linux interfaces for the front ends (netifaces + /sys/class/net).
+
+The front ends must start fast, so this module never imports pyroute2 or ipaddress:
+sysfs files give the link facts, netifaces (a C extension, imported on first use)
+gives the addresses, and address arithmetic is done on plain integers.
+
+BSD scripts name interfaces `em0`, `wm0`, ...; `/etc/carp/ifmap` (lines `em0 = eth0`,
+`#` comments; `$CARP_IFMAP` overrides the path) and `State.ifmap` (which wins) map
+those names to Linux ones.  Everything here takes and returns Linux names unless the
+function says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sysctl.store import State
+
+SYS_NET = "/sys/class/net"
+IFMAP_PATH = "/etc/carp/ifmap"
+IFMAP_ENV = "CARP_IFMAP"
+
+# Linux <linux/if.h> bits.  RUNNING/LOWER_UP are not stored in the sysfs `flags`
+# file; the kernel adds them in dev_get_flags(), and so do we (see _read_flags).
+IFF_UP = 0x1
+IFF_BROADCAST = 0x2
+IFF_DEBUG = 0x4
+IFF_LOOPBACK = 0x8
+IFF_POINTOPOINT = 0x10
+IFF_RUNNING = 0x40
+IFF_NOARP = 0x80
+IFF_PROMISC = 0x100
+IFF_ALLMULTI = 0x200
+IFF_MULTICAST = 0x1000
+IFF_LOWER_UP = 0x10000
+
+
+@dataclass
+class SysIf:
+    """One Linux interface as ifconfig needs it; plain data so tests can build it."""
+
+    name: str
+    index: int
+    mac: str
+    mtu: int
+    flags: int
+    carrier: bool | None
+    operstate: str
+    v4: list[tuple[str, int, str | None]] = field(default_factory=list)
+    v6: list[tuple[str, int, int]] = field(default_factory=list)
+    kind: str = ""
+
+
+# -- sysfs -------------------------------------------------------------------------
+
+
+def _valid(name: str) -> bool:
+    # Refuse path tricks: a name comes from the command line and becomes a path.
+    return bool(name) and "/" not in name and name not in (".", "..") and "\0" not in name
+
+
+def _read(name: str, leaf: str) -> str | None:
+    try:
+        with open(f"{SYS_NET}/{name}/{leaf}") as fh:
+            return fh.read().strip()
+    except OSError:  # e.g. `carrier` of a down link reads as EINVAL
+        return None
+
+
+def _int(text: str | None, default: int = 0, base: int = 10) -> int:
+    try:
+        return int(text, base) if text is not None else default
+    except ValueError:
+        return default
+
+
+def exists(linux_name: str) -> bool:
+    return _valid(linux_name) and os.path.isdir(f"{SYS_NET}/{linux_name}")
+
+
+def names() -> list[str]:
+    """Linux interfaces in ifindex order (the order BSD's `ifconfig -a` uses)."""
+    try:
+        entries = os.listdir(SYS_NET)
+    except OSError:
+        return []
+    indexed = [(_int(_read(n, "ifindex")), n) for n in entries]
+    return [n for _, n in sorted(indexed)]
+
+
+def _kind(name: str, flags: int) -> str:
+    uevent = _read(name, "uevent") or ""
+    for line in uevent.splitlines():
+        if line.startswith("DEVTYPE="):
+            return line[8:]
+    base = f"{SYS_NET}/{name}"
+    if os.path.isdir(f"{base}/brif"):
+        return "bridge"
+    if flags & IFF_LOOPBACK:
+        return "loopback"
+    if os.path.exists(f"{base}/device"):
+        return ""  # backed by hardware (or virtio): an ordinary NIC
+    driver = _driver(name)
+    if driver:
+        return driver
+    try:
+        if any(e.startswith("lower_") for e in os.listdir(base)):
+            return "macvlan"  # a stacked device without DEVTYPE: macvlan is our own kind
+    except OSError:
+        pass
+    return ""
+
+
+def _driver(name: str) -> str:
+    """The driver name (`veth`, `macvlan`, `dummy`, ...) via ETHTOOL_GDRVINFO; "" on error."""
+    import array
+    import fcntl
+    import struct
+
+    siocethtool, gdrvinfo = 0x8946, 0x3
+    buf = array.array("B", struct.pack("I", gdrvinfo) + bytes(192))
+    addr, _ = buf.buffer_info()
+    ifreq = struct.pack("16sP", name.encode()[:15], addr)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            fcntl.ioctl(sock.fileno(), siocethtool, ifreq)
+    except OSError:
+        return ""
+    return buf.tobytes()[4:36].split(b"\0", 1)[0].decode(errors="replace")
+
+
+def _read_flags(name: str) -> tuple[int, bool | None, str]:
+    flags = _int(_read(name, "flags"), 0, 16)
+    operstate = _read(name, "operstate") or "unknown"
+    carrier_text = _read(name, "carrier")
+    carrier = None if carrier_text is None else carrier_text == "1"
+    # dev_get_flags(): RUNNING when up and oper-up (or unknown), LOWER_UP with carrier.
+    if flags & IFF_UP:
+        if operstate in ("up", "unknown"):
+            flags |= IFF_RUNNING
+        if carrier:
+            flags |= IFF_LOWER_UP
+    return flags, carrier, operstate
+
+
+def _prefix_of_mask(mask: str) -> int:
+    if "/" in mask:  # netifaces gives IPv6 masks as "ffff:...::/64"
+        return _int(mask.rsplit("/", 1)[1])
+    try:
+        family = socket.AF_INET6 if ":" in mask else socket.AF_INET
+        return bin(int.from_bytes(socket.inet_pton(family, mask), "big")).count("1")
+    except OSError:
+        return 0
+
+
+def _link_local(addr: str) -> bool:
+    head = addr.lower().split(":", 1)[0]
+    return len(head) == 4 and head[:3] in ("fe8", "fe9", "fea", "feb")  # fe80::/10
+
+
+def addresses(
+    linux_name: str, index: int
+) -> tuple[list[tuple[str, int, str | None]], list[tuple[str, int, int]]]:
+    """(IPv4, IPv6) addresses of one interface, in the kernel's order."""
+    import netifaces
+
+    try:
+        table = netifaces.ifaddresses(linux_name)
+    except ValueError:  # vanished between listing and reading
+        return [], []
+    v4 = [
+        (a["addr"], _prefix_of_mask(a.get("netmask", "255.255.255.255")), a.get("broadcast"))
+        for a in table.get(netifaces.AF_INET, [])
+        if "addr" in a
+    ]
+    v6: list[tuple[str, int, int]] = []
+    for a in table.get(netifaces.AF_INET6, []):
+        addr = a.get("addr", "").split("%", 1)[0]
+        if not addr:
+            continue
+        scope = index if _link_local(addr) else 0
+        v6.append((addr, _prefix_of_mask(a.get("netmask", "/128")), scope))
+    return v4, v6
+
+
+def get(linux_name: str) -> SysIf | None:
+    """Everything about one Linux interface, or None when it does not exist."""
+    if not exists(linux_name):
+        return None
+    index = _int(_read(linux_name, "ifindex"))
+    flags, carrier, operstate = _read_flags(linux_name)
+    v4, v6 = addresses(linux_name, index)
+    return SysIf(
+        name=linux_name,
+        index=index,
+        mac=_read(linux_name, "address") or "00:00:00:00:00:00",
+        mtu=_int(_read(linux_name, "mtu"), 1500),
+        flags=flags,
+        carrier=carrier,
+        operstate=operstate,
+        v4=v4,
+        v6=v6,
+        kind=_kind(linux_name, flags),
+    )
+
+
+def speed(linux_name: str) -> tuple[int | None, str | None]:
+    """(Mb/s, "full"/"half") of an Ethernet link when the driver reports it."""
+    mbps = _int(_read(linux_name, "speed"), -1)
+    duplex = _read(linux_name, "duplex")
+    return (mbps if mbps > 0 else None), (duplex if duplex in ("full", "half") else None)
+
+
+def default_route_devices() -> set[str]:
+    """Linux names carrying a default route (OpenBSD puts them in group `egress`)."""
+    found: set[str] = set()
+    try:
+        with open("/proc/net/route") as fh:
+            for line in fh.read().splitlines()[1:]:
+                cols = line.split()
+                if len(cols) > 7 and cols[1] == "00000000" and cols[7] == "00000000":
+                    found.add(cols[0])
+        with open("/proc/net/ipv6_route") as fh:
+            for line in fh:
+                cols = line.split()
+                if len(cols) == 10 and cols[0] == "0" * 32 and cols[1] == "00":
+                    if cols[9] != "lo":
+                        found.add(cols[9])
+    except OSError:
+        pass
+    return found
+
+
+def ipv6_disabled(linux_name: str) -> bool:
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{linux_name}/disable_ipv6") as fh:
+            return fh.read().strip() == "1"
+    except OSError:
+        return True
+
+
+# -- the BSD <-> Linux name map -------------------------------------------------------
+
+_ifmap_cache: dict[str, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
+def _file_ifmap() -> dict[str, str]:
+    path = os.environ.get(IFMAP_ENV) or IFMAP_PATH
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _ifmap_cache.get(path)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    mapping: dict[str, str] = {}
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except OSError:
+        return {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        bsd, sep, linux = line.partition("=")
+        bsd, linux = bsd.strip(), linux.strip()
+        if sep and bsd and linux and " " not in bsd and " " not in linux:
+            mapping[bsd] = linux
+    _ifmap_cache[path] = (stamp, mapping)
+    return mapping
+
+
+def ifmap(state: State) -> dict[str, str]:
+    """BSD name -> Linux name: the file's entries, overridden by the store's."""
+    mapping = dict(_file_ifmap())
+    mapping.update(state.ifmap)
+    return mapping
+
+
+def resolve(bsd_name: str, state: State) -> str:
+    """The Linux name behind a BSD-style name (the name itself when unmapped)."""
+    return ifmap(state).get(bsd_name, bsd_name)
+
+
+def bsd_name(linux_name: str, state: State) -> str:
+    """The name to display for a Linux interface (store entries win over the file)."""
+    for bsd, linux in state.ifmap.items():
+        if linux == linux_name:
+            return bsd
+    for bsd, linux in _file_ifmap().items():
+        if linux == linux_name and bsd not in state.ifmap:
+            return bsd
+    return linux_name
+
+
+# -- carpdev auto-selection -----------------------------------------------------------
+
+
+def _parse(address: str) -> tuple[int, int] | None:
+    """(bits, value) of an IPv4/IPv6 address, None when it is not one."""
+    try:
+        if ":" in address:
+            return 128, int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
+        return 32, int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
+    except OSError:
+        return None
+
+
+def _same_subnet(a: int, b: int, bits: int, prefixlen: int) -> bool:
+    shift = bits - max(0, min(prefixlen, bits))
+    return a >> shift == b >> shift
+
+
+def carpdev_for(address: str, prefixlen: int, state: State) -> str | None:
+    """The BSD-visible name of the non-carp interface whose subnet holds `address`.
+
+    Like the BSD kernels (carp_set_addr), the interface's own netmask decides, so a /32
+    FreeBSD alias still finds em0's /24; among several candidates one whose prefix
+    length equals `prefixlen` wins, then the lowest ifindex.  IPv6 link-local
+    addresses are skipped: every interface has fe80::/64."""
+    parsed = _parse(address.split("%", 1)[0])
+    if parsed is None:
+        return None
+    bits, value = parsed
+    if bits == 128 and value >> 118 == 0x3FA:  # fe80::/10
+        return None
+    carp_links = {ci.linux_name for ci in state.interfaces.values()}
+    best: tuple[int, str] | None = None
+    for name in names():
+        if name in carp_links:
+            continue
+        facts = get(name)
+        if facts is None or facts.flags & IFF_LOOPBACK:
+            continue
+        own = [(a, p) for a, p, _ in facts.v4] if bits == 32 else [(a, p) for a, p, _ in facts.v6]
+        for addr, plen in own:
+            mine = _parse(addr)
+            if mine is None or mine[0] != bits or not _same_subnet(mine[1], value, bits, plen):
+                continue
+            rank = 0 if plen == prefixlen else 1
+            if best is None or rank < best[0]:
+                best = (rank, name)
+            break
+        if best is not None and best[0] == 0:
+            break
+    return bsd_name(best[1], state) if best else None
