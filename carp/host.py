@@ -26,3 +26,531 @@ CONTRACT (implemented by the protocol-core work; carpd and tests/sim drive only 
                "counters": {stat: n}, "demotion": int, "groups": {name: demote},
                "suppress_preempt": int}
 """
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import random
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from carp import vhost as vh
+from carp.actions import (
+    LOG_ERR,
+    LOG_INFO,
+    LOG_NOTICE,
+    LOG_WARNING,
+    Action,
+    Count,
+    Log,
+)
+from carp.config import CarpInterface
+from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
+from carp.wire import STAT_FIELDS, Advert, Reject, decode, hmac_key, mac_bytes, virtual_mac
+
+try:  # sysctl/tree.py is the MIB; fall back to reference section 9 if it is absent
+    from sysctl.tree import DEFAULTS as _TREE_DEFAULTS
+except ImportError:  # pragma: no cover - only while the tree is being written
+    _TREE_DEFAULTS = {}
+
+CARP = "net.inet.carp"
+_FALLBACK_DEFAULTS: dict[str, dict[str, int]] = {
+    "openbsd": {f"{CARP}.allow": 1, f"{CARP}.preempt": 0, f"{CARP}.log": 2},
+    "freebsd": {
+        f"{CARP}.allow": 1, f"{CARP}.preempt": 0, f"{CARP}.log": 1, f"{CARP}.demotion": 0,
+        f"{CARP}.ifdown_demotion_factor": 240, f"{CARP}.senderr_demotion_factor": 240,
+        f"{CARP}.dscp": 56,
+    },
+    "netbsd": {f"{CARP}.allow": 1, f"{CARP}.preempt": 0, f"{CARP}.log": 0},
+}  # fmt: skip
+
+VKey = tuple[str, int]  # (carp interface key, vhid)
+
+# decode is pure and Advert is frozen: hosts on one LAN share the work (simulator speed).
+_decode = lru_cache(maxsize=4096)(decode)
+
+
+def defaults(personality: str) -> dict[str, int]:
+    return dict(_TREE_DEFAULTS.get(personality) or _FALLBACK_DEFAULTS[personality])
+
+
+def _is_multicast(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr.split("%", 1)[0]).is_multicast
+    except ValueError:
+        return False
+
+
+def _parent(ci: CarpInterface) -> str | None:
+    """The physical interface a vhid lives on (FreeBSD vhid style: the interface itself)."""
+    return ci.name if ci.style == "vhid" else ci.carpdev
+
+
+def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
+    """Everything whose change restarts a vhid (advbase/advskew/up only take effect)."""
+    addrs = tuple(sorted((a.address, a.prefixlen) for a in ci.addresses_for(vhid)))
+    return (
+        ci.style, _parent(ci), vhid, addrs, ci.passphrase, ci.lladdr, ci.effective_balancing,
+        ci.peer, ci.peer6, ci.vhid, len(ci.nodes), ci.version,
+    )  # fmt: skip
+
+
+class CarpHost:
+    """All virtual hosts of one host, its carp sysctls, demotion and receive validation.
+
+    Log actions are already filtered by this personality's net.inet.carp.log.
+    `carpdev` arguments are interface names as the store spells them (BSD names).
+    """
+
+    def __init__(
+        self, personality: str = "openbsd", name: str = "", rng: random.Random | None = None
+    ) -> None:
+        self.personality = personality
+        self.name = name
+        self.rng = rng
+        self.env = Env(personality)
+        self.sysctl = defaults(personality)
+        self.ifaces: dict[str, CarpInterface] = {}
+        self.vhosts: dict[VKey, VirtualHost] = {}
+        self._ident: dict[VKey, tuple[object, ...]] = {}
+        self._by_dev: dict[tuple[str, int], list[VirtualHost]] = {}
+        self._devs: set[str] = set()  # parents that carry carp
+        self.link_down: set[str] = set()
+        self.counters: dict[str, int] = dict.fromkeys(STAT_FIELDS, 0)
+        self._seq: dict[str, int] = {}
+        self._configured = False
+        # demotion state (reference section 5)
+        self._store_groups: dict[str, int] = {}
+        self._kernel_groups: dict[str, int] = {}  # OpenBSD kernel "+1 carpdev" per group
+        self._suppressed: set[object] = set()  # OpenBSD: iface keys; others: VKeys
+        self._members: dict[str, tuple[str, list[str]]] = {}  # OpenBSD: name, groups
+        self._fb_admin = 0  # FreeBSD: the store's net.inet.carp.demotion
+        self._fb_kernel = 0  # FreeBSD: ifdown (and senderr) demotion carpd added
+        self._deadline: int | None = None
+        self._dirty = True
+
+    # -- sysctl helpers -------------------------------------------------------------
+
+    def _sc(self, short: str) -> int:
+        return self.sysctl.get(f"{CARP}.{short}", 0)
+
+    @property
+    def allow(self) -> bool:
+        return self._sc("allow") != 0
+
+    def _logs_ok(self, act: Log) -> bool:
+        level = self._sc("log")
+        if self.personality == "openbsd":
+            return level >= act.priority
+        if self.personality == "freebsd":
+            return level >= (2 if act.kind in ("packet", "error") else 1)
+        return level != 0
+
+    def _post(self, acts: list[Action]) -> list[Action]:
+        """Count every Count, drop Log lines the log level hides, invalidate the deadline."""
+        out: list[Action] = []
+        for a in acts:
+            if isinstance(a, Count):
+                self.counters[a.stat] = self.counters.get(a.stat, 0) + 1
+            elif isinstance(a, Log) and not self._logs_ok(a):
+                continue
+            out.append(a)
+        self._dirty = True
+        return out
+
+    # -- configuration -----------------------------------------------------------------
+
+    def configure(
+        self,
+        sysctl: Mapping[str, int],
+        interfaces: Mapping[str, CarpInterface] | Iterable[CarpInterface],
+        groups: Mapping[str, Mapping[str, int]] | None,
+        now: float,
+    ) -> list[Action]:
+        """Apply the store: only the difference (see the contract above)."""
+        acts: list[Action] = []
+        before = self._demote_snapshot()
+        self.sysctl = {**defaults(self.personality), **dict(sysctl)}
+        self.env.preempt = self._sc("preempt") != 0
+        if self.personality == "freebsd":
+            admin = self._sc("demotion")
+            if admin != self._fb_admin:
+                delta, self._fb_admin = admin - self._fb_admin, admin
+                acts.append(self._fb_log(delta, "sysctl"))
+        self._store_groups = {
+            g: int(attrs.get("carpdemote", 0)) for g, attrs in (groups or {}).items()
+        }
+        items = interfaces.values() if isinstance(interfaces, Mapping) else interfaces
+        new = {ci.key: copy.deepcopy(ci) for ci in items}
+        acts += self._reconcile_vhosts(new, now)
+        acts += self._update_demotion(before, now)
+        acts += self._run_all(now)
+        acts += self._state_requests(now)
+        self._configured = True
+        return self._post(acts)
+
+    def _reconcile_vhosts(self, new: dict[str, CarpInterface], now: float) -> list[Action]:
+        acts: list[Action] = []
+        wanted: dict[VKey, CarpInterface] = {
+            (key, n.vhid): ci for key, ci in new.items() for n in ci.nodes if n.vhid > 0
+        }
+        for vkey in list(self.vhosts):
+            ci = wanted.get(vkey)
+            if ci is None or _identity(ci, vkey[1]) != self._ident[vkey]:
+                old = self.vhosts.pop(vkey)
+                del self._ident[vkey]
+                reason = vh.R_REMOVED if ci is None else vh.R_USER
+                acts += old.stop(now, reason, bow_out=self._bows_out())
+        for vkey, ci in wanted.items():
+            node = next(n for n in ci.nodes if n.vhid == vkey[1])
+            if vkey in self.vhosts:
+                v = self.vhosts[vkey]
+                v.advbase, v.advskew = ci.advbase, node.advskew
+            else:
+                self.vhosts[vkey] = self._make_vhost(ci, vkey[1], node.advskew)
+                self._ident[vkey] = _identity(ci, vkey[1])
+        self.ifaces = new
+        self._by_dev = {}
+        for (_key, vhid), v in self.vhosts.items():
+            self._by_dev.setdefault((v.p.carpdev, vhid), []).append(v)
+        self._devs = {d for ci in new.values() if (d := _parent(ci))}
+        return acts
+
+    def _make_vhost(self, ci: CarpInterface, vhid: int, advskew: int) -> VirtualHost:
+        addrs = ci.addresses_for(vhid)
+        leader = vhid == ci.vhid
+        balancing = ci.effective_balancing
+        default_mac = virtual_mac(vhid)
+        mac = ci.lladdr or virtual_mac(vhid, multicast=leader and balancing == "ip")
+        hmac_mac = None
+        if (
+            self.personality == "openbsd"
+            and leader
+            and ci.lladdr
+            and ci.lladdr.lower() != default_mac
+        ):
+            hmac_mac = mac_bytes(ci.lladdr)  # reference 2.2 step 2 (realmac case ignored)
+        params = Params(
+            ifname=ci.key, logname=ci.name, carpdev=_parent(ci) or "", vhid=vhid,
+            v4=tuple(a.address for a in addrs if a.family == 4),
+            v6=tuple(a.address for a in addrs if a.family == 6),
+            key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
+            nodes=len(ci.nodes), balancing=balancing, dst4=ci.peer, dst6=ci.peer6,
+        )  # fmt: skip
+        return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
+
+    def _bows_out(self) -> bool:
+        return self.personality != "freebsd"  # FreeBSD has no bow-out advertisement
+
+    def _runnable(self, vkey: VKey) -> str | None:
+        """None if the vhid may run, else the reason it must stay (or go) INIT."""
+        ci = self.ifaces.get(vkey[0])
+        parent = _parent(ci) if ci else None
+        if ci is None or not parent or ci.version != 2:
+            return vh.R_USER
+        if parent in self.link_down:
+            return vh.R_IF_DOWN
+        if self.personality == "freebsd" and not self.allow:
+            return vh.R_IF_DOWN  # FreeBSD: allow=0 forces every vhid to INIT
+        if not ci.up or not ci.addresses_for(vkey[1]):
+            return vh.R_USER
+        return None
+
+    def _run_all(self, now: float) -> list[Action]:
+        """setrun for every vhid: INIT -> BACKUP when it may run, -> INIT when it may not."""
+        acts: list[Action] = []
+        for vkey, v in self.vhosts.items():
+            why = self._runnable(vkey)
+            if why is None and v.state == INIT:
+                was_down = v.reason == vh.R_IF_DOWN
+                acts += v.start(now, vh.R_IF_UP if was_down else vh.R_INIT_DONE)
+            elif why is not None and v.state != INIT:
+                bow = why == vh.R_USER and self._bows_out()
+                acts += v.stop(now, why, bow_out=bow)
+        return acts
+
+    def _state_requests(self, now: float) -> list[Action]:
+        """`state master|backup`: applied once per new seq (not replayed at carpd start)."""
+        acts: list[Action] = []
+        for key, ci in self.ifaces.items():
+            req = ci.state_request
+            if req is None or self._seq.get(key) == req.seq:
+                continue
+            self._seq[key] = req.seq
+            if not self._configured:
+                continue
+            for (k, vhid), v in self.vhosts.items():
+                if k == key and (req.vhid is None or req.vhid == vhid):
+                    acts += v.request(req.state.upper(), now)
+        return acts
+
+    # -- demotion (reference section 5) ----------------------------------------------------
+
+    def _should_suppress(self) -> set[object]:
+        down = self.link_down
+        if self.personality == "openbsd":
+            return {k for k, ci in self.ifaces.items() if _parent(ci) in down}
+        return {vk for vk, v in self.vhosts.items() if v.p.carpdev in down}
+
+    def _group_value(self, group: str) -> int:
+        raw = self._store_groups.get(group, 0) + self._kernel_groups.get(group, 0)
+        return max(0, min(raw, 255))
+
+    def _iface_demote(self, ci: CarpInterface) -> int:
+        """OpenBSD: sum of the interface's group counters, else its own count, cap 255."""
+        total = sum(self._group_value(g) for g in ci.groups)
+        if total == 0:
+            total = 1 if ci.key in self._suppressed else 0
+        return min(total, 255)
+
+    def _demote_snapshot(self) -> dict[object, int]:
+        if self.personality == "openbsd":
+            return {vk: v.demote for vk, v in self.vhosts.items()}
+        if self.personality == "freebsd":
+            return {"all": self.env.demotion}
+        return {"all": self.env.suppress_preempt}
+
+    def _fb_log(self, delta: int, reason: str) -> Log:
+        total = self._fb_admin + self._fb_kernel
+        return Log(LOG_INFO, "demote", f"carp: demoted by {delta} to {total} ({reason})")
+
+    def _update_demotion(self, before: dict[object, int], now: float) -> list[Action]:
+        """Re-derive suppression from link state; adjust counters; ads at once on a rise."""
+        acts: list[Action] = []
+        want = self._should_suppress()
+        gone, came = self._suppressed - want, want - self._suppressed
+        pers = self.personality
+        if pers == "openbsd":
+            for key in sorted(map(str, came)):
+                acts += self._obsd_adjust(key, +1, "carpdev")
+            for key in sorted(map(str, gone)):
+                acts += self._obsd_adjust(key, -1, "carpdev" if key in self.ifaces else "detach")
+        elif pers == "freebsd":
+            factor = self._sc("ifdown_demotion_factor")
+            for vkey in sorted(gone, key=str):
+                self._fb_kernel -= factor
+                why = "interface up" if vkey in self.vhosts else "vhid removed"
+                acts.append(self._fb_log(-factor, why))
+            for _ in came:
+                self._fb_kernel += factor
+                acts.append(self._fb_log(factor, "interface down"))
+        else:
+            self.env.suppress_preempt += len(came) - len(gone)
+        self._suppressed = want
+        if pers == "freebsd":
+            self.env.demotion = self._fb_admin + self._fb_kernel
+        for vkey, v in self.vhosts.items():
+            ci = self.ifaces.get(vkey[0])
+            v.demote = self._iface_demote(ci) if pers == "openbsd" and ci else 0
+        after = self._demote_snapshot()
+        if any(after[k] > before.get(k, 0) for k in after):
+            for v in self.vhosts.values():
+                acts += v.advertise_now(now)
+        return acts
+
+    def _obsd_adjust(self, key: str, adj: int, reason: str) -> list[Action]:
+        """carp_group_demote_adj: the interface's own count and every group but `all`."""
+        ci = self.ifaces.get(key)
+        if ci is not None:
+            self._members[key] = (ci.name, list(ci.groups))
+        name, groups = self._members.get(key, (key, ["carp"]))
+        acts: list[Action] = []
+        for g in groups:
+            if g == "all":
+                continue
+            self._kernel_groups[g] = max(0, self._kernel_groups.get(g, 0) + adj)
+            text = f"carp: {name} demoted group {g} by {adj} to {self._group_value(g)} ({reason})"
+            acts.append(Log(LOG_ERR, "demote", text))
+        return acts
+
+    # -- events ------------------------------------------------------------------------
+
+    def link(self, carpdev: str, up: bool, now: float) -> list[Action]:
+        """Parent link state: down -> INIT + demotion; up -> BACKUP, demotion undone."""
+        if up == (carpdev not in self.link_down):
+            return []
+        before = self._demote_snapshot()
+        if up:
+            self.link_down.discard(carpdev)
+        else:
+            self.link_down.add(carpdev)
+        # OpenBSD order: INIT first, then demote; on recovery setrun, then undo demotion.
+        return self._post(self._run_all(now) + self._update_demotion(before, now))
+
+    def timeout(self, now: float) -> list[Action]:
+        """Run every timer due at `now`."""
+        now_us = vh.to_us(now)
+        acts: list[Action] = []
+        for v in self.vhosts.values():
+            d = v.next_deadline_us()
+            if d is not None and d <= now_us:
+                acts += v.timeout(now)
+        return self._post(acts) if acts else acts
+
+    def next_deadline(self) -> float | None:
+        """The earliest timer of any vhid (absolute, same clock as `now`), or None."""
+        if self._dirty:
+            ds = [d for v in self.vhosts.values() if (d := v.next_deadline_us()) is not None]
+            self._deadline = min(ds) if ds else None
+            self._dirty = False
+        return None if self._deadline is None else self._deadline / vh.US
+
+    def shutdown(self, now: float) -> list[Action]:
+        """carpd exits: MASTERs bow out (OpenBSD/NetBSD), every vhid goes INIT."""
+        acts: list[Action] = []
+        for v in self.vhosts.values():
+            acts += v.stop(now, vh.R_SHUTDOWN, bow_out=self._bows_out())
+        return self._post(acts)
+
+    def packet(
+        self,
+        carpdev: str,
+        family: int,
+        src: str,
+        dst: str,
+        ttl: int,
+        payload: bytes,
+        now: float,
+    ) -> list[Action]:
+        """One received CARP payload, validated in the personality's order (section 7)."""
+        acts: list[Action] = [Count("ipackets" if family == 4 else "ipackets6")]
+        if self.allow:
+            acts += self._validate(carpdev, family, src, dst, ttl, payload, now)
+        return self._post(acts)
+
+    def _drop(self, stat: str, prio: int, kind: str, text: str | None) -> list[Action]:
+        acts: list[Action] = [Count(stat)]
+        if text is not None:
+            acts.append(Log(prio, kind, text))
+        return acts
+
+    def _lookup(self, carpdev: str, vhid: int, family: int, dst: str) -> VirtualHost | None:
+        """The vhid on that parent whose peer kind (multicast/unicast) fits `dst`;
+        None also when it is not running (INIT), as "not UP+RUNNING" is badvhid."""
+        for v in self._by_dev.get((carpdev, vhid), ()):
+            if dst and _is_multicast(dst) != _is_multicast(v.p.dst4 if family == 4 else v.p.dst6):
+                continue
+            return v if v.state != INIT else None
+        return None
+
+    def _validate(
+        self, dev: str, family: int, src: str, dst: str, ttl: int, payload: bytes, now: float
+    ) -> list[Action]:
+        pers = self.personality
+        ver = payload[0] >> 4 if payload else 0
+        if pers == "freebsd":
+            return self._validate_freebsd(dev, family, dst, ttl, payload, ver, now)
+        if (family == 6 or pers == "netbsd") and dev not in self._devs:
+            return self._drop(
+                "badif", LOG_INFO, "packet", f"carp: packet received on non-carp interface: {dev}"
+            )
+        if ttl != 255:
+            return self._drop(
+                "badttl", LOG_NOTICE, "packet", f"carp: received ttl {ttl} != 255 on {dev}"
+            )
+        adv = _decode(bytes(payload))
+        if isinstance(adv, Reject):
+            return self._drop(
+                adv.stat, LOG_INFO, "packet", self._reject_text(adv, family, dev, len(payload))
+            )
+        v = self._lookup(dev, adv.vhid, family, dst)
+        if v is None:
+            return [Count("badvhid")]
+        name = v.p.logname
+        if adv.version != 2:
+            return self._drop(
+                "badver", LOG_NOTICE, "packet", f"{name}: invalid version {adv.version} != 2"
+            )
+        if not v.signer.verify(adv):
+            text = (
+                f"{name}: incorrect hash"
+                if pers == "openbsd"
+                else f"{name}: incorrect hash from {src}"
+            )
+            return self._drop("badauth", LOG_INFO, "packet", text)
+        if v.is_own(adv):
+            return self._drop(
+                "badauth", LOG_WARNING, "error", f"{name}: replay or network loop detected"
+            )
+        return v.receive(adv, now)
+
+    def _validate_freebsd(
+        self, dev: str, family: int, dst: str, ttl: int, payload: bytes, ver: int, now: float
+    ) -> list[Action]:
+        if family == 6 and dev not in self._devs:
+            return self._drop(
+                "badif",
+                LOG_INFO,
+                "packet",
+                f"carp6_input: packet received on non-carp interface: {dev}",
+            )
+        if len(payload) < 8:
+            return self._drop(
+                "badlen",
+                LOG_INFO,
+                "packet",
+                f"carp_input: received len {len(payload)} < sizeof(struct vrrpv3_header) on {dev}",
+            )
+        if ver not in (2, 3):
+            return self._drop(
+                "badver", LOG_INFO, "packet", f"carp_input: unsupported version {ver} on {dev}"
+            )
+        if ver == 3:  # VRRPv3 is not implemented: its vhids do not exist here
+            v3 = self._by_dev.get((dev, payload[1]))
+            return [Count("badver" if v3 else "badvhid")]
+        adv = _decode(bytes(payload), whole_payload=family == 4)
+        if isinstance(adv, Reject):
+            text = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
+            return self._drop(adv.stat, LOG_INFO, "packet", text)
+        v = self._lookup(dev, adv.vhid, family, dst)
+        if v is None:
+            return [Count("badvhid")]
+        if _is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
+            return self._drop(
+                "badttl", LOG_INFO, "packet", f"carp_input_c: received ttl {ttl} != 255 on {dev}"
+            )
+        if not v.signer.verify(adv):
+            return self._drop(
+                "badauth",
+                LOG_INFO,
+                "packet",
+                f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}",
+            )
+        return v.receive(adv, now)
+
+    def _reject_text(self, rej: Reject, family: int, dev: str, length: int) -> str | None:
+        if rej is Reject.BAD_CHECKSUM:
+            sep = "," if family == 6 and self.personality == "openbsd" else ""
+            return f"carp: checksum failed{sep} on {dev}"
+        if rej is Reject.TOO_SHORT:
+            if family == 6 and self.personality == "openbsd":
+                return f"carp: packet size {length} too small"
+            return f"carp: packet too short {length} on {dev}"
+        return None
+
+    # -- status ------------------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """Runtime status carpd publishes (shape in the module docstring)."""
+        vhosts: dict[str, dict[str, dict[str, object]]] = {}
+        for (key, vhid), v in sorted(self.vhosts.items()):
+            vhosts.setdefault(key, {})[str(vhid)] = {
+                "state": v.state, "since": v.since, "reason": v.reason,
+                "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
+            }  # fmt: skip
+        groups = sorted(set(self._store_groups) | set(self._kernel_groups))
+        return {
+            "vhosts": vhosts,
+            "counters": dict(self.counters),
+            "demotion": self._fb_kernel,
+            "groups": {g: self._group_value(g) for g in groups},
+            "suppress_preempt": self.env.suppress_preempt,
+        }
+
+    def states(self) -> dict[VKey, str]:
+        """(interface key, vhid) -> state: a compact view for tests and the simulator."""
+        return {vk: v.state for vk, v in self.vhosts.items()}
+
+
+__all__ = ["BACKUP", "INIT", "MASTER", "Advert", "CarpHost", "defaults"]
