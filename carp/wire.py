@@ -191,6 +191,30 @@ def carp_version(payload: bytes) -> int | None:
 
 
 # ---------------------------------------------------------------------------
+# Timers derived from header fields (reference 4.2, 1.7); integer microseconds
+
+_MIN_INTERVAL_US = 1_000_000 // 256  # OpenBSD floor for advbase 0 + advskew 0: 3906
+
+
+def ad_interval_us(advbase: int, advskew: int) -> int:
+    """advbase + advskew/256 s, skew part truncated as the kernels do (3906 us floor)."""
+    return advbase * 1_000_000 + advskew * 1_000_000 // 256 or _MIN_INTERVAL_US
+
+
+def master_down_us(advbase: int, advskew: int, flavour: str = "openbsd") -> int:
+    """OpenBSD modern: 3 x the ad interval. FreeBSD/NetBSD: 3 x advbase + skew once."""
+    _check_flavour(flavour)
+    if flavour == "openbsd":
+        return 3 * ad_interval_us(advbase, advskew)
+    return 3 * advbase * 1_000_000 + advskew * 1_000_000 // 256
+
+
+def vrrp_master_down_cs(priority: int, interval_cs: int) -> int:
+    """RFC 5798 as FreeBSD computes it: 3*MI + ((256-prio)*MI)/256 centiseconds."""
+    return 3 * interval_cs + (256 - priority) * interval_cs // 256
+
+
+# ---------------------------------------------------------------------------
 # Counter (reference section 3)
 
 
