@@ -1,0 +1,120 @@
+"""Ethernet frames the lab's probes build and the capture decodes (pure, stdlib only).
+
+The capture keeps only what the scenarios assert on: CARP advertisements, ARP and
+ICMP echo replies.  Parsing never raises: an unknown frame decodes to None."""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from typing import Any
+
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+IPPROTO_ICMP = 1
+IPPROTO_CARP = 112
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
+
+def mac_str(raw: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def mac_bytes(mac: str) -> bytes:
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def ip_bytes(ip: str) -> bytes:
+    return ipaddress.IPv4Address(ip).packed
+
+
+def ip_str(raw: bytes) -> str:
+    return str(ipaddress.IPv4Address(raw))
+
+
+def arp_request(src_mac: str, src_ip: str, target_ip: str) -> bytes:
+    """A broadcast who-has frame, as a client's kernel would send it."""
+    arp = struct.pack(
+        "!HHBBH6s4s6s4s", 1, ETH_P_IP, 6, 4, 1,
+        mac_bytes(src_mac), ip_bytes(src_ip), b"\0" * 6, ip_bytes(target_ip),
+    )
+    return mac_bytes(BROADCAST) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_ARP) + arp
+
+
+def inet_checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def icmp_echo(ident: int, seq: int, payload: bytes = b"carp-lab") -> bytes:
+    head = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+    csum = inet_checksum(head + payload)
+    return struct.pack("!BBHHH", 8, 0, csum, ident, seq) + payload
+
+
+def _arp(body: bytes) -> dict[str, Any] | None:
+    if len(body) < 28:
+        return None
+    htype, ptype, hlen, plen, op, sha, spa, tha, tpa = struct.unpack(
+        "!HHBBH6s4s6s4s", body[:28]
+    )
+    if htype != 1 or ptype != ETH_P_IP or hlen != 6 or plen != 4:
+        return None
+    return {
+        "kind": "arp",
+        "op": op,
+        "sender_mac": mac_str(sha),
+        "sender_ip": ip_str(spa),
+        "target_mac": mac_str(tha),
+        "target_ip": ip_str(tpa),
+        # RFC 5227 announcement: sender IP == target IP (carp sends op=1 requests)
+        "garp": spa == tpa,
+    }
+
+
+def _ipv4(body: bytes) -> dict[str, Any] | None:
+    if len(body) < 20 or body[0] >> 4 != 4:
+        return None
+    ihl = (body[0] & 0x0F) * 4
+    ttl, proto = body[8], body[9]
+    src, dst = ip_str(body[12:16]), ip_str(body[16:20])
+    data = body[ihl:]
+    if proto == IPPROTO_CARP and len(data) >= 8:
+        rec: dict[str, Any] = {"kind": "carp", "src_ip": src, "dst_ip": dst, "ttl": ttl}
+        rec["version"], rec["type"] = data[0] >> 4, data[0] & 0x0F
+        rec["vhid"] = data[1]
+        if rec["version"] == 2:
+            rec["advskew"], rec["demote"], rec["advbase"] = data[2], data[4], data[5]
+        else:  # VRRPv3: priority and centisecond interval
+            rec["priority"] = data[2]
+            rec["interval_cs"] = struct.unpack("!H", data[4:6])[0] & 0x0FFF
+        return rec
+    if proto == IPPROTO_ICMP and len(data) >= 8 and data[0] == 0:
+        ident, seq = struct.unpack("!HH", data[4:8])
+        return {"kind": "icmp_reply", "src_ip": src, "dst_ip": dst, "id": ident, "seq": seq}
+    return None
+
+
+def decode(frame: bytes) -> dict[str, Any] | None:
+    """A capture record (without time/port) for an interesting frame, else None."""
+    if len(frame) < 14:
+        return None
+    ethertype = struct.unpack("!H", frame[12:14])[0]
+    body = frame[14:]
+    if ethertype == 0x8100 and len(frame) >= 18:  # one VLAN tag
+        ethertype = struct.unpack("!H", frame[16:18])[0]
+        body = frame[18:]
+    if ethertype == ETH_P_ARP:
+        rec = _arp(body)
+    elif ethertype == ETH_P_IP:
+        rec = _ipv4(body)
+    else:
+        return None
+    if rec is not None:
+        rec["src_mac"] = mac_str(frame[6:12])
+        rec["dst_mac"] = mac_str(frame[0:6])
+    return rec

@@ -1,0 +1,256 @@
+"""One lab host (a namespace running the project's real programs) and one LAN client."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+from typing import TYPE_CHECKING, Any
+
+from carp.lab import netns
+
+if TYPE_CHECKING:
+    from carp.lab.lab import Lab
+
+_IFCONFIG_CARP = re.compile(r"carp: (INIT|BACKUP|MASTER)\b.*?\bvhid (\d+)")
+
+
+class Host:
+    def __init__(self, lab: Lab, letter: str, index: int, ns: str) -> None:
+        self.lab = lab
+        self.letter = letter
+        self.index = index
+        self.ns = ns
+        self.octet = 2 + index  # A .2, B .3, C .4 ...
+        self.carpd: subprocess.Popen[bytes] | None = None
+        self.rundir = netns.RUN_NETNS / ns
+        self.log_path = lab.tmp / f"carpd-{letter}.log"
+
+    def __repr__(self) -> str:
+        return f"<host {self.letter} ns={self.ns}>"
+
+    @property
+    def name(self) -> str:
+        return f"host{self.letter}"
+
+    def dev(self, lan: int = 1) -> str:
+        return f"em{lan - 1}"
+
+    def port(self, lan: int = 1) -> str:
+        return f"{self.letter}-em{lan - 1}"
+
+    def ip(self, lan: int = 1) -> str:
+        from carp.lab.lab import lan_ip
+
+        return lan_ip(lan, self.octet)
+
+    def mac(self, lan: int = 1) -> str:
+        from carp.lab.lab import lab_mac
+
+        return lab_mac(lan, self.octet)
+
+    # -- running programs ---------------------------------------------------------------
+
+    def run(
+        self, argv: list[str], check: bool = True, timeout: float = 30.0,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return netns.run(
+            netns.exec_argv(self.ns, argv), check=check, timeout=timeout,
+            env=netns.child_env(env),
+        )
+
+    def ifconfig(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run([str(netns.BIN / "ifconfig"), *args], check=check)
+
+    def sysctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run([str(netns.BIN / "sysctl"), *args], check=check)
+
+    def netstat(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run([str(netns.BIN / "netstat"), *args], check=check)
+
+    def iproute(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return netns.ip(*args, ns=self.ns, check=check)
+
+    def set_link(self, dev: str, up: bool) -> float:
+        """`ip link set dev up|down` in this host; returns the wall-clock time it was done."""
+        self.iproute("link", "set", dev, "up" if up else "down")
+        return time.time()
+
+    # -- carpd ------------------------------------------------------------------------
+
+    def start_carpd(self, *args: str, wait: bool = True, timeout: float = 10.0) -> int:
+        """Start carpd in this host (foreground; output to the lab's log); its PID."""
+        if self.carpd_running:
+            raise RuntimeError(f"{self.name}: carpd already runs (pid {self.carpd_pid})")
+        argv = [str(netns.BIN / "carpd"), *self.lab.carpd_args, *args]
+        env = {"CARP_PERSONALITY": self.lab.personality} if self.lab.personality else None
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} start {' '.join(argv)}\n".encode())
+            log.flush()
+            self.carpd = subprocess.Popen(
+                netns.exec_argv(self.ns, argv), env=netns.child_env(env),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+        if wait:
+            self.wait_carpd_ready(timeout)
+        return self.carpd.pid
+
+    def wait_carpd_ready(self, timeout: float = 10.0) -> None:
+        """Until carpd published status under its own PID (it has read the store)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.carpd is None or self.carpd.poll() is not None:
+                raise RuntimeError(f"{self.name}: carpd exited\n{self.log()}")
+            status = self.status()
+            if status is not None and status.get("pid") == self.carpd.pid:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"{self.name}: carpd published no status in {timeout}s\n{self.log()}")
+
+    @property
+    def carpd_pid(self) -> int | None:
+        return self.carpd.pid if self.carpd is not None else None
+
+    @property
+    def carpd_running(self) -> bool:
+        return self.carpd is not None and self.carpd.poll() is None
+
+    def stop_carpd(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> float:
+        """Signal carpd by PID and reap it (SIGKILL after `timeout`); the signal's time."""
+        proc = self.carpd
+        t = time.time()
+        if proc is None:
+            return t
+        if proc.poll() is None:
+            t = time.time()
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return t
+
+    def kill_carpd(self) -> float:
+        """kill -9 carpd; returns when it was sent."""
+        return self.stop_carpd(signal.SIGKILL)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    # -- observing ----------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any] | None:
+        """carpd's published status.json (None when no live carpd wrote it)."""
+        from sysctl.store import Store
+
+        return Store(self.rundir).read_status()
+
+    def states(self) -> dict[tuple[str, int], str]:
+        """(interface key, vhid) -> INIT/BACKUP/MASTER from status.json."""
+        status = self.status() or {}
+        out: dict[tuple[str, int], str] = {}
+        for key, vhids in status.get("vhosts", {}).items():
+            for vhid, info in vhids.items():
+                out[(key, int(vhid))] = info["state"]
+        return out
+
+    def ifconfig_states(self, *args: str) -> dict[int, str]:
+        """vhid -> state as `ifconfig` prints it (`ifconfig -a` by default)."""
+        out = self.ifconfig(*(args or ("-a",))).stdout
+        return {int(v): s for s, v in _IFCONFIG_CARP.findall(out)}
+
+    def links(self) -> list[str]:
+        data = json.loads(self.iproute("-j", "link", "show").stdout)
+        return [link["ifname"] for link in data]
+
+    def addresses(self, dev: str | None = None) -> list[str]:
+        """'ip/prefix' of IPv4 addresses (of one device, or all but lo)."""
+        data = json.loads(self.iproute("-j", "-4", "addr", "show").stdout)
+        out = []
+        for link in data:
+            if link["ifname"] == "lo" or (dev is not None and link["ifname"] != dev):
+                continue
+            out += [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])]
+        return out
+
+    def holds(self, ip: str) -> list[str]:
+        """Devices of this host carrying `ip` (the VIP: at most one, and only when MASTER)."""
+        data = json.loads(self.iproute("-j", "-4", "addr", "show").stdout)
+        return [
+            link["ifname"] for link in data
+            for a in link.get("addr_info", []) if a["local"] == ip
+        ]
+
+
+class Client:
+    """The client on one LAN: asks who has the virtual address and pings it."""
+
+    def __init__(self, lab: Lab, lan: int, ns: str) -> None:
+        self.lab = lab
+        self.lan = lan
+        self.ns = ns
+        self.octet = 100
+        self.port = f"cl{lan}"
+
+    @property
+    def name(self) -> str:
+        return f"client{self.lan}"
+
+    @property
+    def ip(self) -> str:
+        from carp.lab.lab import lan_ip
+
+        return lan_ip(self.lan, self.octet)
+
+    def _probe_argv(self, *args: str) -> list[str]:
+        return netns.exec_argv(self.ns, netns.python_argv("carp.lab.probe", *args))
+
+    def _probe(self, *args: str, timeout: float) -> dict[str, Any]:
+        proc = netns.run(self._probe_argv(*args), check=False, timeout=timeout,
+                         env=netns.child_env())
+        if proc.returncode not in (0, 1) or not proc.stdout.strip():
+            raise netns.CommandError(self._probe_argv(*args), proc)
+        result: dict[str, Any] = json.loads(proc.stdout)
+        return result
+
+    def arp_args(self, ip: str, window: float, count: int, interval: float,
+                 first: bool) -> list[str]:
+        return ["arp", "--iface", "eth0", "--src-ip", self.ip, "--ip", ip, "--count",
+                str(count), "--interval", str(interval), "--window", str(window),
+                *(["--first"] if first else [])]
+
+    def arp(self, ip: str, window: float = 0.3, count: int = 1, interval: float = 0.1,
+            first: bool = False) -> dict[str, Any]:
+        """{"sent": [t...], "replies": [{"t", "mac", "eth_src"}...]} for who-has `ip`."""
+        args = self.arp_args(ip, window, count, interval, first)
+        return self._probe(*args, timeout=count * interval + window + 20)
+
+    def arp_macs(self, ip: str, window: float = 0.3) -> list[str]:
+        return [r["mac"] for r in self.arp(ip, window)["replies"]]
+
+    def arp_background(self, ip: str, count: int, interval: float,
+                       window: float = 0.2) -> subprocess.Popen[str]:
+        """ARP requests every `interval` in the background (the switch capture tells who
+        answered); read the result with `.communicate()`."""
+        return subprocess.Popen(
+            self._probe_argv(*self.arp_args(ip, window, count, interval, False)),
+            env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def ping(self, ip: str, count: int = 1, timeout: float = 1.0,
+             interval: float = 0.2) -> dict[str, Any]:
+        """{"sent": n, "replies": [{"seq", "t", "rtt", "ttl"}...]}."""
+        return self._probe("ping", "--ip", ip, "--count", str(count), "--timeout",
+                           str(timeout), "--interval", str(interval),
+                           timeout=count * (timeout + interval) + 20)
+
+    def reaches(self, ip: str, timeout: float = 1.0) -> bool:
+        return bool(self.ping(ip, timeout=timeout)["replies"])
+

@@ -1,0 +1,163 @@
+"""Client-side and switch-side probes, run inside a namespace by the lab:
+
+    ip netns exec NS python -m carp.lab.probe arp --iface eth0 --src-ip A --ip VIP
+    ip netns exec NS python -m carp.lab.probe ping --ip VIP
+    ip netns exec SW python -m carp.lab.probe capture --out FILE
+
+Each prints one JSON object (arp, ping) or writes JSON lines (capture).  Stdlib only, so
+they start fast and never need the daemon's dependencies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+from typing import Any
+
+from carp.lab import frames
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_TIMESPEC = struct.Struct("@ll")
+
+
+def _arp(args: argparse.Namespace) -> int:
+    """Send who-has requests; report every reply for the address within the window."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(frames.ETH_P_ARP))
+    sock.bind((args.iface, frames.ETH_P_ARP))
+    my_mac = frames.mac_str(sock.getsockname()[4])
+    request = frames.arp_request(my_mac, args.src_ip, args.ip)
+    sent: list[float] = []
+    replies: list[dict[str, Any]] = []
+    next_send = time.time()
+    deadline = None
+    while True:
+        now = time.time()
+        if len(sent) < args.count and now >= next_send:
+            sock.send(request)
+            sent.append(time.time())
+            next_send = sent[-1] + args.interval
+            if len(sent) == args.count:
+                deadline = sent[-1] + args.window
+        if deadline is not None and now >= deadline:
+            break
+        wake = deadline if deadline is not None else next_send
+        ready, _, _ = select.select([sock], [], [], max(0.0, wake - now))
+        if not ready:
+            continue
+        data = sock.recv(2048)
+        rec = frames.decode(data)
+        if rec and rec["kind"] == "arp" and rec["op"] == 2 and rec["sender_ip"] == args.ip:
+            replies.append({"t": time.time(), "mac": rec["sender_mac"], "eth_src": rec["src_mac"]})
+            if args.first:
+                break
+    json.dump({"sent": sent, "replies": replies}, sys.stdout)
+    print()
+    return 0 if replies else 1
+
+
+def _ping(args: argparse.Namespace) -> int:
+    """ICMP echo through the namespace's own stack (its ARP cache, its routes)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    ident = os.getpid() & 0xFFFF
+    replies: list[dict[str, Any]] = []
+    for seq in range(1, args.count + 1):
+        sent = time.time()
+        sock.sendto(frames.icmp_echo(ident, seq), (args.ip, 0))
+        deadline = sent + args.timeout
+        while (left := deadline - time.time()) > 0:
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                break
+            data, (src, _port) = sock.recvfrom(2048)
+            ihl = (data[0] & 0x0F) * 4
+            icmp = data[ihl:]
+            if len(icmp) < 8 or icmp[0] != 0:
+                continue
+            rid, rseq = struct.unpack("!HH", icmp[4:8])
+            if rid == ident and rseq == seq and src == args.ip:
+                now = time.time()
+                replies.append({"seq": seq, "t": now, "rtt": now - sent, "ttl": data[8]})
+                break
+        if seq < args.count:
+            time.sleep(max(0.0, sent + args.interval - time.time()))
+    json.dump({"sent": args.count, "replies": replies}, sys.stdout)
+    print()
+    return 0 if replies else 1
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(_sig: int, _frame: object) -> None:
+    raise _Stop
+
+
+def _capture(args: argparse.Namespace) -> int:
+    """Every interesting frame entering the switch, with the port it came in on: that port
+    names the host that sent it, which is how the tests tell A's replies from B's."""
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    skip = set(args.skip.split(",")) if args.skip else set()
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    cmsg_space = socket.CMSG_SPACE(_TIMESPEC.size)
+    with open(args.out, "a", buffering=1) as out:
+        out.write(json.dumps({"kind": "ready", "t": time.time()}) + "\n")
+        try:
+            while True:
+                data, anc, _flags, addr = sock.recvmsg(65535, cmsg_space)
+                port, pkttype = addr[0], addr[2]
+                if pkttype == PACKET_OUTGOING or port in skip:
+                    continue  # each frame once: where it entered the switch
+                rec = frames.decode(data)
+                if rec is None:
+                    continue
+                t = time.time()
+                for level, kind, value in anc:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                        sec, nsec = _TIMESPEC.unpack(value[: _TIMESPEC.size])
+                        t = sec + nsec / 1e9
+                rec["t"] = t
+                rec["port"] = port
+                out.write(json.dumps(rec) + "\n")
+        except (_Stop, KeyboardInterrupt):
+            pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m carp.lab.probe")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("arp", help="ARP who-has; print the replies")
+    a.add_argument("--iface", default="eth0")
+    a.add_argument("--src-ip", required=True)
+    a.add_argument("--ip", required=True)
+    a.add_argument("--count", type=int, default=1)
+    a.add_argument("--interval", type=float, default=0.1)
+    a.add_argument("--window", type=float, default=0.5, help="listen after the last request")
+    a.add_argument("--first", action="store_true", help="stop at the first reply")
+    p = sub.add_parser("ping", help="ICMP echo; print the replies")
+    p.add_argument("--ip", required=True)
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--interval", type=float, default=0.2)
+    p.add_argument("--timeout", type=float, default=1.0)
+    c = sub.add_parser("capture", help="record CARP, ARP and ICMP replies as JSON lines")
+    c.add_argument("--out", required=True)
+    c.add_argument("--skip", default="", help="comma-separated interfaces to ignore")
+    args = parser.parse_args(argv)
+    handler = {"arp": _arp, "ping": _ping, "capture": _capture}[args.cmd]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
