@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
-import socket
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from carp import personality as personalities
-from carp.config import CarpInterface
+# Import cost matters: `sysctl net.inet.carp.preempt` reads this store and must start
+# fast, so typing, dataclasses, hashlib, socket and the interface model (carp.config,
+# which pulls in the codec) are imported only where used.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from carp.config import CarpInterface
+
+DEFAULT_PERSONALITY = "openbsd"  # == carp.personality.DEFAULT, without importing typing
 
 BASE_RUNDIR = Path("/run/carp")
 NETNS_DIR = Path("/run/netns")
@@ -69,16 +72,37 @@ def default_rundir() -> Path:
     return BASE_RUNDIR / "netns" / name if name else BASE_RUNDIR
 
 
-@dataclass
 class State:
-    """Everything the store holds.  Mutate it inside `Store.transaction()`."""
+    """Everything the store holds.  Mutate it inside `Store.transaction()`.
 
-    generation: int = 0
-    personality: str = personalities.DEFAULT
-    sysctl: dict[str, int] = field(default_factory=dict)  # only values written by the admin
-    interfaces: dict[str, CarpInterface] = field(default_factory=dict)
-    groups: dict[str, dict[str, int]] = field(default_factory=dict)  # e.g. carp: carpdemote
-    ifmap: dict[str, str] = field(default_factory=dict)  # BSD name -> Linux name
+    A plain class rather than a dataclass: importing dataclasses costs ~10 ms."""
+
+    __slots__ = ("generation", "personality", "sysctl", "interfaces", "groups", "ifmap")
+
+    def __init__(
+        self,
+        generation: int = 0,
+        personality: str = DEFAULT_PERSONALITY,
+        sysctl: dict[str, int] | None = None,
+        interfaces: dict[str, CarpInterface] | None = None,
+        groups: dict[str, dict[str, int]] | None = None,
+        ifmap: dict[str, str] | None = None,
+    ) -> None:
+        self.generation = generation
+        self.personality = personality
+        self.sysctl: dict[str, int] = {} if sysctl is None else sysctl  # admin-written only
+        self.interfaces: dict[str, CarpInterface] = {} if interfaces is None else interfaces
+        self.groups: dict[str, dict[str, int]] = {} if groups is None else groups  # carpdemote
+        self.ifmap: dict[str, str] = {} if ifmap is None else ifmap  # BSD name -> Linux name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, State):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"State({inner})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,20 +117,27 @@ class State:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> State:
+        interfaces = data.get("interfaces", {})
+        if interfaces:  # the interface model is only imported when there is one
+            from carp.config import CarpInterface
+
+            interfaces = {k: CarpInterface.from_dict(v) for k, v in interfaces.items()}
         return cls(
             generation=int(data["generation"]),
             personality=data["personality"],
             sysctl={k: int(v) for k, v in data.get("sysctl", {}).items()},
-            interfaces={
-                k: CarpInterface.from_dict(v) for k, v in data.get("interfaces", {}).items()
-            },
+            interfaces=dict(interfaces),
             groups={k: dict(v) for k, v in data.get("groups", {}).items()},
             ifmap=dict(data.get("ifmap", {})),
         )
 
 
 def _digest(payload: bytes) -> str:
-    return hashlib.sha256(payload).hexdigest()
+    try:  # the builtin module: hashlib would load OpenSSL (~3 ms) for the same digest
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - interpreters without the builtin
+        from hashlib import sha256
+    return sha256(payload).hexdigest()
 
 
 def _encode(doc: dict[str, Any]) -> bytes:
@@ -156,13 +187,24 @@ class Store:
 
     def load(self) -> State:
         """The committed state; a fresh one (personality from the environment) if none."""
+        doc = self.load_doc()
+        if doc is None:
+            from carp import personality as personalities
+
+            return State(personality=personalities.from_environment())
+        return State.from_dict(doc)
+
+    def load_doc(self) -> dict[str, Any] | None:
+        """The committed document, verified but not turned into objects (None if none yet).
+
+        The sysctl read path uses it: building the interface model costs imports."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            return State(personality=personalities.from_environment())
+            return None
         except OSError as exc:
             raise StoreError(f"{self.path}: {exc.strerror}") from exc
-        return State.from_dict(_decode(raw, self.path))
+        return _decode(raw, self.path)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[State]:
@@ -209,6 +251,11 @@ class Store:
         """Tell carpd a new generation exists and wait until it says it applied it.
 
         Returns False at once when no carpd listens (the change is simply stored)."""
+        if not self.socket_path.exists():
+            return False
+        import socket
+        import time
+
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(timeout)

@@ -69,9 +69,10 @@ def _c(short: str, **kw: object) -> Node:
 
 
 _FORWARDING = (
-    Node("net.inet.ip.forwarding", kind="linux", lo=0, hi=1,
+    # Range checks are the Linux kernel's: the value is handed to /proc/sys.
+    Node("net.inet.ip.forwarding", kind="linux",
          descr="Enable IP forwarding between interfaces"),
-    Node("net.inet6.ip6.forwarding", kind="linux", lo=0, hi=1,
+    Node("net.inet6.ip6.forwarding", kind="linux",
          descr="Enable forwarding of IPv6 packets between interfaces"),
 )
 
@@ -151,19 +152,22 @@ def listing(personality: str, prefix: str = "", hidden: bool = False) -> list[No
     ]
 
 
-def unknown_at(personality: str, name: str) -> tuple[int, str]:
-    """For a name that is not in the tree: (index of the first bad component, that component).
+def unknown_at(personality: str, name: str) -> tuple[int, str, bool]:
+    """Where a name that is not in the tree goes wrong: (index, component, past_leaf).
 
-    Index len(parts) means the name runs past a leaf (OpenBSD "name X in Y is unknown")."""
-    parts = name.split(".")
-    known = [n.name.split(".") for n in MIB[personality]]
+    past_leaf: the name runs on past a leaf (OpenBSD "name X in Y is unknown")."""
+    return locate(name.split("."), [n.name.split(".") for n in MIB[personality]])
+
+
+def locate(parts: list[str], known: list[list[str]]) -> tuple[int, str, bool]:
+    """The first component of `parts` that no path in `known` continues with."""
     for i, part in enumerate(parts):
         candidates = [k for k in known if len(k) > i and k[:i] == parts[:i]]
-        if not candidates:  # parts[:i] is a leaf: the name goes past it
-            return len(parts), part
+        if not candidates:
+            return i, part, True
         if all(k[i] != part for k in candidates):
-            return i, part
-    return len(parts), parts[-1]
+            return i, part, False
+    return len(parts) - 1, parts[-1], False
 
 
 def effective_value(

@@ -1,0 +1,397 @@
+"""sysctl(8): read and write the `net.inet.*` tree; other names go to Linux /proc/sys.
+
+The personality in the store picks the dialect (output layout, errors, exit status).
+Reads only open the store file; writes run in one store transaction (atomic, locked)
+and then wait until carpd applied the new generation.  Keep imports minimal: this
+runs at every `sysctl net.inet.carp.preempt` and must start about as fast as Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from sysctl import linux, tree
+from sysctl.dialect import DIALECTS, EINVAL_TEXT, EPERM_TEXT, BadNumber, Dialect
+from sysctl.store import Store, StoreError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class Usage(Exception):
+    """Bad command line: print the message (if any) and the usage, exit 1."""
+
+
+class Options:
+    __slots__ = ("all", "descr", "eq", "names_only", "values_only", "quiet", "ignore", "file")
+
+    def __init__(self) -> None:
+        self.all = self.descr = self.eq = self.names_only = False
+        self.values_only = self.quiet = self.ignore = False
+        self.file: str | None = None
+
+
+def parse_options(dialect: Dialect, argv: list[str]) -> tuple[Options, list[str]]:
+    """getopt(3) with the dialect's letters: clustered flags, `-f file`, `--`."""
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            break
+        j = 1
+        while j < len(arg):
+            letter = arg[j]
+            pos = dialect.options.find(letter)
+            if letter == ":" or pos < 0:
+                verb = "unknown" if dialect.name == "openbsd" else "illegal"
+                raise Usage(f"{verb} option -- {letter}")
+            if dialect.options[pos + 1 : pos + 2] == ":":
+                value = arg[j + 1 :]
+                if not value:
+                    i += 1
+                    if i >= len(argv):
+                        raise Usage(f"option requires an argument -- {letter}")
+                    value = argv[i]
+                opts.file = value
+                break
+            _set_flag(opts, letter)
+            j += 1
+        i += 1
+    return opts, argv[i:]
+
+
+def _set_flag(opts: Options, letter: str) -> None:
+    if letter in "aA":
+        opts.all = True
+    elif letter == "d":
+        opts.descr = True
+    elif letter == "e":
+        opts.eq = True
+    elif letter == "N":
+        opts.names_only = True
+    elif letter == "n":
+        opts.values_only = True
+    elif letter == "q":
+        opts.quiet = True
+    elif letter == "i":
+        opts.ignore = True
+    # -w: "name=value implies write" everywhere; the rest are accepted and ignored.
+
+
+class Runner:
+    """Processes the arguments of one command against one snapshot of the store."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        opts: Options,
+        stored: dict[str, int],
+        store: Store,
+        writable: bool = True,
+    ) -> None:
+        self.d = dialect
+        self.p = dialect.name
+        self.opts = opts
+        self.stored = stored  # the transaction's dict when writing: mutations commit
+        self.store = store
+        self.writable = writable  # False: the store could not be locked (EPERM)
+        self.failures = 0
+        self._status: Mapping[str, object] | None = None
+        self._status_read = False
+        self.fname: str | None = None
+        self.lineno = 0
+
+    # -- output -------------------------------------------------------------------
+
+    def out(self, text: str) -> None:
+        sys.stdout.write(text + "\n")
+
+    def warn(self, msg: str) -> None:
+        sys.stdout.flush()  # keep stdout before stderr, as a C stdio program would
+        sys.stderr.write(f"sysctl: {self.d.at_line(msg, self.fname, self.lineno)}\n")
+
+    def fail(self, msg: str | None) -> None:
+        if msg is not None:
+            self.warn(msg)
+        self.failures += 1
+
+    @property
+    def status(self) -> Mapping[str, object] | None:
+        if not self._status_read:  # only demotion/suppress_preempt need carpd's status
+            self._status = self.store.read_status()
+            self._status_read = True
+        return self._status
+
+    def show(self, name: str, value: object, descr: str = "") -> None:
+        o = self.opts
+        if o.descr:
+            self.out(self.d.describe(name, descr or self.d_no_descr()))
+        elif o.names_only:
+            self.out(name)
+        elif o.values_only:
+            self.out(f"{value}")
+        else:
+            self.out(self.d.line(name, value, o.eq))
+
+    def d_no_descr(self) -> str:
+        return "(no description)" if self.p == "netbsd" else ""
+
+    # -- one argument ---------------------------------------------------------------
+
+    def item(self, arg: str) -> None:
+        name, value = arg, None
+        if "=" in arg:
+            name, value = arg.split("=", 1)
+            if self.p == "freebsd":  # strip spaces and quotes as FreeBSD's parser does
+                name, value = name.strip(), value.strip().strip("\"'")
+        if tree.is_bsd_name(name):
+            self.bsd(name, value)
+        else:
+            self.linux(name, value)
+
+    def unknown(self, name: str, where: tuple[int, str, bool]) -> None:
+        if self.opts.ignore:  # FreeBSD -i
+            return
+        msg = None if self.opts.quiet and self.p != "openbsd" else self.d.unknown(name, *where)
+        self.fail(msg)
+
+    # -- the BSD tree ---------------------------------------------------------------
+
+    def bsd(self, name: str, value: str | None) -> None:
+        node = tree.lookup(self.p, name)
+        if node is None:
+            if not tree.is_interior(self.p, name):
+                self.unknown(name, tree.unknown_at(self.p, name))
+            elif value is None or self.p == "netbsd":  # NetBSD lists a node it can't set
+                self.listing(tree.listing(self.p, name))
+            else:
+                self.fail(self.d.not_leaf(name))
+        elif value is None:
+            self.read(node)
+        else:
+            self.write(node, value)
+
+    def listing(self, nodes: list[tree.Node]) -> None:
+        for node in nodes:
+            if node.kind == "struct":
+                continue  # the stats struct is netstat's, skipped in listings
+            if node.kind == "linux":
+                try:
+                    value: object = linux.read(tree.LINUX_MAPPED[node.name])
+                except OSError:
+                    continue
+            else:
+                value = tree.effective_value(node, self.stored, self._status_for(node))
+            self.show(node.name, value, node.descr)
+
+    def _status_for(self, node: tree.Node) -> Mapping[str, object] | None:
+        runtime = node.name in (f"{tree.CARP}.demotion", f"{tree.CARP}.suppress_preempt")
+        return self.status if runtime else None
+
+    def read(self, node: tree.Node) -> None:
+        if node.kind == "struct":
+            if self.opts.descr:
+                self.show(node.name, "", node.descr)
+                return
+            msg = self.d.struct_read(node.name)
+            if msg:
+                self.warn(msg)
+            return
+        self.listing([node])
+        if node.kind == "linux" and not linux.exists(tree.LINUX_MAPPED[node.name]):
+            self.fail(self.d.kernel_error(node.name, "", "No such file or directory"))
+
+    def write(self, node: tree.Node, value: str) -> None:
+        if node.kind == "struct":
+            self.fail(self.d.struct_write(node.name))
+            return
+        if not node.writable:
+            self.fail(self.d.read_only(node.name))
+            return
+        try:
+            number = self.d.parse_int(node.name, value)
+        except BadNumber as exc:
+            self.fail(str(exc))
+            return
+        if node.kind == "linux":
+            self.write_linux(node.name, tree.LINUX_MAPPED[node.name], str(number), value)
+            return
+        old = tree.effective_value(node, self.stored, self._status_for(node))
+        if not self.writable:
+            self.refused(node.name, value, old, EPERM_TEXT)
+            return
+        if node.adds:  # FreeBSD demotion: the written value is an adjustment
+            result = self.stored.get(node.name, 0) + number
+            if not tree.INT_MIN <= result <= tree.INT_MAX:
+                self.refused(node.name, value, old, EINVAL_TEXT)
+                return
+            self.stored[node.name] = result
+            new = old + number
+        else:
+            if not node.lo <= number <= node.hi:
+                self.refused(node.name, value, old, EINVAL_TEXT)
+                return
+            self.stored[node.name] = number
+            new = number
+        self.echo(node.name, old, new)
+
+    def echo(self, name: str, old: object, new: object) -> None:
+        if not self.opts.quiet:
+            self.out(self.d.echo(name, old, new, self.opts.values_only))
+
+    def refused(self, name: str, value: str, old: object, reason: str) -> None:
+        """The "kernel" said no: FreeBSD shows the old value first, then the error."""
+        prefix = self.d.range_prefix(name, old)
+        if prefix is not None and not self.opts.quiet:
+            self.out(prefix)
+        self.fail(self.d.kernel_error(name, value, reason))
+
+    # -- Linux pass-through ---------------------------------------------------------
+
+    def linux(self, name: str, value: str | None) -> None:
+        if value is not None:
+            self.write_linux(name, name, value, value)
+        elif linux.is_dir(name):
+            for leaf, leaf_value in linux.walk(name):
+                self.show(leaf, leaf_value)
+        else:
+            try:
+                text = linux.read(name)
+            except FileNotFoundError:
+                self.unknown(name, linux.unknown_at(name))
+            except OSError as exc:
+                self.fail(self.d.kernel_error(name, "", os.strerror(exc.errno or 0)))
+            else:
+                self.show(name, text)
+
+    def write_linux(self, shown: str, lname: str, value: str, typed: str) -> None:
+        """Write /proc/sys for `lname`; messages use the name the admin typed."""
+        if linux.is_dir(lname):
+            self.fail(self.d.not_leaf(shown))
+            return
+        try:
+            old = linux.read(lname)
+        except FileNotFoundError:
+            self.unknown(shown, linux.unknown_at(lname))
+            return
+        except OSError:
+            old = ""
+        try:
+            linux.write(lname, value)
+            new = linux.read(lname)
+        except OSError as exc:
+            self.refused(shown, typed, old, os.strerror(exc.errno or 0))
+            return
+        self.echo(shown, old, new)
+
+
+# -- the command ------------------------------------------------------------------
+
+
+def _personality(doc: Mapping[str, object] | None) -> str:
+    if doc is not None:
+        return str(doc["personality"])
+    from carp import personality  # only for a store that does not exist yet
+
+    return personality.from_environment()
+
+
+def _items(opts: Options, args: list[str]) -> list[tuple[str, int]]:
+    """The arguments, or the `name=value` lines of `-f file` with their line numbers."""
+    if opts.file is None:
+        return [(a, 0) for a in args]
+    with open(opts.file, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    items = []
+    for n, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            items.append((line, n))
+    return items
+
+
+def run(runner: Runner, items: list[tuple[str, int]], fname: str | None) -> None:
+    runner.fname = fname
+    for arg, lineno in items:
+        runner.lineno = lineno
+        before = runner.failures
+        runner.item(arg)
+        if runner.failures > before and runner.d.stop_on_error and fname is None:
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    store = Store()
+    try:
+        doc = store.load_doc()
+        dialect = DIALECTS[_personality(doc)]
+    except (StoreError, ValueError) as exc:
+        sys.stderr.write(f"sysctl: {exc}\n")
+        return 1
+    try:
+        opts, names = parse_options(dialect, args)
+        if dialect.name == "netbsd" and (opts.descr and not names and opts.file is None):
+            opts.all = True
+        if not names and opts.file is None and not (opts.all or dialect.bare_listing):
+            raise Usage("")
+        if dialect.name == "openbsd" and (opts.descr or opts.eq or opts.names_only):
+            raise Usage("")
+        items = _items(opts, names)
+    except Usage as exc:
+        if str(exc):
+            sys.stderr.write(f"sysctl: {exc}\n")
+        sys.stderr.write(dialect.usage + "\n")
+        return 1
+    except OSError as exc:
+        sys.stderr.write(f"sysctl: {opts.file}: {exc.strerror}\n")
+        return 1
+    stored = {k: int(v) for k, v in (doc or {}).get("sysctl", {}).items()}  # type: ignore[union-attr]
+    runner = Runner(dialect, opts, stored, store)
+    try:
+        if not items:
+            runner.listing(tree.listing(dialect.name))
+        elif any("=" in a and tree.is_bsd_name(a.split("=", 1)[0].strip()) for a, _ in items):
+            _run_writing(runner, store, items, opts.file)
+        else:
+            run(runner, items, opts.file)
+    except StoreError as exc:
+        sys.stdout.flush()
+        sys.stderr.write(f"sysctl: {exc}\n")
+        return 1
+    sys.stdout.flush()
+    if dialect.exit_with_count:
+        return min(runner.failures, 255)
+    if dialect.name == "openbsd":
+        return 0  # OpenBSD sysctl warns and carries on: exit status 0 even on errors
+    return 1 if runner.failures else 0
+
+
+def _run_writing(runner: Runner, store: Store, items: list[tuple[str, int]],
+                 fname: str | None) -> None:
+    """Everything inside one transaction, then wait for carpd to apply it."""
+    started = False
+    try:
+        with store.transaction() as state:
+            started = True
+            before = state.generation
+            runner.stored = state.sysctl
+            run(runner, items, fname)
+    except PermissionError as exc:
+        if started:  # the commit itself failed: nothing was stored
+            raise StoreError(f"{store.path}: {exc.strerror}") from exc
+        runner.writable = False  # not root: the store cannot be locked; say so per write
+        run(runner, items, fname)
+        return
+    if state.generation != before:
+        store.wait_applied(state.generation)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Pass-through to the Linux sysctl tree, read and written directly under /proc/sys.
+
+No subprocess: `sysctl kernel.hostname` costs one open().  The root is injectable
+(`$CARP_PROC_SYS` or the `root` argument) so tests use a fake tree.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+PROC_SYS = "/proc/sys"
+ROOT_ENV = "CARP_PROC_SYS"
+
+
+def root_dir(root: str | None = None) -> str:
+    return root or os.environ.get(ROOT_ENV) or PROC_SYS
+
+
+def path_of(name: str, root: str | None = None) -> str:
+    """`net.ipv4.ip_forward` -> /proc/sys/net/ipv4/ip_forward (`a/b/c` names kept as is,
+    as Linux sysctl(8) does, so components with dots such as `eth0.100` can be named)."""
+    rel = name if "/" in name else name.replace(".", "/")
+    return os.path.join(root_dir(root), rel.strip("/"))
+
+
+def is_dir(name: str, root: str | None = None) -> bool:
+    return os.path.isdir(path_of(name, root))
+
+
+def exists(name: str, root: str | None = None) -> bool:
+    return os.path.exists(path_of(name, root))
+
+
+def read(name: str, root: str | None = None) -> str:
+    """The value as Linux sysctl(8) prints it; raises OSError (ENOENT for unknown names)."""
+    with open(path_of(name, root), encoding="utf-8", errors="replace") as f:
+        return f.read().rstrip("\n")
+
+
+def write(name: str, value: str, root: str | None = None) -> None:
+    """Write the value; raises OSError with the kernel's errno (EINVAL, EPERM ...)."""
+    path = path_of(name, root)
+    if not os.path.isfile(path):
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def walk(prefix: str, root: str | None = None) -> list[tuple[str, str]]:
+    """(name, value) for every readable leaf under `prefix`, sorted, like `sysctl -a`.
+
+    Unreadable entries (write-only, permission, EIO) are skipped as Linux sysctl does."""
+    top = path_of(prefix, root)
+    out: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, top)
+        base = prefix if rel == "." else f"{prefix}.{rel.replace(os.sep, '.')}"
+        for fname in sorted(filenames):
+            full = f"{base}.{fname}"
+            try:
+                out.append((full, read(full, root)))
+            except OSError:
+                continue
+    out.sort()
+    return out
+
+
+def unknown_at(name: str, root: str | None = None) -> tuple[int, str, bool]:
+    """Like tree.unknown_at for a Linux name: (index, component, past_leaf)."""
+    parts = name.split(".")
+    path = root_dir(root)
+    for i, part in enumerate(parts):
+        if not os.path.isdir(path):
+            return i, part, True
+        path = os.path.join(path, part)
+        if not os.path.exists(path):
+            return i, part, False
+    return len(parts) - 1, parts[-1], False
