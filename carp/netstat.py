@@ -1,0 +1,168 @@
+"""netstat(1), the CARP part: `netstat -s -p carp` prints carpd's counters.
+
+Layouts are each BSD's (bsd-userland.md section 4).  With carpd not running the block
+is printed with zeros, as an idle kernel prints it.  Any other use of netstat is handed
+to the system's netstat binary when there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# (counter, line): counter names are carp.wire.STAT_FIELDS (not imported: it is slow to
+# load); "{n}" is the count, "{s}" the plural "s" (empty when the count is 1).
+Layout = tuple[tuple[str, str], ...]
+
+OPENBSD: Layout = (
+    ("ipackets", "\t{n} packet{s} received (IPv4)"),
+    ("ipackets6", "\t{n} packet{s} received (IPv6)"),
+    ("badif", "\t\t{n} packet{s} discarded for bad interface"),
+    ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
+    ("hdrops", "\t\t{n} packet{s} shorter than header"),
+    ("badsum", "\t\t{n} discarded for bad checksum{s}"),
+    ("badver", "\t\t{n} discarded packet{s} with a bad version"),
+    ("badlen", "\t\t{n} discarded because packet too short"),
+    ("badauth", "\t\t{n} discarded for bad authentication"),
+    ("badvhid", "\t\t{n} discarded for unknown vhid"),
+    ("badaddrs", "\t\t{n} discarded because of a bad address list"),
+    ("opackets", "\t{n} packet{s} sent (IPv4)"),
+    ("opackets6", "\t{n} packet{s} sent (IPv6)"),
+    ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+    ("preempt", "\t{n} transition{s} to master"),
+)
+
+FREEBSD: Layout = (
+    ("ipackets", "\t{n} packet{s} received (IPv4)"),
+    ("ipackets6", "\t{n} packet{s} received (IPv6)"),
+    ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
+    ("hdrops", "\t\t{n} packet{s} shorter than header"),
+    ("badsum", "\t\t{n} discarded for bad checksum{s}"),
+    ("badver", "\t\t{n} discarded packet{s} with a bad version"),
+    ("badlen", "\t\t{n} discarded because packet too short"),
+    ("badauth", "\t\t{n} discarded for bad authentication"),
+    ("badvhid", "\t\t{n} discarded for bad vhid"),
+    ("badaddrs", "\t\t{n} discarded because of a bad address list"),
+    ("opackets", "\t{n} packet{s} sent (IPv4)"),
+    ("opackets6", "\t{n} packet{s} sent (IPv6)"),
+    ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+)
+
+NETBSD: Layout = (
+    ("ipackets", "\t{n} packet{s} received (IPv4)"),
+    ("ipackets6", "\t{n} packet{s} received (IPv6)"),
+    ("badif", "\t\t{n} packet{s} discarded for bad interface"),
+    ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
+    ("hdrops", "\t\t{n} packet{s} shorter than header"),
+    ("badsum", "\t\t{n} packet{s} discarded for bad checksum"),
+    ("badver", "\t\t{n} packet{s} discarded with a bad version"),
+    ("badlen", "\t\t{n} discarded because packet was too short"),
+    ("badauth", "\t\t{n} packet{s} discarded for bad authentication"),
+    ("badvhid", "\t\t{n} packet{s} discarded for bad vhid"),
+    ("badaddrs", "\t\t{n} packet{s} discarded because of a bad address list"),
+    ("opackets", "\t{n} packet{s} sent (IPv4)"),
+    ("opackets6", "\t{n} packet{s} sent (IPv6)"),
+    ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+)
+
+LAYOUTS: dict[str, Layout] = {"openbsd": OPENBSD, "freebsd": FREEBSD, "netbsd": NETBSD}
+SYSTEM_NETSTATS = ("/bin/netstat", "/usr/bin/netstat", "/sbin/netstat", "/usr/sbin/netstat")
+NO_NETSTAT = 'netstat: only "netstat -s -p carp" is provided here; use ss(8) or ip(8)'
+
+
+def plural(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def render(personality: str, counters: Mapping[str, int], sflag: int = 1) -> str:
+    """The `carp:` block; with -ss (sflag > 1) lines whose counter is 0 are left out."""
+    lines = ["carp:"]
+    for stat, fmt in LAYOUTS[personality]:
+        n = int(counters.get(stat, 0))
+        if n or sflag <= 1:
+            lines.append(fmt.format(n=n, s=plural(n)))
+    return "\n".join(lines) + "\n"
+
+
+def parse_carp_stats(argv: list[str]) -> int:
+    """The -s count when argv asks for `netstat -s[s] -p carp`, else 0 (not ours)."""
+    sflag = 0
+    proto = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-") or len(arg) < 2:
+            return 0
+        j = 1
+        while j < len(arg):
+            if arg[j] == "s":
+                sflag += 1
+            elif arg[j] == "p":
+                proto = arg[j + 1 :] or (argv[i + 1] if i + 1 < len(argv) else None)
+                if not arg[j + 1 :]:
+                    i += 1
+                break
+            else:
+                return 0
+            j += 1
+        i += 1
+    return sflag if proto == "carp" else 0
+
+
+def _personality() -> str:
+    from sysctl.store import Store
+
+    doc = Store().load_doc()
+    if doc is not None:
+        return str(doc["personality"])
+    from carp import personality
+
+    return personality.from_environment()
+
+
+def _counters() -> Mapping[str, int]:
+    from sysctl.store import Store
+
+    status = Store().read_status() or {}
+    counters = status.get("counters")
+    return counters if isinstance(counters, dict) else {}
+
+
+def system_netstat() -> str | None:
+    """The system's own netstat binary (never a script: that could be this program)."""
+    for path in SYSTEM_NETSTATS:
+        try:
+            with open(path, "rb") as f:
+                if f.read(4) == b"\x7fELF" and os.access(path, os.X_OK):
+                    return path
+        except OSError:
+            continue
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    sflag = parse_carp_stats(args)
+    if not sflag:
+        path = system_netstat()
+        if path is None:
+            sys.stderr.write(NO_NETSTAT + "\n")
+            return 1
+        sys.stdout.flush()
+        os.execv(path, ["netstat", *args])
+    try:
+        personality = _personality()
+        counters = _counters()
+    except Exception as exc:  # StoreError, bad $CARP_PERSONALITY: say why, don't trace
+        sys.stderr.write(f"netstat: {exc}\n")
+        return 1
+    sys.stdout.write(render(personality, counters, sflag))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
