@@ -1,0 +1,240 @@
+"""ifconfig(8) front end: flags, the show fast path, and the write path.
+
+Showing (`ifconfig`, `ifconfig carp0`, `-a`, `-g carp`, `-C`, `-l`) never imports
+ply or the apply machinery: it reads the store and hands over to `render`.  Only a
+command with parameters builds the parser, validates and commits one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from carp.ifconfig import errors
+from carp.ifconfig.errors import IfconfigError
+from sysctl.store import State, Store, StoreError
+
+if TYPE_CHECKING:
+    from carp.ifconfig.apply import SysIfApi
+
+FAMILIES = ("inet", "inet6", "link", "ether", "lladdr")
+
+# getopt option letters per personality; a letter followed by ':' takes an argument.
+OPTSTRINGS: dict[str, str] = {
+    "openbsd": "AaCg:M:",
+    "freebsd": "aCdf:g:kLlmuv",
+    "netbsd": "abCdhLlmsuvw:z",
+}
+
+
+@dataclass
+class Flags:
+    all: bool = False
+    aliases: bool = False
+    cloners: bool = False
+    names: bool = False
+    group: str | None = None
+    keys: bool = False
+    up_only: bool = False
+    down_only: bool = False
+
+
+def parse_flags(argv: list[str], personality: str) -> tuple[Flags, list[str]]:
+    """BSD getopt(3): options up to the first non-option word (or `--`)."""
+    optstring = OPTSTRINGS.get(personality, OPTSTRINGS["openbsd"])
+    flags = Flags()
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and len(argv[i]) > 1:
+        word = argv[i]
+        i += 1
+        if word == "--":
+            break
+        j = 1
+        while j < len(word):
+            letter = word[j]
+            pos = optstring.find(letter)
+            if letter == ":" or pos < 0:
+                raise errors.usage(personality)
+            if optstring[pos + 1 : pos + 2] == ":":
+                value = word[j + 1 :]
+                if not value:
+                    if i >= len(argv):
+                        raise errors.usage(personality)
+                    value = argv[i]
+                    i += 1
+                if letter == "g":
+                    flags.group = value
+                    # `-g group [-]carpdemote N`: the rest are words, not options.
+                    return flags, argv[i:]
+                break
+            _set_flag(flags, letter)
+            j += 1
+    return flags, argv[i:]
+
+
+def _set_flag(flags: Flags, letter: str) -> None:
+    if letter == "a":
+        flags.all = True
+    elif letter == "A":
+        flags.all = flags.aliases = True
+    elif letter == "C":
+        flags.cloners = True
+    elif letter == "l":
+        flags.names = True
+    elif letter == "k":
+        flags.keys = True
+    elif letter == "u":
+        flags.up_only = True
+    elif letter == "d":
+        flags.down_only = True
+    # others (-m, -v, -L, -b, ...) change nothing carp shows
+
+
+def run(
+    argv: list[str],
+    *,
+    stdout: TextIO,
+    stderr: TextIO,
+    store: Store | None = None,
+    sysif: SysIfApi | None = None,
+) -> int:
+    """Run one ifconfig command in-process; returns the exit status."""
+    store = store if store is not None else Store()
+    try:
+        return _run(argv, store, sysif, stdout, stderr)
+    except IfconfigError as exc:
+        stderr.write(exc.text)
+        return exc.code
+    except StoreError as exc:
+        stderr.write(f"ifconfig: {exc}\n")
+        return 1
+    except OSError as exc:  # e.g. no permission on the store: BSD's EPERM shape
+        stderr.write(f"ifconfig: {exc.strerror or exc}\n")
+        return 1
+
+
+def _run(
+    argv: list[str], store: Store, sysif: SysIfApi | None, stdout: TextIO, stderr: TextIO
+) -> int:
+    state = store.load()
+    p = state.personality
+    flags, rest = parse_flags(argv, p)
+    if flags.group is not None:
+        return _group(flags.group, rest, state, store, stdout)
+    if flags.cloners:
+        from carp.ifconfig import render
+
+        stdout.write(render.list_cloners(state))
+        return 0
+    if flags.names:
+        if p == "openbsd":
+            raise errors.usage(p)
+        from carp.ifconfig import render
+
+        stdout.write(
+            render.list_names(
+                state, store.read_status(), up_only=flags.up_only, down_only=flags.down_only
+            )
+        )
+        return 0
+    if flags.all or not rest:
+        if rest and not (len(rest) == 1 and rest[0] in FAMILIES):
+            raise errors.usage(p)
+        if not flags.all and p == "netbsd":
+            raise errors.usage(p)  # NetBSD needs -a to list everything
+        from carp.ifconfig import render
+
+        stdout.write(
+            render.show_all(
+                state,
+                store.read_status(),
+                all_aliases=flags.aliases,
+                up_only=flags.up_only,
+                down_only=flags.down_only,
+            )
+        )
+        return 0
+    name = rest[0]
+    if len(rest) == 1 or (len(rest) == 2 and rest[1] in FAMILIES):
+        return _show(name, state, store, flags, stdout)
+    return _write(name, rest[1:], state, store, sysif, stderr)
+
+
+def _show(name: str, state: State, store: Store, flags: Flags, stdout: TextIO) -> int:
+    from carp.ifconfig import render
+
+    p = state.personality
+    status = store.read_status()
+    text: str | None
+    if p == "openbsd" and name and not name[-1].isdigit():
+        text = render.show_group(name, state, status)  # `ifconfig carp`: a group
+    else:
+        show_key = flags.keys and p == "freebsd" and os.geteuid() == 0
+        text = render.show_interface(name, state, status, show_key=show_key)
+    if text is None:
+        raise errors.no_such_interface(p, name)
+    stdout.write(text)
+    return 0
+
+
+def _group(group: str, rest: list[str], state: State, store: Store, stdout: TextIO) -> int:
+    p = state.personality
+    if not rest:
+        from carp.ifconfig import render
+
+        stdout.write(render.show_group_attrs(group, state, store.read_status()))
+        return 0
+    word = rest[0]
+    if p != "openbsd" or word not in ("carpdemote", "-carpdemote") or len(rest) > 2:
+        raise errors.usage(p)
+    delta = 1
+    if len(rest) == 2:
+        from carp.ifconfig.values import strtonum
+
+        delta, err = strtonum(rest[1], 0, 128)
+        if err is not None:
+            raise errors.fail(f"{group}: invalid carp demotion: {err}")
+    if word.startswith("-"):
+        delta = -delta
+    from carp.ifconfig.apply import apply_demote
+
+    with store.transaction() as st:
+        before = st.generation
+        apply_demote(st, group, delta)
+    if st.generation != before:
+        store.wait_applied(st.generation)
+    return 0
+
+
+def _write(
+    name: str,
+    words: list[str],
+    state: State,
+    store: Store,
+    sysif: SysIfApi | None,
+    stderr: TextIO,
+) -> int:
+    from carp.ifconfig.apply import apply
+    from carp.ifconfig.operations import parse_command
+
+    # Parse before taking the lock: syntax errors need only the personality.
+    cmd = parse_command(name, words, state.personality)
+    with store.transaction() as st:
+        before = st.generation
+        warnings = apply(cmd, st, sysif)
+    for text in warnings:
+        stderr.write(text)
+    if st.generation != before:
+        # Bounded; returns False at once when carpd is not running (config is stored).
+        store.wait_applied(st.generation)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(sys.argv[1:] if argv is None else argv, stdout=sys.stdout, stderr=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

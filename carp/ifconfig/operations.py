@@ -1,0 +1,196 @@
+"""Operations: a parsed ifconfig command as a list of typed, still unvalidated steps.
+
+Values stay the strings the admin typed: validating them needs the personality's
+rules and error texts, which is `apply`'s job, and errors must come out in
+command-line order as BSD ifconfig (which validates as it walks argv) reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from carp.ifconfig.grammar import Parsed
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base: `word` is the keyword as typed (for messages)."""
+
+    word: str
+
+
+@dataclass(frozen=True)
+class Valued(Op):
+    value: str
+
+
+# -- interface life cycle, link ---------------------------------------------------
+class Create(Op): ...
+
+
+class Destroy(Op): ...
+
+
+class Up(Op): ...
+
+
+class Down(Op): ...
+
+
+class SetLladdr(Valued): ...
+
+
+class AddGroup(Valued): ...
+
+
+class DelGroup(Valued): ...
+
+
+# -- carp parameters ----------------------------------------------------------------
+class SetVhid(Valued): ...
+
+
+class SetAdvbase(Valued): ...
+
+
+class SetAdvskew(Valued): ...
+
+
+class SetPass(Valued): ...
+
+
+class SetCarpdev(Valued): ...
+
+
+class ClearCarpdev(Op): ...
+
+
+class SetState(Valued): ...
+
+
+class SetCarpnodes(Valued): ...
+
+
+class SetBalancing(Valued): ...
+
+
+class SetCarppeer(Valued): ...
+
+
+class ClearCarppeer(Op): ...
+
+
+class SetPeer(Valued): ...
+
+
+class SetPeer6(Valued): ...
+
+
+class Mcast(Op): ...
+
+
+class Mcast6(Op): ...
+
+
+class SetCarpver(Valued): ...
+
+
+class SetVrrpprio(Valued): ...
+
+
+class SetVrrpinterval(Valued): ...
+
+
+# -- addresses (applied after every keyword, as BSD ifconfig does) ---------------
+class AddressWord(Valued):
+    """A bare word: the address, then the destination address, then an error."""
+
+
+class Netmask(Valued): ...
+
+
+class Prefixlen(Valued): ...
+
+
+class Broadcast(Valued): ...
+
+
+class Alias(Op): ...
+
+
+class Unalias(Op):
+    """`-alias` or `delete`: remove the address given (or the first one)."""
+
+
+class RemoveFamily(Op):
+    """`-inet` / `-inet6`: remove every address of the family."""
+
+
+_ARG_OPS: dict[str, type[Valued]] = {
+    "vhid": SetVhid,
+    "advbase": SetAdvbase,
+    "advskew": SetAdvskew,
+    "pass": SetPass,
+    "carpdev": SetCarpdev,
+    "state": SetState,
+    "carpnodes": SetCarpnodes,
+    "balancing": SetBalancing,
+    "carppeer": SetCarppeer,
+    "group": AddGroup,
+    "-group": DelGroup,
+    "lladdr": SetLladdr,
+    "peer": SetPeer,
+    "peer6": SetPeer6,
+    "carpver": SetCarpver,
+    "vrrpprio": SetVrrpprio,
+    "vrrpinterval": SetVrrpinterval,
+    "netmask": Netmask,
+    "prefixlen": Prefixlen,
+    "broadcast": Broadcast,
+}
+
+_FLAG_OPS: dict[str, type[Op]] = {
+    "create": Create,
+    "destroy": Destroy,
+    "-carpdev": ClearCarpdev,
+    "-carppeer": ClearCarppeer,
+    "mcast": Mcast,
+    "mcast6": Mcast6,
+    "alias": Alias,
+    "-alias": Unalias,
+    "delete": Unalias,
+    "up": Up,
+    "down": Down,
+    "-inet": RemoveFamily,
+    "-inet6": RemoveFamily,
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    ifname: str
+    family: str | None
+    ops: tuple[Op, ...]
+
+    @property
+    def inet6(self) -> bool:
+        return self.family == "inet6"
+
+
+def build(ifname: str, parsed: Parsed) -> Command:
+    ops: list[Op] = []
+    for item in parsed.items:
+        if item.keyword is None:
+            ops.append(AddressWord("", item.value or ""))
+        elif item.keyword in _ARG_OPS:
+            ops.append(_ARG_OPS[item.keyword](item.keyword, item.value or ""))
+        else:
+            ops.append(_FLAG_OPS[item.keyword](item.keyword))
+    return Command(ifname, parsed.family, tuple(ops))
+
+
+def parse_command(ifname: str, words: list[str], personality: str) -> Command:
+    """argv words after the interface name -> Command (IfconfigError on bad syntax)."""
+    from carp.ifconfig import grammar
+
+    return build(ifname, grammar.parse(words, personality))
