@@ -1,0 +1,508 @@
+"""carpd's event loop: the pure CarpHost wired to sockets, netlink, timers and the store.
+
+Every input (a received datagram, a timer, a link change, a store reload) becomes one call
+into the host; its actions are carried out in two passes -- sends first, so an
+advertisement is never delayed by netlink work -- and then the single timer is re-armed to
+host.next_deadline() (loop.call_at on the loop's monotonic clock, which is also `now`).
+
+Netlink work (macvlans, addresses) runs in one background task, in order: a takeover's
+addresses are in place before its gratuitous ARP goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carp import wire
+from carp.actions import LOG_WARNING, Action, Announce, Count, Log, Send, StateChange
+from carp.config import CarpInterface, interface_mac
+from carp.daemon import control, sdnotify
+from carp.daemon.hooks import Event, HookRunner
+from carp.daemon.netlink import Netlink, prevent_arp_flux
+from carp.daemon.sockets import CarpdevSockets
+from carp.daemon.status import StatusWriter
+from carp.daemon.syslog import Logger, log_level
+from carp.host import CarpHost
+from sysctl.store import State, Store, StoreError, netns_name
+
+try:  # the BSD -> Linux interface name map (carp/sysif.py)
+    from carp.sysif import resolve
+except ImportError:  # pragma: no cover - identity until it exists
+
+    def resolve(bsd_name: str, state: State) -> str:
+        return bsd_name
+
+
+Job = Callable[[], Awaitable[None]]
+STORE_POLL = 1.0  # seconds between checks of the store file (edits without "sync")
+SHUTDOWN_JOBS_TIMEOUT = 3.0
+
+
+def parent_of(ci: CarpInterface) -> str | None:
+    """The carpdev as the store names it (FreeBSD vhid style: the interface itself)."""
+    return ci.name if ci.style == "vhid" else ci.carpdev
+
+
+def macvlan_mac(ci: CarpInterface) -> str:
+    """A macvlan cannot carry a multicast MAC (OpenBSD `balancing ip`): use the unicast one."""
+    mac = interface_mac(ci)
+    return wire.virtual_mac(ci.vhid) if int(mac[:2], 16) & 1 else mac
+
+
+def _multicast(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr).is_multicast
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Macvlan:
+    """What carpd has realised for one carp interface."""
+
+    linux_name: str
+    carpdev: str  # Linux name
+    mac: str
+
+
+class Daemon:
+    def __init__(self, store: Store, hooks_dir: Path, log: Logger) -> None:
+        self.store = store
+        self.log = log
+        self.hooks_dir = hooks_dir
+        self.state = State()
+        self.applied = 0
+        self.started = time.time()
+        self.host: CarpHost | None = None
+        self.socks: dict[str, CarpdevSockets] = {}  # store carpdev name -> sockets
+        self.devmap: dict[str, str] = {}  # store carpdev name -> Linux name
+        self.reported_up: dict[str, bool] = {}  # last link state given to the host
+        self.macvlans: dict[str, Macvlan] = {}  # interface key -> realised macvlan
+        self.vstate: dict[tuple[str, int], str] = {}  # (interface key, vhid) -> state
+        self.extra_counters: dict[str, int] = {}  # rejects the host never sees
+        self.ip_id = random.getrandbits(16)
+        self.tos4 = 0x10
+        self.tclass6 = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._store_stamp: tuple[int, int, int] | None = None
+        self._links_pending = False
+        self.stopping = asyncio.Event()
+
+    # -- life cycle --------------------------------------------------------------------
+
+    async def run(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        try:
+            state = self.store.load()
+        except (StoreError, ValueError) as exc:
+            self.log.error(str(exc))
+            return 1
+        self.nl = Netlink(on_change=self._links_changed, log=self.log.warning)
+        await self.nl.start()
+        self.hooks = HookRunner(self.hooks_dir, self.log.warning)
+        self.status = StatusWriter(self.store, self._status, self.log.error)
+        self._tasks.append(self.loop.create_task(self._job_worker()))
+        self._tasks.append(self.loop.create_task(self._poll_store()))
+        self._store_stamp = self._stamp()
+        self.apply(state)
+        server = await control.serve(self.store.socket_path, self._sync)
+        self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        self.loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(force=True))
+        sdnotify.notify(f"READY=1\nMAINPID={os.getpid()}")
+        self.log.info(f"started (personality {state.personality}, store {self.store.rundir})")
+        await self.stopping.wait()
+        sdnotify.notify("STOPPING=1")
+        server.close()
+        await self._shutdown()
+        return 0
+
+    async def _shutdown(self) -> None:
+        """Bow out, withdraw the addresses, remove our interfaces."""
+        if self.host is not None:
+            self.dispatch(self.host.shutdown(self.loop.time()))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._jobs.join(), SHUTDOWN_JOBS_TIMEOUT)
+        for key in list(self.macvlans):
+            with contextlib.suppress(Exception):
+                await self.nl.delete(self.macvlans.pop(key).linux_name)
+        await self.hooks.drain(self.hooks.timeout + 1.0)
+        self.hooks.close()
+        for task in self._tasks:
+            task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        for dev in list(self.socks):
+            self._close_sockets(dev)
+        self.status.remove()
+        with contextlib.suppress(OSError):
+            self.store.socket_path.unlink()
+        self.nl.close()
+        self.log.info("stopped")
+
+    # -- configuration -------------------------------------------------------------------
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.store.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    async def _poll_store(self) -> None:
+        """A store changed without a "sync" (front end timed out, edited by hand)."""
+        while True:
+            await asyncio.sleep(STORE_POLL)
+            if self._stamp() != self._store_stamp:
+                self.reload()
+
+    async def _sync(self, generation: int) -> int:
+        if generation > self.applied or self._stamp() != self._store_stamp:
+            self.reload()
+        return self.applied
+
+    def reload(self, force: bool = False) -> None:
+        self._store_stamp = self._stamp()
+        try:
+            state = self.store.load()
+        except (StoreError, ValueError) as exc:
+            self.log.error(f"store not reloaded: {exc}")
+            return
+        if force or state.generation != self.applied or self.host is None:
+            self.apply(state)
+
+    def apply(self, state: State) -> None:
+        """Give the host the store's configuration; it applies only the difference."""
+        now = self.loop.time()
+        if self.host is not None and self.host.personality != state.personality:
+            # `carpd --personality` changed the kernel we imitate: start that kernel afresh.
+            self.dispatch(self.host.shutdown(now))
+            self.host = None
+            self.reported_up.clear()
+        if self.host is None:
+            self.host = CarpHost(
+                personality=state.personality, name=netns_name() or socket.gethostname()
+            )
+        self.state = state
+        sc = {**self.host.sysctl, **state.sysctl}
+        if state.personality == "freebsd":
+            dscp = sc.get("net.inet.carp.dscp", 56)
+            self.tos4 = self.tclass6 = (dscp << 2) & 0xFF
+        else:
+            self.tos4, self.tclass6 = 0x10, 0
+        acts = self._sync_carpdevs(now)
+        acts += self.host.configure(state.sysctl, state.interfaces, state.groups, now)
+        self._sync_macvlans()
+        self.dispatch(acts, force_status=True)
+        self.applied = state.generation
+        self.status.write_now()
+        self.log.debug(f"applied generation {state.generation}")
+
+    def _sync_carpdevs(self, now: float) -> list[Action]:
+        """Sockets for every carpdev in use; link state changes to the host."""
+        assert self.host is not None
+        wanted = {dev for ci in self.state.interfaces.values() if (dev := parent_of(ci))}
+        acts: list[Action] = []
+        self.devmap = {dev: resolve(dev, self.state) for dev in wanted}
+        for dev in list(self.socks):
+            link = self.nl.by_name(self.devmap.get(dev, ""))
+            if dev not in wanted or link is None or link.index != self.socks[dev].ifindex:
+                self._close_sockets(dev)
+        for dev in sorted(wanted):
+            linux = self.devmap[dev]
+            link = self.nl.by_name(linux)
+            if link is not None and dev not in self.socks:
+                try:
+                    self._open_sockets(dev, linux, link.index)
+                except OSError as exc:
+                    self.log.error(f"{linux}: cannot open carp sockets: {exc.strerror}")
+            up = link is not None and link.up and dev in self.socks
+            if self.reported_up.get(dev, True) != up:
+                acts += self.host.link(dev, up, now)
+            self.reported_up[dev] = up
+        for dev in list(self.reported_up):
+            if dev not in wanted:
+                del self.reported_up[dev]
+        return acts
+
+    def _open_sockets(self, dev: str, linux: str, ifindex: int) -> None:
+        socks = CarpdevSockets(linux, ifindex, self.tclass6)
+        prevent_arp_flux(linux)
+        self.socks[dev] = socks
+        self.loop.add_reader(socks.rx4.fileno(), self._receive4, dev)
+        if socks.rx6 is not None:
+            self.loop.add_reader(socks.rx6.fileno(), self._receive6, dev)
+
+    def _close_sockets(self, dev: str) -> None:
+        socks = self.socks.pop(dev, None)
+        if socks is None:
+            return
+        for fd in socks.filenos():
+            self.loop.remove_reader(fd)
+        socks.close()
+
+    def _sync_macvlans(self) -> None:
+        """Create/replace/remove macvlans to match the store (in the netlink task)."""
+        wanted: dict[str, Macvlan] = {}
+        for key, ci in self.state.interfaces.items():
+            dev = parent_of(ci)
+            if not dev or not ci.nodes:
+                continue
+            linux_dev = self.devmap.get(dev, dev)
+            if self.nl.by_name(linux_dev) is None:
+                continue
+            wanted[key] = Macvlan(ci.linux_name, linux_dev, macvlan_mac(ci))
+        for key, old in list(self.macvlans.items()):
+            new = wanted.get(key)
+            if new is None or new.linux_name != old.linux_name:
+                del self.macvlans[key]
+                if self.nl.by_name(old.carpdev) is not None:  # else the kernel removed it
+                    self._job(lambda name=old.linux_name: self.nl.delete(name))
+        for key, mv in wanted.items():
+            if self.macvlans.get(key) != mv:
+                self.macvlans[key] = mv
+                self._job(lambda key=key, mv=mv: self._ensure(key, mv))
+
+    async def _ensure(self, key: str, mv: Macvlan) -> None:
+        if await self.nl.ensure_macvlan(mv.linux_name, mv.carpdev, mv.mac) is None:
+            self.macvlans.pop(key, None)
+            return
+        await self._apply_state(key)  # a re-created macvlan gets its addresses back
+
+    def _links_changed(self) -> None:
+        """Netlink saw a link appear, vanish or go up/down: coalesce into one pass."""
+        if not self._links_pending:
+            self._links_pending = True
+            self.loop.call_soon(self._on_links)
+
+    def _on_links(self) -> None:
+        self._links_pending = False
+        if self.host is None:
+            return
+        acts = self._sync_carpdevs(self.loop.time())
+        for key, mv in list(self.macvlans.items()):
+            if self.nl.by_name(mv.linux_name) is None and self.nl.by_name(mv.carpdev) is None:
+                del self.macvlans[key]  # the carpdev went away and took the macvlan along
+        self._sync_macvlans()
+        self.dispatch(acts)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def dispatch(self, acts: list[Action], force_status: bool = False) -> None:
+        """Carry out actions: sends first, then state, logs, announcements; re-arm."""
+        for act in acts:
+            if isinstance(act, Send):
+                self._send(act)
+        changed = force_status
+        counted = False
+        for act in acts:
+            if isinstance(act, Count):
+                counted = True
+            elif isinstance(act, Log):
+                self._log_kernel(act)
+            elif isinstance(act, StateChange):
+                changed = True
+                self._state_change(act)
+            elif isinstance(act, Announce):
+                self._job(lambda act=act: self._announce(act))
+        if changed and not force_status:
+            self.status.write_now()
+        elif counted:
+            self.status.changed()
+        self._rearm()
+
+    def _log_kernel(self, act: Log) -> None:
+        level = log_level(self.state.personality, self.state.sysctl)
+        self.log.kernel(self.state.personality, level, act)
+
+    def _state_change(self, act: StateChange) -> None:
+        self.vstate[(act.ifname, act.vhid)] = act.new
+        self._job(lambda key=act.ifname: self._apply_state(key))
+        ci = self.state.interfaces.get(act.ifname)
+        ifname = ci.name if ci is not None else act.ifname.split(":", 1)[0]
+        self.hooks.submit(Event(act.vhid, ifname, act.new, act.carpdev))
+
+    async def _apply_state(self, key: str) -> None:
+        """The macvlan holds the addresses iff one of the interface's vhids is MASTER."""
+        mv = self.macvlans.get(key)
+        ci = self.state.interfaces.get(key)
+        if mv is None:
+            return
+        master = any(s == "MASTER" for (k, _v), s in self.vstate.items() if k == key)
+        if master and ci is not None:
+            await self.nl.set_master(mv.linux_name, ci.addresses)
+        else:
+            await self.nl.set_backup(mv.linux_name)
+
+    async def _announce(self, act: Announce) -> None:
+        """Gratuitous ARP / unsolicited NA, after the addresses are in place."""
+        if self.vstate.get((act.ifname, act.vhid)) != "MASTER":
+            return
+        socks = self.socks.get(act.carpdev)
+        if socks is None:
+            return
+        for addr in act.addresses:
+            try:
+                if ":" in addr:
+                    socks.send_frame(wire.unsolicited_na(act.mac, addr), wire.ETH_P_IPV6)
+                else:
+                    socks.send_frame(wire.gratuitous_arp(act.mac, addr), wire.ETH_P_ARP)
+            except OSError as exc:
+                self.log.debug(f"{socks.name}: announce {addr}: {exc.strerror}")
+
+    def _send(self, act: Send) -> None:
+        socks = self.socks.get(act.carpdev)
+        if socks is None:
+            return
+        try:
+            if act.family == 4:
+                src = self.nl.first_ipv4(socks.name) or "0.0.0.0"
+                ident = 0 if self.state.personality == "netbsd" else self._next_id()
+                dgram = wire.build_ipv4(src, act.dst, act.payload, self.tos4, ident)
+                if _multicast(act.dst):
+                    frame = wire.ethernet_frame(
+                        wire.ipv4_multicast_mac(act.dst), self._source_mac(act),
+                        wire.ETH_P_IP, dgram,
+                    )  # fmt: skip
+                    socks.send_frame(frame)
+                else:
+                    socks.send_ip4(dgram, act.dst)
+            else:
+                socks.send_ip6(act.payload, act.dst)
+        except OSError as exc:
+            if exc.errno in (errno.ENOBUFS, errno.ENOMEM):
+                self.extra_counters["onomem"] = self.extra_counters.get("onomem", 0) + 1
+            if exc.errno == errno.EHOSTDOWN and not _multicast(act.dst):
+                return  # OpenBSD: not a send error in unicast mode
+            text = f"ip{'6' if act.family == 6 else ''}_output failed: {exc.errno}"
+            self._log_kernel(Log(LOG_WARNING, "error", f"{act.ifname}: {text}"))
+
+    def _next_id(self) -> int:
+        self.ip_id = (self.ip_id + 1) & 0xFFFF
+        return self.ip_id
+
+    def _source_mac(self, act: Send) -> str:
+        """BSD: the carp interface's MAC; FreeBSD rewrites it to the vhid's virtual MAC."""
+        ci = self.state.interfaces.get(act.ifname)
+        if ci is None or self.state.personality == "freebsd":
+            return wire.virtual_mac(act.vhid)
+        return macvlan_mac(ci)
+
+    # -- input -------------------------------------------------------------------------
+
+    def _receive4(self, dev: str) -> None:
+        socks, host = self.socks.get(dev), self.host
+        if socks is None or host is None:
+            return
+        now = self.loop.time()
+        acts: list[Action] = []
+        for dgram in socks.recv4():
+            info = wire.parse_ipv4(dgram)
+            if isinstance(info, wire.Reject):  # never reaches the host: count it here
+                for stat in ("ipackets", info.stat):
+                    self.extra_counters[stat] = self.extra_counters.get(stat, 0) + 1
+                acts.append(Count(info.stat))
+                continue
+            acts += host.packet(dev, 4, info.src, info.dst, info.ttl, info.payload, now)
+        if acts:
+            self.dispatch(acts)
+
+    def _receive6(self, dev: str) -> None:
+        socks, host = self.socks.get(dev), self.host
+        if socks is None or host is None:
+            return
+        now = self.loop.time()
+        acts: list[Action] = []
+        for pkt in socks.recv6():
+            acts += host.packet(dev, 6, pkt.src, pkt.dst, pkt.hoplimit, pkt.payload, now)
+        if acts:
+            self.dispatch(acts)
+
+    # -- the one timer -----------------------------------------------------------------
+
+    def _rearm(self) -> None:
+        if self.host is None:
+            return
+        deadline = self.host.next_deadline()
+        if deadline == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._on_timer, deadline)
+
+    def _on_timer(self, deadline: float) -> None:
+        self._timer = None
+        self._timer_at = None
+        if self.host is None:
+            return
+        # call_at may run a hair (clock resolution) early: never hand the host a time
+        # before the deadline it asked for, or it would do nothing and spin.
+        now = max(self.loop.time(), deadline)
+        self.dispatch(self.host.timeout(now))
+
+    # -- netlink jobs, in order ----------------------------------------------------------
+
+    def _job(self, job: Job) -> None:
+        self._jobs.put_nowait(job)
+
+    async def _job_worker(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.error(f"netlink: {exc}")
+            finally:
+                self._jobs.task_done()
+
+    # -- status ------------------------------------------------------------------------
+
+    def _status(self) -> dict[str, Any]:
+        assert self.host is not None
+        st: dict[str, Any] = self.host.status()
+        now, wall = self.loop.time(), time.time()
+        counters = dict(st.get("counters", {}))
+        for stat, n in self.extra_counters.items():
+            counters[stat] = counters.get(stat, 0) + n
+        for per_vhid in st.get("vhosts", {}).values():
+            for entry in per_vhid.values():
+                since = entry.get("since")
+                if isinstance(since, int | float) and since > 0:
+                    entry["since_wall"] = round(wall - (now - since), 3)
+        return {
+            "pid": os.getpid(),
+            "applied_generation": self.applied,
+            "personality": self.state.personality,
+            "started": self.started,
+            "updated": wall,
+            **st,
+            "counters": counters,
+            "interfaces": {
+                key: {
+                    "linux_name": mv.linux_name,
+                    "carpdev": mv.carpdev,
+                    "mac": mv.mac,
+                }
+                for key, mv in self.macvlans.items()
+            },
+        }

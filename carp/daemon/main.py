@@ -1,0 +1,199 @@
+"""carpd(8): command line, privilege check, start-up order.
+
+    carpd [-d] [-H dir]          run in the foreground (systemd Type=notify)
+    carpd -n                     print what the boot configuration would do, and exit
+    carpd --personality NAME     set the store's personality (openbsd|freebsd|netbsd), exit
+
+Start-up order matters: the boot configuration is replayed into the store, leftovers of a
+previous carpd are removed, and the watchdog is forked -- all before asyncio and pyroute2
+are imported, so the watchdog stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import importlib
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+from carp.daemon.syslog import Logger
+from carp.personality import PERSONALITIES
+
+CAP_NET_ADMIN = 12
+CAP_NET_RAW = 13
+REQUIRED_CAPS = {CAP_NET_ADMIN: "CAP_NET_ADMIN", CAP_NET_RAW: "CAP_NET_RAW"}
+PID_FILE = "carpd.pid"
+LOCK_WAIT = 3.0  # a dying predecessor's watchdog may still hold the lock for a moment
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="carpd", description="userland CARP daemon")
+    p.add_argument("-d", action="store_true", dest="debug", help="debug logging to stderr")
+    p.add_argument("-n", action="store_true", dest="check",
+                   help="check the boot configuration, print what it would do, exit")  # fmt: skip
+    p.add_argument("-H", metavar="DIR", dest="hooks", help="state-change hooks directory")
+    p.add_argument(
+        "--personality", metavar="NAME",
+        help="set the store's personality (openbsd|freebsd|netbsd) and exit",
+    )  # fmt: skip
+    return p.parse_args(argv)
+
+
+def effective_caps(status_text: str) -> int:
+    """The CapEff bit mask from the text of /proc/<pid>/status (0 if absent)."""
+    for line in status_text.splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split(":", 1)[1].strip(), 16)
+    return 0
+
+
+def missing_caps(caps: int) -> list[str]:
+    return [name for bit, name in sorted(REQUIRED_CAPS.items()) if not caps >> bit & 1]
+
+
+def check_privileges() -> str | None:
+    """One line naming what is missing, or None."""
+    try:
+        with open("/proc/self/status") as fh:
+            caps = effective_caps(fh.read())
+    except OSError:
+        caps = 0
+    missing = missing_caps(caps)
+    if not missing:
+        return None
+    who = "not running as root; " if os.geteuid() != 0 else ""
+    return f"carpd: {who}missing capability {' and '.join(missing)}"
+
+
+def _bootconf():  # type: ignore[no-untyped-def]
+    """carp/bootconf.py (hostname.if / rc.conf replay) if this tree has it."""
+    try:
+        return importlib.import_module("carp.bootconf")
+    except ImportError:
+        return None
+
+
+def set_personality(name: str) -> int:
+    from sysctl.store import Store, StoreError
+
+    name = name.strip().lower()
+    if name not in PERSONALITIES:
+        print(f"carpd: unknown personality {name!r}; expected one of "
+              f"{', '.join(PERSONALITIES)}", file=sys.stderr)  # fmt: skip
+        return 1
+    store = Store()
+    try:
+        with store.transaction() as state:
+            state.personality = name
+        # Tell a running carpd (it restarts its kernel with the new behaviour).
+        store.wait_applied(state.generation)
+    except (StoreError, OSError) as exc:
+        print(f"carpd: {exc}", file=sys.stderr)
+        return 1
+    print(f"personality: {name}")
+    return 0
+
+
+def check_boot() -> int:
+    boot = _bootconf()
+    if boot is None:
+        print("carpd: no boot configuration support (carp.bootconf) in this installation")
+        return 0
+    try:
+        for step in boot.plan():
+            print(step)
+    except Exception as exc:
+        print(f"carpd: boot configuration: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def replay_boot(store_path: Path, log: Logger) -> None:
+    """Replay hostname.if / rc.conf into a store that does not exist yet.
+
+    The store is kernel memory (cleared at reboot): its absence means this is the first
+    carpd since boot.  A restarted carpd keeps what the admin configured at run time."""
+    boot = _bootconf()
+    if boot is None or store_path.exists():
+        return
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        boot.replay(boot.plan(), stdout=out, stderr=err)
+    except Exception as exc:  # a broken boot file must not keep carp down
+        log.error(f"boot configuration: {exc}")
+    for line in out.getvalue().splitlines():
+        log.info(f"boot: {line}")
+    for line in err.getvalue().splitlines():
+        log.error(f"boot: {line}")
+
+
+def lock_pidfile(rundir: Path) -> int | None:
+    """One carpd per store: an flock'ed pid file (inherited by the watchdog on purpose,
+    so a successor waits until a dead carpd's watchdog has cleaned up)."""
+    rundir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(rundir / PID_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.personality is not None:
+        return set_personality(args.personality)
+    if args.check:
+        return check_boot()
+    problem = check_privileges()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
+    from carp.daemon import watchdog
+    from sysctl.store import Store
+
+    log = Logger(debug=args.debug)
+    store = Store()
+    lock = lock_pidfile(store.rundir)
+    if lock is None:
+        print(f"carpd: already running for {store.rundir}", file=sys.stderr)
+        return 1
+    replay_boot(store.path, log)
+    leftovers = watchdog.delete_tagged()
+    if leftovers:
+        log.info(f"removed interfaces left by a previous carpd: {', '.join(leftovers)}")
+    hooks_dir = Path(args.hooks or os.environ.get("CARP_HOOKS_DIR") or "/etc/carp/hooks.d")
+    wd_pid, wd_fd = watchdog.start()
+
+    import asyncio  # after the fork: the watchdog never pays for these
+
+    from carp.daemon.loop import Daemon
+
+    clean = False
+    try:
+        code = asyncio.run(Daemon(store, hooks_dir, log).run())
+        clean = True
+        return code
+    finally:
+        if clean:  # interfaces already removed: tell the watchdog to leave quietly
+            watchdog.stop(wd_pid, wd_fd)
+        else:  # crashed: EOF makes the watchdog remove what we leave behind
+            os.close(wd_fd)
+        os.close(lock)  # the pid file stays: its flock, not its existence, is the lock
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Everything carpd does to Linux links and addresses, over rtnetlink (pyroute2 AsyncIPRoute).
+
+* A table of links and their IPv4 addresses, kept current from netlink events, answers
+  "does the carpdev exist, is its link up, what is its first IPv4 address" without a
+  syscall on the hot path.
+* Each carp interface is a macvlan (mode bridge) on its carpdev carrying the virtual
+  MAC, tagged with ifalias "carpd" so that the watchdog and a later carpd can find it.
+* MASTER: macvlan up with the addresses.  BACKUP/INIT: no addresses, macvlan down.
+* ARP flux: net.ipv4.conf.<dev>.arp_ignore=1 and arp_announce=2 on the carpdev and on
+  the macvlan, so only the interface holding an address answers ARP for it (the macvlan,
+  with the virtual MAC) and neither answers for the other's addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
+
+from carp.config import Address
+from carp.daemon.watchdog import TAG
+
+IFF_UP = 0x1
+IFF_LOWER_UP = 0x10000
+IFA_F_NODAD = 0x02
+VIRTUAL_MAC_PREFIX = "00:00:5e:00:01:"
+PROC_CONF = Path("/proc/sys/net")
+
+
+@dataclass
+class Link:
+    index: int
+    name: str
+    flags: int = 0
+    alias: str | None = None
+    mac: str | None = None
+    parent: int | None = None
+    addrs4: list[str] = field(default_factory=list)
+
+    @property
+    def up(self) -> bool:
+        """Administratively up with carrier: what BSD calls the parent being usable."""
+        return bool(self.flags & IFF_UP) and bool(self.flags & IFF_LOWER_UP)
+
+
+def write_conf(family: str, dev: str, key: str, value: int) -> bool:
+    """Set /proc/sys/net/<family>/conf/<dev>/<key>; False if it does not exist."""
+    try:
+        (PROC_CONF / family / "conf" / dev / key).write_text(f"{value}\n")
+        return True
+    except OSError:
+        return False
+
+
+def prevent_arp_flux(dev: str) -> None:
+    write_conf("ipv4", dev, "arp_ignore", 1)  # answer only for addresses on this device
+    write_conf("ipv4", dev, "arp_announce", 2)  # ARP source = an address of this device
+
+
+class Netlink:
+    def __init__(self, on_change: Callable[[], None], log: Callable[[str], None]) -> None:
+        self.on_change = on_change  # a link appeared, vanished, or went up/down
+        self.log = log
+        self.links: dict[int, Link] = {}
+        self.cmd = AsyncIPRoute()
+        self.mon = AsyncIPRoute()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the table -------------------------------------------------------------------
+
+    def by_name(self, name: str) -> Link | None:
+        for link in self.links.values():
+            if link.name == name:
+                return link
+        return None
+
+    def first_ipv4(self, name: str) -> str | None:
+        link = self.by_name(name)
+        return link.addrs4[0] if link and link.addrs4 else None
+
+    async def start(self) -> None:
+        # Subscribe before dumping so no event falls between the two.
+        await self.mon.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+        async for msg in await self.cmd.link("dump"):
+            self._link_msg(msg, "RTM_NEWLINK")
+        async for msg in await self.cmd.addr("dump", family=2):
+            self._addr_msg(msg, "RTM_NEWADDR")
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                async for msg in self.mon.get():
+                    event = msg.get("event")
+                    if event in ("RTM_NEWLINK", "RTM_DELLINK"):
+                        if self._link_msg(msg, event):
+                            self.on_change()
+                    elif event in ("RTM_NEWADDR", "RTM_DELADDR"):
+                        self._addr_msg(msg, event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a parse error must not stop link monitoring
+                self.log(f"netlink monitor: {exc!r}")
+                await asyncio.sleep(0.1)
+
+    def _link_msg(self, msg: Any, event: str) -> bool:
+        """Update the table; True when existence or up-ness changed."""
+        index = msg["index"]
+        old = self.links.get(index)
+        if event == "RTM_DELLINK":
+            return self.links.pop(index, None) is not None
+        link = Link(
+            index=index,
+            name=msg.get("ifname") or (old.name if old else ""),
+            flags=msg["flags"],
+            alias=msg.get("ifalias"),
+            mac=msg.get("address"),
+            parent=msg.get("link"),
+            addrs4=old.addrs4 if old else [],
+        )
+        self.links[index] = link
+        return old is None or old.up != link.up or old.name != link.name
+
+    def _addr_msg(self, msg: Any, event: str) -> None:
+        if msg.get("family") != 2:
+            return
+        link = self.links.get(msg["index"])
+        addr = msg.get("address")
+        if link is None or addr is None:
+            return
+        if event == "RTM_NEWADDR":
+            if addr not in link.addrs4:
+                link.addrs4.append(addr)
+        elif addr in link.addrs4:
+            link.addrs4.remove(addr)
+
+    # -- macvlans --------------------------------------------------------------------
+
+    async def ensure_macvlan(self, name: str, carpdev: str, mac: str) -> int | None:
+        """The macvlan `name` on `carpdev` with `mac`, created if needed; its index."""
+        parent = self.by_name(carpdev)
+        if parent is None:
+            return None
+        mac = mac.lower()
+        link = self.by_name(name)
+        if link is not None:
+            ours = link.alias == TAG or (link.mac or "").startswith(VIRTUAL_MAC_PREFIX)
+            if not ours:
+                self.log(f"{name}: exists and was not created by carpd; not touching it")
+                return None
+            if link.parent == parent.index and (link.mac or "").lower() == mac:
+                if link.alias != TAG:
+                    await self.cmd.link("set", index=link.index, ifalias=TAG)
+                return link.index
+            await self.delete(name)  # wrong parent or MAC: recreate
+        await self.cmd.link(
+            "add", ifname=name, kind="macvlan", link=parent.index,
+            macvlan_mode="bridge", address=mac,
+        )  # fmt: skip
+        index = (await self.cmd.link_lookup(ifname=name))[0]
+        # The tag cannot ride on RTM_NEWLINK; a crash in between leaves an untagged
+        # macvlan with a virtual MAC, which the next ensure_macvlan adopts (see above).
+        await self.cmd.link("set", index=index, ifalias=TAG)
+        prevent_arp_flux(carpdev)
+        prevent_arp_flux(name)
+        write_conf("ipv6", name, "accept_dad", 0)  # virtual addresses are expected twice
+        write_conf("ipv6", name, "accept_ra", 0)
+        return index
+
+    async def delete(self, name: str) -> None:
+        link = self.by_name(name)
+        if link is None:
+            return
+        with contextlib.suppress(NetlinkError):
+            await self.cmd.link("del", index=link.index)
+        self.links.pop(link.index, None)
+
+    async def set_master(self, name: str, addresses: list[Address]) -> None:
+        """Link up and exactly `addresses` (besides the kernel's own IPv6 link-local)."""
+        link = self.by_name(name)
+        if link is None:
+            return
+        await self.cmd.link("set", index=link.index, state="up")
+        want = {(a.address, a.prefixlen) for a in addresses}
+        have = await self._addresses(link.index)
+        for addr, plen in have - want:
+            if not addr.startswith("fe80:"):
+                await self._addr("del", link.index, addr, plen)
+        for a in addresses:
+            if (a.address, a.prefixlen) not in have:
+                await self._addr("add", link.index, a.address, a.prefixlen, a.broadcast)
+
+    async def set_backup(self, name: str) -> None:
+        """No addresses, link down: the host does not answer for the virtual addresses."""
+        link = self.by_name(name)
+        if link is None:
+            return
+        for addr, plen in await self._addresses(link.index):
+            await self._addr("del", link.index, addr, plen)
+        with contextlib.suppress(NetlinkError):
+            await self.cmd.link("set", index=link.index, state="down")
+
+    async def _addresses(self, index: int) -> set[tuple[str, int]]:
+        return {
+            (msg.get("address"), msg["prefixlen"])
+            async for msg in await self.cmd.addr("dump", index=index)
+        }
+
+    async def _addr(
+        self, cmd: str, index: int, addr: str, plen: int, broadcast: str | None = None
+    ) -> None:
+        kw: dict[str, Any] = {"index": index, "address": addr, "prefixlen": plen}
+        iface = ipaddress.ip_interface(f"{addr}/{plen}")
+        if cmd == "add":
+            if iface.version == 4 and plen < 31:
+                kw["broadcast"] = broadcast or str(iface.network.broadcast_address)
+            if iface.version == 6:
+                kw["flags"] = IFA_F_NODAD
+        try:
+            await self.cmd.addr(cmd, **kw)
+        except NetlinkError as exc:
+            if exc.code not in (errno.EEXIST, errno.EADDRNOTAVAIL, errno.ENODEV):
+                raise
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self.cmd.close()
+        self.mon.close()

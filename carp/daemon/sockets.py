@@ -1,0 +1,155 @@
+"""The raw sockets of one carpdev (the parent interface of carp interfaces).
+
+* Multicast IPv4 advertisements, gratuitous ARP and unsolicited NA leave through one
+  AF_PACKET socket as whole Ethernet frames: the source MAC is the virtual MAC, the IP
+  header is byte-exact like BSD's, and the backup's macvlan never needs to be up.
+* An AF_INET raw socket (protocol 112) bound to the carpdev receives IPv4 advertisements
+  (multicast group joined on the carpdev, no loopback) and sends unicast-peer ones with
+  IP_HDRINCL.
+* An AF_INET6 raw socket (protocol 112) receives and sends IPv6 advertisements to
+  ff02::12 or a peer6, hop limit 255, with the hop limit and destination of received
+  packets taken from ancillary data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+from dataclasses import dataclass
+
+from carp.wire import ETH_P_IP, IPPROTO_CARP
+
+GROUP4 = "224.0.0.18"
+GROUP6 = "ff02::12"
+IP_MULTICAST_ALL = 49  # linux/in.h; not exported by the socket module
+RCVBUF = 1 << 20
+BATCH = 64  # datagrams read per readiness callback, so one busy carpdev cannot starve the rest
+
+
+@dataclass(frozen=True)
+class Received6:
+    payload: bytes
+    src: str
+    dst: str
+    hoplimit: int
+
+
+class CarpdevSockets:
+    """Open on construction; raises OSError if the carpdev cannot be used."""
+
+    def __init__(self, name: str, ifindex: int, tclass6: int = 0) -> None:
+        self.name = name
+        self.ifindex = ifindex
+        self.rx4 = self._open4()
+        try:
+            self.pkt = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # 0: never receives
+            self.pkt.bind((name, 0))
+            self.pkt.setblocking(False)
+        except OSError:
+            self.rx4.close()
+            raise
+        self.rx6: socket.socket | None = None
+        with contextlib.suppress(OSError):  # IPv6 may be disabled on this host or link
+            self.rx6 = self._open6(tclass6)
+
+    def _bind_device(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.name.encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        sock.setblocking(False)
+
+    def _open4(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_CARP)
+        try:
+            self._bind_device(sock)
+            mreqn = struct.pack("=4s4si", socket.inet_aton(GROUP4), bytes(4), self.ifindex)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)  # only our own joins
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)  # unicast-peer sends
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _open6(self, tclass: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_CARP)
+        try:
+            self._bind_device(sock)
+            mreq = struct.pack("=16sI", socket.inet_pton(socket.AF_INET6, GROUP6), self.ifindex)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tclass)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def set_tclass6(self, tclass: int) -> None:
+        if self.rx6 is not None:
+            with contextlib.suppress(OSError):
+                self.rx6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tclass)
+
+    # -- sending (errors propagate as OSError: the caller counts and logs them) -------
+
+    def send_frame(self, frame: bytes, ethertype: int = ETH_P_IP) -> None:
+        self.pkt.sendto(frame, (self.name, ethertype))
+
+    def send_ip4(self, datagram: bytes, dst: str) -> None:
+        """A complete IPv4 datagram (IP_HDRINCL), routed by the kernel: unicast peers."""
+        self.rx4.sendto(datagram, (dst, 0))
+
+    def send_ip6(self, payload: bytes, dst: str) -> None:
+        if self.rx6 is None:
+            raise OSError(97, "IPv6 is not available on " + self.name)  # EAFNOSUPPORT
+        self.rx6.sendto(payload, (dst, 0, 0, self.ifindex))
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def recv4(self) -> list[bytes]:
+        out: list[bytes] = []
+        for _ in range(BATCH):
+            try:
+                out.append(self.rx4.recv(65535))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+        return out
+
+    def recv6(self) -> list[Received6]:
+        out: list[Received6] = []
+        if self.rx6 is None:
+            return out
+        space = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+        for _ in range(BATCH):
+            try:
+                data, ancdata, _flags, addr = self.rx6.recvmsg(65535, space)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            hoplimit, dst = -1, GROUP6
+            for level, kind, value in ancdata:
+                if level != socket.IPPROTO_IPV6:
+                    continue
+                if kind == socket.IPV6_HOPLIMIT and len(value) >= 4:
+                    hoplimit = struct.unpack("=i", value[:4])[0]
+                elif kind == socket.IPV6_PKTINFO and len(value) >= 16:
+                    dst = socket.inet_ntop(socket.AF_INET6, value[:16])
+            src = str(addr[0]).split("%", 1)[0]
+            out.append(Received6(data, src, dst, hoplimit))
+        return out
+
+    def filenos(self) -> list[int]:
+        return [s.fileno() for s in (self.rx4, self.rx6) if s is not None]
+
+    def close(self) -> None:
+        for sock in (self.rx4, self.rx6, self.pkt):
+            if sock is not None:
+                sock.close()
