@@ -208,6 +208,22 @@ def get(linux_name: str) -> SysIf | None:
     )
 
 
+def mtu(linux_name: str) -> int | None:
+    """Just the MTU (a carp interface shows its carpdev's), without reading addresses."""
+    if not _valid(linux_name):
+        return None
+    text = _read(linux_name, "mtu")
+    return _int(text, 1500) if text is not None else None
+
+
+def capabilities(linux_name: str) -> int | None:
+    """FreeBSD IFCAP_* bits for the `options=` line; None: unknown, the line is left out.
+
+    Linux offload features would need ethtool's feature-string tables to translate
+    faithfully; until that exists we print no options line rather than a guess."""
+    return None
+
+
 def speed(linux_name: str) -> tuple[int | None, str | None]:
     """(Mb/s, "full"/"half") of an Ethernet link when the driver reports it."""
     mbps = _int(_read(linux_name, "speed"), -1)

@@ -1,0 +1,188 @@
+"""The carp parts of ifconfig output: carpN interfaces and FreeBSD vhid blocks.
+
+Configuration (vhid, advbase, advskew, carpdev, addresses) comes from the store, runtime
+state from carpd's published status; without carpd every vhid reads INIT, as a kernel
+whose carp has not run yet would show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carp.config import CARP_GROUP_V4, CARP_GROUP_V6, STATES, Address, CarpInterface
+from carp.ifconfig import render_fmt as fmt
+from carp.sysif import SysIf
+
+Status = dict[str, Any] | None
+
+CARP_PRIORITY = 15  # OpenBSD if_priority of a carp interface
+
+
+def vhid_state(status: Status, key: str, vhid: int) -> str:
+    if not status:
+        return "INIT"
+    try:
+        state = status["vhosts"][key][str(vhid)]["state"]
+    except (KeyError, TypeError):
+        return "INIT"
+    return state if state in STATES else "<UNKNOWN>"  # OpenBSD's text for out-of-range
+
+
+def link_status(ci: CarpInterface, status: Status) -> str:
+    """OpenBSD `status:` of a carpN: master if any vhid is, else backup, else invalid."""
+    states = {vhid_state(status, ci.key, n.vhid) for n in ci.nodes}
+    if "MASTER" in states:
+        return "master"
+    return "backup" if "BACKUP" in states else "invalid"
+
+
+def carp_flags(ci: CarpInterface, personality: str) -> int:
+    """UP as configured, RUNNING once it has a parent; FreeBSD<=9 carp was LOOPBACK-typed."""
+    if personality == "freebsd":
+        # Legacy FreeBSD found its parent by subnet, so an address also makes it run.
+        running = ci.up and ci.vhid > 0 and bool(ci.carpdev or ci.addresses)
+        return fmt.LOOPBACK | (fmt.UP if ci.up else 0) | (fmt.RUNNING if running else 0)
+    flags = fmt.BROADCAST | fmt.SIMPLEX | fmt.MULTICAST
+    if ci.up:
+        flags |= fmt.UP
+        if ci.carpdev:
+            flags |= fmt.RUNNING
+    return flags
+
+
+# -- carp lines ---------------------------------------------------------------------------
+
+
+def openbsd_carp_lines(ci: CarpInterface, status: Status) -> list[str]:
+    if not ci.nodes:  # no vhid yet: OpenBSD prints no carp line at all
+        return []
+    dev = ci.carpdev or "none"
+    peer = f" carppeer {ci.peer}" if ci.peer and ci.peer != CARP_GROUP_V4 else ""
+    if len(ci.nodes) == 1:
+        n = ci.nodes[0]
+        state = vhid_state(status, ci.key, n.vhid)
+        return [
+            f"\tcarp: {state} carpdev {dev} vhid {n.vhid} advbase {ci.advbase}"
+            f" advskew {n.advskew}{peer}\n"
+        ]
+    mode = ci.effective_balancing
+    lines = [f"\tcarp: carpdev {dev} advbase {ci.advbase} balancing {mode}{peer}\n"]
+    for n in ci.nodes:
+        state = vhid_state(status, ci.key, n.vhid)
+        lines.append(f"\t\tstate {state} vhid {n.vhid} advskew {n.advskew}\n")
+    return lines
+
+
+def netbsd_carp_lines(ci: CarpInterface, status: Status, *, carpdev: bool = True) -> list[str]:
+    dev = f" carpdev {ci.carpdev or 'none'}" if carpdev else ""
+    return [
+        f"\tcarp: {vhid_state(status, ci.key, n.vhid)}{dev} vhid {n.vhid}"
+        f" advbase {ci.advbase} advskew {n.advskew}\n"
+        for n in ci.nodes
+        if n.vhid > 0
+    ]
+
+
+def freebsd_carp_lines(
+    ci: CarpInterface, status: Status, *, show_key: bool, peer_line: bool
+) -> list[str]:
+    """FreeBSD carp.c: a carp (14+: and peer) line per vhid, or a vrrp line for carpver 3."""
+    lines: list[str] = []
+    for n in ci.nodes:
+        state = vhid_state(status, ci.key, n.vhid)
+        if ci.version == 3:
+            lines.append(
+                f"\tvrrp: {state} vrid {n.vhid} prio {ci.vrrp_prio} interval {ci.vrrp_interval}\n"
+            )
+            continue
+        key = f' key "{ci.passphrase}"' if show_key and ci.passphrase else ""
+        lines.append(
+            f"\tcarp: {state} vhid {n.vhid} advbase {ci.advbase} advskew {n.advskew}{key}\n"
+        )
+        if peer_line:  # 14.0+: TAB and six spaces, under the carp line's text
+            peer, peer6 = ci.peer or CARP_GROUP_V4, ci.peer6 or CARP_GROUP_V6
+            lines.append(f"\t      peer {peer} peer6 {peer6}\n")
+    return lines
+
+
+# -- addresses --------------------------------------------------------------------------------
+
+
+def address_lines(
+    personality: str,
+    ifname: str,
+    addresses: list[Address],
+    *,
+    index: int,
+    bcast_flag: bool,
+    first_v4_only: bool = False,
+    link_local: list[tuple[str, int, int]] | None = None,
+    with_vhid: bool = False,
+) -> list[str]:
+    """Kernel-held link-local addresses first (added at ifup), then the configured ones."""
+    lines = [fmt.inet6_line(personality, a, p, s, ifname) for a, p, s in (link_local or [])]
+    seen_v4 = False
+    for a in addresses:
+        vhid = a.vhid if with_vhid else None
+        if a.family == 4:
+            if first_v4_only and seen_v4:
+                continue
+            seen_v4 = True
+            line = fmt.inet_line(
+                personality, a.address, a.prefixlen, a.broadcast, vhid=vhid, bcast_flag=bcast_flag
+            )
+        else:
+            scope = index if a.address.lower().startswith("fe80:") else 0
+            line = fmt.inet6_line(personality, a.address, a.prefixlen, scope, ifname, vhid=vhid)
+        lines.append(line)
+    return lines
+
+
+def macvlan_link_local(macvlan: SysIf | None) -> list[tuple[str, int, int]]:
+    # Only the link-local comes from Linux: the VIPs on the macvlan mirror the store.
+    return [(a, p, s) for a, p, s in macvlan.v6 if s] if macvlan else []
+
+
+# -- whole carpN interface ---------------------------------------------------------------
+
+
+def render_carp(
+    ci: CarpInterface,
+    personality: str,
+    status: Status,
+    *,
+    macvlan: SysIf | None,
+    mtu: int,
+    mac: str,
+    show_key: bool = False,
+    first_v4_only: bool = False,
+) -> str:
+    flags = carp_flags(ci, personality)
+    index = macvlan.index if macvlan else ci.index
+    head = f"{ci.name}: {fmt.flags_field(flags, personality)}"
+    if personality == "freebsd":  # FreeBSD <= 9 cloned carpN
+        lines = [f"{head} metric 0 mtu {mtu}\n"]
+        lines += address_lines("freebsd", ci.name, ci.addresses, index=index, bcast_flag=False)
+        lines += freebsd_carp_lines(ci, status, show_key=show_key, peer_line=False)
+        return "".join(lines)
+    lladdr = macvlan_link_local(macvlan)
+    if personality == "netbsd":
+        lines = [f"{head} mtu {mtu}\n"]
+        lines += netbsd_carp_lines(ci, status)
+        lines.append(f"\taddress: {mac}\n")
+        lines += address_lines("netbsd", ci.name, ci.addresses, index=index, bcast_flag=True,
+                               link_local=lladdr)  # fmt: skip
+        return "".join(lines)
+    lines = [
+        f"{head} mtu {mtu}\n",
+        f"\tlladdr {mac}\n",
+        f"\tindex {index} priority {CARP_PRIORITY} llprio 3\n",
+    ]
+    lines += openbsd_carp_lines(ci, status)
+    groups = [g for g in ci.groups if g != "all"]
+    if groups:
+        lines.append(f"\tgroups: {' '.join(groups)}\n")
+    lines.append(f"\tstatus: {link_status(ci, status)}\n")
+    lines += address_lines("openbsd", ci.name, ci.addresses, index=index, bcast_flag=True,
+                           first_v4_only=first_v4_only, link_local=lladdr)  # fmt: skip
+    return "".join(lines)

@@ -1,0 +1,191 @@
+"""Line-level formatting shared by the ifconfig renderers: flag bits, addresses, media.
+
+Everything here is a pure function of plain values so golden tests can pin it.
+Integer arithmetic replaces `ipaddress` to keep `ifconfig carp0` quick to start.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from carp import sysif
+
+# BSD if_flags bits (identical on the three BSDs for the bits we can produce).
+UP, BROADCAST, DEBUG, LOOPBACK, POINTOPOINT = 0x1, 0x2, 0x4, 0x8, 0x10
+RUNNING, NOARP, PROMISC, ALLMULTI, SIMPLEX = 0x40, 0x80, 0x100, 0x200, 0x800
+MULTICAST = 0x8000
+LOWER_UP = 0x1000000  # FreeBSD 14+ only
+
+_BIT_NAMES: tuple[tuple[int, str], ...] = (
+    (UP, "UP"),
+    (BROADCAST, "BROADCAST"),
+    (DEBUG, "DEBUG"),
+    (LOOPBACK, "LOOPBACK"),
+    (POINTOPOINT, "POINTOPOINT"),
+    (RUNNING, "RUNNING"),
+    (NOARP, "NOARP"),
+    (PROMISC, "PROMISC"),
+    (ALLMULTI, "ALLMULTI"),
+    (SIMPLEX, "SIMPLEX"),
+    (MULTICAST, "MULTICAST"),
+    (LOWER_UP, "LOWER_UP"),
+)
+
+# Linux IFF_* -> BSD IFF_*: only MULTICAST moves (0x1000 -> 0x8000).
+_LINUX_TO_BSD: tuple[tuple[int, int], ...] = (
+    (sysif.IFF_UP, UP),
+    (sysif.IFF_BROADCAST, BROADCAST),
+    (sysif.IFF_DEBUG, DEBUG),
+    (sysif.IFF_LOOPBACK, LOOPBACK),
+    (sysif.IFF_POINTOPOINT, POINTOPOINT),
+    (sysif.IFF_RUNNING, RUNNING),
+    (sysif.IFF_NOARP, NOARP),
+    (sysif.IFF_PROMISC, PROMISC),
+    (sysif.IFF_ALLMULTI, ALLMULTI),
+    (sysif.IFF_MULTICAST, MULTICAST),
+)
+
+# FreeBSD IFCAP_* names by bit (net/if.h, 14.x), for the `options=` line.
+IFCAP_NAMES: tuple[str, ...] = (
+    "RXCSUM", "TXCSUM", "NETCONS", "VLAN_MTU", "VLAN_HWTAGGING", "JUMBO_MTU", "POLLING",
+    "VLAN_HWCSUM", "TSO4", "TSO6", "LRO", "WOL_UCAST", "WOL_MCAST", "WOL_MAGIC", "TOE4",
+    "TOE6", "VLAN_HWFILTER", "NV", "VLAN_HWTSO", "LINKSTATE", "NETMAP", "RXCSUM_IPV6",
+    "TXCSUM_IPV6", "HWSTATS", "TXRTLMT", "HWRXTSTMP", "MEXTPG", "TXTLS4", "TXTLS6",
+    "VXLAN_HWCSUM", "VXLAN_HWTSO", "TXTLS_RTLMT",
+)  # fmt: skip
+
+# FreeBSD ND6_IFF_* for the `nd6 options=` line.
+ND6_PERFORMNUD, ND6_IFDISABLED, ND6_AUTO_LINKLOCAL = 0x1, 0x8, 0x20
+_ND6_NAMES: tuple[tuple[int, str], ...] = (
+    (ND6_PERFORMNUD, "PERFORMNUD"),
+    (0x2, "ACCEPT_RTADV"),
+    (0x4, "PREFER_SOURCE"),
+    (ND6_IFDISABLED, "IFDISABLED"),
+    (0x10, "DONT_SET_IFROUTE"),
+    (ND6_AUTO_LINKLOCAL, "AUTO_LINKLOCAL"),
+    (0x40, "NO_RADR"),
+    (0x80, "NO_PREFER_IFACE"),
+    (0x100, "NO_DAD"),
+)
+
+
+def bsd_flags(linux_flags: int, *, lower_up: bool = False) -> int:
+    """Translate Linux flags; Ethernet-like links are SIMPLEX on BSD (no own echo)."""
+    flags = 0
+    for lbit, bbit in _LINUX_TO_BSD:
+        if linux_flags & lbit:
+            flags |= bbit
+    if flags & BROADCAST and not flags & LOOPBACK:
+        flags |= SIMPLEX
+    if lower_up and linux_flags & sysif.IFF_LOWER_UP:
+        flags |= LOWER_UP
+    return flags
+
+
+def printb(value: int, names: tuple[tuple[int, str], ...], *, prefix: str = "") -> str:
+    """printb(3)-style `8843<UP,BROADCAST,...>` (value in hex, no 0x unless prefix)."""
+    words = [name for bit, name in names if value & bit]
+    return f"{prefix}{value:x}<{','.join(words)}>"
+
+
+def flags_field(flags: int, personality: str) -> str:
+    if personality == "netbsd":  # NetBSD 8+: snprintb new style, "0x" and no <> when 0
+        return "flags=" + printb(flags, _BIT_NAMES, prefix="0x") if flags else "flags=0x0"
+    return "flags=" + printb(flags, _BIT_NAMES)
+
+
+def options_line(caps: int) -> str:
+    names = tuple((1 << i, n) for i, n in enumerate(IFCAP_NAMES))
+    return "\toptions=" + printb(caps, names) + "\n"
+
+
+def nd6_line(disabled: bool) -> str:
+    value = ND6_PERFORMNUD | ND6_AUTO_LINKLOCAL | (ND6_IFDISABLED if disabled else 0)
+    return "\tnd6 options=" + printb(value, _ND6_NAMES) + "\n"
+
+
+# -- IPv4 arithmetic --------------------------------------------------------------------
+
+
+def _v4(addr: str) -> int:
+    return int.from_bytes(socket.inet_aton(addr), "big")
+
+
+def mask_of(prefixlen: int) -> int:
+    plen = max(0, min(prefixlen, 32))
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+
+def broadcast_of(addr: str, prefixlen: int) -> str:
+    """The all-ones host part, as BSD kernels fill in when none is given."""
+    value = _v4(addr) | (~mask_of(prefixlen) & 0xFFFFFFFF)
+    return socket.inet_ntoa(value.to_bytes(4, "big"))
+
+
+# -- address lines ------------------------------------------------------------------------
+
+
+def inet_line(
+    personality: str,
+    addr: str,
+    prefixlen: int,
+    broadcast: str | None,
+    *,
+    vhid: int | None = None,
+    bcast_flag: bool = True,
+) -> str:
+    """`\\tinet A netmask 0xffffff00 broadcast B[ vhid N]`, NetBSD: `\\tinet A/24 ...`."""
+    bcast = ""
+    if bcast_flag:
+        bcast = f" broadcast {broadcast or broadcast_of(addr, prefixlen)}"
+    if personality == "netbsd":
+        return f"\tinet {addr}/{prefixlen}{bcast} flags 0x0\n"
+    tail = f" vhid {vhid}" if vhid else ""
+    return f"\tinet {addr} netmask 0x{mask_of(prefixlen):x}{bcast}{tail}\n"
+
+
+def inet6_line(
+    personality: str,
+    addr: str,
+    prefixlen: int,
+    scope: int,
+    ifname: str,
+    *,
+    vhid: int | None = None,
+) -> str:
+    """`\\tinet6 fe80::1%em0 prefixlen 64 scopeid 0x1`, NetBSD `fe80::1%wm0/64 flags 0x0 ...`."""
+    shown = f"{addr}%{ifname}" if scope else addr
+    scopeid = f" scopeid 0x{scope:x}" if scope else ""
+    if personality == "netbsd":
+        return f"\tinet6 {shown}/{prefixlen} flags 0x0{scopeid}\n"
+    tail = f" vhid {vhid}" if vhid else ""
+    return f"\tinet6 {shown} prefixlen {prefixlen}{scopeid}{tail}\n"
+
+
+# -- media ----------------------------------------------------------------------------------
+
+_SUBTYPES: dict[int, tuple[str, str]] = {  # Mb/s -> (OpenBSD/NetBSD name, FreeBSD name)
+    10: ("10baseT", "10baseT/UTP"),
+    100: ("100baseTX", "100baseTX"),
+    1000: ("1000baseT", "1000baseT"),
+    2500: ("2500baseT", "2500Base-T"),
+    5000: ("5000baseT", "5000Base-T"),
+    10000: ("10GbaseT", "10Gbase-T"),
+    25000: ("25GbaseCR", "25GBase-CR"),
+    40000: ("40GbaseCR4", "40Gbase-CR4"),
+    100000: ("100GbaseCR4", "100GBase-CR4"),
+}
+
+
+def media_line(personality: str, carrier: bool | None, mbps: int | None, duplex: str | None) -> str:
+    """`\\tmedia: Ethernet autoselect (1000baseT full-duplex)` (FreeBSD: `<full-duplex>`)."""
+    if not carrier:
+        return "\tmedia: Ethernet autoselect (none)\n"
+    names = _SUBTYPES.get(mbps or 0)
+    if names is None:
+        return "\tmedia: Ethernet autoselect\n"
+    sub = names[1] if personality == "freebsd" else names[0]
+    if duplex:
+        opt = f"<{duplex}-duplex>" if personality == "freebsd" else f"{duplex}-duplex"
+        sub = f"{sub} {opt}"
+    return f"\tmedia: Ethernet autoselect ({sub})\n"
