@@ -1,0 +1,189 @@
+"""netstat -s -p carp: each BSD's layout, plurals, -ss, carpd's counters."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from carp import netstat
+from carp.wire import STAT_FIELDS
+from sysctl.store import Store
+
+OPENBSD_ZERO = """carp:
+\t0 packets received (IPv4)
+\t0 packets received (IPv6)
+\t\t0 packets discarded for bad interface
+\t\t0 packets discarded for wrong TTL
+\t\t0 packets shorter than header
+\t\t0 discarded for bad checksums
+\t\t0 discarded packets with a bad version
+\t\t0 discarded because packet too short
+\t\t0 discarded for bad authentication
+\t\t0 discarded for unknown vhid
+\t\t0 discarded because of a bad address list
+\t0 packets sent (IPv4)
+\t0 packets sent (IPv6)
+\t\t0 send failed due to mbuf memory error
+\t0 transitions to master
+"""
+
+FREEBSD_ZERO = """carp:
+\t0 packets received (IPv4)
+\t0 packets received (IPv6)
+\t\t0 packets discarded for wrong TTL
+\t\t0 packets shorter than header
+\t\t0 discarded for bad checksums
+\t\t0 discarded packets with a bad version
+\t\t0 discarded because packet too short
+\t\t0 discarded for bad authentication
+\t\t0 discarded for bad vhid
+\t\t0 discarded because of a bad address list
+\t0 packets sent (IPv4)
+\t0 packets sent (IPv6)
+\t\t0 send failed due to mbuf memory error
+"""
+
+NETBSD_ZERO = """carp:
+\t0 packets received (IPv4)
+\t0 packets received (IPv6)
+\t\t0 packets discarded for bad interface
+\t\t0 packets discarded for wrong TTL
+\t\t0 packets shorter than header
+\t\t0 packets discarded for bad checksum
+\t\t0 packets discarded with a bad version
+\t\t0 discarded because packet was too short
+\t\t0 packets discarded for bad authentication
+\t\t0 packets discarded for bad vhid
+\t\t0 packets discarded because of a bad address list
+\t0 packets sent (IPv4)
+\t0 packets sent (IPv6)
+\t\t0 send failed due to mbuf memory error
+"""
+
+ZERO = {"openbsd": OPENBSD_ZERO, "freebsd": FREEBSD_ZERO, "netbsd": NETBSD_ZERO}
+
+ONES = {s: 1 for s in STAT_FIELDS}
+
+OPENBSD_ONE = """carp:
+\t1 packet received (IPv4)
+\t1 packet received (IPv6)
+\t\t1 packet discarded for bad interface
+\t\t1 packet discarded for wrong TTL
+\t\t1 packet shorter than header
+\t\t1 discarded for bad checksum
+\t\t1 discarded packet with a bad version
+\t\t1 discarded because packet too short
+\t\t1 discarded for bad authentication
+\t\t1 discarded for unknown vhid
+\t\t1 discarded because of a bad address list
+\t1 packet sent (IPv4)
+\t1 packet sent (IPv6)
+\t\t1 send failed due to mbuf memory error
+\t1 transition to master
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CARP_RUNDIR", str(tmp_path))
+    monkeypatch.delenv("CARP_PERSONALITY", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("personality", ["openbsd", "freebsd", "netbsd"])
+def test_zero_layout_golden(personality: str) -> None:
+    assert netstat.render(personality, {}) == ZERO[personality]
+
+
+def test_singular_for_one() -> None:
+    assert netstat.render("openbsd", ONES) == OPENBSD_ONE
+
+
+def test_plural_rule() -> None:
+    assert [netstat.plural(n) for n in (0, 1, 2, 10**12)] == ["s", "", "s", "s"]
+    text = netstat.render("netbsd", {"badsum": 2, "badlen": 1})
+    assert "\t\t2 packets discarded for bad checksum\n" in text
+    assert "\t\t1 discarded because packet was too short\n" in text
+
+
+def test_ss_leaves_out_zero_lines() -> None:
+    counters = {"ipackets": 12, "badttl": 1, "opackets": 7, "preempt": 2}
+    assert netstat.render("openbsd", counters, sflag=2) == (
+        "carp:\n"
+        "\t12 packets received (IPv4)\n"
+        "\t\t1 packet discarded for wrong TTL\n"
+        "\t7 packets sent (IPv4)\n"
+        "\t2 transitions to master\n"
+    )
+    assert netstat.render("freebsd", {}, sflag=2) == "carp:\n"
+    # FreeBSD has no transitions line even when the counter is set.
+    assert "transition" not in netstat.render("freebsd", counters, sflag=2)
+
+
+def test_layouts_name_real_counters() -> None:
+    for layout in netstat.LAYOUTS.values():
+        assert {stat for stat, _ in layout} <= set(STAT_FIELDS)
+    assert [s for s, _ in netstat.OPENBSD] == [s for s in STAT_FIELDS if s != "ostates"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "sflag"),
+    [
+        (["-s", "-p", "carp"], 1),
+        (["-p", "carp", "-s"], 1),
+        (["-ss", "-p", "carp"], 2),
+        (["-s", "-s", "-pcarp"], 2),
+        (["-sp", "carp"], 1),
+        (["-s", "-p", "tcp"], 0),
+        (["-s"], 0),
+        (["-rn"], 0),
+        (["-p", "carp"], 0),
+        ([], 0),
+    ],
+)
+def test_argument_forms(argv: list[str], sflag: int) -> None:
+    assert netstat.parse_carp_stats(argv) == sflag
+
+
+@pytest.mark.parametrize("personality", ["openbsd", "freebsd", "netbsd"])
+def test_main_without_carpd_prints_zeros(env: Path, personality: str,
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CARP_PERSONALITY", personality)
+    assert netstat.main(["-s", "-p", "carp"]) == 0
+    assert capsys.readouterr().out == ZERO[personality]
+
+
+def test_main_reads_carpd_counters(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    st = Store(env)
+    with st.transaction() as state:
+        state.personality = "freebsd"
+    st.write_status({"pid": os.getpid(), "counters": {"ipackets": 5, "badauth": 1}})
+    assert netstat.main(["-ss", "-p", "carp"]) == 0
+    assert capsys.readouterr().out == (
+        "carp:\n\t5 packets received (IPv4)\n\t\t1 discarded for bad authentication\n"
+    )
+
+
+def test_stale_status_of_dead_carpd_is_ignored(env: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    Store(env).write_status({"pid": 2**22 + 12345, "counters": {"ipackets": 5}})
+    assert netstat.main(["-s", "-p", "carp"]) == 0
+    assert capsys.readouterr().out == OPENBSD_ZERO
+
+
+def test_other_uses_without_system_netstat(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(netstat, "SYSTEM_NETSTATS", ())
+    assert netstat.main(["-rn"]) == 1
+    assert capsys.readouterr().err == netstat.NO_NETSTAT + "\n"
+
+
+def test_system_netstat_must_be_a_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "netstat"
+    script.write_text("#!/bin/sh\nexec python3 -m carp.netstat \"$@\"\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(netstat, "SYSTEM_NETSTATS", (str(script),))
+    assert netstat.system_netstat() is None  # a launcher could be this very program
