@@ -117,20 +117,9 @@ def _kind(name: str, flags: int) -> str:
 
 def _driver(name: str) -> str:
     """The driver name (`veth`, `macvlan`, `dummy`, ...) via ETHTOOL_GDRVINFO; "" on error."""
-    import array
-    import fcntl
-    import struct
-
-    siocethtool, gdrvinfo = 0x8946, 0x3
-    buf = array.array("B", struct.pack("I", gdrvinfo) + bytes(192))
-    addr, _ = buf.buffer_info()
-    ifreq = struct.pack("16sP", name.encode()[:15], addr)
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            fcntl.ioctl(sock.fileno(), siocethtool, ifreq)
-    except OSError:
-        return ""
-    return buf.tobytes()[4:36].split(b"\0", 1)[0].decode(errors="replace")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        raw = _ethtool(sock, name, 0x3, 196)  # struct ethtool_drvinfo
+    return raw[4:36].split(b"\0", 1)[0].decode(errors="replace") if raw else ""
 
 
 def _read_flags(name: str) -> tuple[int, bool | None, str]:
@@ -216,12 +205,68 @@ def mtu(linux_name: str) -> int | None:
     return _int(text, 1500) if text is not None else None
 
 
-def capabilities(linux_name: str) -> int | None:
-    """FreeBSD IFCAP_* bits for the `options=` line; None: unknown, the line is left out.
+# FreeBSD IFCAP_* bits (net/if.h) that a Linux link's ethtool settings can express.
+IFCAP_RXCSUM, IFCAP_TXCSUM, IFCAP_VLAN_MTU, IFCAP_VLAN_HWTAGGING = 0x1, 0x2, 0x8, 0x10
+IFCAP_TSO4, IFCAP_TSO6, IFCAP_LRO = 0x100, 0x200, 0x400
+IFCAP_WOL_UCAST, IFCAP_WOL_MCAST, IFCAP_WOL_MAGIC = 0x800, 0x1000, 0x2000
+IFCAP_LINKSTATE, IFCAP_RXCSUM_IPV6, IFCAP_TXCSUM_IPV6 = 0x80000, 0x200000, 0x400000
 
-    Linux offload features would need ethtool's feature-string tables to translate
-    faithfully; until that exists we print no options line rather than a guess."""
-    return None
+
+def _ethtool(sock: socket.socket, name: str, cmd: int, size: int = 8) -> bytes | None:
+    """One legacy SIOCETHTOOL get; the reply buffer, or None when the driver lacks it."""
+    import array
+    import fcntl
+    import struct
+
+    buf = array.array("B", struct.pack("I", cmd) + bytes(size - 4))
+    ifreq = struct.pack("16sP", name.encode()[:15], buf.buffer_info()[0])
+    try:
+        fcntl.ioctl(sock.fileno(), 0x8946, ifreq)
+    except OSError:
+        return None
+    return buf.tobytes()
+
+
+def capabilities(linux_name: str) -> int | None:
+    """FreeBSD IFCAP_* bits for the `options=` line, from the legacy ethtool getters.
+
+    None when the driver answers none of them (the line is then left out).  Linux
+    checksum offload covers both families, hence RXCSUM also sets RXCSUM_IPV6."""
+    if not exists(linux_name):
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+
+        def value(cmd: int) -> int | None:
+            raw = _ethtool(sock, linux_name, cmd)
+            return int.from_bytes(raw[4:8], "little") if raw else None
+
+        rx, tx, tso, eflags = value(0x14), value(0x16), value(0x1E), value(0x25)
+        wol = _ethtool(sock, linux_name, 0x5, 20)  # ETHTOOL_GWOL: cmd, supported, wolopts
+    if rx is None and tx is None and tso is None and eflags is None:
+        return None
+    caps = 0
+    if rx:
+        caps |= IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6
+    if tx:
+        caps |= IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6
+    if tso:
+        caps |= IFCAP_TSO4 | IFCAP_TSO6
+    if eflags and eflags & (1 << 15):  # ETH_FLAG_LRO
+        caps |= IFCAP_LRO
+    if eflags and eflags & (0x3 << 7):  # ETH_FLAG_TXVLAN | ETH_FLAG_RXVLAN
+        caps |= IFCAP_VLAN_HWTAGGING
+    flags = _int(_read(linux_name, "flags"), 0, 16)
+    if not flags & IFF_LOOPBACK and _read(linux_name, "type") == "1":  # ARPHRD_ETHER
+        caps |= IFCAP_VLAN_MTU  # 802.1Q fits on every Linux Ethernet link
+    if wol:
+        opts = int.from_bytes(wol[8:12], "little")
+        for bit, cap in ((1 << 1, IFCAP_WOL_UCAST), (1 << 2, IFCAP_WOL_MCAST),
+                         (1 << 5, IFCAP_WOL_MAGIC)):  # fmt: skip
+            if opts & bit:
+                caps |= cap
+    if _read(linux_name, "carrier") is not None or not flags & IFF_UP:
+        caps |= IFCAP_LINKSTATE  # the driver reports carrier changes
+    return caps
 
 
 def speed(linux_name: str) -> tuple[int | None, str | None]:

@@ -198,3 +198,13 @@ def test_carpdev_for_ipv6(lan: None) -> None:
 
 def test_carpdev_for_returns_the_bsd_name(lan: None) -> None:
     assert sysif.carpdev_for("192.168.1.1", 24, State(ifmap={"em0": "eth0"})) == "em0"
+
+
+def test_capabilities_of_real_interfaces() -> None:
+    assert sysif.capabilities("no-such-if0") is None
+    caps = sysif.capabilities("lo")
+    assert caps is not None  # lo answers the ethtool checksum getters
+    assert caps & sysif.IFCAP_LINKSTATE
+    assert not caps & sysif.IFCAP_VLAN_MTU  # not Ethernet
+    assert sysif.mtu("lo") == sysif.get("lo").mtu  # type: ignore[union-attr]
+    assert sysif.mtu("no-such-if0") is None
