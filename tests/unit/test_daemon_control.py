@@ -1,0 +1,97 @@
+"""The control socket: "sync N" -> "applied M", against a fake host that applies stores."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+from carp.daemon import control
+from sysctl.store import Store
+
+
+class FakeDaemon:
+    """Applies whatever generation the store holds when asked (like carpd's reload)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.applied = 0
+        self.reloads = 0
+
+    async def sync(self, generation: int) -> int:
+        if generation > self.applied:
+            self.reloads += 1
+            self.applied = self.store.load().generation
+        return self.applied
+
+
+def test_sync_replies_applied_generation(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    fake = FakeDaemon(store)
+
+    async def scenario() -> list[bool]:
+        server = await control.serve(store.socket_path, fake.sync)
+        results = []
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            with store.transaction() as state:
+                state.sysctl["net.inet.carp.preempt"] = 1 - state.sysctl.get(
+                    "net.inet.carp.preempt", 0
+                )
+            gen = store.load().generation
+            # the front end's blocking client, as ifconfig/sysctl call it
+            results.append(await loop.run_in_executor(None, store.wait_applied, gen))
+        server.close()
+        await server.wait_closed()
+        return results
+
+    assert asyncio.run(scenario()) == [True, True]
+    assert fake.applied == 2 and fake.reloads == 2
+
+
+def test_protocol_lines(tmp_path: Path) -> None:
+    path = tmp_path / "carpd.sock"
+
+    async def sync(generation: int) -> int:
+        return 7
+
+    async def scenario() -> list[bytes]:
+        server = await control.serve(path, sync)
+        loop = asyncio.get_running_loop()
+
+        def client() -> list[bytes]:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(5)
+                sock.connect(str(path))
+                f = sock.makefile("rwb")
+                replies = []
+                for line in (b"sync 5\n", b"hello\n", b"sync 9\n"):
+                    f.write(line)
+                    f.flush()
+                    replies.append(f.readline())
+                return replies
+
+        replies = await loop.run_in_executor(None, client)
+        server.close()
+        await server.wait_closed()
+        return replies
+
+    replies = asyncio.run(scenario())
+    assert replies[0] == b"applied 7\n"
+    assert replies[1].startswith(b"error")
+    assert replies[2] == b"applied 7\n"  # the client sees 7 < 9 and knows it is not applied
+
+
+def test_stale_socket_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "carpd.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # a dead carpd's socket file
+
+    async def scenario() -> None:
+        server = await control.serve(path, lambda n: asyncio.sleep(0, result=n))
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(scenario())
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
