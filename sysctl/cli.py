@@ -145,11 +145,7 @@ class Runner:
     # -- one argument ---------------------------------------------------------------
 
     def item(self, arg: str) -> None:
-        name, value = arg, None
-        if "=" in arg:
-            name, value = arg.split("=", 1)
-            if self.p == "freebsd":  # strip spaces and quotes as FreeBSD's parser does
-                name, value = name.strip(), value.strip().strip("\"'")
+        name, value = split_arg(arg, self.p, self.fname is not None)
         if tree.is_bsd_name(name):
             self.bsd(name, value)
         else:
@@ -203,9 +199,12 @@ class Runner:
             if msg:
                 self.warn(msg)
             return
-        self.listing([node])
         if node.kind == "linux" and not linux.exists(tree.LINUX_MAPPED[node.name]):
-            self.fail(self.d.kernel_error(node.name, "", "No such file or directory"))
+            # e.g. IPv6 disabled: the Linux side of the mapping does not exist here
+            parts = node.name.split(".")
+            self.unknown(node.name, (len(parts) - 1, parts[-1], False))
+            return
+        self.listing([node])
 
     def write(self, node: tree.Node, value: str) -> None:
         if node.kind == "struct":
@@ -294,6 +293,25 @@ class Runner:
 # -- the command ------------------------------------------------------------------
 
 
+def split_arg(arg: str, personality: str, in_file: bool) -> tuple[str, str | None]:
+    """`name=value` -> (name, value); a bare name -> (name, None)."""
+    sep = "=" if "=" in arg or personality != "freebsd" or not in_file else ":"
+    if sep not in arg:  # FreeBSD's -f also takes `name: value` lines
+        return arg, None
+    name, value = arg.split(sep, 1)
+    if personality == "freebsd":  # strip spaces and quotes as FreeBSD's parser does
+        name, value = name.strip(), value.strip().strip("\"'")
+    return name, value
+
+
+def _writes_store(items: list[tuple[str, int]], personality: str, in_file: bool) -> bool:
+    for arg, _ in items:
+        name, value = split_arg(arg, personality, in_file)
+        if value is not None and tree.is_bsd_name(name):
+            return True
+    return False
+
+
 def _personality(doc: Mapping[str, object] | None) -> str:
     if doc is not None:
         return str(doc["personality"])
@@ -357,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not items:
             runner.listing(tree.listing(dialect.name))
-        elif any("=" in a and tree.is_bsd_name(a.split("=", 1)[0].strip()) for a, _ in items):
+        elif _writes_store(items, dialect.name, opts.file is not None):
             _run_writing(runner, store, items, opts.file)
         else:
             run(runner, items, opts.file)

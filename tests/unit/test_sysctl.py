@@ -399,6 +399,9 @@ def test_f_file(sysctl, env: Path, tmp_path: Path) -> None:
     assert r.err == "sysctl: invalid integer 'abc' at line 4\n"
     r = sysctl("netbsd", "-f", str(conf))
     assert r.err == f"sysctl: {conf}#4: abc: not a number\n"
+    conf.write_text("net.inet.carp.log: 3\n")
+    assert sysctl("freebsd", "-f", str(conf)).out == "net.inet.carp.log: 1 -> 3\n"
+    assert Store(env / "freebsd").load().sysctl["net.inet.carp.log"] == 3
     r = sysctl("openbsd", "-f", str(tmp_path / "missing"))
     assert r.rc == 1 and "No such file or directory" in r.err
 
@@ -490,3 +493,10 @@ def test_python_m_entry_point(env: Path, proc: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "sysctl.cli", "net.inet.carp.log"],
                        capture_output=True, text=True, env=child_env, cwd=ROOT, check=False)
     assert (r.returncode, r.stdout) == (0, "net.inet.carp.log = 0\n")
+
+
+def test_mapped_name_without_linux_side(sysctl, proc: Path) -> None:
+    (proc / "net/ipv6/conf/all/forwarding").unlink()
+    assert sysctl("freebsd", "net.inet6.ip6.forwarding").err == (
+        "sysctl: unknown oid 'net.inet6.ip6.forwarding'\n")
+    assert "net.inet6" not in sysctl("openbsd", "-a").out
