@@ -67,6 +67,9 @@ _FALLBACK_DEFAULTS: dict[str, dict[str, int]] = {
 
 VKey = tuple[str, int]  # (carp interface key, vhid)
 
+# Count is frozen: share one instance per counter instead of building one per packet.
+_COUNT: dict[str, Count] = {stat: Count(stat) for stat in STAT_FIELDS}
+
 # decode is pure and Advert is frozen: hosts on one LAN share the work (simulator speed).
 _decode = lru_cache(maxsize=4096)(decode)
 
@@ -75,6 +78,7 @@ def defaults(personality: str) -> dict[str, int]:
     return dict(_TREE_DEFAULTS.get(personality) or _FALLBACK_DEFAULTS[personality])
 
 
+@lru_cache(maxsize=256)
 def _is_multicast(addr: str) -> bool:
     try:
         return ipaddress.ip_address(addr.split("%", 1)[0]).is_multicast
@@ -111,6 +115,7 @@ class CarpHost:
         self.rng = rng
         self.env = Env(personality)
         self.sysctl = defaults(personality)
+        self._allow = True  # net.inet.carp.allow, cached: read on every packet
         self.ifaces: dict[str, CarpInterface] = {}
         self.vhosts: dict[VKey, VirtualHost] = {}
         self._ident: dict[VKey, tuple[object, ...]] = {}
@@ -137,7 +142,7 @@ class CarpHost:
 
     @property
     def allow(self) -> bool:
-        return self._sc("allow") != 0
+        return self._allow
 
     def _logs_ok(self, act: Log) -> bool:
         level = self._sc("log")
@@ -173,6 +178,7 @@ class CarpHost:
         before = self._demote_snapshot()
         self.sysctl = {**defaults(self.personality), **dict(sysctl)}
         self.env.preempt = self._sc("preempt") != 0
+        self._allow = self._sc("allow") != 0
         if self.personality == "freebsd":
             admin = self._sc("demotion")
             if admin != self._fb_admin:
@@ -414,13 +420,13 @@ class CarpHost:
         now: float,
     ) -> list[Action]:
         """One received CARP payload, validated in the personality's order (section 7)."""
-        acts: list[Action] = [Count("ipackets" if family == 4 else "ipackets6")]
-        if self.allow:
+        acts: list[Action] = [_COUNT["ipackets" if family == 4 else "ipackets6"]]
+        if self._allow:
             acts += self._validate(carpdev, family, src, dst, ttl, payload, now)
         return self._post(acts)
 
     def _drop(self, stat: str, prio: int, kind: str, text: str | None) -> list[Action]:
-        acts: list[Action] = [Count(stat)]
+        acts: list[Action] = [_COUNT[stat]]
         if text is not None:
             acts.append(Log(prio, kind, text))
         return acts
@@ -438,8 +444,10 @@ class CarpHost:
         self, dev: str, family: int, src: str, dst: str, ttl: int, payload: bytes, now: float
     ) -> list[Action]:
         pers = self.personality
-        ver = payload[0] >> 4 if payload else 0
+        if type(payload) is not bytes:  # the decode cache needs a hashable payload
+            payload = bytes(payload)
         if pers == "freebsd":
+            ver = payload[0] >> 4 if payload else 0
             return self._validate_freebsd(dev, family, dst, ttl, payload, ver, now)
         if (family == 6 or pers == "netbsd") and dev not in self._devs:
             return self._drop(
@@ -449,14 +457,14 @@ class CarpHost:
             return self._drop(
                 "badttl", LOG_NOTICE, "packet", f"carp: received ttl {ttl} != 255 on {dev}"
             )
-        adv = _decode(bytes(payload))
+        adv = _decode(payload)
         if isinstance(adv, Reject):
             return self._drop(
                 adv.stat, LOG_INFO, "packet", self._reject_text(adv, family, dev, len(payload))
             )
         v = self._lookup(dev, adv.vhid, family, dst)
         if v is None:
-            return [Count("badvhid")]
+            return [_COUNT["badvhid"]]
         name = v.p.logname
         if adv.version != 2:
             return self._drop(
@@ -498,14 +506,14 @@ class CarpHost:
             )
         if ver == 3:  # VRRPv3 is not implemented: its vhids do not exist here
             v3 = self._by_dev.get((dev, payload[1]))
-            return [Count("badver" if v3 else "badvhid")]
-        adv = _decode(bytes(payload), whole_payload=family == 4)
+            return [_COUNT["badver" if v3 else "badvhid"]]
+        adv = _decode(payload, whole_payload=family == 4)
         if isinstance(adv, Reject):
             text = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
             return self._drop(adv.stat, LOG_INFO, "packet", text)
         v = self._lookup(dev, adv.vhid, family, dst)
         if v is None:
-            return [Count("badvhid")]
+            return [_COUNT["badvhid"]]
         if _is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
             return self._drop(
                 "badttl", LOG_INFO, "packet", f"carp_input_c: received ttl {ttl} != 255 on {dev}"

@@ -60,6 +60,9 @@ _NETBSD_EXTRA = {
 }
 
 
+_OPACKETS, _OPACKETS6 = Count("opackets"), Count("opackets6")  # frozen: shared instances
+
+
 def to_us(now: float) -> int:
     """Seconds -> integer microseconds (exact for any us/1e6 the simulator passes)."""
     return round(now * US)
@@ -130,6 +133,8 @@ class VirtualHost:
         self.down_at: int | None = None  # BACKUP: master-down deadline (us)
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
         self.last_heard: int | None = None  # us of the last accepted advertisement
+        self._md: int | None = None  # cached master_down_us() for (advbase, advskew)
+        self._md_for = (advbase, advskew)
 
     # -- timing (reference 4.2) ------------------------------------------------------
 
@@ -222,9 +227,9 @@ class VirtualHost:
         payload = make_advert(self.signer, p.vhid, advbase, advskew, self._next_counter(), demote)
         acts: list[Action] = []
         if p.v4:
-            acts += [Send(p.ifname, p.carpdev, 4, p.dst4, payload, p.vhid), Count("opackets")]
+            acts += [Send(p.ifname, p.carpdev, 4, p.dst4, payload, p.vhid), _OPACKETS]
         if p.v6 and self.env.personality != "netbsd":  # NetBSD's IPv6 send is "notyet"
-            acts += [Send(p.ifname, p.carpdev, 6, p.dst6, payload, p.vhid), Count("opackets6")]
+            acts += [Send(p.ifname, p.carpdev, 6, p.dst6, payload, p.vhid), _OPACKETS6]
         return acts
 
     def _announce(self) -> list[Action]:
@@ -309,19 +314,22 @@ class VirtualHost:
         return self.env.personality == "openbsd" and adv.counter == self.cookie
 
     def receive(self, adv: Advert, now: float) -> list[Action]:
-        """An authenticated advertisement for this vhid (reference 4.4)."""
-        if self.state == INIT:
+        """An authenticated advertisement for this vhid (reference 4.4).  Hot path."""
+        state = self.state
+        if state == INIT:
             return []
-        now_us = to_us(now)
-        pers = self.env.personality
-        if pers != "openbsd":  # FreeBSD/NetBSD: own counter := received counter
+        now_us = round(now * US)
+        obsd = self.env.personality == "openbsd"
+        if obsd:
+            skew = self.advskew
+        else:  # FreeBSD/NetBSD: own counter := received counter; compare the sent skew
             self.counter = int.from_bytes(adv.counter, "big")
             self.init_counter = False
-        mine = self.advbase * US + skew_us(self._mine_skew())
-        theirs = adv.advbase * US + skew_us(adv.advskew)
+            skew = self.sent_advskew()
+        mine = self.advbase * US + skew * US // 256
+        theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote
-        obsd = pers == "openbsd"
-        if self.state == MASTER:
+        if state == MASTER:
             if obsd:
                 yields = (mine >= theirs and ch_demote <= my_demote) or ch_demote < my_demote
             else:
@@ -329,12 +337,16 @@ class VirtualHost:
             return self._become_backup(R_MORE_FREQUENT, now_us) if yields else []
         # BACKUP, rules in order
         self.last_heard = now_us
-        if self.env.preempt and mine < theirs and (not obsd or ch_demote >= my_demote):
+        if mine < theirs and self.env.preempt and (not obsd or ch_demote >= my_demote):
             return self._become_master(R_PREEMPT, now_us)
         if obsd and ch_demote > my_demote:
             return self._become_master(R_DEMOTED_MASTER, now_us)
-        if not (obsd and self.advbase == 0):
-            if 3 * self.advbase * US + skew_us(self._mine_skew()) < theirs:
-                return self._become_master(R_WILL_TIMEOUT, now_us)
-        self.down_at = now_us + self.master_down_us()
+        if mine + 2 * self.advbase * US < theirs and not (obsd and self.advbase == 0):
+            # "master will time out": theirs > 3 x own advbase + one own skew (a bow-out)
+            return self._become_master(R_WILL_TIMEOUT, now_us)
+        md = self._md
+        if md is None or self._md_for != (self.advbase, self.advskew):
+            self._md_for = (self.advbase, self.advskew)
+            md = self._md = self.master_down_us()
+        self.down_at = now_us + md
         return []

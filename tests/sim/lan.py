@@ -228,16 +228,24 @@ class Lan:
             kind, data = q.popleft()
             self._deliver(*data)  # type: ignore[misc]
 
-    def _handle(self, sh: SimHost, acts: list[Action]) -> None:
+    def _handle(self, sh: SimHost, acts: list[Action], lazy: bool = False) -> None:
+        """Carry out a host's actions.  `lazy` (after a packet): a packet that changed no
+        state can only push a deadline later, so the pending timer event stays; if it fires
+        early, `timeout` finds nothing due and the host is rescheduled then."""
+        busy = False
         for a in acts:
             if isinstance(a, Send):
+                busy = True
                 self._broadcast(sh, a)
-            elif isinstance(a, StateChange) and self.record:
-                tr = Transition(self.now, sh.name, a.ifname, a.vhid, a.old, a.new, a.reason)
-                self.transitions.append(tr)
-                if self.on_transition is not None:
-                    self.on_transition(tr)
-        self._reschedule(sh)
+            elif isinstance(a, StateChange):
+                busy = True
+                if self.record:
+                    tr = Transition(self.now, sh.name, a.ifname, a.vhid, a.old, a.new, a.reason)
+                    self.transitions.append(tr)
+                    if self.on_transition is not None:
+                        self.on_transition(tr)
+        if busy or not lazy or sh.scheduled is None:
+            self._reschedule(sh)
 
     def _reschedule(self, sh: SimHost) -> None:
         if sh.host is None:
@@ -282,4 +290,4 @@ class Lan:
         acts = sh.host.packet(
             send.carpdev, send.family, self.hosts[src].addr, send.dst, 255, p, self.now / US
         )
-        self._handle(sh, acts)
+        self._handle(sh, acts, lazy=True)
