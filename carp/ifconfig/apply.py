@@ -368,7 +368,7 @@ class _Applier:
         elif isinstance(op, o.Mcast6):
             ci.peer6 = config.CARP_GROUP_V6
         elif isinstance(op, o.SetCarpver | o.SetVrrpprio | o.SetVrrpinterval):
-            self.vrrp(ci, op, existing=False)
+            self.vrrp(ci, op)
         elif isinstance(op, o.AddGroup):
             self.add_group(ci, op.value)
         elif isinstance(op, o.DelGroup):
@@ -448,12 +448,15 @@ class _Applier:
         if group not in ci.groups:
             ci.groups.append(group)
 
-    def vrrp(self, ci: CarpInterface, op: o.Op, *, existing: bool) -> None:
-        """FreeBSD 15 VRRPv3 knobs; the kernel validates the ranges (EINVAL)."""
+    def vrrp(self, ci: CarpInterface, op: o.Op) -> None:
+        """FreeBSD 15 VRRPv3 knobs; the kernel validates the ranges (EINVAL).
+
+        FreeBSD refuses to change the version of an existing vhid; we allow it (carpd
+        restarts the vhost) so the man-page lines replay in order on one host."""
         assert isinstance(op, o.Valued)
         n = values.atoi(op.value)
         if isinstance(op, o.SetCarpver):
-            if n not in (2, 3) or (existing and n != ci.version):
+            if n not in (2, 3):
                 raise self.einval()
             ci.version = n
         elif isinstance(op, o.SetVrrpprio):
@@ -570,7 +573,6 @@ class _Applier:
         p = self.p
         key = config.vhid_key(self.name, vhid)
         ci = self.state.interfaces.get(key)
-        existing = ci is not None
         if ci is None:
             index = max((c.index for c in self.state.interfaces.values()), default=0) + 1
             ci = CarpInterface(
@@ -609,7 +611,7 @@ class _Applier:
             elif isinstance(op, o.Mcast6):
                 ci.peer6 = config.CARP_GROUP_V6
             else:
-                self.vrrp(ci, op, existing=existing)
+                self.vrrp(ci, op)
         self.state.interfaces[key] = ci
         for fam in acc.remove_family:
             ci.addresses = [a for a in ci.addresses if a.family != fam]
@@ -663,6 +665,8 @@ def apply(cmd: o.Command, state: State, sysif: SysIfApi | None = None) -> list[s
 
 def apply_demote(state: State, group: str, delta: int) -> None:
     """`-g group [-]carpdemote [N]`: adjust the group's demotion counter (0..255)."""
-    attrs = state.groups.setdefault(group, {})
-    value = attrs.get("carpdemote", 0) + delta
-    attrs["carpdemote"] = max(0, min(MAX_DEMOTE, value))
+    attrs = dict(state.groups.get(group, {}))
+    attrs["carpdemote"] = max(0, min(MAX_DEMOTE, attrs.get("carpdemote", 0) + delta))
+    # New dicts, not in-place edits: Store.transaction() compares against a snapshot
+    # that shares the old dicts (State.to_dict does not copy `groups`).
+    state.groups = {**state.groups, group: attrs}
