@@ -1,0 +1,365 @@
+"""carp.vhost: every transition, reason and log text; timers; counters; demotion rules."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from carp.actions import LOG_CRIT, LOG_INFO, LOG_WARNING, Announce, Count, Log, Send, StateChange
+from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
+from carp.wire import Advert, Signer, counter_to_int, decode, hmac_key, int_to_counter
+
+KEY = hmac_key("secret")
+V4 = ("192.168.1.1",)
+
+
+def make(
+    pers: str = "openbsd",
+    advskew: int = 0,
+    advbase: int = 1,
+    preempt: bool = False,
+    v6: tuple[str, ...] = (),
+    **kw: object,
+) -> VirtualHost:
+    params = Params(
+        ifname=kw.pop("ifname", "carp0"), logname=kw.pop("logname", "carp0"),  # type: ignore[arg-type]
+        carpdev="em0", vhid=kw.pop("vhid", 1), v4=V4, v6=v6, key=KEY,  # type: ignore[arg-type]
+        mac="00:00:5e:00:01:01", **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+    env = Env(pers, preempt=preempt)
+    return VirtualHost(env, params, advbase, advskew, rng=random.Random(7))
+
+
+def peer_ad(
+    v: VirtualHost, advskew: int, advbase: int = 1, demote: int = 0, counter: int = 5
+) -> Advert:
+    """A valid advertisement from a peer configured like `v`."""
+    c = int_to_counter(counter)
+    signer = Signer(KEY, v.p.vhid, v.p.v4, v.p.v6, flavour=v.env.personality)
+    return Advert(v.p.vhid, advskew, advbase, c, signer.sign(c), demote)
+
+
+def master(v: VirtualHost) -> list[object]:
+    """Start at 0 and run the master-down timer: the actions of both."""
+    acts = v.start(0.0)
+    return acts + v.timeout(v.master_down_us() / 1e6)
+
+
+def changes(acts: list[object]) -> list[tuple[str, str, str]]:
+    return [(a.old, a.new, a.reason) for a in acts if isinstance(a, StateChange)]
+
+
+def logs(acts: list[object]) -> list[tuple[int, str]]:
+    return [(a.priority, a.text) for a in acts if isinstance(a, Log)]
+
+
+def sent(acts: list[object]) -> list[Advert]:
+    out = []
+    for a in acts:
+        if isinstance(a, Send):
+            adv = decode(a.payload)
+            assert isinstance(adv, Advert)
+            out.append(adv)
+    return out
+
+
+# -- timers (reference 4.2, KA-3, KA-4) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pers", "advbase", "advskew", "ad", "down"),
+    [
+        ("openbsd", 1, 100, 1_390_625, 4_171_875),
+        ("freebsd", 1, 100, 1_390_625, 3_390_625),
+        ("netbsd", 1, 100, 1_390_625, 3_390_625),
+        ("openbsd", 1, 0, 1_000_000, 3_000_000),
+        ("openbsd", 0, 0, 3906, 11_718),
+        ("netbsd", 0, 0, 3906, 11_718),
+        ("netbsd", 0, 128, 500_000, 1_500_000),
+    ],
+)
+def test_intervals(pers: str, advbase: int, advskew: int, ad: int, down: int) -> None:
+    v = make(pers, advskew=advskew, advbase=advbase)
+    assert v.ad_interval_us() == ad
+    assert v.master_down_us() == down
+
+
+def test_start_arms_master_down_and_timeout_takes_over() -> None:
+    v = make(advskew=100)
+    assert v.state == INIT and v.next_deadline() is None
+    acts = v.start(10.0)
+    assert changes(acts) == [(INIT, BACKUP, "initialization complete")]
+    assert logs(acts) == [(LOG_WARNING, "carp0: state transition: INIT -> BACKUP")]
+    assert v.next_deadline() == 10.0 + 4.171875
+    assert v.timeout(14.171874) == []
+    acts = v.timeout(14.171875)
+    assert v.state == MASTER
+    assert changes(acts) == [(BACKUP, MASTER, "master timed out")]
+    # advert first, then gratuitous ARP; preempt counted, CRIT log
+    kinds = [type(a).__name__ for a in acts]
+    assert kinds == ["StateChange", "Log", "Count", "Send", "Count", "Announce"]
+    assert acts[2] == Count("preempt") and acts[4] == Count("opackets")
+    assert logs(acts) == [(LOG_CRIT, "carp0: state transition: BACKUP -> MASTER")]
+    assert acts[5] == Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)
+    assert v.next_deadline() == pytest.approx(14.171875 + 1.390625)
+
+
+def test_master_sends_every_interval_and_second_arp_round() -> None:
+    v = make()
+    master(v)
+    t = 3.0
+    rounds = []
+    for _ in range(4):
+        t += 1.0
+        acts = v.timeout(t)
+        assert len(sent(acts)) == 1
+        rounds.append(any(isinstance(a, Announce) for a in acts))
+    assert rounds == [False, True, False, False]  # after the leader's 2nd further advert
+
+
+def test_non_leader_and_balancing_send_no_arp_on_openbsd() -> None:
+    for kw in ({"leader": False}, {"balancing": "ip"}):
+        v = make(**kw)  # type: ignore[arg-type]
+        acts = master(v) + v.timeout(4.0) + v.timeout(5.0)
+        assert not any(isinstance(a, Announce) for a in acts)
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_other_bsds_announce_once_and_do_not_count_preempt(pers: str) -> None:
+    v = make(pers)
+    acts = master(v) + v.timeout(4.0) + v.timeout(5.0) + v.timeout(6.0)
+    assert sum(isinstance(a, Announce) for a in acts) == 1
+    assert Count("preempt") not in acts
+
+
+def test_netbsd_never_sends_ipv6_adverts() -> None:
+    both = make("openbsd", v6=("2001:db8::1",))
+    assert [a.family for a in master(both) if isinstance(a, Send)] == [4, 6]
+    nb = make("netbsd", v6=("2001:db8::1",))
+    assert [a.family for a in master(nb) if isinstance(a, Send)] == [4]
+    assert Count("opackets6") not in master(make("netbsd", v6=("2001:db8::1",)))
+
+
+# -- receiving (reference 4.4) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+def test_master_yields_to_more_frequent_and_to_ties(pers: str) -> None:
+    v = make(pers, advskew=50)
+    master(v)
+    assert v.receive(peer_ad(v, 100), 5.0) == []  # slower: ignored
+    assert v.state == MASTER
+    acts = v.receive(peer_ad(v, 50), 5.5)  # tie: the receiver yields
+    assert changes(acts) == [(MASTER, BACKUP, "more frequent advertisement received")]
+    assert v.next_deadline_us() == 5_500_000 + v.master_down_us()
+    assert v.ad_at is None
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+def test_backup_restarts_master_down_on_each_advert(pers: str) -> None:
+    v = make(pers, advskew=100)
+    v.start(0.0)
+    assert v.receive(peer_ad(v, 0), 2.5) == []
+    assert v.state == BACKUP and v.next_deadline_us() == 2_500_000 + v.master_down_us()
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+def test_preempt(pers: str) -> None:
+    off = make(pers, advskew=0, preempt=False)
+    off.start(0.0)
+    assert off.receive(peer_ad(off, 100), 1.0) == []
+    on = make(pers, advskew=0, preempt=True)
+    on.start(0.0)
+    acts = on.receive(peer_ad(on, 100), 1.0)
+    assert changes(acts) == [(BACKUP, MASTER, "preempting a slower master")]
+    assert len(sent(acts)) == 1
+    # equal timing never preempts
+    eq = make(pers, advskew=100, preempt=True)
+    eq.start(0.0)
+    assert eq.receive(peer_ad(eq, 100), 1.0) == []
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+def test_bow_out_means_master_will_time_out(pers: str) -> None:
+    v = make(pers, advskew=100)
+    v.start(0.0)
+    acts = v.receive(peer_ad(v, 255, advbase=255), 1.0)
+    assert changes(acts) == [(BACKUP, MASTER, "master will time out")]
+
+
+def test_will_time_out_uses_three_advbase_plus_one_skew() -> None:
+    v = make(advskew=0)  # threshold 3 s + 0
+    v.start(0.0)
+    assert v.receive(peer_ad(v, 0, advbase=3), 1.0) == []  # exactly 3 s: not slower
+    assert changes(v.receive(peer_ad(v, 1, advbase=3), 1.0))[0][2] == "master will time out"
+    z = make(advbase=0, advskew=10)  # OpenBSD skips rule 3 with advbase 0
+    z.start(0.0)
+    assert z.receive(peer_ad(z, 200, advbase=0), 0.001) == []
+
+
+def test_openbsd_demote_rules() -> None:
+    # MASTER yields to a better demote count even if the peer is slower ...
+    v = make(advskew=0)
+    master(v)
+    v.demote = 1
+    assert changes(v.receive(peer_ad(v, 200, demote=0), 5.0))[0][1] == BACKUP
+    # ... and stays against a faster peer that is more demoted
+    w = make(advskew=100)
+    master(w)
+    assert w.receive(peer_ad(w, 0, demote=2), 5.0) == []
+    # BACKUP takes over a more demoted master regardless of preempt
+    b = make(advskew=100, preempt=False)
+    b.start(0.0)
+    acts = b.receive(peer_ad(b, 0, demote=1), 1.0)
+    assert changes(acts) == [(BACKUP, MASTER, "preempting a more demoted master")]
+    # preempt does not apply against a less demoted master
+    c = make(advskew=0, preempt=True)
+    c.start(0.0)
+    c.demote = 1
+    assert c.receive(peer_ad(c, 100, demote=0), 1.0) == []
+    # the demote count travels in byte 4
+    assert sent(master(make()))[0].demote == 0
+    d = make()
+    d.demote = 3
+    assert sent(master(d))[0].demote == 3
+
+
+def test_freebsd_demotion_is_added_to_advskew_capped_at_240() -> None:
+    v = make("freebsd", advskew=100)
+    v.env.demotion = 100
+    assert v.sent_advskew() == 200
+    v.env.demotion = 240
+    assert v.sent_advskew() == 240
+    ads = sent(master(v))
+    assert (ads[0].advskew, ads[0].demote) == (240, 0)
+    assert v.ad_interval_us() == 1_000_000 + 240 * 1_000_000 // 256
+    assert v.master_down_us() == 3_390_625  # the configured advskew
+    # and it is our own skew in comparisons: a peer at 200 now wins
+    assert changes(v.receive(peer_ad(v, 200), 10.0))[0][1] == BACKUP
+
+
+def test_netbsd_suppression_forces_advskew_240() -> None:
+    v = make("netbsd", advskew=10)
+    v.env.suppress_preempt = 1
+    assert sent(master(v))[0].advskew == 240
+    hi = make("netbsd", advskew=250)
+    hi.env.suppress_preempt = 1
+    assert hi.sent_advskew() == 250
+    o = make("openbsd", advskew=10)
+    o.env.suppress_preempt = 1
+    assert o.sent_advskew() == 10
+
+
+def test_init_ignores_adverts() -> None:
+    v = make()
+    assert v.receive(peer_ad(v, 0), 1.0) == []
+    assert v.state == INIT
+
+
+# -- counters (reference 3) ---------------------------------------------------------------
+
+
+def test_openbsd_cookie_is_random_once_then_constant() -> None:
+    v = make()
+    acts = master(v) + v.timeout(4.0) + v.timeout(5.0)
+    counters = {a.counter for a in sent(acts)}
+    assert len(counters) == 1 and counters != {bytes(8)}
+    assert v.is_own(sent(acts)[0])
+    assert not v.is_own(peer_ad(v, 0))
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_bsd_counter_increments_and_copies_the_peer(pers: str) -> None:
+    v = make(pers, advskew=0)
+    ads = sent(master(v) + v.timeout(4.0) + v.timeout(5.0))
+    nums = [counter_to_int(a.counter) for a in ads]
+    assert nums[1] == nums[0] + 1 and nums[2] == nums[0] + 2
+    v.receive(peer_ad(v, 100, counter=1000), 5.5)  # slower peer: we stay MASTER
+    assert counter_to_int(sent(v.timeout(6.0))[0].counter) == 1001
+    assert not v.is_own(ads[0])  # no loop check outside OpenBSD
+
+
+# -- admin and shutdown -------------------------------------------------------------------
+
+
+def test_state_requests() -> None:
+    v = make(advskew=100)
+    v.start(0.0)
+    acts = v.request(MASTER, 1.0)
+    assert changes(acts) == [(BACKUP, MASTER, "user requested via ifconfig")]
+    assert len(sent(acts)) == 1
+    assert v.request(MASTER, 1.5) == []
+    acts = v.request(BACKUP, 2.0)
+    assert changes(acts) == [(MASTER, BACKUP, "user requested via ifconfig")]
+    assert v.next_deadline_us() == 2_000_000 + v.master_down_us()
+    i = make()
+    assert i.request(MASTER, 0.0) == []  # INIT: nothing to force
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "netbsd"])
+def test_stop_from_master_bows_out(pers: str) -> None:
+    v = make(pers, advskew=7)
+    master(v)
+    acts = v.stop(9.0, "shutdown", bow_out=True)
+    (ad,) = sent(acts)
+    assert (ad.advbase, ad.advskew, ad.bow_out) == (255, 255, True)
+    assert changes(acts) == [(MASTER, INIT, "shutdown")]
+    assert v.next_deadline() is None
+    assert v.stop(10.0, "shutdown", bow_out=True) == []
+
+
+def test_stop_from_backup_or_without_bow_out_sends_nothing() -> None:
+    b = make()
+    b.start(0.0)
+    assert sent(b.stop(1.0, "hardware interface down", bow_out=True)) == []
+    m = make()
+    master(m)
+    acts = m.stop(5.0, "hardware interface down")
+    assert sent(acts) == [] and changes(acts) == [(MASTER, INIT, "hardware interface down")]
+    assert logs(acts) == [(LOG_WARNING, "carp0: state transition: MASTER -> INIT")]
+
+
+def test_advertise_now_only_on_master() -> None:
+    v = make()
+    v.start(0.0)
+    assert v.advertise_now(1.0) == []
+    master(v)
+    acts = v.advertise_now(3.5)
+    assert len(sent(acts)) == 1 and v.next_deadline() == 4.5
+
+
+# -- log texts (reference 8) --------------------------------------------------------------
+
+
+def test_openbsd_carpnodes_log_names_the_vhid() -> None:
+    v = make(vhid=3, nodes=2, ifname="carp1", logname="carp1")
+    acts = master(v)
+    assert (LOG_CRIT, "carp1: state transition (vhid 3): BACKUP -> MASTER") in logs(acts)
+
+
+def test_freebsd_log_lines() -> None:
+    v = make("freebsd")
+    acts = master(v) + v.receive(peer_ad(v, 0), 5.0)
+    assert logs(acts) == [
+        (LOG_INFO, "carp: 1@em0: INIT -> BACKUP (initialization complete)"),
+        (LOG_INFO, "carp: 1@em0: BACKUP -> MASTER (master timed out)"),
+        (LOG_INFO, "carp: 1@em0: MASTER -> BACKUP (more frequent advertisement received)"),
+    ]
+
+
+def test_netbsd_log_lines() -> None:
+    v = make("netbsd")
+    acts = master(v) + v.receive(peer_ad(v, 0), 5.0)
+    assert logs(acts) == [
+        (LOG_INFO, "carp0: state transition from: INIT -> to: BACKUP"),
+        (LOG_INFO, "carp0: INIT -> MASTER (preempting)"),
+        (LOG_INFO, "carp0: state transition from: BACKUP -> to: MASTER"),
+        (LOG_INFO, "carp0: MASTER -> BACKUP (more frequent advertisement received)"),
+        (LOG_INFO, "carp0: state transition from: MASTER -> to: BACKUP"),
+    ]
+    p = make("netbsd", preempt=True)
+    p.start(0.0)
+    assert (LOG_INFO, "carp0: BACKUP -> MASTER (preempting a slower master)") in logs(
+        p.receive(peer_ad(p, 100), 1.0)
+    )
