@@ -1,0 +1,294 @@
+"""carp.host.CarpHost: reconcile, receive validation order, demotion, status."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from carp.actions import LOG_ERR, Action, Count, Log, Send, StateChange
+from carp.config import Address, CarpInterface, Node, StateRequest
+from carp.host import CarpHost
+from carp.wire import Advert, Signer, encode, hmac_key, int_to_counter
+
+PREEMPT = "net.inet.carp.preempt"
+
+
+def ci(pers: str = "openbsd", vhid: int = 1, skew: int = 0, dev: str = "em0", **kw: object):
+    if pers == "freebsd":
+        base = CarpInterface(
+            name=dev, style="vhid", nodes=[Node(vhid, skew)], passphrase="pw",
+            addresses=[Address(f"192.168.{vhid}.1", 24, vhid=vhid)], up=True,
+        )  # fmt: skip
+    else:
+        base = CarpInterface(
+            name=f"carp{vhid - 1}", carpdev=dev, nodes=[Node(vhid, skew)], passphrase="pw",
+            addresses=[Address(f"192.168.{vhid}.1", 24)], up=True,
+        )  # fmt: skip
+    return dataclasses.replace(base, **kw)
+
+
+def host(pers: str = "openbsd", *ifs: CarpInterface, sysctl: dict[str, int] | None = None):
+    h = CarpHost(pers, "h", rng=random.Random(3))
+    h.configure(sysctl or {}, list(ifs or [ci(pers)]), {}, 0.0)
+    return h
+
+
+def payload(vhid: int = 1, skew: int = 0, pw: str = "pw", demote: int = 0, counter: int = 9,
+            version: int = 2, advbase: int = 1) -> bytes:  # fmt: skip
+    c = int_to_counter(counter)
+    digest = Signer(hmac_key(pw), vhid, [f"192.168.{vhid}.1"], []).sign(c)
+    return encode(Advert(vhid, skew, advbase, c, digest, demote, version=version))
+
+
+def counts(acts: list[Action]) -> list[str]:
+    return [a.stat for a in acts if isinstance(a, Count)]
+
+
+def texts(acts: list[Action]) -> list[str]:
+    return [a.text for a in acts if isinstance(a, Log)]
+
+
+def rx(h: CarpHost, data: bytes, ttl: int = 255, dev: str = "em0", family: int = 4,
+       now: float = 1.0) -> list[Action]:  # fmt: skip
+    dst = "224.0.0.18" if family == 4 else "ff02::12"
+    return h.packet(dev, family, "10.0.0.2", dst, ttl, data, now)
+
+
+# -- configure ---------------------------------------------------------------------------
+
+
+def test_configure_starts_backup_and_is_idempotent() -> None:
+    h = host()
+    assert h.states() == {("carp0", 1): "BACKUP"}
+    assert h.next_deadline() == 3.0
+    assert h.configure({}, [ci()], {}, 1.0) == []
+    assert h.next_deadline() == 3.0
+
+
+def test_advskew_change_takes_effect_without_restart() -> None:
+    h = host()
+    h.timeout(3.0)
+    assert h.states()[("carp0", 1)] == "MASTER"
+    assert h.configure({}, [ci(skew=128)], {}, 3.2) == []
+    assert len([a for a in h.timeout(4.0) if isinstance(a, Send)]) == 1
+    assert h.states()[("carp0", 1)] == "MASTER" and h.next_deadline() == 5.5
+
+
+def test_address_change_restarts_the_vhid() -> None:
+    h = host()
+    h.timeout(3.0)
+    new = ci(addresses=[Address("192.168.1.2", 24)])
+    acts = h.configure({}, [new], {}, 5.0)
+    sc = [(a.old, a.new) for a in acts if isinstance(a, StateChange)]
+    assert sc == [("MASTER", "INIT"), ("INIT", "BACKUP")]
+    assert any(isinstance(a, Send) for a in acts)  # OpenBSD bow-out before INIT
+
+
+def test_admin_down_bows_out_and_up_restarts() -> None:
+    h = host()
+    h.timeout(3.0)
+    acts = h.configure({}, [ci(up=False)], {}, 5.0)
+    (send,) = [a for a in acts if isinstance(a, Send)]
+    assert send.payload[2] == 255 and send.payload[5] == 255
+    assert h.states()[("carp0", 1)] == "INIT" and h.next_deadline() is None
+    h.configure({}, [ci(up=True)], {}, 6.0)
+    assert h.states()[("carp0", 1)] == "BACKUP"
+
+
+def test_removed_interface_goes_init() -> None:
+    h = host()
+    acts = h.configure({}, [], {}, 1.0)
+    assert [(a.new, a.reason) for a in acts if isinstance(a, StateChange)] == [
+        ("INIT", "vhid removed")
+    ]
+    assert h.states() == {}
+
+
+def test_state_request_applied_once_per_seq_and_not_replayed_at_start() -> None:
+    req = ci(state_request=StateRequest(seq=1, state="master"))
+    h = host("openbsd", req)
+    assert h.states()[("carp0", 1)] == "BACKUP"  # seq 1 existed before this carpd
+    h.configure({}, [ci(state_request=StateRequest(seq=2, state="master"))], {}, 1.0)
+    assert h.states()[("carp0", 1)] == "MASTER"
+    h.configure({}, [ci(state_request=StateRequest(seq=3, state="backup"))], {}, 2.0)
+    assert h.states()[("carp0", 1)] == "BACKUP"
+    assert h.status()["vhosts"]["carp0"]["1"]["reason"] == "user requested via ifconfig"
+    h.timeout(7.0)  # master-down: MASTER again; the same seq is not applied twice
+    h.configure({}, [ci(state_request=StateRequest(seq=3, state="backup"))], {}, 7.5)
+    assert h.states()[("carp0", 1)] == "MASTER"
+
+
+# -- receive validation (reference 7) ---------------------------------------------------
+
+
+def test_valid_packet_counts_ipackets_and_resets_the_timer() -> None:
+    h = host("openbsd", ci(skew=100))
+    acts = rx(h, payload(), now=2.0)
+    assert counts(acts) == ["ipackets"]
+    assert h.next_deadline() == 2.0 + 4.171875
+    assert counts(rx(h, payload(), family=6)) == ["ipackets6"]
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "netbsd"])
+def test_allow_zero_is_a_silent_drop(pers: str) -> None:
+    h = host(pers, sysctl={"net.inet.carp.allow": 0})
+    acts = rx(h, b"garbage", ttl=1)
+    assert acts == [Count("ipackets")]
+    assert h.states()[("carp0", 1)] == "BACKUP"
+
+
+def test_freebsd_allow_zero_forces_init() -> None:
+    h = host("freebsd")
+    assert h.states()[("em0:1", 1)] == "BACKUP"
+    acts = h.configure({"net.inet.carp.allow": 0}, [ci("freebsd")], {}, 1.0)
+    assert [(a.new, a.reason) for a in acts if isinstance(a, StateChange)] == [
+        ("INIT", "hardware interface down")
+    ]
+    h.configure({}, [ci("freebsd")], {}, 2.0)
+    assert h.states()[("em0:1", 1)] == "BACKUP"
+
+
+def test_openbsd_order_and_texts() -> None:
+    h = host("openbsd", sysctl={"net.inet.carp.log": 7})
+    bad_ttl = rx(h, b"x", ttl=64)  # TTL is checked before length
+    assert counts(bad_ttl) == ["ipackets", "badttl"]
+    assert texts(bad_ttl) == ["carp: received ttl 64 != 255 on em0"]
+    assert counts(rx(h, payload()[:20])) == ["ipackets", "badlen"]
+    assert texts(rx(h, payload()[:20])) == ["carp: packet too short 20 on em0"]
+    corrupt = bytearray(payload())
+    corrupt[20] ^= 1
+    assert counts(rx(h, bytes(corrupt))) == ["ipackets", "badsum"]
+    assert texts(rx(h, bytes(corrupt))) == ["carp: checksum failed on em0"]
+    assert texts(rx(h, bytes(corrupt), family=6)) == ["carp: checksum failed, on em0"]
+    assert counts(rx(h, payload(vhid=9))) == ["ipackets", "badvhid"]
+    assert counts(rx(h, payload(), dev="em1")) == ["ipackets", "badvhid"]  # v4: any ether
+    assert counts(rx(h, payload(), dev="em1", family=6)) == ["ipackets6", "badif"]
+    assert texts(rx(h, payload(version=3))) == ["carp0: invalid version 3 != 2"]
+    assert counts(rx(h, payload(pw="wrong"))) == ["ipackets", "badauth"]
+    assert texts(rx(h, payload(pw="wrong"))) == ["carp0: incorrect hash"]
+
+
+def test_openbsd_own_cookie_is_a_loop() -> None:
+    h = host("openbsd", sysctl={"net.inet.carp.log": 4})
+    own = [a for a in h.timeout(3.0) if isinstance(a, Send)][0].payload
+    acts = rx(h, own, now=3.1)
+    assert counts(acts) == ["ipackets", "badauth"]
+    assert texts(acts) == ["carp0: replay or network loop detected"]
+    assert h.states()[("carp0", 1)] == "MASTER"
+
+
+def test_log_threshold_filters_openbsd_lines() -> None:
+    h = host("openbsd")  # default log 2: CRIT only
+    assert texts(rx(h, b"x", ttl=1)) == []
+    acts = h.timeout(3.0)
+    assert texts(acts) == ["carp0: state transition: BACKUP -> MASTER"]
+
+
+def test_freebsd_order_and_texts() -> None:
+    h = host("freebsd", sysctl={"net.inet.carp.log": 2})
+    # no interface or TTL check before the vhid lookup for IPv4
+    assert counts(rx(h, payload(vhid=9), ttl=1)) == ["ipackets", "badvhid"]
+    acts = rx(h, payload(), ttl=1)
+    assert counts(acts) == ["ipackets", "badttl"]
+    assert texts(acts) == ["carp_input_c: received ttl 1 != 255 on em0"]
+    assert counts(rx(h, b"\x51" + bytes(40))) == ["ipackets", "badver"]
+    assert counts(rx(h, payload(pw="x"))) == ["ipackets", "badauth"]
+    assert texts(rx(h, payload(pw="x"))) == ["carp_input_c: incorrect hash for VHID 1@em0"]
+    assert counts(rx(h, payload(), family=6, dev="em9")) == ["ipackets6", "badif"]
+    h1 = host("freebsd")  # default log 1: no packet diagnostics
+    assert texts(rx(h1, payload(), ttl=1)) == []
+
+
+def test_netbsd_order_and_texts() -> None:
+    h = host("netbsd", sysctl={"net.inet.carp.log": 1})
+    assert counts(rx(h, payload(), dev="em1")) == ["ipackets", "badif"]
+    assert texts(rx(h, payload(pw="x"))) == ["carp0: incorrect hash from 10.0.0.2"]
+    assert texts(host("netbsd").timeout(3.0)) == []  # log 0: silent
+
+
+def test_init_vhid_is_badvhid() -> None:
+    h = host("openbsd", ci(up=False))
+    assert counts(rx(h, payload())) == ["ipackets", "badvhid"]
+
+
+# -- demotion (reference 5) ---------------------------------------------------------------
+
+
+def two(pers: str) -> CarpHost:
+    h = host(pers, ci(pers, 1, dev="em0"), ci(pers, 2, dev="em1"))
+    h.timeout(3.0)
+    return h
+
+
+def test_openbsd_carpdev_down_demotes_the_group_and_advertises() -> None:
+    h = two("openbsd")
+    h.configure({"net.inet.carp.log": 3}, list(h.ifaces.values()), {}, 3.1)
+    acts = h.link("em0", False, 3.5)
+    assert h.states() == {("carp0", 1): "INIT", ("carp1", 2): "MASTER"}
+    assert "carp: carp0 demoted group carp by 1 to 1 (carpdev)" in texts(acts)
+    assert any(a.priority == LOG_ERR for a in acts if isinstance(a, Log))
+    (ad,) = [a for a in acts if isinstance(a, Send)]
+    assert ad.vhid == 2 and ad.payload[4] == 1  # demote byte
+    assert h.status()["groups"] == {"carp": 1}
+    acts = h.link("em0", True, 4.0)
+    assert "carp: carp0 demoted group carp by -1 to 0 (carpdev)" in texts(acts)
+    assert h.status()["groups"] == {"carp": 0}
+    assert h.states()[("carp0", 1)] == "BACKUP"
+    assert h.status()["vhosts"]["carp0"]["1"]["reason"] == "hardware interface up"
+
+
+def test_openbsd_admin_group_demote_advertises_at_once() -> None:
+    h = two("openbsd")
+    acts = h.configure({}, list(h.ifaces.values()), {"carp": {"carpdemote": 5}}, 3.2)
+    ads = [a for a in acts if isinstance(a, Send)]
+    assert [(a.vhid, a.payload[4]) for a in ads] == [(1, 5), (2, 5)]
+
+
+def test_freebsd_interface_down_demotion() -> None:
+    h = two("freebsd")
+    h.configure({"net.inet.carp.log": 1}, list(h.ifaces.values()), {}, 3.1)
+    acts = h.link("em0", False, 3.5)
+    assert "carp: demoted by 240 to 240 (interface down)" in texts(acts)
+    (ad,) = [a for a in acts if isinstance(a, Send)]
+    assert ad.payload[2] == 240 and ad.payload[4] == 0
+    assert h.status()["demotion"] == 240
+    acts = h.link("em0", True, 4.0)
+    assert "carp: demoted by -240 to 0 (interface up)" in texts(acts)
+    acts = h.configure({"net.inet.carp.demotion": 50}, list(h.ifaces.values()), {}, 5.0)
+    assert "carp: demoted by 50 to 50 (sysctl)" in texts(acts)
+    assert h.status()["demotion"] == 0  # only carpd's own part; the store holds the 50
+
+
+def test_netbsd_suppress_preempt() -> None:
+    h = two("netbsd")
+    acts = h.link("em0", False, 3.5)
+    (ad,) = [a for a in acts if isinstance(a, Send)]
+    assert ad.payload[2] == 240
+    assert h.status()["suppress_preempt"] == 1
+    h.link("em0", True, 4.0)
+    assert h.status()["suppress_preempt"] == 0
+
+
+# -- shutdown and status -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("pers", "bows"), [("openbsd", 1), ("netbsd", 1), ("freebsd", 0)])
+def test_shutdown(pers: str, bows: int) -> None:
+    h = host(pers)
+    h.timeout(3.0)
+    acts = h.shutdown(4.0)
+    assert len([a for a in acts if isinstance(a, Send)]) == bows
+    assert set(h.states().values()) == {"INIT"}
+    assert h.next_deadline() is None
+
+
+def test_status_shape() -> None:
+    h = host()
+    h.timeout(3.0)
+    st = h.status()
+    assert set(st) == {"vhosts", "counters", "demotion", "groups", "suppress_preempt"}
+    v = st["vhosts"]["carp0"]["1"]
+    assert (v["state"], v["since"], v["reason"]) == ("MASTER", 3.0, "master timed out")
+    assert st["counters"]["opackets"] == 1 and st["counters"]["preempt"] == 1
