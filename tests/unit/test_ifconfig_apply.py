@@ -479,17 +479,43 @@ NAMES = ["carp0", "carp1", "em0", "em1", "nosuch0", "carp"]
 FLAGS = ["-a", "-A", "-C", "-l", "-g", "-k", "-u", "-d", "-x"]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+GOOD: dict[str, list[str]] = {
+    "vhid": ["1", "2", "3"], "advbase": ["1", "2"], "advskew": ["0", "100"],
+    "pass": ["secret", ""], "carpdev": ["em0", "em1"], "state": ["MASTER", "backup"],
+    "carpnodes": ["1:0,2:100", "3:0"], "balancing": ["ip", "none"], "carppeer": ["10.0.0.2"],
+    "group": ["lan"], "-group": ["lan"], "lladdr": ["0:1:2:3:4:5"], "peer": ["10.0.0.3"],
+    "peer6": ["2001:db8::3"], "carpver": ["2", "3"], "vrrpprio": ["100"],
+    "vrrpinterval": ["100"], "netmask": ["255.255.255.0"], "prefixlen": ["24"],
+    "broadcast": ["192.168.1.255"],
+}  # fmt: skip
+ADDRESSES = ["192.168.1.10", "192.168.2.10/24", "10.9.9.9", "192.168.1.11/32"]
+PARAM = st.one_of(
+    st.sampled_from(sorted(GOOD)).flatmap(
+        lambda k: st.sampled_from(GOOD[k] + VALUES[:8]).map(lambda v: [k, v])
+    ),
+    st.sampled_from(["create", "destroy", "up", "down", "alias", "-alias", "delete"]).map(
+        lambda w: [w]
+    ),
+    st.sampled_from(["-carpdev", "-carppeer", "mcast", "mcast6", "-inet", "-inet6"]).map(
+        lambda w: [w]
+    ),
+    st.sampled_from(ADDRESSES).map(lambda w: [w]),
+    st.sampled_from(KEYWORDS + VALUES).map(lambda w: [w]),  # soup
+)
+WORDS = st.lists(PARAM, min_size=1, max_size=6).map(lambda ps: [w for p in ps for w in p])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     personality=st.sampled_from(PERSONALITIES),
-    setup=st.lists(st.lists(st.sampled_from(KEYWORDS + VALUES), max_size=6), max_size=3),
+    setup=st.lists(st.tuples(st.sampled_from(NAMES), WORDS), max_size=3),
     flags=st.lists(st.sampled_from(FLAGS), max_size=1),
     name=st.sampled_from(NAMES),
-    words=st.lists(st.sampled_from(KEYWORDS + VALUES), min_size=1, max_size=10),
+    words=WORDS,
 )
 def test_token_soup(
     personality: str,
-    setup: list[list[str]],
+    setup: list[tuple[str, list[str]]],
     flags: list[str],
     name: str,
     words: list[str],
@@ -498,8 +524,10 @@ def test_token_soup(
     fake_gai = mock.patch("socket.getaddrinfo", side_effect=socket.gaierror(-2, "Name unknown"))
     with tempfile.TemporaryDirectory() as tmp, fake_gai:
         h = Host(Path(tmp) / "run", personality)
-        for cmd in setup:
-            h(name, *cmd)
+        h("carp0", "create")
+        h("carp1", "create")
+        for target, cmd in setup:
+            h(target, *cmd)
         before = h.raw()
         r = h(*flags, name, *words)
         assert r.code in (0, 1)
@@ -515,3 +543,20 @@ def test_token_soup(
                 if dev is not None:
                     assert (dev, node.vhid) not in seen
                     seen.add((dev, node.vhid))
+
+
+def test_apply_leaves_the_state_object_alone_on_failure(host: Host) -> None:
+    """In-process callers (boot replay) get the same guarantee as the store."""
+    from carp.ifconfig.apply import apply
+    from carp.ifconfig.errors import IfconfigError
+    from carp.ifconfig.operations import parse_command
+
+    run_all(host, ["ifconfig carp0 vhid 1 carpdev em0 192.168.1.10/24"])
+    state = host.state
+    before = state.to_dict()
+    cmd = parse_command("carp0", "advskew 99 pass new up 192.168.1.11 vhid 0".split(), "openbsd")
+    with pytest.raises(IfconfigError):
+        apply(cmd, state, host.sysif)
+    assert state.to_dict() == before
+    warnings = apply(parse_command("carp0", ["advskew", "99"], "openbsd"), state, host.sysif)
+    assert warnings == [] and state.interfaces["carp0"].nodes == [Node(1, 99)]
