@@ -75,9 +75,11 @@ class Host:
         return netns.ip(*args, ns=self.ns, check=check)
 
     def set_link(self, dev: str, up: bool) -> float:
-        """`ip link set dev up|down` in this host; returns the wall-clock time it was done."""
+        """`ip link set dev up|down` in this host; returns the wall-clock time just before
+        (carpd may react before the command returns)."""
+        t = time.time()
         self.iproute("link", "set", dev, "up" if up else "down")
-        return time.time()
+        return t
 
     # -- carpd ------------------------------------------------------------------------
 

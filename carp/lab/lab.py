@@ -133,7 +133,7 @@ class Lab:
                  ns=self.switch)
         netns.ip("link", "set", port, "master", f"br{lan}", "up", ns=self.switch)
         netns.ip("link", "set", dev, "address", lab_mac(lan, octet), "up", ns=ns)
-        netns.ip("addr", "add", f"{lan_ip(lan, octet)}/24", "dev", dev, ns=ns)
+        netns.ip("addr", "add", f"{lan_ip(lan, octet)}/24", "brd", "+", "dev", dev, ns=ns)
 
     def close(self) -> None:
         """Remove everything, in an order where each step works even if an earlier failed."""
