@@ -316,7 +316,7 @@ class _Applier:
             return fail("SIOCIFDESTROY: Device not configured")
         return errors.no_such_interface(self.p, self.name)
 
-    def clone_op(self, ci: CarpInterface, op: o.Op) -> None:  # noqa: C901 - a dispatch
+    def clone_op(self, ci: CarpInterface, op: o.Op) -> None:
         p = self.p
         if isinstance(op, o.Up):
             ci.up = True
@@ -502,7 +502,7 @@ class _Applier:
 
     # -- FreeBSD 10+ vhids on a physical interface -------------------------------------
 
-    def physical(self) -> None:  # noqa: C901 - a dispatch
+    def physical(self) -> None:
         p = self.p
         for op in self.cmd.ops:
             if isinstance(op, o.Create):

@@ -110,9 +110,25 @@ def run(
     except StoreError as exc:
         stderr.write(f"ifconfig: {exc}\n")
         return 1
-    except OSError as exc:  # e.g. no permission on the store: BSD's EPERM shape
+    except PermissionError:
+        # Not root: BSD's ioctl fails with EPERM.
+        stderr.write(_eperm(argv, store))
+        return 1
+    except OSError as exc:
         stderr.write(f"ifconfig: {exc.strerror or exc}\n")
         return 1
+
+
+def _eperm(argv: list[str], store: Store) -> str:
+    try:
+        p = store.load().personality
+    except (StoreError, OSError):
+        p = "openbsd"
+    if "-g" in argv:
+        return "ifconfig: SIOCSIFGATTR: Operation not permitted\n"
+    name = next((w for w in argv if not w.startswith("-")), "")
+    prefix = f"{name}: " if p == "openbsd" and name else ""
+    return f"ifconfig: {prefix}SIOCSVH: Operation not permitted\n"
 
 
 def _run(

@@ -127,7 +127,7 @@ class ArgvLexer:
         self.personality = personality
         self._tokens: Iterator[Token] = iter(())
 
-    def input(self, words: list[str]) -> None:  # noqa: A003 - ply's interface
+    def input(self, words: list[str]) -> None:
         self._tokens = iter(self.tokenize(words))
 
     def token(self) -> Token | None:

@@ -560,3 +560,30 @@ def test_apply_leaves_the_state_object_alone_on_failure(host: Host) -> None:
     assert state.to_dict() == before
     warnings = apply(parse_command("carp0", ["advskew", "99"], "openbsd"), state, host.sysif)
     assert warnings == [] and state.interfaces["carp0"].nodes == [Node(1, 99)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ifconfig em0 inet 192.168.1.50/32 alias vhid 4",
+        "ifconfig em0 vhid 4 alias 192.168.1.50/32",
+        "ifconfig em0 192.168.1.50/32 vhid 4 alias",
+    ],
+)
+def test_freebsd_vhid_binds_every_address_of_the_command(tmp_path: Path, line: str) -> None:
+    h = make(tmp_path, "freebsd")
+    run_all(h, [line])
+    assert h.state.interfaces["em0:4"].addresses == [Address("192.168.1.50", 32, vhid=4)]
+
+
+def test_not_root_is_eperm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = make(tmp_path, "openbsd")
+
+    def denied(self: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(h.store), "transaction", denied)
+    r = h("carp0", "vhid", "1")
+    assert (r.code, r.err) == (1, "ifconfig: carp0: SIOCSVH: Operation not permitted\n")
+    r = h("-g", "carp", "carpdemote")
+    assert (r.code, r.err) == (1, "ifconfig: SIOCSIFGATTR: Operation not permitted\n")

@@ -266,3 +266,17 @@ def test_show_does_not_write(tmp_path: Path, rec: Recorder) -> None:
     h("carp0")
     h("-a")
     assert h.raw() == before
+
+
+def test_show_with_address_family(tmp_path: Path, rec: Recorder) -> None:
+    h = Host(tmp_path / "run", "openbsd")
+    assert h("carp0", "inet").code == 0
+    assert [c[0] for c in rec.calls] == ["show_interface"]
+
+
+def test_show_missing_maps_none_to_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render, "show_interface", lambda *a, **k: None)
+    monkeypatch.setattr(render, "show_group", lambda *a, **k: None)
+    h = Host(tmp_path / "run", "openbsd")
+    assert (h("carp3").code, h("carp3").err) == (1, "carp3: no such interface\n")
+    assert h("nogroup").err == "nogroup: no such interface\n"
