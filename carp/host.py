@@ -44,6 +44,7 @@ from carp.actions import (
     Action,
     Count,
     Log,
+    Send,
 )
 from carp.config import CarpInterface
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
@@ -103,8 +104,14 @@ def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
 class CarpHost:
     """All virtual hosts of one host, its carp sysctls, demotion and receive validation.
 
-    Log actions are already filtered by this personality's net.inet.carp.log.
-    `carpdev` arguments are interface names as the store spells them (BSD names).
+    Beyond the contract above:
+    * Log actions are already filtered by this personality's net.inet.carp.log.
+    * `carpdev` arguments are interface names as the store spells them (BSD names).
+    * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional).
+    * status() vhost entries also carry "advbase", "advskew" (as sent) and "demote";
+      "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
+      stays in the store; "groups" are OpenBSD's effective counters (store + kernel).
+    * `rng` seeds the counters (the simulator's determinism); default os.urandom.
     """
 
     def __init__(
@@ -130,6 +137,8 @@ class CarpHost:
         self._kernel_groups: dict[str, int] = {}  # OpenBSD kernel "+1 carpdev" per group
         self._suppressed: set[object] = set()  # OpenBSD: iface keys; others: VKeys
         self._members: dict[str, tuple[str, list[str]]] = {}  # OpenBSD: name, groups
+        self._own: dict[str, int] = {}  # OpenBSD: each carp interface's own demote count
+        self._senderr: dict[object, list[int]] = {}  # unit -> [errors, successes]
         self._fb_admin = 0  # FreeBSD: the store's net.inet.carp.demotion
         self._fb_kernel = 0  # FreeBSD: ifdown (and senderr) demotion carpd added
         self._deadline: int | None = None
@@ -307,7 +316,7 @@ class CarpHost:
         """OpenBSD: sum of the interface's group counters, else its own count, cap 255."""
         total = sum(self._group_value(g) for g in ci.groups)
         if total == 0:
-            total = 1 if ci.key in self._suppressed else 0
+            total = self._own.get(ci.key, 0)
         return min(total, 255)
 
     def _demote_snapshot(self) -> dict[object, int]:
@@ -331,7 +340,9 @@ class CarpHost:
             for key in sorted(map(str, came)):
                 acts += self._obsd_adjust(key, +1, "carpdev")
             for key in sorted(map(str, gone)):
-                acts += self._obsd_adjust(key, -1, "carpdev" if key in self.ifaces else "detach")
+                if key in self.ifaces:
+                    acts += self._obsd_adjust(key, -1, "carpdev")
+            acts += self._obsd_members()
         elif pers == "freebsd":
             factor = self._sc("ifdown_demotion_factor")
             for vkey in sorted(gone, key=str):
@@ -343,6 +354,10 @@ class CarpHost:
                 acts.append(self._fb_log(factor, "interface down"))
         else:
             self.env.suppress_preempt += len(came) - len(gone)
+        if pers != "openbsd":  # a removed vhid takes its send-error demotion along
+            for unit in [u for u in self._senderr if u not in self.vhosts]:
+                if self._senderr.pop(unit)[0] >= 3:
+                    acts += self._senderr_adjust(unit, -1, "vhid removed")
         self._suppressed = want
         if pers == "freebsd":
             self.env.demotion = self._fb_admin + self._fb_kernel
@@ -361,6 +376,10 @@ class CarpHost:
         if ci is not None:
             self._members[key] = (ci.name, list(ci.groups))
         name, groups = self._members.get(key, (key, ["carp"]))
+        self._own[key] = max(0, self._own.get(key, 0) + adj)
+        return self._obsd_groups(name, groups, adj, reason)
+
+    def _obsd_groups(self, name: str, groups: list[str], adj: int, reason: str) -> list[Action]:
         acts: list[Action] = []
         for g in groups:
             if g == "all":
@@ -369,6 +388,87 @@ class CarpHost:
             text = f"carp: {name} demoted group {g} by {adj} to {self._group_value(g)} ({reason})"
             acts.append(Log(LOG_ERR, "demote", text))
         return acts
+
+    def _obsd_members(self) -> list[Action]:
+        """Destroyed interfaces take their own count along ("detach"); an interface that
+        joins or leaves a group carries its own count with it."""
+        acts: list[Action] = []
+        for key, own in list(self._own.items()):
+            name, old = self._members.get(key, (key, ["carp"]))
+            ci = self.ifaces.get(key)
+            if ci is None:
+                if own:
+                    acts += self._obsd_groups(name, old, -own, "detach")
+                del self._own[key]
+                self._members.pop(key, None)
+                self._senderr.pop(key, None)
+            elif own and list(ci.groups) != old:
+                acts += self._obsd_groups(name, [g for g in old if g not in ci.groups], -own,
+                                          "carpdev")  # fmt: skip
+                acts += self._obsd_groups(name, [g for g in ci.groups if g not in old], own,
+                                          "carpdev")  # fmt: skip
+                self._members[key] = (ci.name, list(ci.groups))
+        return acts
+
+    def _senderr_adjust(self, unit: object, sign: int, reason: str) -> list[Action]:
+        """Raise (+1) or undo (-1) the send-error demotion of one unit (section 5)."""
+        if self.personality == "openbsd":
+            return self._obsd_adjust(str(unit), sign, reason)
+        if self.personality == "freebsd":
+            factor = sign * self._sc("senderr_demotion_factor")
+            self._fb_kernel += factor
+            self.env.demotion = self._fb_admin + self._fb_kernel
+            return [self._fb_log(factor, reason)]
+        self.env.suppress_preempt += sign
+        return []
+
+    def send_result(self, act: Send, error: int | None, now: float) -> list[Action]:
+        """How one Send went (`error` = errno, None = sent): send-error demotion.
+
+        OpenBSD counts per carp interface (limit 3 x its vhids, group demote +1, reasons
+        "> snderrors" / "< snderrors", "snd6errors" for IPv6); FreeBSD per vhid (3 errors
+        add senderr_demotion_factor); NetBSD per vhid (3 errors suppress preemption).
+        As many successes as the limit undo it.  Optional: carpd may never call it."""
+        pers = self.personality
+        if pers == "openbsd":
+            unit: object = act.ifname
+            ci = self.ifaces.get(act.ifname)
+            if ci is None:
+                return []
+            limit = 3 * len(ci.nodes)
+            tag = "snd6errors" if act.family == 6 else "snderrors"
+            up, down = f"> {tag}", f"< {tag}"
+        else:
+            unit = (act.ifname, act.vhid)
+            if unit not in self.vhosts:
+                return []
+            limit = 3
+            up, down = f"send error {error} on {act.carpdev}", f"send ok on {act.carpdev}"
+        before = self._demote_snapshot()
+        st = self._senderr.setdefault(unit, [0, 0])
+        acts: list[Action] = []
+        if error is not None:
+            st[0] += 1
+            st[1] = 0
+            if st[0] == limit:
+                acts += self._senderr_adjust(unit, +1, up)
+        elif st[0] >= limit:
+            st[1] += 1
+            if st[1] >= limit:
+                acts += self._senderr_adjust(unit, -1, down)
+                st[0] = st[1] = 0
+        else:
+            st[0] = 0
+        if not acts:
+            return []
+        for vkey, v in self.vhosts.items():
+            ci = self.ifaces.get(vkey[0])
+            v.demote = self._iface_demote(ci) if pers == "openbsd" and ci else 0
+        after = self._demote_snapshot()
+        if any(after[k] > before.get(k, 0) for k in after):
+            for v in self.vhosts.values():
+                acts += v.advertise_now(now)
+        return self._post(acts)
 
     # -- events ------------------------------------------------------------------------
 

@@ -292,3 +292,53 @@ def test_status_shape() -> None:
     v = st["vhosts"]["carp0"]["1"]
     assert (v["state"], v["since"], v["reason"]) == ("MASTER", 3.0, "master timed out")
     assert st["counters"]["opackets"] == 1 and st["counters"]["preempt"] == 1
+
+
+# -- send errors (reference 5) -----------------------------------------------------------
+
+
+def test_openbsd_send_errors_demote_the_groups() -> None:
+    h = two("openbsd")
+    h.configure({"net.inet.carp.log": 3}, list(h.ifaces.values()), {}, 3.1)
+    snd = Send("carp0", "em0", 4, "224.0.0.18", b"", 1)
+    assert h.send_result(snd, 105, 3.2) == h.send_result(snd, 105, 3.3) == []
+    acts = h.send_result(snd, 105, 3.4)  # 3 x 1 vhid
+    assert "carp: carp0 demoted group carp by 1 to 1 (> snderrors)" in texts(acts)
+    assert h.status()["groups"] == {"carp": 1}
+    assert [a.vhid for a in acts if isinstance(a, Send)] == [1, 2]  # told peers at once
+    h.send_result(snd, None, 3.5)
+    h.send_result(snd, None, 3.6)
+    acts = h.send_result(snd, None, 3.7)
+    assert "carp: carp0 demoted group carp by -1 to 0 (< snderrors)" in texts(acts)
+    assert h.status()["groups"] == {"carp": 0}
+
+
+def test_openbsd_detach_returns_the_own_count() -> None:
+    h = two("openbsd")
+    h.link("em0", False, 3.5)
+    assert h.status()["groups"] == {"carp": 1}
+    h.configure({}, [ci("openbsd", 2, dev="em1")], {}, 4.0)
+    assert h.status()["groups"] == {"carp": 0}
+
+
+def test_freebsd_send_errors_add_the_factor() -> None:
+    h = two("freebsd")
+    snd = Send("em0:1", "em0", 4, "224.0.0.18", b"", 1)
+    for t in (3.2, 3.3):
+        h.send_result(snd, 55, t)
+    acts = h.send_result(snd, 55, 3.4)
+    assert texts(acts) == ["carp: demoted by 240 to 240 (send error 55 on em0)"]
+    assert h.status()["demotion"] == 240
+    for t in (3.5, 3.6):
+        h.send_result(snd, None, t)
+    assert texts(h.send_result(snd, None, 3.7)) == ["carp: demoted by -240 to 0 (send ok on em0)"]
+
+
+def test_netbsd_send_errors_suppress_preemption() -> None:
+    h = two("netbsd")
+    snd = Send("carp0", "em0", 4, "224.0.0.18", b"", 1)
+    for t in (3.2, 3.3, 3.4):
+        h.send_result(snd, 55, t)
+    assert h.status()["suppress_preempt"] == 1
+    h.configure({}, [ci("netbsd", 2, dev="em1")], {}, 4.0)  # vhid removed: undone
+    assert h.status()["suppress_preempt"] == 0
