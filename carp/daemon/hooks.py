@@ -38,6 +38,7 @@ class Event:
 
     def environ(self) -> dict[str, str]:
         env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)  # a hook must not speak to systemd for carpd
         env.update(
             CARP_SUBSYSTEM=self.subsystem,
             CARP_TYPE=self.state,

@@ -107,6 +107,7 @@ class Daemon:
 
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
+        self.loop.set_exception_handler(self._loop_error)
         try:
             state = self.store.load()
         except (StoreError, ValueError) as exc:
@@ -131,6 +132,11 @@ class Daemon:
         server.close()
         await self._shutdown()
         return 0
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A bug in one callback is logged (to syslog) and the protocol keeps running."""
+        exc = context.get("exception")
+        self.log.error(f"internal error: {context.get('message')}: {exc!r}")
 
     async def _shutdown(self) -> None:
         """Bow out, withdraw the addresses, remove our interfaces."""
@@ -184,7 +190,10 @@ class Daemon:
             self.log.error(f"store not reloaded: {exc}")
             return
         if force or state.generation != self.applied or self.host is None:
-            self.apply(state)
+            try:
+                self.apply(state)
+            except Exception as exc:  # keep running on the previous configuration
+                self.log.error(f"store generation {state.generation} not applied: {exc!r}")
 
     def apply(self, state: State) -> None:
         """Give the host the store's configuration; it applies only the difference."""
