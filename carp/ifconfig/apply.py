@@ -18,24 +18,19 @@ from __future__ import annotations
 import os
 import re
 import socket
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from carp import config
 from carp.config import Address, CarpInterface, Node, StateRequest
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
+from carp.ifconfig.addresses import Addresses, final_prefixlen, gather_address, no_such_address
 from carp.ifconfig.errors import IfconfigError, fail
 from sysctl.store import State
 
 CLONE_NAME = re.compile(r"carp\d+")
 KEY_LEN = 19  # CARP_KEY_LEN 20 including the NUL
 MAX_DEMOTE = 255
-DEMOTE_GROUP_DEFAULT = 1
-FREEBSD_NOMASK_WARNING = (
-    "ifconfig: WARNING: setting interface address without mask is deprecated,\n"
-    "default mask may not be correct.\n"
-)
 
 
 class SysIfApi(Protocol):
@@ -60,124 +55,6 @@ def copy_state(state: State) -> State:
 
 def is_clone_name(name: str) -> bool:
     return CLONE_NAME.fullmatch(name) is not None
-
-
-# -- addresses -------------------------------------------------------------------------
-
-
-@dataclass
-class _Addresses:
-    """Address words and modifiers gathered while walking argv, applied at the end."""
-
-    family: int = 4
-    address: str | None = None
-    prefixlen: int | None = None  # from /len, netmask or prefixlen: the last one wins
-    broadcast: str | None = None
-    words: int = 0
-    alias: bool = False
-    unalias: bool = False
-    remove_family: list[int] = field(default_factory=list)
-
-
-def _parse_address(word: str, family: int, p: str) -> tuple[str, int | None]:
-    """An address word (optionally `/len`) -> (canonical address, prefixlen or None)."""
-    bits = 128 if family == 6 else 32
-    addr_text, slash, plen_text = word.partition("/")
-    plen: int | None = None
-    if slash:
-        if p == "freebsd":
-            err = None
-            if not plen_text[:1].isdigit():
-                err = "invalid"
-            else:
-                n, err = values.strtonum(plen_text, 0, bits)
-                plen = n
-            if err is not None:
-                raise fail(f"{word}: bad value (width {err})")
-        else:
-            if not plen_text.isdigit() or int(plen_text) > bits:
-                raise errors.bad_value(p, word)
-            plen = int(plen_text)
-    canon = values.inet6(addr_text) if family == 6 else values.inet_aton(addr_text)
-    if canon is None:
-        raise errors.bad_value(p, addr_text if p == "freebsd" and slash else word)
-    return canon, plen
-
-
-def _parse_mask(word: str, family: int, p: str) -> int:
-    result = values.parse_netmask(word, 128 if family == 6 else 32)
-    if result == "bad":
-        raise errors.bad_value(p, word)
-    if result is None:
-        raise errors.syntax(p, f"{word}: non-contiguous mask")
-    assert isinstance(result, int)
-    return result
-
-
-def _parse_prefixlen(word: str, family: int, p: str) -> int:
-    bits = 128 if family == 6 else 32
-    if p == "openbsd":
-        n, err = values.strtonum(word, 0, bits)
-        if err is not None:
-            raise fail(f"prefix {word}: {err}")
-        return n
-    if p == "freebsd":
-        n = values.atoi(word)
-        if not 0 <= n <= bits:
-            raise fail(f"{word}: bad value")
-        return n
-    m = values.decimal(word, 0, bits)
-    if m is None:
-        raise errors.usage(p)
-    return m
-
-
-def _gather_address(op: o.Op, acc: _Addresses, p: str) -> bool:
-    """Fold an address-related op into acc; False if op is not one."""
-    if isinstance(op, o.AddressWord):
-        if acc.words == 0:
-            acc.address, plen = _parse_address(op.value, acc.family, p)
-            if plen is not None:
-                acc.prefixlen = plen
-        elif acc.words == 1:
-            # The destination address: parsed (errors count) but meaningless on a
-            # broadcast interface, where BSD's ifra_dstaddr aliases the broadcast.
-            acc.broadcast = _parse_address(op.value, acc.family, p)[0]
-        else:
-            raise errors.bad_value(p, op.value)
-        acc.words += 1
-    elif isinstance(op, o.Netmask):
-        acc.prefixlen = _parse_mask(op.value, acc.family, p)
-    elif isinstance(op, o.Prefixlen):
-        acc.prefixlen = _parse_prefixlen(op.value, acc.family, p)
-    elif isinstance(op, o.Broadcast):
-        acc.broadcast = _parse_address(op.value, 4, p)[0]
-    elif isinstance(op, o.Alias):
-        acc.alias = True
-    elif isinstance(op, o.Unalias):
-        acc.unalias = True
-    elif isinstance(op, o.RemoveFamily):
-        acc.remove_family.append(6 if op.word == "-inet6" else 4)
-    else:
-        return False
-    return True
-
-
-def _final_prefixlen(acc: _Addresses, p: str, warnings: list[str]) -> int:
-    if acc.prefixlen is not None:
-        return acc.prefixlen
-    if acc.family == 6:
-        return 64
-    if p == "freebsd":
-        warnings.append(FREEBSD_NOMASK_WARNING)
-    assert acc.address is not None
-    return values.classful_prefixlen(acc.address)
-
-
-def _no_such_address(p: str) -> IfconfigError:
-    if p == "freebsd":
-        return fail("ioctl (SIOCDIFADDR): Can't assign requested address")
-    return fail("SIOCDIFADDR: Can't assign requested address")
 
 
 # -- the applier ----------------------------------------------------------------------
@@ -271,12 +148,12 @@ class _Applier:
             else:
                 raise errors.no_such_interface(self.p, self.name)
         self.touched.add(self.name)
-        acc = _Addresses(family=6 if self.cmd.inet6 else 4)
+        acc = Addresses(family=6 if self.cmd.inet6 else 4)
         alive: CarpInterface | None = ci
         for op in ops:
             if alive is None:
                 raise errors.no_such_interface(self.p, self.name)
-            if _gather_address(op, acc, self.p):
+            if gather_address(op, acc, self.p):
                 continue
             if isinstance(op, o.Create):
                 raise self.exists_error()
@@ -468,7 +345,7 @@ class _Applier:
                 raise self.einval()
             ci.vrrp_interval = n
 
-    def clone_addresses(self, ci: CarpInterface, acc: _Addresses) -> None:
+    def clone_addresses(self, ci: CarpInterface, acc: Addresses) -> None:
         for fam in acc.remove_family:
             ci.addresses = [a for a in ci.addresses if a.family != fam]
         if acc.unalias:
@@ -477,12 +354,12 @@ class _Applier:
             else:
                 victim = next((a for a in ci.addresses if a.address == acc.address), None)
             if victim is None:
-                raise _no_such_address(self.p)
+                raise no_such_address(self.p)
             ci.addresses.remove(victim)
             return
         if acc.address is None:
             return
-        plen = _final_prefixlen(acc, self.p, self.warnings)
+        plen = final_prefixlen(acc, self.p, self.warnings)
         new = Address(acc.address, plen, acc.broadcast)
         same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
         if same is not None:
@@ -511,11 +388,11 @@ class _Applier:
                 raise errors.einval(p, self.name, "SIOCIFDESTROY")
         if not self.linux_exists(self.name):
             raise errors.no_such_interface(p, self.name)
-        acc = _Addresses(family=6 if self.cmd.inet6 else 4)
+        acc = Addresses(family=6 if self.cmd.inet6 else 4)
         vhid: int | None = None
         pending: list[o.Op] = []
         for op in self.cmd.ops:
-            if _gather_address(op, acc, p):
+            if gather_address(op, acc, p):
                 continue
             if isinstance(op, o.SetVhid):
                 n = values.atoi(op.value)
@@ -556,7 +433,7 @@ class _Applier:
             if ci.style == "vhid" and ci.name == self.name
         ]
 
-    def physical_addresses_without_vhid(self, acc: _Addresses) -> None:
+    def physical_addresses_without_vhid(self, acc: Addresses) -> None:
         """-alias/-inet on the physical interface also drop vhid addresses."""
         for ci in self.vhid_entries():
             before = len(ci.addresses)
@@ -569,7 +446,7 @@ class _Applier:
                 if not keep:  # removing the last address of a vhid destroys it
                     del self.state.interfaces[ci.key]
 
-    def physical_vhid(self, vhid: int, pending: list[o.Op], acc: _Addresses) -> None:
+    def physical_vhid(self, vhid: int, pending: list[o.Op], acc: Addresses) -> None:
         p = self.p
         key = config.vhid_key(self.name, vhid)
         ci = self.state.interfaces.get(key)
@@ -618,13 +495,13 @@ class _Applier:
         if acc.unalias:
             victim = next((a for a in ci.addresses if a.address == acc.address), None)
             if victim is None:
-                raise _no_such_address(p)
+                raise no_such_address(p)
             ci.addresses.remove(victim)
             if not ci.addresses:
                 del self.state.interfaces[key]
             return
         if acc.address is not None:
-            plen = _final_prefixlen(acc, p, self.warnings)
+            plen = final_prefixlen(acc, p, self.warnings)
             new = Address(acc.address, plen, acc.broadcast, vhid=vhid)
             same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
             if same is None:

@@ -1,0 +1,135 @@
+"""Address words of an ifconfig command: parsed in argv order, applied at the end.
+
+BSD ifconfig validates an address, netmask or prefixlen the moment it meets it (so
+errors come out in command-line order) but adds the address only after every other
+keyword (SIOCAIFADDR last).  `gather_address` folds those words into `Addresses`;
+the applier then adds or removes the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from carp.ifconfig import errors, values
+from carp.ifconfig import operations as o
+from carp.ifconfig.errors import IfconfigError, fail
+
+FREEBSD_NOMASK_WARNING = (
+    "ifconfig: WARNING: setting interface address without mask is deprecated,\n"
+    "default mask may not be correct.\n"
+)
+
+
+@dataclass
+class Addresses:
+    """Address words and modifiers gathered while walking argv, applied at the end."""
+
+    family: int = 4
+    address: str | None = None
+    prefixlen: int | None = None  # from /len, netmask or prefixlen: the last one wins
+    broadcast: str | None = None
+    words: int = 0
+    alias: bool = False
+    unalias: bool = False
+    remove_family: list[int] = field(default_factory=list)
+
+
+def _parse_address(word: str, family: int, p: str) -> tuple[str, int | None]:
+    """An address word (optionally `/len`) -> (canonical address, prefixlen or None)."""
+    bits = 128 if family == 6 else 32
+    addr_text, slash, plen_text = word.partition("/")
+    plen: int | None = None
+    if slash:
+        if p == "freebsd":
+            err = None
+            if not plen_text[:1].isdigit():
+                err = "invalid"
+            else:
+                n, err = values.strtonum(plen_text, 0, bits)
+                plen = n
+            if err is not None:
+                raise fail(f"{word}: bad value (width {err})")
+        else:
+            if not plen_text.isdigit() or int(plen_text) > bits:
+                raise errors.bad_value(p, word)
+            plen = int(plen_text)
+    canon = values.inet6(addr_text) if family == 6 else values.inet_aton(addr_text)
+    if canon is None:
+        raise errors.bad_value(p, addr_text if p == "freebsd" and slash else word)
+    return canon, plen
+
+
+def _parse_mask(word: str, family: int, p: str) -> int:
+    result = values.parse_netmask(word, 128 if family == 6 else 32)
+    if result == "bad":
+        raise errors.bad_value(p, word)
+    if result is None:
+        raise errors.syntax(p, f"{word}: non-contiguous mask")
+    assert isinstance(result, int)
+    return result
+
+
+def _parse_prefixlen(word: str, family: int, p: str) -> int:
+    bits = 128 if family == 6 else 32
+    if p == "openbsd":
+        n, err = values.strtonum(word, 0, bits)
+        if err is not None:
+            raise fail(f"prefix {word}: {err}")
+        return n
+    if p == "freebsd":
+        n = values.atoi(word)
+        if not 0 <= n <= bits:
+            raise fail(f"{word}: bad value")
+        return n
+    m = values.decimal(word, 0, bits)
+    if m is None:
+        raise errors.usage(p)
+    return m
+
+
+def gather_address(op: o.Op, acc: Addresses, p: str) -> bool:
+    """Fold an address-related op into acc; False if op is not one."""
+    if isinstance(op, o.AddressWord):
+        if acc.words == 0:
+            acc.address, plen = _parse_address(op.value, acc.family, p)
+            if plen is not None:
+                acc.prefixlen = plen
+        elif acc.words == 1:
+            # The destination address: parsed (errors count) but meaningless on a
+            # broadcast interface, where BSD's ifra_dstaddr aliases the broadcast.
+            acc.broadcast = _parse_address(op.value, acc.family, p)[0]
+        else:
+            raise errors.bad_value(p, op.value)
+        acc.words += 1
+    elif isinstance(op, o.Netmask):
+        acc.prefixlen = _parse_mask(op.value, acc.family, p)
+    elif isinstance(op, o.Prefixlen):
+        acc.prefixlen = _parse_prefixlen(op.value, acc.family, p)
+    elif isinstance(op, o.Broadcast):
+        acc.broadcast = _parse_address(op.value, 4, p)[0]
+    elif isinstance(op, o.Alias):
+        acc.alias = True
+    elif isinstance(op, o.Unalias):
+        acc.unalias = True
+    elif isinstance(op, o.RemoveFamily):
+        acc.remove_family.append(6 if op.word == "-inet6" else 4)
+    else:
+        return False
+    return True
+
+
+def final_prefixlen(acc: Addresses, p: str, warnings: list[str]) -> int:
+    if acc.prefixlen is not None:
+        return acc.prefixlen
+    if acc.family == 6:
+        return 64
+    if p == "freebsd":
+        warnings.append(FREEBSD_NOMASK_WARNING)
+    assert acc.address is not None
+    return values.classful_prefixlen(acc.address)
+
+
+def no_such_address(p: str) -> IfconfigError:
+    if p == "freebsd":
+        return fail("ioctl (SIOCDIFADDR): Can't assign requested address")
+    return fail("SIOCDIFADDR: Can't assign requested address")
