@@ -112,3 +112,17 @@ def test_ad_interval_includes_skew() -> None:
     times = [t for t, n, _ in lan.sends if n == "B"]
     start = master_down_us("openbsd", 1, 100)
     assert times[:3] == [start + i * ad_interval_us(1, 100) for i in range(3)]
+
+
+@pytest.mark.parametrize("pers", PERSONALITIES)
+def test_takeover_timing_with_delay_and_jitter(pers: str) -> None:
+    """The master-down timer runs from when the last advert *arrived*."""
+    lan = Lan(seed=9, delay_us=1_500, jitter_us=700)
+    lan.add("A", pers, [iface(pers, 1, 0)])
+    lan.add("B", pers, [iface(pers, 1, 100)])
+    lan.at(50 * US + 1, lambda: lan.crash("A"))
+    lan.run_until(70 * US)
+    arrivals = [d.t for d in lan.deliveries if d.src == "A" and d.dst == "B"]
+    assert all(1_500 <= t % US <= 2_200 for t in arrivals)
+    (b_up,) = lan.transitions_of("B", "MASTER")
+    assert b_up.t == arrivals[-1] + master_down_us(pers, 1, 100)
