@@ -101,6 +101,7 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._store_stamp: tuple[int, int, int] | None = None
         self._links_pending = False
+        self.closing = False  # shutting down: no reloads, no macvlan (re)creation
         self.stopping = asyncio.Event()
 
     # -- life cycle --------------------------------------------------------------------
@@ -140,6 +141,7 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         """Bow out, withdraw the addresses, remove our interfaces."""
+        self.closing = True
         if self.host is not None:
             self.dispatch(self.host.shutdown(self.loop.time()))
         with contextlib.suppress(asyncio.TimeoutError):
@@ -183,6 +185,8 @@ class Daemon:
         return self.applied
 
     def reload(self, force: bool = False) -> None:
+        if self.closing:
+            return
         self._store_stamp = self._stamp()
         try:
             state = self.store.load()
@@ -301,12 +305,14 @@ class Daemon:
 
     def _on_links(self) -> None:
         self._links_pending = False
-        if self.host is None:
+        if self.host is None or self.closing:
             return
         acts = self._sync_carpdevs(self.loop.time())
         for key, mv in list(self.macvlans.items()):
-            if self.nl.by_name(mv.linux_name) is None and self.nl.by_name(mv.carpdev) is None:
-                del self.macvlans[key]  # the carpdev went away and took the macvlan along
+            if self.nl.by_name(mv.linux_name) is None:
+                # Gone with its carpdev, or deleted by hand: _sync_macvlans re-creates it
+                # when the carpdev is there (ensure_macvlan is idempotent).
+                del self.macvlans[key]
         self._sync_macvlans()
         self.dispatch(acts)
 
