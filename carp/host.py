@@ -48,7 +48,7 @@ from carp.actions import (
 )
 from carp.config import CarpInterface
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
-from carp.wire import STAT_FIELDS, Advert, Reject, decode, hmac_key, mac_bytes, virtual_mac
+from carp.wire import STAT_FIELDS, Reject, decode, hmac_key, mac_bytes, virtual_mac
 
 try:  # sysctl/tree.py is the MIB; fall back to reference section 9 if it is absent
     from sysctl.tree import DEFAULTS as _TREE_DEFAULTS
@@ -661,4 +661,4 @@ class CarpHost:
         return {vk: v.state for vk, v in self.vhosts.items()}
 
 
-__all__ = ["BACKUP", "INIT", "MASTER", "Advert", "CarpHost", "defaults"]
+__all__ = ["BACKUP", "INIT", "MASTER", "CarpHost", "defaults"]  # states re-exported
