@@ -48,6 +48,7 @@ except ImportError:  # pragma: no cover - identity until it exists
 Job = Callable[[], Awaitable[None]]
 STORE_POLL = 1.0  # seconds between checks of the store file (edits without "sync")
 SHUTDOWN_JOBS_TIMEOUT = 3.0
+SYNC_JOBS_TIMEOUT = 1.0
 
 
 def parent_of(ci: CarpInterface) -> str | None:
@@ -182,6 +183,10 @@ class Daemon:
     async def _sync(self, generation: int) -> int:
         if generation > self.applied or self._stamp() != self._store_stamp:
             self.reload()
+        # "applied" includes the interfaces: a front end that renders right after the
+        # commit finds the macvlan (bounded, as a hung netlink call must not hang it).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._jobs.join(), SYNC_JOBS_TIMEOUT)
         return self.applied
 
     def reload(self, force: bool = False) -> None:

@@ -41,6 +41,26 @@ with Store().transaction() as st:
     )
 """
 
+ARP_PROBE = r"""
+import socket, struct, sys, time
+dev, src, target = sys.argv[1], socket.inet_aton(sys.argv[2]), socket.inet_aton(sys.argv[3])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind((dev, 0x0806))
+mac = s.getsockname()[4]
+arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + src + bytes(6) + target
+s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
+s.settimeout(0.1)
+end, replies = time.monotonic() + 0.5, []
+while time.monotonic() < end:
+    try:
+        f = s.recv(128)
+    except socket.timeout:
+        continue
+    if f[20:22] == b"\x00\x02" and f[28:32] == target:  # a reply for the target
+        replies.append(f[22:28].hex(":"))
+print(" ".join(replies))
+"""
+
 HOOK = """#!/bin/sh
 echo "$1 $2 $CARP_VHID $CARP_INTERFACE" >> "$(dirname "$0")/../hook.log"
 """
@@ -87,6 +107,12 @@ class Host:
     def link(self, ifname: str = "carp0") -> dict[str, Any] | None:
         out = run("ip", "-j", "-n", self.ns, "link", "show", "dev", ifname, check=False)
         return json.loads(out.stdout)[0] if out.returncode == 0 else None
+
+    def arp_replies(self, src: str, target: str = VIP) -> list[str]:
+        """Who answers an ARP request for `target` on this host's LAN (sender MACs)."""
+        out = run("ip", "netns", "exec", self.ns, sys.executable, "-c", ARP_PROBE,
+                  self.dev, src, target)  # fmt: skip
+        return out.stdout.split()
 
     def log(self) -> str:
         path = self.rundir / "carpd.log"
@@ -185,6 +211,8 @@ def test_master_backup_kill9_takeover_and_clean_stop(pair: tuple[Host, Host]) ->
         conf = run("ip", "netns", "exec", h.ns, "cat",
                    f"/proc/sys/net/ipv4/conf/{h.dev}/arp_ignore").stdout  # fmt: skip
         assert conf.strip() == "1"
+    # Only the MASTER answers ARP for the virtual address, with the virtual MAC (no flux).
+    assert b.arp_replies("192.168.1.12") == [VMAC]
     status_a = a.store.read_status()
     assert status_a is not None and status_a["counters"]["opackets"] >= 1
     assert (a.rundir / "hook.log").read_text().splitlines()[-1] == "1@carp0 MASTER 1 carp0"
@@ -200,6 +228,7 @@ def test_master_backup_kill9_takeover_and_clean_stop(pair: tuple[Host, Host]) ->
     wait_for("B MASTER", lambda: b.state() == "MASTER", 10)
     wait_for("VIP on B", lambda: VIP in b.addresses(), 3)
     print(f"B MASTER with the address {time.monotonic() - killed:.2f} s after kill -9")
+    assert a.arp_replies("192.168.1.11") == [VMAC]  # answered by B now; A stays silent
     for pid in a.watchdogs:
         _wait_gone(pid, 3)
         assert not _alive(pid)
