@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.compat import corpus
+from tests.compat.expected import EXPECT
 
 # Which personality replays each seed (the page's OS).
 SEED_PERSONALITY = {
@@ -68,6 +69,11 @@ def test_every_seed_covered() -> None:
         personality = SEED_PERSONALITY[path.name[:3]]
         missing = [c for c in found if (personality, c) not in have]
         assert not missing, f"{path.name} ({personality}) lines not in corpus.txt: {missing}"
+
+
+def test_every_sequence_has_an_expectation() -> None:
+    # test_replay checks each sequence's end state against expected.EXPECT
+    assert set(corpus.sequences(corpus.load())) == set(EXPECT)
 
 
 def test_seed_004_follow_up_line() -> None:
