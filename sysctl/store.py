@@ -111,8 +111,9 @@ class State:
             "personality": self.personality,
             "sysctl": dict(sorted(self.sysctl.items())),
             "interfaces": {k: v.to_dict() for k, v in sorted(self.interfaces.items())},
-            "groups": self.groups,
-            "ifmap": self.ifmap,
+            # copies: the transaction compares a snapshot of this against later mutations
+            "groups": {k: dict(v) for k, v in sorted(self.groups.items())},
+            "ifmap": dict(sorted(self.ifmap.items())),
         }
 
     @classmethod

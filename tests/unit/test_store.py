@@ -241,3 +241,17 @@ def test_wait_applied_handshake(tmp_path: Path) -> None:
     t.join()
     server.close()
     assert seen == [b"sync 7\n"]
+
+
+def test_in_place_group_change_is_committed(tmp_path: Path) -> None:
+    """A nested dict mutated in place must still count as a change."""
+    store = Store(tmp_path)
+    with store.transaction() as st:
+        st.groups["carp"] = {"carpdemote": 0}
+    with store.transaction() as st:
+        st.groups["carp"]["carpdemote"] += 50
+        st.ifmap["em0"] = "eth0"
+    loaded = store.load()
+    assert loaded.groups == {"carp": {"carpdemote": 50}}
+    assert loaded.ifmap == {"em0": "eth0"}
+    assert loaded.generation == 2
