@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from sysctl.store import State, Store
 from tests.compat import corpus
 from tests.compat.expected import EXPECT, Expect, parse_spec
 
@@ -39,7 +40,7 @@ class Ran:
 class Outcome:
     personality: str
     ran: list[Ran] = field(default_factory=list)
-    state: object = None  # sysctl.store.State after the sequence
+    state: State = field(default_factory=State)  # the store after the sequence
     shows: dict[str, Ran] = field(default_factory=dict)  # per expected if: its block of -a
     sysctls: dict[str, Ran] = field(default_factory=dict)  # `sysctl -n <name>`
     leftovers: list[str] = field(default_factory=list)
@@ -48,7 +49,6 @@ class Outcome:
 
 def _replay(source: str, lines: list[corpus.Line]) -> Outcome:
     from carp.lab import Lab, netns
-    from sysctl.store import Store
 
     personality = lines[0].personality
     out = Outcome(personality)
@@ -128,8 +128,8 @@ def test_state_as_documented(outcomes: dict[str, Outcome], source: str) -> None:
     expect = EXPECT[source]
     state = out.state
     problems: list[str] = []
-    if state.generation > 0 and state.personality != out.personality:  # type: ignore[attr-defined]
-        problems.append(f"store personality {state.personality!r}")  # type: ignore[attr-defined]
+    if state.generation > 0 and state.personality != out.personality:
+        problems.append(f"store personality {state.personality!r}")
     for key, spec in expect.ifs.items():
         problems += _check_interface(state, key, parse_spec(spec))
         problems += _check_show(out.shows[key], key, parse_spec(spec))
@@ -139,16 +139,16 @@ def test_state_as_documented(outcomes: dict[str, Outcome], source: str) -> None:
             problems.append(f"sysctl -n {name}: exit {ran.code}, {ran.stdout.strip()!r} "
                             f"{ran.stderr.strip()!r}; want {value}")
     for group, demote in expect.groups.items():
-        have = state.groups.get(group, {}).get("carpdemote", 0)  # type: ignore[attr-defined]
+        have = state.groups.get(group, {}).get("carpdemote", 0)
         if have != demote:
             problems.append(f"group {group}: carpdemote {have}, want {demote}")
     assert not problems, "\n".join(problems)
 
 
-def _check_interface(state: object, key: str, want: dict[str, str]) -> list[str]:
-    ci = state.interfaces.get(key)  # type: ignore[attr-defined]
+def _check_interface(state: State, key: str, want: dict[str, str]) -> list[str]:
+    ci = state.interfaces.get(key)
     if ci is None:
-        return [f"{key}: not in the store (has {sorted(state.interfaces)})"]  # type: ignore[attr-defined]
+        return [f"{key}: not in the store (has {sorted(state.interfaces)})"]
     have: dict[str, str] = {
         "style": ci.style,
         "vhid": str(ci.vhid),
