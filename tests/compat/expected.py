@@ -44,6 +44,14 @@ def _pair(a: str, b: str, *, p: str = _MEK, skew0: int = 0, skew1: int = 0,
     }
 
 
+def _vhids(skew: int) -> dict[str, str]:
+    """FreeBSD 10+ carp.4: vhid 1 on em0 and vhid 2 on em1, addresses bound to the vhid."""
+    return {
+        "em0:1": f"style=vhid vhid=1 advskew={skew} {_MEK} addr=192.168.1.1/24",
+        "em1:2": f"style=vhid vhid=2 advskew={skew} {_MEK} addr=192.168.2.1/24",
+    }
+
+
 PREEMPT = {"net.inet.carp.preempt": 1}
 ARPBAL = {"net.inet.carp.arpbalance": 1}
 V4A, V4B, V4LB = "192.168.1.1/24", "192.168.2.1/24", "192.168.1.10/24"
@@ -55,15 +63,8 @@ EXPECT: dict[str, Expect] = {
     "seed000/preempt-hostB": Expect(_pair(V4A, V4B, skew0=100, skew1=100), PREEMPT),
     "seed000/arpbalance-hostA": Expect(_pair(V4LB, V4LB, skew1=100), ARPBAL),
     "seed000/arpbalance-hostB": Expect(_pair(V4LB, V4LB, skew0=100), ARPBAL),
-    # FreeBSD 10+: vhids on em0/em1, addresses bound to the vhid.
-    "seed001/preempt-hostA": Expect({
-        "em0:1": f"style=vhid vhid=1 advskew=100 {_MEK} addr={V4A}",
-        "em1:2": f"style=vhid vhid=2 advskew=100 {_MEK} addr={V4B}",
-    }, PREEMPT),
-    "seed001/preempt-hostB": Expect({
-        "em0:1": f"style=vhid vhid=1 advskew=200 {_MEK} addr={V4A}",
-        "em1:2": f"style=vhid vhid=2 advskew=200 {_MEK} addr={V4B}",
-    }, PREEMPT),
+    "seed001/preempt-hostA": Expect(_vhids(100), PREEMPT),
+    "seed001/preempt-hostB": Expect(_vhids(200), PREEMPT),
     # FreeBSD legacy as rendered in seed 002: the addresses were lost, so none are set.
     "seed002/preempt-hostA": Expect(_pair("", "", dev=False), PREEMPT),
     "seed002/preempt-hostB": Expect(_pair("", "", skew0=100, skew1=100, dev=False), PREEMPT),
@@ -131,14 +132,8 @@ EXPECT: dict[str, Expect] = {
     "ref9/FreeBSD carp.4 2010/arpbalance-hostA": Expect(_pair(V4LB, V4LB, skew1=100), ARPBAL),
     "ref9/FreeBSD carp.4 2010/arpbalance-hostB": Expect(_pair(V4LB, V4LB, skew0=100), ARPBAL),
     # FreeBSD 10+
-    "ref9/FreeBSD carp.4 10+/preempt-hostA": Expect({
-        "em0:1": f"style=vhid vhid=1 advskew=100 {_MEK} addr={V4A}",
-        "em1:2": f"style=vhid vhid=2 advskew=100 {_MEK} addr={V4B}",
-    }, PREEMPT),
-    "ref9/FreeBSD carp.4 10+/preempt-hostB": Expect({
-        "em0:1": f"style=vhid vhid=1 advskew=200 {_MEK} addr={V4A}",
-        "em1:2": f"style=vhid vhid=2 advskew=200 {_MEK} addr={V4B}",
-    }, PREEMPT),
+    "ref9/FreeBSD carp.4 10+/preempt-hostA": Expect(_vhids(100), PREEMPT),
+    "ref9/FreeBSD carp.4 10+/preempt-hostB": Expect(_vhids(200), PREEMPT),
     # `mcast`/`mcast6` undo `peer`/`peer6`; `state` is a one-shot request.
     "ref9/FreeBSD ifconfig.8 14+/peer": Expect(
         {"em0:1": "style=vhid vhid=1 peer=224.0.0.18 peer6=ff02::12 addr="}),
