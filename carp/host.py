@@ -319,6 +319,19 @@ class CarpHost:
             total = self._own.get(ci.key, 0)
         return min(total, 255)
 
+    def _publish_demotion(self, before: dict[object, int], now: float) -> list[Action]:
+        """Hand each vhid its demote count; any rise is advertised at once (section 5)."""
+        openbsd = self.personality == "openbsd"
+        for vkey, v in self.vhosts.items():
+            ci = self.ifaces.get(vkey[0])
+            v.demote = self._iface_demote(ci) if openbsd and ci else 0
+        after = self._demote_snapshot()
+        acts: list[Action] = []
+        if any(after[k] > before.get(k, 0) for k in after):
+            for v in self.vhosts.values():
+                acts += v.advertise_now(now)
+        return acts
+
     def _demote_snapshot(self) -> dict[object, int]:
         if self.personality == "openbsd":
             return {vk: v.demote for vk, v in self.vhosts.items()}
@@ -361,14 +374,7 @@ class CarpHost:
         self._suppressed = want
         if pers == "freebsd":
             self.env.demotion = self._fb_admin + self._fb_kernel
-        for vkey, v in self.vhosts.items():
-            ci = self.ifaces.get(vkey[0])
-            v.demote = self._iface_demote(ci) if pers == "openbsd" and ci else 0
-        after = self._demote_snapshot()
-        if any(after[k] > before.get(k, 0) for k in after):
-            for v in self.vhosts.values():
-                acts += v.advertise_now(now)
-        return acts
+        return acts + self._publish_demotion(before, now)
 
     def _obsd_adjust(self, key: str, adj: int, reason: str) -> list[Action]:
         """carp_group_demote_adj: the interface's own count and every group but `all`."""
@@ -461,14 +467,7 @@ class CarpHost:
             st[0] = 0
         if not acts:
             return []
-        for vkey, v in self.vhosts.items():
-            ci = self.ifaces.get(vkey[0])
-            v.demote = self._iface_demote(ci) if pers == "openbsd" and ci else 0
-        after = self._demote_snapshot()
-        if any(after[k] > before.get(k, 0) for k in after):
-            for v in self.vhosts.values():
-                acts += v.advertise_now(now)
-        return self._post(acts)
+        return self._post(acts + self._publish_demotion(before, now))
 
     # -- events ------------------------------------------------------------------------
 
