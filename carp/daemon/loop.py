@@ -91,6 +91,7 @@ class Daemon:
         self.devmap: dict[str, str] = {}  # store carpdev name -> Linux name
         self.reported_up: dict[str, bool] = {}  # last link state given to the host
         self.macvlans: dict[str, Macvlan] = {}  # interface key -> realised macvlan
+        self._creating: set[str] = set()  # keys whose ensure job has not run yet
         self.vstate: dict[tuple[str, int], str] = {}  # (interface key, vhid) -> state
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
@@ -294,10 +295,15 @@ class Daemon:
         for key, mv in wanted.items():
             if self.macvlans.get(key) != mv:
                 self.macvlans[key] = mv
+                self._creating.add(key)
                 self._job(lambda key=key, mv=mv: self._ensure(key, mv))
 
     async def _ensure(self, key: str, mv: Macvlan) -> None:
-        if await self.nl.ensure_macvlan(mv.linux_name, mv.carpdev, mv.mac) is None:
+        try:
+            index = await self.nl.ensure_macvlan(mv.linux_name, mv.carpdev, mv.mac)
+        finally:
+            self._creating.discard(key)
+        if index is None:
             self.macvlans.pop(key, None)
             return
         await self._apply_state(key)  # a re-created macvlan gets its addresses back
@@ -314,7 +320,7 @@ class Daemon:
             return
         acts = self._sync_carpdevs(self.loop.time())
         for key, mv in list(self.macvlans.items()):
-            if self.nl.by_name(mv.linux_name) is None:
+            if key not in self._creating and self.nl.by_name(mv.linux_name) is None:
                 # Gone with its carpdev, or deleted by hand: _sync_macvlans re-creates it
                 # when the carpdev is there (ensure_macvlan is idempotent).
                 del self.macvlans[key]

@@ -71,6 +71,7 @@ class Netlink:
         self.on_change = on_change  # a link appeared, vanished, or went up/down
         self.log = log
         self.links: dict[int, Link] = {}
+        self._names: dict[str, int] = {}  # name -> index (by_name is on the send path)
         self.cmd = AsyncIPRoute()
         self.mon = AsyncIPRoute()
         self._task: asyncio.Task[None] | None = None
@@ -78,10 +79,8 @@ class Netlink:
     # -- the table -------------------------------------------------------------------
 
     def by_name(self, name: str) -> Link | None:
-        for link in self.links.values():
-            if link.name == name:
-                return link
-        return None
+        index = self._names.get(name)
+        return self.links.get(index) if index is not None else None
 
     def first_ipv4(self, name: str) -> str | None:
         link = self.by_name(name)
@@ -117,7 +116,8 @@ class Netlink:
         index = msg["index"]
         old = self.links.get(index)
         if event == "RTM_DELLINK":
-            return self.links.pop(index, None) is not None
+            self._forget(index)
+            return old is not None
         link = Link(
             index=index,
             name=msg.get("ifname") or (old.name if old else ""),
@@ -127,8 +127,16 @@ class Netlink:
             parent=msg.get("link"),
             addrs4=old.addrs4 if old else [],
         )
+        if old is not None and old.name != link.name:
+            self._names.pop(old.name, None)
         self.links[index] = link
+        self._names[link.name] = index
         return old is None or old.up != link.up or old.name != link.name
+
+    def _forget(self, index: int) -> None:
+        link = self.links.pop(index, None)
+        if link is not None and self._names.get(link.name) == index:
+            del self._names[link.name]
 
     def _addr_msg(self, msg: Any, event: str) -> None:
         if msg.get("family") != 2:
@@ -182,7 +190,7 @@ class Netlink:
             return
         with contextlib.suppress(NetlinkError):
             await self.cmd.link("del", index=link.index)
-        self.links.pop(link.index, None)
+        self._forget(link.index)
 
     async def set_master(self, name: str, addresses: list[Address]) -> None:
         """Link up and exactly `addresses` (besides the kernel's own IPv6 link-local)."""
