@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyroute2.netlink.exceptions import NetlinkError
+
 from carp import wire
 from carp.actions import LOG_WARNING, Action, Announce, Count, Log, Send, StateChange
 from carp.config import CarpInterface, interface_mac
@@ -301,6 +303,10 @@ class Daemon:
     async def _ensure(self, key: str, mv: Macvlan) -> None:
         try:
             index = await self.nl.ensure_macvlan(mv.linux_name, mv.carpdev, mv.mac)
+        except NetlinkError as exc:  # e.g. EADDRINUSE: that MAC already on the carpdev
+            self.log.error(f"{key}: cannot create macvlan {mv.linux_name} on {mv.carpdev} "
+                           f"with {mv.mac}: {os.strerror(exc.code)}")  # fmt: skip
+            index = None
         finally:
             self._creating.discard(key)
         if index is None:

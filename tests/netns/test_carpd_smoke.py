@@ -2,7 +2,8 @@
 
 A (advskew 0) becomes MASTER and holds 192.168.1.1 on its macvlan with the virtual MAC;
 B (advskew 100) stays BACKUP without the address.  `kill -9` of A's carpd: A's watchdog
-withdraws the address at once and B takes over.  SIGTERM of B: clean exit, nothing left.
+withdraws the address at once and B takes over.  A restarts as BACKUP.  SIGTERM of B:
+its bow-out hands the address back to A at once, and B exits leaving nothing behind.
 Everything stays inside the namespaces this test creates and always deletes.
 """
 
@@ -186,7 +187,7 @@ def start(h: Host) -> None:
     pid = h.proc.pid  # `ip netns exec`, env and the launcher all exec: this is carpd
     wait_for(f"carpd in {h.ns} to publish status", lambda: h.store.read_status(), 15)
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    h.watchdogs = [int(c) for c in children]
+    h.watchdogs += [int(c) for c in children]
     assert h.store.read_status()["pid"] == pid  # type: ignore[index]
 
 
@@ -233,10 +234,22 @@ def test_master_backup_kill9_takeover_and_clean_stop(pair: tuple[Host, Host]) ->
         _wait_gone(pid, 3)
         assert not _alive(pid)
 
+    # Restart: A resumes through INIT -> BACKUP (B is MASTER now) with one fresh macvlan.
+    start(a)
+    wait_for("restarted A BACKUP", lambda: a.state() == "BACKUP", 10)
+    wait_for("A's macvlan", lambda: a.link() is not None, 3)
+    time.sleep(1.5)
+    assert (a.state(), b.state()) == ("BACKUP", "MASTER")
+    assert VIP not in a.addresses()
+
     # SIGTERM: bow-out, addresses withdrawn, interfaces removed, status gone, exit 0.
     assert b.proc is not None
+    stopped = time.monotonic()
     b.proc.send_signal(signal.SIGTERM)
     assert b.proc.wait(10) == 0
+    # The bow-out (advbase/advskew 255) makes A take over at once, not after master-down.
+    wait_for("A MASTER after B's bow-out", lambda: a.state() == "MASTER", 2.5)
+    print(f"A MASTER {(time.monotonic() - stopped) * 1000:.0f} ms after SIGTERM of B")
     assert b.link() is None
     assert b.store.read_status() is None and not b.store.status_path.exists()
     for pid in b.watchdogs:
