@@ -1,0 +1,80 @@
+"""carpd's wiring with a fake host: sends go out before anything else, and the single
+timer fires at host.next_deadline() on the loop's clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from carp.actions import LOG_CRIT, Count, Log, Send, StateChange
+from carp.daemon.hooks import HookRunner
+from carp.daemon.loop import Daemon
+from carp.daemon.status import StatusWriter
+from carp.daemon.syslog import Logger
+from sysctl.store import Store
+
+SEND = Send("carp0", "eth0", 4, "224.0.0.18", bytes(36), 1)
+TO_MASTER = StateChange("carp0", "eth0", 1, "BACKUP", "MASTER", "master timed out")
+
+
+class FakeHost:
+    personality = "openbsd"
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+        self.timeouts: list[float] = []
+
+    def next_deadline(self) -> float | None:
+        return self.deadline
+
+    def timeout(self, now: float) -> list[Any]:
+        self.timeouts.append(now)
+        self.deadline = None
+        return [SEND, Count("opackets")]
+
+    def status(self) -> dict[str, Any]:
+        return {"vhosts": {}, "counters": {"opackets": len(self.timeouts)}}
+
+
+def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
+    daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
+    host = FakeHost()
+    daemon.loop = asyncio.get_running_loop()
+    daemon.host = host  # type: ignore[assignment]
+    daemon.status = StatusWriter(daemon.store, lambda: host.status(), order.append)
+    daemon.hooks = HookRunner(tmp_path / "hooks.d", order.append)
+    daemon._send = lambda act: order.append("send")  # type: ignore[method-assign]
+    daemon._state_change = lambda act: order.append("state")  # type: ignore[method-assign]
+    daemon._log_kernel = lambda act: order.append("log")  # type: ignore[method-assign]
+    return daemon, host
+
+
+def test_sends_go_first(tmp_path: Path) -> None:
+    order: list[str] = []
+
+    async def scenario() -> None:
+        daemon, _host = _daemon(tmp_path, order)
+        # the core lists the state change before the advertisement it triggers
+        daemon.dispatch([TO_MASTER, Log(LOG_CRIT, "state", "x"), SEND, Count("opackets")])
+
+    asyncio.run(scenario())
+    assert order == ["send", "state", "log"]
+
+
+def test_timer_fires_at_the_deadline(tmp_path: Path) -> None:
+    order: list[str] = []
+
+    async def scenario() -> tuple[float, list[float]]:
+        daemon, host = _daemon(tmp_path, order)
+        deadline = daemon.loop.time() + 0.05
+        host.deadline = deadline
+        daemon._rearm()
+        daemon._rearm()  # idempotent: still one timer
+        await asyncio.sleep(0.15)
+        return deadline, host.timeouts
+
+    deadline, fired = asyncio.run(scenario())
+    assert len(fired) == 1
+    assert deadline <= fired[0] < deadline + 0.03  # never early, a few ms late at most
+    assert order == ["send"]
