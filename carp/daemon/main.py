@@ -66,7 +66,8 @@ def check_privileges() -> str | None:
     if not missing:
         return None
     who = "not running as root; " if os.geteuid() != 0 else ""
-    return f"carpd: {who}missing capability {' and '.join(missing)}"
+    noun = "capability" if len(missing) == 1 else "capabilities"
+    return f"carpd: {who}missing {noun} {' and '.join(missing)}"
 
 
 def _bootconf():  # type: ignore[no-untyped-def]
