@@ -226,6 +226,8 @@ class Daemon:
             self.tos4 = self.tclass6 = (dscp << 2) & 0xFF
         else:
             self.tos4, self.tclass6 = 0x10, 0
+        for socks in self.socks.values():  # net.inet.carp.dscp applies live
+            socks.set_tclass6(self.tclass6)
         acts = self._sync_carpdevs(now)
         acts += self.host.configure(state.sysctl, state.interfaces, state.groups, now)
         self._sync_macvlans()
