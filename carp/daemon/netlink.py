@@ -89,11 +89,17 @@ class Netlink:
     async def start(self) -> None:
         # Subscribe before dumping so no event falls between the two.
         await self.mon.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
+        await self._dump()
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _dump(self) -> None:
+        """(Re)build the table from scratch."""
+        self.links.clear()
+        self._names.clear()
         async for msg in await self.cmd.link("dump"):
             self._link_msg(msg, "RTM_NEWLINK")
         async for msg in await self.cmd.addr("dump", family=2):
             self._addr_msg(msg, "RTM_NEWADDR")
-        self._task = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
         while True:
@@ -107,9 +113,14 @@ class Netlink:
                         self._addr_msg(msg, event)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a parse error must not stop link monitoring
-                self.log(f"netlink monitor: {exc!r}")
+            except Exception as exc:  # e.g. ENOBUFS after a flood: events were lost
+                self.log(f"netlink monitor: {exc!r}; re-reading all links")
                 await asyncio.sleep(0.1)
+                try:
+                    await self._dump()
+                except Exception as dump_exc:
+                    self.log(f"netlink dump: {dump_exc!r}")
+                self.on_change()
 
     def _link_msg(self, msg: Any, event: str) -> bool:
         """Update the table; True when existence or up-ness changed."""
