@@ -93,12 +93,14 @@ class Netlink:
         self._task = asyncio.get_running_loop().create_task(self._watch())
 
     async def _dump(self) -> None:
-        """(Re)build the table from scratch."""
+        """(Re)build the table from scratch; others never see it half-built."""
+        links = [msg async for msg in await self.cmd.link("dump")]
+        addrs = [msg async for msg in await self.cmd.addr("dump", family=2)]
         self.links.clear()
         self._names.clear()
-        async for msg in await self.cmd.link("dump"):
+        for msg in links:
             self._link_msg(msg, "RTM_NEWLINK")
-        async for msg in await self.cmd.addr("dump", family=2):
+        for msg in addrs:
             self._addr_msg(msg, "RTM_NEWADDR")
 
     async def _watch(self) -> None:
