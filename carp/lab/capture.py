@@ -120,11 +120,13 @@ class Capture:
     ) -> Record | None:
         """The first record (at or after `since`) satisfying pred, waiting up to timeout."""
         deadline = time.monotonic() + timeout
+        seen = 0  # each record is looked at once, however long the capture grows
         while True:
             self.poll()
-            for r in self.records:
+            for r in self.records[seen:]:
                 if (since is None or r["t"] >= since) and r.get("kind") != "ready" and pred(r):
                     return r
+            seen = len(self.records)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(0.02)

@@ -69,7 +69,7 @@ class Lab:
         self.clients: list[Client] = []
         self.captures: list[Capture] = []
         self.made: list[str] = []  # namespaces, in creation order
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
+        self.tmp = Path()  # made on entry: logs of carpd, capture files
         self._old_sigterm: Any = None
         self._closed = False
 
@@ -78,6 +78,7 @@ class Lab:
     def __enter__(self) -> Lab:
         self._trap_sigterm()
         try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
             self._build()
         except BaseException:
             self.close()
@@ -146,7 +147,8 @@ class Lab:
             _quietly(host.stop_carpd, signal.SIGKILL)
         for ns in reversed(self.made):
             _quietly(netns.delete, ns)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.tmp != Path():
+            shutil.rmtree(self.tmp, ignore_errors=True)
         if self._old_sigterm is not None:
             signal.signal(signal.SIGTERM, self._old_sigterm)
 
