@@ -30,7 +30,7 @@ CONTRACT (implemented by the protocol-core work; carpd and tests/sim drive only 
 from __future__ import annotations
 
 import copy
-import ipaddress
+import errno
 import random
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -48,7 +48,15 @@ from carp.actions import (
 )
 from carp.config import CarpInterface
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
-from carp.wire import STAT_FIELDS, Reject, decode, hmac_key, mac_bytes, virtual_mac
+from carp.wire import (
+    STAT_FIELDS,
+    Reject,
+    decode,
+    hmac_key,
+    is_multicast,
+    mac_bytes,
+    virtual_mac,
+)
 
 try:  # sysctl/tree.py is the MIB; fall back to reference section 9 if it is absent
     from sysctl.tree import DEFAULTS as _TREE_DEFAULTS
@@ -79,13 +87,6 @@ def defaults(personality: str) -> dict[str, int]:
     return dict(_TREE_DEFAULTS.get(personality) or _FALLBACK_DEFAULTS[personality])
 
 
-@lru_cache(maxsize=256)
-def _is_multicast(addr: str) -> bool:
-    try:
-        return ipaddress.ip_address(addr.split("%", 1)[0]).is_multicast
-    except ValueError:
-        return False
-
 
 def _parent(ci: CarpInterface) -> str | None:
     """The physical interface a vhid lives on (FreeBSD vhid style: the interface itself)."""
@@ -100,6 +101,18 @@ def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
         ci.peer, ci.peer6, ci.vhid, len(ci.nodes), ci.version,
     )  # fmt: skip
 
+
+
+def log_filter(personality: str, level: int, entry: Log) -> Log | None:
+    """`entry` as net.inet.carp.log = level lets it out, or None when it is suppressed.
+
+    OpenBSD: a syslog priority threshold.  FreeBSD: 1 state changes and demotion, 2 also
+    packet and error diagnostics.  NetBSD: any non-zero value, everything at LOG_INFO."""
+    if personality == "openbsd":
+        return entry if level >= entry.priority else None
+    if personality == "freebsd":
+        return entry if level >= (2 if entry.kind in ("packet", "error") else 1) else None
+    return Log(LOG_INFO, entry.kind, entry.text) if level != 0 else None
 
 class CarpHost:
     """All virtual hosts of one host, its carp sysctls, demotion and receive validation.
@@ -153,22 +166,17 @@ class CarpHost:
     def allow(self) -> bool:
         return self._allow
 
-    def _logs_ok(self, act: Log) -> bool:
-        level = self._sc("log")
-        if self.personality == "openbsd":
-            return level >= act.priority
-        if self.personality == "freebsd":
-            return level >= (2 if act.kind in ("packet", "error") else 1)
-        return level != 0
-
     def _post(self, acts: list[Action]) -> list[Action]:
         """Count every Count, drop Log lines the log level hides, invalidate the deadline."""
         out: list[Action] = []
         for a in acts:
             if isinstance(a, Count):
                 self.counters[a.stat] = self.counters.get(a.stat, 0) + 1
-            elif isinstance(a, Log) and not self._logs_ok(a):
-                continue
+            elif isinstance(a, Log):
+                shown = log_filter(self.personality, self._sc("log"), a)
+                if shown is None:
+                    continue
+                a = shown
             out.append(a)
         self._dirty = True
         return out
@@ -434,8 +442,18 @@ class CarpHost:
         OpenBSD counts per carp interface (limit 3 x its vhids, group demote +1, reasons
         "> snderrors" / "< snderrors", "snd6errors" for IPv6); FreeBSD per vhid (3 errors
         add senderr_demotion_factor); NetBSD per vhid (3 errors suppress preemption).
-        As many successes as the limit undo it.  Optional: carpd may never call it."""
+        As many successes as the limit undo it.  ENOBUFS/ENOMEM count onomem; EHOSTDOWN
+        to a unicast peer is not an error (OpenBSD)."""
         pers = self.personality
+        failed: list[Action] = []
+        if error is not None:
+            if error == errno.EHOSTDOWN and not is_multicast(act.dst):
+                return []
+            if error in (errno.ENOBUFS, errno.ENOMEM):
+                failed.append(Count("onomem"))
+            if pers != "freebsd":  # FreeBSD only speaks through its demotion lines
+                out = "ip6_output" if act.family == 6 else "ip_output"
+                failed.append(Log(LOG_WARNING, "error", f"{act.ifname}: {out} failed: {error}"))
         if pers == "openbsd":
             unit: object = act.ifname
             ci = self.ifaces.get(act.ifname)
@@ -465,9 +483,9 @@ class CarpHost:
                 st[0] = st[1] = 0
         else:
             st[0] = 0
-        if not acts:
-            return []
-        return self._post(acts + self._publish_demotion(before, now))
+        if acts:
+            acts += self._publish_demotion(before, now)
+        return self._post(failed + acts) if failed or acts else []
 
     # -- events ------------------------------------------------------------------------
 
@@ -534,7 +552,7 @@ class CarpHost:
         """The vhid on that parent whose peer kind (multicast/unicast) fits `dst`;
         None also when it is not running (INIT), as "not UP+RUNNING" is badvhid."""
         for v in self._by_dev.get((carpdev, vhid), ()):
-            if dst and _is_multicast(dst) != _is_multicast(v.p.dst4 if family == 4 else v.p.dst6):
+            if dst and is_multicast(dst) != is_multicast(v.p.dst4 if family == 4 else v.p.dst6):
                 continue
             return v if v.state != INIT else None
         return None
@@ -613,7 +631,7 @@ class CarpHost:
         v = self._lookup(dev, adv.vhid, family, dst)
         if v is None:
             return [_COUNT["badvhid"]]
-        if _is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
+        if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
             return self._drop(
                 "badttl", LOG_INFO, "packet", f"carp_input_c: received ttl {ttl} != 255 on {dev}"
             )

@@ -8,6 +8,7 @@ Every decode path returns a `Reject` instead of raising, whatever the bytes.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 import os
@@ -519,6 +520,18 @@ def unsolicited_na(
     _CKSUM.pack_into(body, 2, _icmp6_checksum(src, dst, bytes(body)))
     ip6hdr = struct.pack("!IHBB", 0x6000_0000, len(body), 58, 255) + src + dst
     return ethernet_frame(ipv6_multicast_mac("ff02::1"), mac, ETH_P_IPV6, ip6hdr + body)
+
+
+@functools.lru_cache(maxsize=256)
+def is_multicast(addr: str) -> bool:
+    """True for an IPv4 or IPv6 multicast address (a `%scope` suffix is allowed)."""
+    host = addr.split("%", 1)[0]
+    try:
+        if ":" in host:
+            return socket.inet_pton(socket.AF_INET6, host)[0] == 0xFF
+        return 224 <= socket.inet_pton(socket.AF_INET, host)[0] <= 239
+    except OSError:
+        return False
 
 
 def ipv4_multicast_mac(group: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import ipaddress
 import os
 import random
 import signal
@@ -28,14 +27,14 @@ from typing import Any
 from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
-from carp.actions import LOG_WARNING, Action, Announce, Count, Log, Send, StateChange
+from carp.actions import Action, Announce, Count, Log, Send, StateChange
 from carp.config import CarpInterface, interface_mac
 from carp.daemon import control, sdnotify
 from carp.daemon.hooks import Event, HookRunner
 from carp.daemon.netlink import Netlink, prevent_arp_flux
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
-from carp.daemon.syslog import Logger, log_level
+from carp.daemon.syslog import Logger
 from carp.host import CarpHost
 from sysctl.store import State, Store, StoreError, netns_name
 
@@ -64,11 +63,6 @@ def macvlan_mac(ci: CarpInterface) -> str:
     return wire.virtual_mac(ci.vhid) if int(mac[:2], 16) & 1 else mac
 
 
-def _multicast(addr: str) -> bool:
-    try:
-        return ipaddress.ip_address(addr).is_multicast
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -339,9 +333,11 @@ class Daemon:
 
     def dispatch(self, acts: list[Action], force_status: bool = False) -> None:
         """Carry out actions: sends first, then state, logs, announcements; re-arm."""
+        follow: list[Action] = []  # what the core makes of send errors (demotion, logs)
+        now = self.loop.time()
         for act in acts:
             if isinstance(act, Send):
-                self._send(act)
+                follow += self.host.send_result(act, self._send(act), now)
         changed = force_status
         counted = False
         for act in acts:
@@ -359,10 +355,12 @@ class Daemon:
         elif counted:
             self.status.changed()
         self._rearm()
+        if follow:
+            self.dispatch(follow)
 
     def _log_kernel(self, act: Log) -> None:
-        level = log_level(self.state.personality, self.state.sysctl)
-        self.log.kernel(self.state.personality, level, act)
+        # the core already filtered by net.inet.carp.log and chose the priority
+        self.log.emit(act.priority, act.text)
 
     def _state_change(self, act: StateChange) -> None:
         self.vstate[(act.ifname, act.vhid)] = act.new
@@ -399,16 +397,17 @@ class Daemon:
             except OSError as exc:
                 self.log.debug(f"{socks.name}: announce {addr}: {exc.strerror}")
 
-    def _send(self, act: Send) -> None:
+    def _send(self, act: Send) -> int | None:
+        """Put one advertisement on the wire; the errno of a failure, else None."""
         socks = self.socks.get(act.carpdev)
         if socks is None:
-            return
+            return None
         try:
             if act.family == 4:
                 src = self.nl.first_ipv4(socks.name) or "0.0.0.0"
                 ident = 0 if self.state.personality == "netbsd" else self._next_id()
                 dgram = wire.build_ipv4(src, act.dst, act.payload, self.tos4, ident)
-                if _multicast(act.dst):
+                if wire.is_multicast(act.dst):
                     frame = wire.ethernet_frame(
                         wire.ipv4_multicast_mac(act.dst), self._source_mac(act),
                         wire.ETH_P_IP, dgram,
@@ -419,12 +418,8 @@ class Daemon:
             else:
                 socks.send_ip6(act.payload, act.dst)
         except OSError as exc:
-            if exc.errno in (errno.ENOBUFS, errno.ENOMEM):
-                self.extra_counters["onomem"] = self.extra_counters.get("onomem", 0) + 1
-            if exc.errno == errno.EHOSTDOWN and not _multicast(act.dst):
-                return  # OpenBSD: not a send error in unicast mode
-            text = f"ip{'6' if act.family == 6 else ''}_output failed: {exc.errno}"
-            self._log_kernel(Log(LOG_WARNING, "error", f"{act.ifname}: {text}"))
+            return exc.errno or errno.EIO
+        return None
 
     def _next_id(self) -> int:
         self.ip_id = (self.ip_id + 1) & 0xFFFF

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 from carp.daemon.syslog import Logger
-from carp.personality import PERSONALITIES
 
 CAP_NET_ADMIN = 12
 CAP_NET_RAW = 13
@@ -79,23 +78,20 @@ def _bootconf():  # type: ignore[no-untyped-def]
 
 
 def set_personality(name: str) -> int:
+    """`carpd --personality NAME`: the one documented way to switch after creation."""
+    from sysctl.personality_cmd import UnknownPersonality
+    from sysctl.personality_cmd import set_personality as store_personality
     from sysctl.store import Store, StoreError
 
-    name = name.strip().lower()
-    if name not in PERSONALITIES:
-        print(f"carpd: unknown personality {name!r}; expected one of "
-              f"{', '.join(PERSONALITIES)}", file=sys.stderr)  # fmt: skip
-        return 1
-    store = Store()
     try:
-        with store.transaction() as state:
-            state.personality = name
-        # Tell a running carpd (it restarts its kernel with the new behaviour).
-        store.wait_applied(state.generation)
+        store_personality(Store(), name)  # also tells a running carpd
+    except UnknownPersonality as exc:
+        print(f"carpd: {exc}", file=sys.stderr)
+        return 1
     except (StoreError, OSError) as exc:
         print(f"carpd: {exc}", file=sys.stderr)
         return 1
-    print(f"personality: {name}")
+    print(f"personality: {name.strip().lower()}")
     return 0
 
 

@@ -24,6 +24,7 @@ class FakeHost:
     def __init__(self) -> None:
         self.deadline: float | None = None
         self.timeouts: list[float] = []
+        self.results: list[int | None] = []
 
     def next_deadline(self) -> float | None:
         return self.deadline
@@ -36,6 +37,10 @@ class FakeHost:
     def status(self) -> dict[str, Any]:
         return {"vhosts": {}, "counters": {"opackets": len(self.timeouts)}}
 
+    def send_result(self, act: Send, error: int | None, now: float) -> list[Any]:
+        self.results.append(error)
+        return [Log(LOG_CRIT, "error", f"send failed: {error}")] if error else []
+
 
 def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
     daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
@@ -44,7 +49,7 @@ def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
     daemon.host = host  # type: ignore[assignment]
     daemon.status = StatusWriter(daemon.store, lambda: host.status(), order.append)
     daemon.hooks = HookRunner(tmp_path / "hooks.d", order.append)
-    daemon._send = lambda act: order.append("send")  # type: ignore[method-assign]
+    daemon._send = lambda act: order.append("send")  # type: ignore[method-assign,func-returns-value]
     daemon._state_change = lambda act: order.append("state")  # type: ignore[method-assign]
     daemon._log_kernel = lambda act: order.append("log")  # type: ignore[method-assign]
     return daemon, host
@@ -78,3 +83,19 @@ def test_timer_fires_at_the_deadline(tmp_path: Path) -> None:
     assert len(fired) == 1
     assert deadline <= fired[0] < deadline + 0.03  # never early, a few ms late at most
     assert order == ["send"]
+
+
+def test_send_errors_go_back_to_the_core(tmp_path: Path) -> None:
+    """The errno of a failed send reaches host.send_result; what it returns is carried out."""
+    order: list[str] = []
+
+    async def scenario() -> list[int | None]:
+        daemon, host = _daemon(tmp_path, order)
+        outcomes = iter([None, 105])
+        daemon._send = lambda act: (order.append("send"), next(outcomes))[1]  # type: ignore[method-assign]
+        daemon.dispatch([SEND])
+        daemon.dispatch([SEND])
+        return host.results
+
+    assert asyncio.run(scenario()) == [None, 105]
+    assert order == ["send", "send", "log"]

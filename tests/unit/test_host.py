@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import random
 
 import pytest
@@ -301,7 +302,8 @@ def test_openbsd_send_errors_demote_the_groups() -> None:
     h = two("openbsd")
     h.configure({"net.inet.carp.log": 3}, list(h.ifaces.values()), {}, 3.1)
     snd = Send("carp0", "em0", 4, "224.0.0.18", b"", 1)
-    assert h.send_result(snd, 105, 3.2) == h.send_result(snd, 105, 3.3) == []
+    # log 3 hides the WARNING "ip_output failed" lines; nothing else happens yet
+    assert texts(h.send_result(snd, 105, 3.2)) == texts(h.send_result(snd, 105, 3.3)) == []
     acts = h.send_result(snd, 105, 3.4)  # 3 x 1 vhid
     assert "carp: carp0 demoted group carp by 1 to 1 (> snderrors)" in texts(acts)
     assert h.status()["groups"] == {"carp": 1}
@@ -342,3 +344,22 @@ def test_netbsd_send_errors_suppress_preemption() -> None:
     assert h.status()["suppress_preempt"] == 1
     h.configure({}, [ci("netbsd", 2, dev="em1")], {}, 4.0)  # vhid removed: undone
     assert h.status()["suppress_preempt"] == 0
+
+
+def test_send_failure_logs_ip_output_and_counts_onomem() -> None:
+    h = two("openbsd")
+    h.configure({"net.inet.carp.log": 4}, list(h.ifaces.values()), {}, 3.1)
+    v4 = Send("carp0", "em0", 4, "224.0.0.18", b"", 1)
+    v6 = Send("carp0", "em0", 6, "ff02::12", b"", 1)
+    assert texts(h.send_result(v4, errno.ENOBUFS, 3.2)) == ["carp0: ip_output failed: 105"]
+    assert texts(h.send_result(v6, errno.ENETDOWN, 3.3)) == ["carp0: ip6_output failed: 100"]
+    assert h.status()["counters"]["onomem"] == 1  # only ENOBUFS/ENOMEM
+
+
+def test_unicast_ehostdown_is_not_a_send_error() -> None:
+    h = two("openbsd")
+    h.configure({"net.inet.carp.log": 7}, list(h.ifaces.values()), {}, 3.1)
+    peer = Send("carp0", "em0", 4, "10.0.0.2", b"", 1)
+    for t in (3.2, 3.3, 3.4):
+        assert h.send_result(peer, errno.EHOSTDOWN, t) == []
+    assert h.status()["groups"].get("carp", 0) == 0

@@ -594,3 +594,21 @@ def test_vrrp_count_not_validated() -> None:
 def test_decode_vrrp_never_raises(data: bytes, src: str) -> None:
     dst = "ff02::12" if ":" in src else "224.0.0.18"
     assert isinstance(wire.decode_vrrp(data, src, dst), VrrpAdvert | Reject)
+
+
+@pytest.mark.parametrize(
+    ("addr", "expected"),
+    [
+        ("224.0.0.18", True),
+        ("239.255.255.255", True),
+        ("223.255.255.255", False),
+        ("240.0.0.1", False),
+        ("10.0.0.2", False),
+        ("ff02::12", True),
+        ("ff02::1%em0", True),
+        ("fe80::1", False),
+        ("not-an-address", False),
+    ],
+)
+def test_is_multicast(addr: str, expected: bool) -> None:
+    assert wire.is_multicast(addr) is expected
