@@ -59,8 +59,13 @@ class Host:
     ) -> subprocess.CompletedProcess[str]:
         return netns.run(
             netns.exec_argv(self.ns, argv), check=check, timeout=timeout,
-            env=netns.child_env(env),
+            env=netns.child_env({**self._env(), **(env or {})}),
         )
+
+    def _env(self) -> dict[str, str]:
+        """A lab personality reaches every program: the first one to write the store
+        fixes the store's personality from $CARP_PERSONALITY."""
+        return {"CARP_PERSONALITY": self.lab.personality} if self.lab.personality else {}
 
     def ifconfig(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run([str(netns.BIN / "ifconfig"), *args], check=check)
@@ -88,7 +93,7 @@ class Host:
         if self.carpd_running:
             raise RuntimeError(f"{self.name}: carpd already runs (pid {self.carpd_pid})")
         argv = [str(netns.BIN / "carpd"), *self.lab.carpd_args, *args]
-        env = {"CARP_PERSONALITY": self.lab.personality} if self.lab.personality else None
+        env = self._env()
         with open(self.log_path, "ab") as log:
             log.write(f"--- {time.strftime('%H:%M:%S')} start {' '.join(argv)}\n".encode())
             log.flush()
