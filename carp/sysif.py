@@ -92,6 +92,15 @@ def names() -> list[str]:
     return [n for _, n in sorted(indexed)]
 
 
+def highest_ifindex() -> int:
+    """The largest ifindex in use (0 when /sys cannot be read)."""
+    try:
+        entries = os.listdir(SYS_NET)
+    except OSError:
+        return 0
+    return max((_int(_read(n, "ifindex")) for n in entries), default=0)
+
+
 def _kind(name: str, flags: int) -> str:
     uevent = _read(name, "uevent") or ""
     for line in uevent.splitlines():

@@ -42,6 +42,8 @@ class SysIfApi(Protocol):
 
     def carpdev_for(self, address: str, prefixlen: int, state: State) -> str | None: ...
 
+    def highest_ifindex(self) -> int: ...
+
 
 def system_sysif() -> SysIfApi:
     from carp import sysif
@@ -169,10 +171,15 @@ class _Applier:
     def create(self) -> CarpInterface:
         if not is_clone_name(self.name):
             raise self.create_invalid()
-        index = max((ci.index for ci in self.state.interfaces.values()), default=0) + 1
-        ci = CarpInterface(name=self.name, style="clone", index=index)
+        ci = CarpInterface(name=self.name, style="clone", index=self.next_index())
         self.state.interfaces[self.name] = ci
         return ci
+
+    def next_index(self) -> int:
+        """Above every Linux ifindex and every carp interface's, as a new BSD interface
+        gets the next free index; carpd's macvlan later shows its own."""
+        used = (ci.index for ci in self.state.interfaces.values())
+        return max(self.sysif.highest_ifindex(), *used, 0) + 1
 
     def create_invalid(self) -> IfconfigError:
         if self.p == "freebsd":
@@ -451,14 +458,13 @@ class _Applier:
         key = config.vhid_key(self.name, vhid)
         ci = self.state.interfaces.get(key)
         if ci is None:
-            index = max((c.index for c in self.state.interfaces.values()), default=0) + 1
             ci = CarpInterface(
                 name=self.name,
                 style="vhid",
                 carpdev=self.name,
                 nodes=[Node(vhid, 0)],
                 up=True,
-                index=index,
+                index=self.next_index(),
             )
         self.touched.add(key)
         for op in pending:

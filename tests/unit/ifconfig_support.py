@@ -31,6 +31,9 @@ class FakeSysIf:
     def exists(self, linux_name: str) -> bool:
         return linux_name in self.links
 
+    def highest_ifindex(self) -> int:
+        return len(self.links)
+
     def carpdev_for(self, address: str, prefixlen: int, state: State) -> str | None:
         addr = ipaddress.ip_address(address)
         for name, nets in sorted(self.links.items()):

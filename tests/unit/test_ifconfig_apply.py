@@ -587,3 +587,14 @@ def test_not_root_is_eperm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert (r.code, r.err) == (1, "ifconfig: carp0: SIOCSVH: Operation not permitted\n")
     r = h("-g", "carp", "carpdemote")
     assert (r.code, r.err) == (1, "ifconfig: SIOCSIFGATTR: Operation not permitted\n")
+
+
+def test_new_interfaces_get_indexes_above_every_linux_ifindex(host: Host) -> None:
+    """A stored index must never read like lo's or a NIC's before carpd makes the macvlan."""
+    linux_max = host.sysif.highest_ifindex()
+    assert host("carp0", "create").code == 0
+    assert host("em0", "vhid", "3", "192.168.1.50/32").code == 0
+    assert host("carp1", "create").code == 0
+    st = host.state
+    indexes = [st.interfaces[k].index for k in ("carp0", "em0:3", "carp1")]
+    assert indexes == [linux_max + 1, linux_max + 2, linux_max + 3]

@@ -208,3 +208,9 @@ def test_capabilities_of_real_interfaces() -> None:
     assert not caps & sysif.IFCAP_VLAN_MTU  # not Ethernet
     assert sysif.mtu("lo") == sysif.get("lo").mtu  # type: ignore[union-attr]
     assert sysif.mtu("no-such-if0") is None
+
+
+def test_highest_ifindex_covers_every_interface() -> None:
+    top = sysif.highest_ifindex()
+    assert top >= 1
+    assert all(info.index <= top for n in sysif.names() if (info := sysif.get(n)) is not None)
