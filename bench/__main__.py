@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
             status = 1
             continue
         for name, value, unit, target in figures:
-            print(f"  {name:<58} {value:>14,.3f} {unit:<8} {target}", flush=True)
+            print(f"  {name:<66} {value:>14,.3f} {unit:<8} {target}", flush=True)
     return status
 
 

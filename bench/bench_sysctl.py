@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import compileall
 import os
-import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench import timing
 
 Figure = tuple[str, float, str, str]
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,23 +25,11 @@ RUNS = 30
 NAME = "net.inet.carp.preempt"
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
-    return time.perf_counter() - start
-
-
-def _python() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else "python3"
-
-
 def run() -> list[Figure]:
     for pkg in ("sysctl", "carp"):
         compileall.compile_dir(str(ROOT / pkg), quiet=1)
     sysctl = str(ROOT / "bin" / "sysctl")
-    python3 = os.path.join(sys.base_prefix, "bin", "python3")
+    python3 = timing.python3()
     with tempfile.TemporaryDirectory() as fresh, tempfile.TemporaryDirectory() as used:
         env = dict(os.environ)
         env.pop("CARP_PERSONALITY", None)
@@ -56,17 +43,9 @@ def run() -> list[Figure]:
                                check=False)
         if check.stdout != f"{NAME}=0\n":
             raise RuntimeError(f"unexpected sysctl output {check.stdout!r} {check.stderr!r}")
-        cmds = {
-            "python3": ([python3, "-c", "pass"], env),
-            "venv": ([_python(), "-c", "pass"], env),
-            "fresh": ([sysctl, NAME], fresh_env),
-            "used": ([sysctl, NAME], used_env),
-        }
-        times: dict[str, list[float]] = {k: [] for k in cmds}
-        for _ in range(RUNS):
-            for key, (cmd, cmd_env) in cmds.items():
-                times[key].append(_time(cmd, cmd_env))
-    med = {k: statistics.median(v) for k, v in times.items()}
+        cmds = {**timing.baselines(), "fresh": [[sysctl, NAME]], "used": [[sysctl, NAME]]}
+        envs = {"python3": env, "venv": env, "fresh": fresh_env, "used": used_env}
+        med = timing.median_times(cmds, RUNS, envs)
     return [
         ("sysctl read, no store / python3 -c pass", med["fresh"] / med["python3"], "x", "<= 3x"),
         ("sysctl read, store / python3 -c pass", med["used"] / med["python3"], "x", "<= 3x"),
