@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import copy
 import errno
+import heapq
+import itertools
 import random
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -154,8 +156,12 @@ class CarpHost:
         self._senderr: dict[object, list[int]] = {}  # unit -> [errors, successes]
         self._fb_admin = 0  # FreeBSD: the store's net.inet.carp.demotion
         self._fb_kernel = 0  # FreeBSD: ifdown (and senderr) demotion carpd added
-        self._deadline: int | None = None
-        self._dirty = True
+        # Lazy min-heap of (deadline_us, seq, vhost): an entry is live while the vhost
+        # still has that deadline.  Scanning every vhid per wake-up was O(n^2) a second.
+        self._heap: list[tuple[int, int, VirtualHost]] = []
+        self._heap_seq = itertools.count()
+        self._dirty = True  # rebuild the heap from every vhid before the next use
+        self._receiver: VirtualHost | None = None  # the vhid the last packet reached
 
     # -- sysctl helpers -------------------------------------------------------------
 
@@ -166,8 +172,11 @@ class CarpHost:
     def allow(self) -> bool:
         return self._allow
 
-    def _post(self, acts: list[Action]) -> list[Action]:
-        """Count every Count, drop Log lines the log level hides, invalidate the deadline."""
+    def _post(
+        self, acts: list[Action], touched: Iterable[VirtualHost] | None = None
+    ) -> list[Action]:
+        """Count every Count, drop Log lines the log level hides, and requeue the
+        deadlines of the vhids `touched` (None: any vhid may have changed)."""
         out: list[Action] = []
         for a in acts:
             if isinstance(a, Count):
@@ -178,8 +187,29 @@ class CarpHost:
                     continue
                 a = shown
             out.append(a)
-        self._dirty = True
+        if touched is None:
+            self._dirty = True
+        else:
+            for v in touched:
+                self._push(v)
         return out
+
+    def _push(self, v: VirtualHost) -> None:
+        d = v.next_deadline_us()
+        if d is not None:
+            heapq.heappush(self._heap, (d, next(self._heap_seq), v))
+
+    def _live_heap(self) -> list[tuple[int, int, VirtualHost]]:
+        """The heap, rebuilt when stale, with dead entries popped off its top."""
+        if self._dirty or len(self._heap) > 4 * len(self.vhosts) + 64:
+            self._heap = []
+            for v in self.vhosts.values():
+                self._push(v)
+            self._dirty = False
+        heap = self._heap
+        while heap and heap[0][2].next_deadline_us() != heap[0][0]:
+            heapq.heappop(heap)
+        return heap
 
     # -- configuration -----------------------------------------------------------------
 
@@ -504,20 +534,21 @@ class CarpHost:
     def timeout(self, now: float) -> list[Action]:
         """Run every timer due at `now`."""
         now_us = vh.to_us(now)
+        heap = self._live_heap()
         acts: list[Action] = []
-        for v in self.vhosts.values():
-            d = v.next_deadline_us()
-            if d is not None and d <= now_us:
-                acts += v.timeout(now)
-        return self._post(acts) if acts else acts
+        fired: dict[int, VirtualHost] = {}
+        while heap and heap[0][0] <= now_us:
+            d, _, v = heapq.heappop(heap)
+            if id(v) in fired or v.next_deadline_us() != d:
+                continue  # a stale entry
+            acts += v.timeout(now)
+            fired[id(v)] = v
+        return self._post(acts, fired.values())
 
     def next_deadline(self) -> float | None:
         """The earliest timer of any vhid (absolute, same clock as `now`), or None."""
-        if self._dirty:
-            ds = [d for v in self.vhosts.values() if (d := v.next_deadline_us()) is not None]
-            self._deadline = min(ds) if ds else None
-            self._dirty = False
-        return None if self._deadline is None else self._deadline / vh.US
+        heap = self._live_heap()
+        return heap[0][0] / vh.US if heap else None
 
     def shutdown(self, now: float) -> list[Action]:
         """carpd exits: MASTERs bow out (OpenBSD/NetBSD), every vhid goes INIT."""
@@ -538,9 +569,10 @@ class CarpHost:
     ) -> list[Action]:
         """One received CARP payload, validated in the personality's order (section 7)."""
         acts: list[Action] = [_COUNT["ipackets" if family == 4 else "ipackets6"]]
+        self._receiver = None
         if self._allow:
             acts += self._validate(carpdev, family, src, dst, ttl, payload, now)
-        return self._post(acts)
+        return self._post(acts, (self._receiver,) if self._receiver else ())
 
     def _drop(self, stat: str, prio: int, kind: str, text: str | None) -> list[Action]:
         acts: list[Action] = [_COUNT[stat]]
@@ -598,6 +630,7 @@ class CarpHost:
             return self._drop(
                 "badauth", LOG_WARNING, "error", f"{name}: replay or network loop detected"
             )
+        self._receiver = v
         return v.receive(adv, now)
 
     def _validate_freebsd(
@@ -642,6 +675,7 @@ class CarpHost:
                 "packet",
                 f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}",
             )
+        self._receiver = v
         return v.receive(adv, now)
 
     def _reject_text(self, rej: Reject, family: int, dev: str, length: int) -> str | None:

@@ -160,16 +160,23 @@ def _decode(raw: bytes, path: Path) -> dict[str, Any]:
         raise StoreCorrupt(f"{path}: corrupt store ({exc}); move it aside to start afresh") from exc
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write, fsync, rename: a crash at any instant leaves the old or the new file."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write, rename: readers see the old or the new file, never a torn one.
+
+    durable (configuration) also fsyncs file and directory so a crash at any instant
+    leaves the old or the new state on disk; carpd's status is rebuilt on every start
+    and skips that, because an fsync on its event loop would delay advertisements."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    if not durable:
+        return
     dfd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dfd)
@@ -244,7 +251,7 @@ class Store:
 
     def write_status(self, status: dict[str, Any]) -> None:
         self.rundir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.status_path, _encode(status))
+        atomic_write(self.status_path, _encode(status), durable=False)
 
     # -- carpd handshake ------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from carp import vhost as vh
 from carp.actions import LOG_ERR, Action, Count, Log, Send, StateChange
 from carp.config import Address, CarpInterface, Node, StateRequest
 from carp.host import CarpHost
@@ -363,3 +364,34 @@ def test_unicast_ehostdown_is_not_a_send_error() -> None:
     for t in (3.2, 3.3, 3.4):
         assert h.send_result(peer, errno.EHOSTDOWN, t) == []
     assert h.status()["groups"].get("carp", 0) == 0
+
+
+def test_timers_fire_exactly_as_a_full_scan_would() -> None:
+    """The deadline heap: 40 vhids configured at spread-out instants, a packet resetting
+    one of them now and then; every timer fires at its deadline and no other time."""
+    def build() -> CarpHost:
+        h = CarpHost("openbsd", "h", rng=random.Random(7))
+        ifs = [ci(skew=(i * 37) % 200, vhid=i + 1) for i in range(40)]
+        for i in range(40):
+            h.configure({}, ifs[: i + 1], {}, i * 0.0173)
+        return h
+
+    def shown(t: float, acts: list[Action]) -> list[tuple[float, str]]:
+        return [(t, repr(a)) for a in acts if isinstance(a, Send | StateChange)]
+
+    heap_host, scan_host = build(), build()
+    fired_heap: list[tuple[float, str]] = []
+    fired_scan: list[tuple[float, str]] = []
+    for step in range(3000):
+        t = heap_host.next_deadline()
+        expect = min(d for v in scan_host.vhosts.values() if (d := v.next_deadline_us()))
+        assert t is not None and vh.to_us(t) == expect
+        fired_heap += shown(t, heap_host.timeout(t))
+        for v in list(scan_host.vhosts.values()):
+            d = v.next_deadline_us()
+            if d is not None and d <= expect:
+                fired_scan += shown(t, v.timeout(t))
+        if step % 331 == 0:  # vhid 5 hears a master now and then, times out in between
+            for h in (heap_host, scan_host):
+                h.packet("em0", 4, "192.168.5.9", "224.0.0.18", 255, payload(5, 0), t)
+    assert sorted(fired_heap) == sorted(fired_scan) and len(fired_heap) > 2000

@@ -255,3 +255,19 @@ def test_in_place_group_change_is_committed(tmp_path: Path) -> None:
     assert loaded.groups == {"carp": {"carpdemote": 50}}
     assert loaded.ifmap == {"em0": "eth0"}
     assert loaded.generation == 2
+
+
+def test_status_writes_skip_fsync_but_configuration_commits_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """carpd publishes status from its event loop: an fsync there would delay adverts."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    store = Store(tmp_path)
+    store.write_status({"pid": os.getpid(), "vhosts": {}})
+    assert synced == []
+    assert store.read_status() == {"pid": os.getpid(), "vhosts": {}}
+    with store.transaction() as st:
+        st.sysctl["net.inet.carp.preempt"] = 1
+    assert len(synced) == 2  # the file and its directory
