@@ -18,7 +18,7 @@ import ipaddress
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from carp.wire import virtual_mac
+from carp.mac import virtual_mac
 
 Style = Literal["clone", "vhid"]
 Balancing = Literal["none", "ip", "ip-stealth", "ip-unicast", "arp"]

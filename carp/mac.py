@@ -1,0 +1,8 @@
+"""The CARP virtual MAC (pure, no imports: the front ends load it on every start)."""
+
+from __future__ import annotations
+
+
+def virtual_mac(vhid: int, multicast: bool = False) -> str:
+    """00:00:5e:00:01:<vhid>, or the 01:00:5e:00:01:<vhid> form of OpenBSD `balancing ip`."""
+    return f"{'01' if multicast else '00'}:00:5e:00:01:{vhid:02x}"
