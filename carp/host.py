@@ -498,23 +498,25 @@ class CarpHost:
                 return []
             limit = 3
             up, down = f"send error {error} on {act.carpdev}", f"send ok on {act.carpdev}"
-        before = self._demote_snapshot()
         st = self._senderr.setdefault(unit, [0, 0])
-        acts: list[Action] = []
+        change = 0
         if error is not None:
             st[0] += 1
             st[1] = 0
-            if st[0] == limit:
-                acts += self._senderr_adjust(unit, +1, up)
+            change = 1 if st[0] == limit else 0
         elif st[0] >= limit:
             st[1] += 1
             if st[1] >= limit:
-                acts += self._senderr_adjust(unit, -1, down)
+                change = -1
                 st[0] = st[1] = 0
         else:
             st[0] = 0
-        if acts:
-            acts += self._publish_demotion(before, now)
+        acts: list[Action] = []
+        if change:  # snapshot only then: this runs for every advertisement sent
+            before = self._demote_snapshot()
+            acts = self._senderr_adjust(unit, change, up if change > 0 else down)
+            if acts:
+                acts += self._publish_demotion(before, now)
         return self._post(failed + acts) if failed or acts else []
 
     # -- events ------------------------------------------------------------------------

@@ -532,6 +532,7 @@ def is_multicast(addr: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=64)  # called for every advertisement sent
 def ipv4_multicast_mac(group: str) -> str:
     """01:00:5e + the low 23 bits of the group (224.0.0.18 -> 01:00:5e:00:00:12)."""
     a = _pack4(group)
