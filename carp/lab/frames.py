@@ -9,6 +9,8 @@ import ipaddress
 import struct
 from typing import Any
 
+from carp.wire import checksum
+
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
 IPPROTO_ICMP = 1
@@ -41,18 +43,9 @@ def arp_request(src_mac: str, src_ip: str, target_ip: str) -> bytes:
     return mac_bytes(BROADCAST) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_ARP) + arp
 
 
-def inet_checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def icmp_echo(ident: int, seq: int, payload: bytes = b"carp-lab") -> bytes:
     head = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-    csum = inet_checksum(head + payload)
+    csum = checksum(head + payload)
     return struct.pack("!BBHHH", 8, 0, csum, ident, seq) + payload
 
 
