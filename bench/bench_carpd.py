@@ -58,11 +58,24 @@ def _roles(lab: Lab) -> tuple[Host, Host]:
     return (a, b) if vhid_states(a).get(1) == "MASTER" else (b, a)
 
 
-def _settle(master: Host, backup: Host) -> None:
-    """The failed host is back as BACKUP and both agree (one more ad exchanged)."""
+def _settle(cap: Capture, master: Host, backup: Host) -> None:
+    """The failed host is back as BACKUP and has heard the master since.
+
+    Overshoot is measured from the master's last advertisement, so the backup must have
+    received it: a backup that comes back (link up, carpd restart) starts its master-down
+    timer from that moment, and if the master's next advertisement is still to come when
+    the next failure strikes (B advertises every 1.39 s), the "overshoot" would be the
+    backup's return time, not its lateness.
+    """
     if not wait_states({master: {1: "MASTER"}, backup: {1: "BACKUP"}}, 10):
         raise RuntimeError(f"no convergence: {vhid_states(master)} {vhid_states(backup)}")
-    time.sleep(1.2)
+    heard = cap.wait_for(
+        lambda r: r["kind"] == "carp" and r["vhid"] == 1 and r["port"] == master.port(),
+        timeout=5, since=time.time(),
+    )
+    if heard is None:
+        raise RuntimeError(f"{master.name} does not advertise")
+    time.sleep(0.2)
 
 
 def _one_takeover(lab: Lab, cap: Capture, fail: Callable[[Host], float],
@@ -78,7 +91,7 @@ def _one_takeover(lab: Lab, cap: Capture, fail: Callable[[Host], float],
         raise RuntimeError(f"{backup.name} did not take over")
     last = max(r["t"] for r in cap.adverts(vhid=1, port=master.port(), until=t_fail + 0.5))
     heal(master)
-    _settle(backup, master)
+    _settle(cap, backup, master)
     return first["t"] - (last + md)
 
 
@@ -137,7 +150,7 @@ def _one_handover(lab: Lab, cap: Capture, how: str) -> tuple[float, float]:
         master.start_carpd()
     else:
         master.ifconfig("carp0", "up")
-    _settle(backup, master)
+    _settle(cap, backup, master)
     return reach["t"] - t0, (bow["t"] - t0 if bow else float("nan"))
 
 
