@@ -458,6 +458,18 @@ def build_ipv4(
     return bytes(hdr) + payload
 
 
+def build_ipv6(
+    src: str, dst: str, payload: bytes, next_header: int = IPPROTO_CARP,
+    tclass: int = 0, hlim: int = 255,
+) -> bytes:
+    """40-byte IPv6 header (flow label 0, as BSD sends) + payload."""
+    word = (6 << 28) | ((tclass & 0xFF) << 20)
+    return (
+        struct.pack("!IHBB", word, len(payload), next_header, hlim)
+        + _pack6(src) + _pack6(dst) + payload
+    )
+
+
 def mac_bytes(mac: str | bytes) -> bytes:
     """6 bytes from "00:00:5e:00:01:01" (also accepts '-' separators or raw bytes)."""
     if isinstance(mac, bytes | bytearray):
@@ -516,8 +528,8 @@ def unsolicited_na(
     opt = bytes([2, 1]) + mac_bytes(mac)  # target link-layer address, 8 bytes
     body = bytearray(struct.pack("!BBHB3x", 136, 0, 0, flags) + _pack6(ip6) + opt)
     _CKSUM.pack_into(body, 2, _icmp6_checksum(src, dst, bytes(body)))
-    ip6hdr = struct.pack("!IHBB", 0x6000_0000, len(body), 58, 255) + src + dst
-    return ethernet_frame(ipv6_multicast_mac("ff02::1"), mac, ETH_P_IPV6, ip6hdr + body)
+    dgram = build_ipv6(socket.inet_ntop(socket.AF_INET6, src), "ff02::1", bytes(body), 58)
+    return ethernet_frame(ipv6_multicast_mac("ff02::1"), mac, ETH_P_IPV6, dgram)
 
 
 @functools.lru_cache(maxsize=256)
@@ -539,6 +551,7 @@ def ipv4_multicast_mac(group: str) -> str:
     return mac_str(b"\x01\x00\x5e" + bytes([a[1] & 0x7F]) + a[2:])
 
 
+@functools.lru_cache(maxsize=64)  # called for every IPv6 advertisement sent
 def ipv6_multicast_mac(group: str) -> str:
     """33:33 + the low 32 bits of the group (ff02::12 -> 33:33:00:00:00:12)."""
     return mac_str(b"\x33\x33" + _pack6(group)[12:])

@@ -419,7 +419,14 @@ class Daemon:
                     socks.send_frame(frame)
                 else:
                     socks.send_ip4(dgram, act.dst)
-            else:
+            elif wire.is_multicast(act.dst) and (src6 := self.nl.linklocal6(socks.name)):
+                dgram = wire.build_ipv6(src6, act.dst, act.payload, tclass=self.tclass6)
+                frame = wire.ethernet_frame(
+                    wire.ipv6_multicast_mac(act.dst), self._source_mac(act),
+                    wire.ETH_P_IPV6, dgram,
+                )  # fmt: skip
+                socks.send_frame(frame, wire.ETH_P_IPV6)
+            else:  # a peer6, or no usable link-local yet: the kernel picks source and MAC
                 socks.send_ip6(act.payload, act.dst)
         except OSError as exc:
             return exc.errno or errno.EIO

@@ -1,8 +1,8 @@
 """Everything carpd does to Linux links and addresses, over rtnetlink (pyroute2 AsyncIPRoute).
 
-* A table of links and their IPv4 addresses, kept current from netlink events, answers
-  "does the carpdev exist, is its link up, what is its first IPv4 address" without a
-  syscall on the hot path.
+* A table of links with their IPv4 addresses and usable IPv6 link-locals, kept current
+  from netlink events, answers "does the carpdev exist, is its link up, what source
+  address do its advertisements carry" without a syscall on the hot path.
 * Each carp interface is a macvlan (mode bridge) on its carpdev carrying the virtual
   MAC, tagged with ifalias "carpd" so that the watchdog and a later carpd can find it.
 * MASTER: macvlan up with the addresses.  BACKUP/INIT: no addresses, macvlan down.
@@ -32,6 +32,7 @@ from carp.daemon.watchdog import TAG
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 IFA_F_NODAD = 0x02
+IFA_F_UNUSABLE = 0x40 | 0x08  # tentative (DAD running) or dadfailed: not a source
 VIRTUAL_MAC_PREFIX = "00:00:5e:00:01:"
 PROC_CONF = Path("/proc/sys/net")
 
@@ -45,6 +46,7 @@ class Link:
     mac: str | None = None
     parent: int | None = None
     addrs4: list[str] = field(default_factory=list)
+    linklocal6: list[str] = field(default_factory=list)
 
     @property
     def up(self) -> bool:
@@ -86,6 +88,10 @@ class Netlink:
         link = self.by_name(name)
         return link.addrs4[0] if link and link.addrs4 else None
 
+    def linklocal6(self, name: str) -> str | None:
+        link = self.by_name(name)
+        return link.linklocal6[0] if link and link.linklocal6 else None
+
     async def start(self) -> None:
         # Subscribe before dumping so no event falls between the two.
         await self.mon.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
@@ -95,7 +101,7 @@ class Netlink:
     async def _dump(self) -> None:
         """(Re)build the table from scratch; others never see it half-built."""
         links = [msg async for msg in await self.cmd.link("dump")]
-        addrs = [msg async for msg in await self.cmd.addr("dump", family=2)]
+        addrs = [msg async for msg in await self.cmd.addr("dump")]
         self.links.clear()
         self._names.clear()
         for msg in links:
@@ -139,6 +145,7 @@ class Netlink:
             mac=msg.get("address"),
             parent=msg.get("link"),
             addrs4=old.addrs4 if old else [],
+            linklocal6=old.linklocal6 if old else [],
         )
         if old is not None and old.name != link.name:
             self._names.pop(old.name, None)
@@ -152,17 +159,21 @@ class Netlink:
             del self._names[link.name]
 
     def _addr_msg(self, msg: Any, event: str) -> None:
-        if msg.get("family") != 2:
-            return
         link = self.links.get(msg["index"])
         addr = msg.get("address")
         if link is None or addr is None:
             return
-        if event == "RTM_NEWADDR":
-            if addr not in link.addrs4:
-                link.addrs4.append(addr)
-        elif addr in link.addrs4:
-            link.addrs4.remove(addr)
+        if msg.get("family") == 2:
+            table, usable = link.addrs4, True
+        elif msg.get("family") == 10 and addr.startswith("fe80:"):
+            table, usable = link.linklocal6, not msg.get("flags", 0) & IFA_F_UNUSABLE
+        else:
+            return
+        if event == "RTM_NEWADDR" and usable:
+            if addr not in table:
+                table.append(addr)
+        elif addr in table:
+            table.remove(addr)
 
     # -- macvlans --------------------------------------------------------------------
 

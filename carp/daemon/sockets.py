@@ -1,14 +1,15 @@
 """The raw sockets of one carpdev (the parent interface of carp interfaces).
 
-* Multicast IPv4 advertisements, gratuitous ARP and unsolicited NA leave through one
-  AF_PACKET socket as whole Ethernet frames: the source MAC is the virtual MAC, the IP
-  header is byte-exact like BSD's, and the backup's macvlan never needs to be up.
+* Multicast advertisements (IPv4, and IPv6 once the carpdev has a usable link-local),
+  gratuitous ARP and unsolicited NA leave through one AF_PACKET socket as whole Ethernet
+  frames: the source MAC is the virtual MAC, the IP header is byte-exact like BSD's, and
+  the backup's macvlan never needs to be up.
 * An AF_INET raw socket (protocol 112) bound to the carpdev receives IPv4 advertisements
   (multicast group joined on the carpdev, no loopback) and sends unicast-peer ones with
   IP_HDRINCL.
-* An AF_INET6 raw socket (protocol 112) receives and sends IPv6 advertisements to
-  ff02::12 or a peer6, hop limit 255, with the hop limit and destination of received
-  packets taken from ancillary data.
+* An AF_INET6 raw socket (protocol 112) receives IPv6 advertisements, with their hop
+  limit and destination from ancillary data, and sends those to a peer6 (or any before
+  the carpdev's link-local is usable), hop limit 255.
 """
 
 from __future__ import annotations

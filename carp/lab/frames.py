@@ -1,7 +1,7 @@
 """Ethernet frames the lab's probes build and the capture decodes (pure, stdlib only).
 
-The capture keeps only what the scenarios assert on: CARP advertisements, ARP and
-ICMP echo replies.  Parsing never raises: an unknown frame decodes to None."""
+The capture keeps only what the scenarios assert on: CARP advertisements (IPv4 and
+IPv6), ARP and ICMP echo replies.  Parsing never raises: an unknown frame decodes to None."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from carp.wire import checksum
 
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
 IPPROTO_ICMP = 1
 IPPROTO_CARP = 112
 BROADCAST = "ff:ff:ff:ff:ff:ff"
@@ -69,6 +70,33 @@ def _arp(body: bytes) -> dict[str, Any] | None:
     }
 
 
+def _carp(src: str, dst: str, ttl: int, data: bytes) -> dict[str, Any] | None:
+    """An advertisement record; `ttl` is the IPv4 TTL or the IPv6 hop limit."""
+    if len(data) < 8:
+        return None
+    rec: dict[str, Any] = {"kind": "carp", "src_ip": src, "dst_ip": dst, "ttl": ttl}
+    rec["version"], rec["type"] = data[0] >> 4, data[0] & 0x0F
+    rec["vhid"] = data[1]
+    if rec["version"] == 2:
+        rec["advskew"], rec["demote"], rec["advbase"] = data[2], data[4], data[5]
+    else:  # VRRPv3: priority and centisecond interval
+        rec["priority"] = data[2]
+        rec["interval_cs"] = struct.unpack("!H", data[4:6])[0] & 0x0FFF
+    return rec
+
+
+def _ipv6(body: bytes) -> dict[str, Any] | None:
+    """CARP over IPv6 without extension headers (as every BSD and carpd sends it)."""
+    if len(body) < 40 or body[0] >> 4 != 6 or body[6] != IPPROTO_CARP:
+        return None
+    src = str(ipaddress.IPv6Address(body[8:24]))
+    dst = str(ipaddress.IPv6Address(body[24:40]))
+    rec = _carp(src, dst, body[7], body[40:])
+    if rec is not None:
+        rec["tclass"] = (struct.unpack("!I", body[:4])[0] >> 20) & 0xFF
+    return rec
+
+
 def _ipv4(body: bytes) -> dict[str, Any] | None:
     if len(body) < 20 or body[0] >> 4 != 4:
         return None
@@ -76,16 +104,8 @@ def _ipv4(body: bytes) -> dict[str, Any] | None:
     ttl, proto = body[8], body[9]
     src, dst = ip_str(body[12:16]), ip_str(body[16:20])
     data = body[ihl:]
-    if proto == IPPROTO_CARP and len(data) >= 8:
-        rec: dict[str, Any] = {"kind": "carp", "src_ip": src, "dst_ip": dst, "ttl": ttl}
-        rec["version"], rec["type"] = data[0] >> 4, data[0] & 0x0F
-        rec["vhid"] = data[1]
-        if rec["version"] == 2:
-            rec["advskew"], rec["demote"], rec["advbase"] = data[2], data[4], data[5]
-        else:  # VRRPv3: priority and centisecond interval
-            rec["priority"] = data[2]
-            rec["interval_cs"] = struct.unpack("!H", data[4:6])[0] & 0x0FFF
-        return rec
+    if proto == IPPROTO_CARP:
+        return _carp(src, dst, ttl, data)
     if proto == IPPROTO_ICMP and len(data) >= 8 and data[0] == 0:
         ident, seq = struct.unpack("!HH", data[4:8])
         return {"kind": "icmp_reply", "src_ip": src, "dst_ip": dst, "id": ident, "seq": seq}
@@ -105,6 +125,8 @@ def decode(frame: bytes) -> dict[str, Any] | None:
         rec = _arp(body)
     elif ethertype == ETH_P_IP:
         rec = _ipv4(body)
+    elif ethertype == ETH_P_IPV6:
+        rec = _ipv6(body)
     else:
         return None
     if rec is not None:

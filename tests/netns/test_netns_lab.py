@@ -12,6 +12,7 @@ from carp.lab.netns import RUN_NETNS, listing
 from carp.wire import (
     Signer,
     build_ipv4,
+    build_ipv6,
     ethernet_frame,
     gratuitous_arp,
     hmac_key,
@@ -34,6 +35,12 @@ def test_frames_decode_what_carpd_sends() -> None:
     garp = frames.decode(gratuitous_arp("00:00:5e:00:01:01", "192.168.1.1"))
     assert garp is not None and garp["garp"] and garp["sender_mac"] == "00:00:5e:00:01:01"
     assert frames.decode(b"\x00" * 10) is None
+    ip6 = build_ipv6("fe80::2", "ff02::12", carp, tclass=0xE0)
+    rec6 = frames.decode(ethernet_frame("33:33:00:00:00:12", "00:00:5e:00:01:07", 0x86DD, ip6))
+    assert rec6 is not None
+    assert (rec6["kind"], rec6["vhid"], rec6["advskew"], rec6["src_ip"], rec6["dst_ip"]) == (
+        "carp", 7, 100, "fe80::2", "ff02::12")
+    assert (rec6["ttl"], rec6["tclass"], rec6["dst_mac"]) == (255, 0xE0, "33:33:00:00:00:12")
 
 
 def test_topology_probes_and_capture() -> None:

@@ -466,6 +466,16 @@ def test_build_ipv4_header() -> None:
     assert ref_checksum(dg[:20]) == 0 and dg[20:] == payload
 
 
+def test_build_ipv6_header() -> None:
+    payload = encode(Advert(1, 0, 1, ZERO, bytes(20)))
+    dg = wire.build_ipv6("fe80::1", "ff02::12", payload, tclass=0xE0)
+    vtf, plen, nh, hlim = struct.unpack_from("!IHBB", dg)
+    assert (vtf, plen, nh, hlim) == (0x6E000000, 36, 112, 255)  # traffic class, flow 0
+    assert dg[8:40] == (socket.inet_pton(socket.AF_INET6, "fe80::1")
+                        + socket.inet_pton(socket.AF_INET6, "ff02::12"))  # fmt: skip
+    assert dg[40:] == payload
+
+
 def test_parse_ipv4_round_trip() -> None:
     payload = encode(Advert(1, 0, 1, ZERO, bytes(20)))
     dg = wire.build_ipv4("10.1.2.3", "224.0.0.18", payload, 0xE0, 7, ttl=64)

@@ -1,0 +1,86 @@
+"""A carp interface with only IPv6 addresses: advertisements to ff02::12 leave with the
+virtual MAC as source, the backup accepts them, and the backup takes over when the
+master dies."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from carp.lab import Capture, Host, Lab
+from carp.lab.scenario import PASS, VMAC1, master_down, vhid_states, wait_states
+from tests.netns.lab_fixtures import open_lab
+
+pytestmark = pytest.mark.netns
+
+VIP6 = "2001:db8:1::1"
+
+
+def _configure(host: Host, advskew: int) -> None:
+    host.ifconfig("carp0", "create")
+    host.ifconfig("carp0", "vhid", "1", "advskew", str(advskew), "pass", PASS, "carpdev", "em0")
+    host.ifconfig("carp0", "inet6", VIP6, "prefixlen", "64")
+
+
+def _linklocal(host: Host, dev: str) -> str:
+    data = json.loads(host.iproute("-j", "-6", "addr", "show", "dev", dev).stdout)
+    return next(a["local"] for link in data for a in link.get("addr_info", [])
+                if a["local"].startswith("fe80:"))
+
+
+@pytest.fixture
+def pair6() -> Iterator[tuple[Lab, Capture]]:
+    with open_lab(hosts=2, lans=1) as lab:
+        cap = lab.capture()
+        a, b = lab.hosts
+        for host in (a, b):
+            host.start_carpd()
+        _configure(a, 0)
+        _configure(b, 100)
+        assert wait_states({a: {1: "MASTER"}, b: {1: "BACKUP"}}, 10), (
+            f"no election: A {vhid_states(a)} B {vhid_states(b)}"
+        )
+        yield lab, cap
+
+
+def _virtual_mac_advert(cap: Capture, host: Host, since: float) -> dict[str, object] | None:
+    return cap.wait_for(
+        lambda r: r["kind"] == "carp" and r["port"] == host.port() and ":" in r["dst_ip"]
+        and r["src_mac"] == VMAC1,
+        timeout=5, since=since,
+    )  # fmt: skip
+
+
+def test_ipv6_adverts_carry_the_virtual_mac_and_are_accepted(
+    pair6: tuple[Lab, Capture],
+) -> None:
+    lab, cap = pair6
+    a, b = lab.hosts
+    ad = _virtual_mac_advert(cap, a, since=0)
+    assert ad is not None, f"no IPv6 advertisement from A with {VMAC1}: {cap.adverts()}"
+    assert ad["dst_ip"] == "ff02::12" and ad["dst_mac"] == "33:33:00:00:00:12"
+    assert ad["ttl"] == 255 and ad["src_ip"] == _linklocal(a, "em0")
+    assert ad["vhid"] == 1 and ad["advskew"] == 0 and ad["advbase"] == 1
+    assert not [r for r in cap.adverts() if ":" not in r["dst_ip"]], "IPv4 adverts sent"
+
+    # B would be MASTER 3 s after the last advertisement it accepted.
+    time.sleep(master_down(1, 100) + 0.5)
+    assert vhid_states(b) == {1: "BACKUP"}
+    since = ad["t"]
+    assert isinstance(since, float)
+    assert all(r["src_mac"] == VMAC1 for r in cap.adverts(port=a.port(), since=since))
+
+
+def test_ipv6_backup_takes_over_with_the_virtual_mac(pair6: tuple[Lab, Capture]) -> None:
+    lab, cap = pair6
+    a, b = lab.hosts
+    assert _virtual_mac_advert(cap, a, since=0) is not None
+    t_kill = a.kill_carpd()
+    ad = _virtual_mac_advert(cap, b, since=t_kill)
+    assert ad is not None, "B sent no IPv6 advertisement with the virtual MAC"
+    assert ad["src_ip"] == _linklocal(b, "em0") and ad["advskew"] == 100
+    assert wait_states({b: {1: "MASTER"}}, 2)
+    assert "MASTER" in b.ifconfig("carp0").stdout
