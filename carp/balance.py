@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import socket
 import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 _M32 = 0xFFFF_FFFF
 _GOLDEN = 0x9E3779B9  # lookup2's initial a
@@ -87,7 +89,40 @@ def ip_accepts(src: str, dst: str, lsmask: int, lscount: int) -> bool:
 
 
 def freebsd_arpbalance_index(sender_ip: str, count: int) -> int:
-    """FreeBSD <= 9 arpbalance (ref 6.4): the raw address word in little-endian host order."""
+    """FreeBSD <= 9 arpbalance: `ntohl(isaddr->s_addr) % count`, the sender address read
+    big-endian.  (Reference 6.4 says host order without ntohl; FreeBSD's ip_carp.c, and
+    DragonFly's copy of it, have the ntohl.)"""
     if count < 1:
         raise ValueError("count must be >= 1")
-    return int.from_bytes(socket.inet_pton(socket.AF_INET, sender_ip), "little") % count
+    return int.from_bytes(socket.inet_pton(socket.AF_INET, sender_ip), "big") % count
+
+
+@dataclass(frozen=True)
+class ArpMember:
+    """One carp interface holding an ARP-balanced address on the carpdev."""
+
+    vhid: int
+    key: bytes  # its 20-byte kernel key (NetBSD hashes with each interface's own)
+    mac: str  # what it answers with: its virtual MAC
+    master: bool
+
+
+def arp_responder(
+    personality: str, members: Sequence[ArpMember], sender_mac: bytes, sender_ip: str
+) -> ArpMember | None:
+    """The member that answers a who-has, or None when the share is another host's.
+
+    Members are taken in vhid order (the kernels' list order).  NetBSD (ref 6.3): each
+    interface i answers iff carp_hash(its key, sender MAC) % count == i and it is
+    MASTER.  FreeBSD <= 9 and OpenBSD 3.x, whose code FreeBSD imported (ref 6.4): the
+    sender IP picks one member, which answers iff MASTER."""
+    ordered = sorted(members, key=lambda m: m.vhid)
+    if not ordered:
+        return None
+    if personality == "netbsd":
+        for i, m in enumerate(ordered):
+            if m.master and arp_index(m.key, sender_mac, len(ordered)) == i:
+                return m
+        return None
+    chosen = ordered[freebsd_arpbalance_index(sender_ip, len(ordered))]
+    return chosen if chosen.master else None

@@ -48,6 +48,7 @@ from carp.actions import (
     Log,
     Send,
 )
+from carp.balance import ArpMember, arp_responder
 from carp.config import CarpInterface
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import (
@@ -708,6 +709,40 @@ class CarpHost:
             "groups": {g: self._group_value(g) for g in groups},
             "suppress_preempt": self.env.suppress_preempt,
         }
+
+    # -- ARP balancing (net.inet.carp.arpbalance, ref 6.3/6.4) ------------------------
+
+    def _arp_members(self) -> dict[tuple[str, str], list[ArpMember]]:
+        """(carpdev, IPv4 address) -> the runnable carp interfaces holding it there."""
+        out: dict[tuple[str, str], list[ArpMember]] = {}
+        if not self._sc("arpbalance"):
+            return out
+        for key, ci in self.ifaces.items():
+            if ci.style != "clone" or len(ci.nodes) != 1 or self._runnable((key, ci.vhid)):
+                continue
+            v = self.vhosts.get((key, ci.vhid))
+            member = ArpMember(ci.vhid, hmac_key(ci.passphrase),
+                               ci.lladdr or virtual_mac(ci.vhid),
+                               v is not None and v.state == MASTER)  # fmt: skip
+            for a in ci.addresses:
+                if a.family == 4:
+                    out.setdefault((str(ci.carpdev), a.address), []).append(member)
+        return out
+
+    def arp_balanced(self) -> dict[str, set[str]]:
+        """carpdev -> the addresses whose ARP requests carpd answers itself: shared by
+        two or more carp interfaces while arpbalance is on (one alone answers as usual)."""
+        out: dict[str, set[str]] = {}
+        for (dev, addr), members in self._arp_members().items():
+            if len(members) > 1:
+                out.setdefault(dev, set()).add(addr)
+        return out
+
+    def arp_answer(self, dev: str, target_ip: str, sender_mac: str, sender_ip: str) -> str | None:
+        """The MAC this host answers a balanced who-has with, or None (stay silent)."""
+        members = self._arp_members().get((dev, target_ip), [])
+        chosen = arp_responder(self.personality, members, mac_bytes(sender_mac), sender_ip)
+        return chosen.mac if chosen else None
 
     def states(self) -> dict[VKey, str]:
         """(interface key, vhid) -> state: a compact view for tests and the simulator."""

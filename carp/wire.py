@@ -496,11 +496,40 @@ ETH_P_IPV6 = 0x86DD
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 
 
+_ARP = struct.Struct("!HHBBH6s4s6s4s")  # Ethernet/IPv4 ARP, 28 bytes
+
+
+def _arp_frame(eth_dst: str, op: int, sha: str, spa: str, tha: str, tpa: str) -> bytes:
+    arp = _ARP.pack(1, ETH_P_IP, 6, 4, op, mac_bytes(sha), _pack4(spa), mac_bytes(tha),
+                    _pack4(tpa))  # fmt: skip
+    return ethernet_frame(eth_dst, sha, ETH_P_ARP, arp)
+
+
 def gratuitous_arp(mac: str, ip: str) -> bytes:
     """Takeover ARP (ref 1.5): a broadcast request, sender = target = the virtual IP."""
-    hw, addr = mac_bytes(mac), _pack4(ip)
-    arp = struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, 1) + hw + addr + b"\0" * 6 + addr
-    return ethernet_frame(BROADCAST_MAC, mac, ETH_P_ARP, arp)
+    return _arp_frame(BROADCAST_MAC, 1, mac, ip, "00:00:00:00:00:00", ip)
+
+
+def arp_reply(mac: str, ip: str, to_mac: str, to_ip: str) -> bytes:
+    """`ip is-at mac`, unicast to the requester (what the kernel would have answered)."""
+    return _arp_frame(to_mac, 2, mac, ip, to_mac, to_ip)
+
+
+@dataclass(frozen=True, slots=True)
+class ArpRequest:
+    sender_mac: str
+    sender_ip: str
+    target_ip: str
+
+
+def parse_arp_request(frame: bytes) -> ArpRequest | None:
+    """An Ethernet/IPv4 who-has (not a gratuitous one), else None; never raises."""
+    if len(frame) < 14 + _ARP.size or frame[12:14] != b"\x08\x06":
+        return None
+    htype, ptype, hlen, plen, op, sha, spa, _tha, tpa = _ARP.unpack_from(frame, 14)
+    if (htype, ptype, hlen, plen, op) != (1, ETH_P_IP, 6, 4, 1) or spa == tpa:
+        return None
+    return ArpRequest(mac_str(sha), socket.inet_ntoa(spa), socket.inet_ntoa(tpa))
 
 
 def eui64_linklocal(mac: str) -> str:

@@ -31,8 +31,9 @@ from carp import wire
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
 from carp.config import CarpInterface, interface_mac
 from carp.daemon import control, sdnotify
+from carp.daemon.arp import ArpBalancer
 from carp.daemon.hooks import Event, HookRunner
-from carp.daemon.netlink import Netlink, prevent_arp_flux
+from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
@@ -114,6 +115,7 @@ class Daemon:
             self.log.error(str(exc))
             return 1
         self.nl = Netlink(on_change=self._links_changed, log=self.log.warning)
+        self.arp = ArpBalancer(self.loop, self._arp_answer, self.log.warning)
         await self.nl.start()
         self.hooks = HookRunner(self.hooks_dir, self.log.warning)
         self.status = StatusWriter(self.store, self._status, self.log.error)
@@ -159,6 +161,7 @@ class Daemon:
             self._timer.cancel()
         for dev in list(self.socks):
             self._close_sockets(dev)
+        self.arp.close()
         self.status.remove()
         with contextlib.suppress(OSError):
             self.store.socket_path.unlink()
@@ -229,6 +232,7 @@ class Daemon:
         acts = self._sync_carpdevs(now)
         acts += self.host.configure(state.sysctl, state.interfaces, state.groups, now)
         self._sync_macvlans()
+        self._sync_arp()
         self.dispatch(acts, force_status=True)
         self.applied = state.generation
         self.status.write_now()
@@ -331,7 +335,21 @@ class Daemon:
                 # when the carpdev is there (ensure_macvlan is idempotent).
                 del self.macvlans[key]
         self._sync_macvlans()
+        self._sync_arp()
         self.dispatch(acts)
+
+    def _sync_arp(self) -> None:
+        """net.inet.carp.arpbalance: when the balanced addresses change, every macvlan's
+        arp_ignore follows (in _apply_state, before any address is added)."""
+        assert self.host is not None
+        if self.arp.sync(self.host.arp_balanced(), self.devmap):
+            for key in list(self.macvlans):
+                self._job(lambda key=key: self._apply_state(key))
+
+    def _arp_answer(self, dev: str, req: wire.ArpRequest) -> str | None:
+        if self.host is None or self.closing:
+            return None
+        return self.host.arp_answer(dev, req.target_ip, req.sender_mac, req.sender_ip)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -379,6 +397,10 @@ class Daemon:
         ci = self.state.interfaces.get(key)
         if mv is None:
             return
+        balanced = ci is not None and self.arp.covers(
+            parent_of(ci), (a.address for a in ci.addresses))
+        # arp_ignore 8: never answer ARP (carpd does, for balanced addresses); else 1
+        write_conf("ipv4", mv.linux_name, "arp_ignore", 8 if balanced else 1)
         master = any(s == "MASTER" for (k, _v), s in self.vstate.items() if k == key)
         if master and ci is not None:
             await self.nl.set_master(mv.linux_name, ci.addresses)

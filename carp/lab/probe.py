@@ -32,7 +32,7 @@ def _arp(args: argparse.Namespace) -> int:
     """Send who-has requests; report every reply for the address within the window."""
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(frames.ETH_P_ARP))
     sock.bind((args.iface, frames.ETH_P_ARP))
-    my_mac = frames.mac_str(sock.getsockname()[4])
+    my_mac = args.src_mac or frames.mac_str(sock.getsockname()[4])
     request = frames.arp_request(my_mac, args.src_ip, args.ip)
     sent: list[float] = []
     replies: list[dict[str, Any]] = []
@@ -54,7 +54,8 @@ def _arp(args: argparse.Namespace) -> int:
             continue
         data = sock.recv(2048)
         rec = frames.decode(data)
-        if rec and rec["kind"] == "arp" and rec["op"] == 2 and rec["sender_ip"] == args.ip:
+        if (rec and rec["kind"] == "arp" and rec["op"] == 2 and rec["sender_ip"] == args.ip
+                and rec["target_mac"] == my_mac and rec["target_ip"] == args.src_ip):
             replies.append({"t": time.time(), "mac": rec["sender_mac"], "eth_src": rec["src_mac"]})
             if args.first:
                 break
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("arp", help="ARP who-has; print the replies")
     a.add_argument("--iface", default="eth0")
     a.add_argument("--src-ip", required=True)
+    a.add_argument("--src-mac", help="pose as this station (default: the interface's MAC)")
     a.add_argument("--ip", required=True)
     a.add_argument("--count", type=int, default=1)
     a.add_argument("--interval", type=float, default=0.1)

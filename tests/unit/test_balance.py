@@ -127,10 +127,12 @@ def test_ip_accepts_exactly_one_node(src: int, dst: int, n: int) -> None:
     assert owners == [ip_fold(s, d) % n]
 
 
-def test_freebsd_arpbalance_little_endian_word() -> None:
-    # 10.0.0.1 as a raw little-endian word is 0x0100000a
-    assert freebsd_arpbalance_index("10.0.0.1", 3) == 0x0100000A % 3 == 2
-    assert freebsd_arpbalance_index("192.168.1.7", 2) == 0x0701A8C0 % 2 == 0
+def test_freebsd_arpbalance_network_order_word() -> None:
+    # ntohl(ar_spa) % count: the address read big-endian (FreeBSD <= 9 ip_carp.c)
+    assert freebsd_arpbalance_index("10.0.0.1", 3) == 0x0A000001 % 3 == 2
+    assert freebsd_arpbalance_index("10.0.0.2", 3) == 0x0A000002 % 3 == 0
+    assert freebsd_arpbalance_index("192.168.1.7", 2) == 0xC0A80107 % 2 == 1
+    assert freebsd_arpbalance_index("192.168.1.8", 2) == 0
     assert freebsd_arpbalance_index("192.168.1.7", 1) == 0
     with pytest.raises(ValueError):
         freebsd_arpbalance_index("10.0.0.1", 0)
