@@ -5,7 +5,9 @@ MASTER of the vhid the requester hashes to, with that vhid's virtual MAC."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -48,8 +50,9 @@ def _ask(client: Client, cap: Capture, lab: Lab, mac: str, ip: str) -> tuple[lis
     return [r["mac"] for r in replies], port_owners(lab, answered)
 
 
-@pytest.mark.parametrize("pers", ["netbsd", "freebsd"])
-def test_arpbalance_splits_requesters_between_the_masters(pers: str) -> None:
+@contextlib.contextmanager
+def example_lab(pers: str) -> Iterator[tuple[Lab, Capture]]:
+    """Both hosts configured as the page says; A MASTER of vhid 1, B of vhid 2."""
     with open_lab(hosts=2, lans=1, personality=pers) as lab:
         cap = lab.capture()
         a, b = lab.hosts
@@ -59,6 +62,13 @@ def test_arpbalance_splits_requesters_between_the_masters(pers: str) -> None:
         _configure(b, (100, 0))
         assert wait_states({a: {1: "MASTER", 2: "BACKUP"}, b: {1: "BACKUP", 2: "MASTER"}},
                            10), f"A {vhid_states(a)} B {vhid_states(b)}"  # fmt: skip
+        yield lab, cap
+
+
+@pytest.mark.parametrize("pers", ["netbsd", "freebsd"])
+def test_arpbalance_splits_requesters_between_the_masters(pers: str) -> None:
+    with example_lab(pers) as (lab, cap):
+        a, b = lab.hosts
         client = lab.client(1)
         first_mac, first_ip = STATIONS[0]
         assert wait_until(lambda: len(_ask(client, cap, lab, first_mac, first_ip)[0]) == 1, 5)
@@ -84,14 +94,8 @@ def test_arpbalance_splits_requesters_between_the_masters(pers: str) -> None:
 def test_arpbalance_survivor_answers_every_requester() -> None:
     """The failover half of the example: B dies, A is MASTER of both vhids and answers
     every requester, still with the virtual MAC of the vhid it hashes to."""
-    with open_lab(hosts=2, lans=1, personality="freebsd") as lab:
-        cap = lab.capture()
+    with example_lab("freebsd") as (lab, cap):
         a, b = lab.hosts
-        for host in (a, b):
-            host.start_carpd()
-        _configure(a, (0, 100))
-        _configure(b, (100, 0))
-        assert wait_states({a: {1: "MASTER", 2: "BACKUP"}, b: {2: "MASTER"}}, 10)
         b.kill_carpd()
         assert wait_states({a: {1: "MASTER", 2: "MASTER"}}, 10), vhid_states(a)
         client = lab.client(1)
