@@ -14,14 +14,18 @@ personality's narrower ranges and error texts before writing.
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
 from carp.mac import virtual_mac
+from carp.record import asdict, field, record
 
-Style = Literal["clone", "vhid"]
-Balancing = Literal["none", "ip", "ip-stealth", "ip-unicast", "arp"]
+# ifconfig imports this on every start: ipaddress and typing only where needed.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ipaddress
+    from typing import Any, Literal
+
+    Style = Literal["clone", "vhid"]
+    Balancing = Literal["none", "ip", "ip-stealth", "ip-unicast", "arp"]
+
 BALANCING_MODES: tuple[str, ...] = ("none", "ip", "ip-stealth", "ip-unicast", "arp")
 STATES: tuple[str, ...] = ("INIT", "BACKUP", "MASTER")
 
@@ -30,7 +34,7 @@ CARP_GROUP_V6 = "ff02::12"
 MAX_CARPNODES = 32
 
 
-@dataclass
+@record
 class Node:
     """One vhid of a carp interface with its own election (a carpnodes entry)."""
 
@@ -38,7 +42,7 @@ class Node:
     advskew: int = 0
 
 
-@dataclass
+@record
 class Address:
     """A virtual address.  `vhid` is set for FreeBSD-style addresses bound to a vhid."""
 
@@ -53,10 +57,12 @@ class Address:
 
     @property
     def interface(self) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+        import ipaddress
+
         return ipaddress.ip_interface(f"{self.address}/{self.prefixlen}")
 
 
-@dataclass
+@record
 class StateRequest:
     """A one-shot `state master|backup` from the admin; carpd acts once per new seq."""
 
@@ -65,7 +71,7 @@ class StateRequest:
     vhid: int | None = None
 
 
-@dataclass
+@record
 class CarpInterface:
     name: str
     style: Style = "clone"

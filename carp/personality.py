@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
 
-Personality = Literal["openbsd", "freebsd", "netbsd"]
+TYPE_CHECKING = False  # typing costs ~5 ms at the front ends' start-up
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Personality = Literal["openbsd", "freebsd", "netbsd"]
+
 PERSONALITIES: tuple[Personality, ...] = ("openbsd", "freebsd", "netbsd")
 DEFAULT: Personality = "openbsd"
 ENV_VAR = "CARP_PERSONALITY"

@@ -12,11 +12,12 @@ function says otherwise.
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
 import os
-import socket
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from carp.record import field, record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sysctl.store import State
 
@@ -39,7 +40,7 @@ IFF_MULTICAST = 0x1000
 IFF_LOWER_UP = 0x10000
 
 
-@dataclass
+@record
 class SysIf:
     """One Linux interface as ifconfig needs it; plain data so tests can build it."""
 
@@ -126,8 +127,11 @@ def _kind(name: str, flags: int) -> str:
 
 def _driver(name: str) -> str:
     """The driver name (`veth`, `macvlan`, `dummy`, ...) via ETHTOOL_GDRVINFO; "" on error."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:  # no `with`: _socket's sockets are not context managers (and contextlib costs)
         raw = _ethtool(sock, name, 0x3, 196)  # struct ethtool_drvinfo
+    finally:
+        sock.close()
     return raw[4:36].split(b"\0", 1)[0].decode(errors="replace") if raw else ""
 
 
@@ -149,8 +153,8 @@ def _prefix_of_mask(mask: str) -> int:
     if "/" in mask:  # netifaces gives IPv6 masks as "ffff:...::/64"
         return _int(mask.rsplit("/", 1)[1])
     try:
-        family = socket.AF_INET6 if ":" in mask else socket.AF_INET
-        return bin(int.from_bytes(socket.inet_pton(family, mask), "big")).count("1")
+        family = _socket.AF_INET6 if ":" in mask else _socket.AF_INET
+        return bin(int.from_bytes(_socket.inet_pton(family, mask), "big")).count("1")
     except OSError:
         return 0
 
@@ -221,7 +225,7 @@ IFCAP_WOL_UCAST, IFCAP_WOL_MCAST, IFCAP_WOL_MAGIC = 0x800, 0x1000, 0x2000
 IFCAP_LINKSTATE, IFCAP_RXCSUM_IPV6, IFCAP_TXCSUM_IPV6 = 0x80000, 0x200000, 0x400000
 
 
-def _ethtool(sock: socket.socket, name: str, cmd: int, size: int = 8) -> bytes | None:
+def _ethtool(sock: _socket.socket, name: str, cmd: int, size: int = 8) -> bytes | None:
     """One legacy SIOCETHTOOL get; the reply buffer, or None when the driver lacks it."""
     import array
     import fcntl
@@ -243,14 +247,17 @@ def capabilities(linux_name: str) -> int | None:
     checksum offload covers both families, hence RXCSUM also sets RXCSUM_IPV6."""
     if not exists(linux_name):
         return None
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
 
-        def value(cmd: int) -> int | None:
-            raw = _ethtool(sock, linux_name, cmd)
-            return int.from_bytes(raw[4:8], "little") if raw else None
+    def value(cmd: int) -> int | None:
+        raw = _ethtool(sock, linux_name, cmd)
+        return int.from_bytes(raw[4:8], "little") if raw else None
 
+    try:
         rx, tx, tso, eflags = value(0x14), value(0x16), value(0x1E), value(0x25)
         wol = _ethtool(sock, linux_name, 0x5, 20)  # ETHTOOL_GWOL: cmd, supported, wolopts
+    finally:
+        sock.close()
     if rx is None and tx is None and tso is None and eflags is None:
         return None
     caps = 0
@@ -374,8 +381,8 @@ def _parse(address: str) -> tuple[int, int] | None:
     """(bits, value) of an IPv4/IPv6 address, None when it is not one."""
     try:
         if ":" in address:
-            return 128, int.from_bytes(socket.inet_pton(socket.AF_INET6, address), "big")
-        return 32, int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
+            return 128, int.from_bytes(_socket.inet_pton(_socket.AF_INET6, address), "big")
+        return 32, int.from_bytes(_socket.inet_pton(_socket.AF_INET, address), "big")
     except OSError:
         return None
 

@@ -8,11 +8,10 @@ the applier then adds or removes the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.errors import IfconfigError, fail
+from carp.record import field, record
 
 FREEBSD_NOMASK_WARNING = (
     "ifconfig: WARNING: setting interface address without mask is deprecated,\n"
@@ -20,7 +19,7 @@ FREEBSD_NOMASK_WARNING = (
 )
 
 
-@dataclass
+@record
 class Addresses:
     """Address words and modifiers gathered while walking argv, applied at the end."""
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
 
 from carp.ifconfig import errors
 from carp.ifconfig.errors import IfconfigError
+from carp.record import record
 from sysctl.store import State, Store, StoreError
 
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from carp.ifconfig.apply import SysIfApi
 
 FAMILIES = ("inet", "inet6", "link", "ether", "lladdr")
@@ -29,7 +31,7 @@ OPTSTRINGS: dict[str, str] = {
 }
 
 
-@dataclass
+@record
 class Flags:
     all: bool = False
     aliases: bool = False

@@ -7,19 +7,21 @@ command-line order as BSD ifconfig (which validates as it walks argv) reports th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from carp.record import record
 
-from carp.ifconfig.grammar import Parsed
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.ifconfig.grammar import Parsed
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Op:
     """Base: `word` is the keyword as typed (for messages)."""
 
     word: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Valued(Op):
     value: str
 
@@ -166,7 +168,7 @@ _FLAG_OPS: dict[str, type[Op]] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     ifname: str
     family: str | None

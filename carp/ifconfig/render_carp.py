@@ -7,13 +7,16 @@ whose carp has not run yet would show.
 
 from __future__ import annotations
 
-from typing import Any
-
 from carp.config import CARP_GROUP_V4, CARP_GROUP_V6, STATES, Address, CarpInterface
 from carp.ifconfig import render_fmt as fmt
-from carp.sysif import SysIf
 
-Status = dict[str, Any] | None
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
+
+    from carp.sysif import SysIf
+
+    Status = dict[str, Any] | None
 
 CARP_PRIORITY = 15  # OpenBSD if_priority of a carp interface
 

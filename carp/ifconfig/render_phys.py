@@ -6,8 +6,11 @@ from carp import sysif
 from carp.config import Address, CarpInterface
 from carp.ifconfig import render_carp as rc
 from carp.ifconfig import render_fmt as fmt
-from carp.ifconfig.render_carp import Status
-from carp.sysif import SysIf
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.ifconfig.render_carp import Status
+    from carp.sysif import SysIf
 
 _NO_MEDIA_KINDS = ("loopback", "bridge", "tun", "ipip", "sit", "gre", "wireguard")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import random
 
@@ -12,6 +11,7 @@ from carp import vhost as vh
 from carp.actions import LOG_ERR, Action, Count, Log, Send, StateChange
 from carp.config import Address, CarpInterface, Node, StateRequest
 from carp.host import CarpHost
+from carp.record import replace
 from carp.wire import Advert, Signer, encode, hmac_key, int_to_counter
 
 PREEMPT = "net.inet.carp.preempt"
@@ -28,7 +28,7 @@ def ci(pers: str = "openbsd", vhid: int = 1, skew: int = 0, dev: str = "em0", **
             name=f"carp{vhid - 1}", carpdev=dev, nodes=[Node(vhid, skew)], passphrase="pw",
             addresses=[Address(f"192.168.{vhid}.1", 24)], up=True,
         )  # fmt: skip
-    return dataclasses.replace(base, **kw)
+    return replace(base, **kw)
 
 
 def host(pers: str = "openbsd", *ifs: CarpInterface, sysctl: dict[str, int] | None = None):
