@@ -7,7 +7,7 @@ DESTDIR ?=
 LIBDIR := $(PREFIX)/lib/carp-for-linux
 SYSDEPS := iproute2 mandoc procps
 
-.PHONY: all sysdeps test lint unit demo bench install clean
+.PHONY: all sysdeps test lint unit demo bench tables install clean
 
 all: $(VENV)/.installed
 
@@ -38,6 +38,11 @@ demo: all sysdeps
 
 bench: all sysdeps
 	$(PY) -m bench
+
+# The ifconfig grammar's LALR tables, built by ply from the p_* rules in
+# carp/ifconfig/grammar.py (a unit test fails while they are stale).
+tables: all
+	$(PY) -m carp.ifconfig.maketables
 
 install: all
 	$(PYTHON) -m venv $(DESTDIR)$(LIBDIR)/venv

@@ -1,4 +1,4 @@
-"""The ifconfig parameter grammar (ply yacc), every BSD dialect at once.
+"""The ifconfig parameter grammar (ply yacc rules), every BSD dialect at once.
 
     command : family items
     family  : INET | INET6 | <empty>
@@ -7,25 +7,29 @@
 
 Meaning (ranges, error texts, which personality accepts what) is not the grammar's
 job: it only shapes the words into `Item`s in command-line order; `operations` and
-`apply` give them meaning.  Tables are built in memory once per process
-(write_tables=False, no parser.out): the grammar is small, so this costs ~ms.
+`apply` give them meaning.
+
+The p_* rules are the grammar's source.  ply turns them into LALR tables ahead of
+time (`make tables` writes grammar_tables.py; a unit test fails when that is stale)
+and `lr` runs those tables, so ifconfig never pays for importing ply and building
+the tables (~20 ms) at start-up.
 """
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
-from typing import Any
+from carp.ifconfig import errors, lr
+from carp.ifconfig.lexer import ARG_KEYWORDS, FLAG_KEYWORDS, tokenize, tokens
+from carp.record import record
 
-import ply.yacc as yacc
-
-from carp.ifconfig import errors
-from carp.ifconfig.lexer import ARG_KEYWORDS, FLAG_KEYWORDS, ArgvLexer, tokens
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.ifconfig.lexer import Token
+    from carp.ifconfig.lr import Production as P
 
 __all__ = ["Item", "Parsed", "parse", "tokens"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Item:
     """One parameter: the keyword as typed (or None for a bare word) and its value."""
 
@@ -34,59 +38,59 @@ class Item:
     pos: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Parsed:
     family: str | None  # "inet" / "inet6" when given as the first word
     items: tuple[Item, ...]
 
 
-def p_command(p: Any) -> None:
+def p_command(p: P) -> None:
     "command : family items"
     p[0] = Parsed(p[1], tuple(p[2]))
 
 
-def p_family(p: Any) -> None:
+def p_family(p: P) -> None:
     """family : INET
     | INET6"""
     p[0] = p[1]
 
 
-def p_family_empty(p: Any) -> None:
+def p_family_empty(p: P) -> None:
     "family :"
     p[0] = None
 
 
-def p_items(p: Any) -> None:
+def p_items(p: P) -> None:
     "items : items item"
     p[0] = p[1] + [p[2]]
 
 
-def p_items_empty(p: Any) -> None:
+def p_items_empty(p: P) -> None:
     "items :"
     p[0] = []
 
 
-def p_item_arg(p: Any) -> None:
+def p_item_arg(p: P) -> None:
     "item : argkw ARG"
     p[0] = Item(p[1][0], p[2], p[1][1])
 
 
-def p_item_flag(p: Any) -> None:
+def p_item_flag(p: P) -> None:
     "item : flag"
     p[0] = Item(p[1][0], None, p[1][1])
 
 
-def p_item_word(p: Any) -> None:
+def p_item_word(p: P) -> None:
     "item : WORD"
     p[0] = Item(None, p[1], p.lexpos(1))
 
 
 # The keyword alternatives are generated from the lexer's tables so the two never drift.
-def p_argkw(p: Any) -> None:
+def p_argkw(p: P) -> None:
     p[0] = (p[1], p.lexpos(1))
 
 
-def p_flag(p: Any) -> None:
+def p_flag(p: P) -> None:
     p[0] = (p[1], p.lexpos(1))
 
 
@@ -95,40 +99,32 @@ p_flag.__doc__ = "flag : " + "\n| ".join(sorted(set(FLAG_KEYWORDS.values())))
 
 
 class _SyntaxError(Exception):
-    def __init__(self, tok: Any) -> None:
+    def __init__(self, tok: Token | None) -> None:
         super().__init__(tok)
         self.tok = tok
 
 
-def p_error(tok: Any) -> None:
+def p_error(tok: Token | None) -> None:
     raise _SyntaxError(tok)
-
-
-_parser: Any = None
-
-
-def _get_parser() -> Any:
-    global _parser
-    if _parser is None:
-        _parser = yacc.yacc(
-            module=sys.modules[__name__],
-            write_tables=False,
-            debug=False,
-            # An absent module name: never pick up a stray parsetab.py from sys.path.
-            tabmodule="carp.ifconfig._no_parsetab",
-            errorlog=yacc.NullLogger(),
-        )
-    return _parser
 
 
 def parse(words: list[str], personality: str) -> Parsed:
     """Parse the words after the interface name; raise IfconfigError on a bad command."""
-    lexer = ArgvLexer(personality)
     try:
-        result: Parsed = _get_parser().parse(words, lexer=lexer)
+        return parse_tokens(tokenize(words, personality))
     except _SyntaxError as exc:
         # Only reachable with an ARG out of place, which the lexer never produces;
         # report it the BSD way rather than with a traceback.
         word = exc.tok.value if exc.tok is not None else (words[-1] if words else "")
         raise errors.bad_value(personality, word) from None
+
+
+def parse_tokens(toks: list[Token]) -> Parsed:
+    """Run the committed LR tables over toks (_SyntaxError when they do not fit)."""
+    # Imported here so that ply can build fresh tables from this module without them.
+    from carp.ifconfig import grammar_tables as tables
+
+    # The tables name each production's rule; bind the names to the functions above.
+    rules = [(lhs, n, globals()[rule] if rule else None) for lhs, n, rule in tables.PRODUCTIONS]
+    result: Parsed = lr.parse(rules, tables.ACTION, tables.GOTO, toks, p_error)
     return result

@@ -1,9 +1,9 @@
 """Lexer: turn the words after the interface name into grammar tokens.
 
 The shell has already split the command line, and a word may hold anything (a pass
-phrase with spaces, an empty string that clears the key), so each argv word is lexed
-on its own by a ply lexer that classifies it (keyword or WORD).  Two pieces of context
-are BSD ifconfig's own rules and live here, not in the grammar:
+phrase with spaces, an empty string that clears the key), so each argv word is one
+token on its own: a keyword when it equals one exactly (BSD uses strcmp), else a WORD.
+Two pieces of context are BSD ifconfig's own rules and live here, not in the grammar:
 
 * a keyword that takes an argument consumes the next word whatever it is
   (`pass up` sets the pass phrase "up"), so that word becomes an ARG token;
@@ -13,13 +13,8 @@ are BSD ifconfig's own rules and live here, not in the grammar:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-import ply.lex as lex
-
 from carp.ifconfig import errors
+from carp.record import record
 
 # keyword -> token type, for keywords that consume the next word.
 ARG_KEYWORDS: dict[str, str] = {
@@ -75,78 +70,35 @@ tokens: tuple[str, ...] = tuple(
 _RESERVED: dict[str, str] = {**ARG_KEYWORDS, **FLAG_KEYWORDS, **FAMILIES}
 
 
-def t_WORD(t: lex.LexToken) -> lex.LexToken:
-    r".+"
-    # Keywords are matched exactly (BSD uses strcmp); anything else is a word.
-    t.type = _RESERVED.get(t.value, "WORD")
-    return t
-
-
-def t_error(t: lex.LexToken) -> None:  # pragma: no cover - t_WORD matches everything
-    t.lexer.skip(1)
-
-
-_word_lexer: lex.Lexer | None = None
-
-
-def _classifier() -> lex.Lexer:
-    global _word_lexer
-    if _word_lexer is None:
-        import sys
-
-        _word_lexer = lex.lex(
-            module=sys.modules[__name__], optimize=False, debug=False, reflags=re.DOTALL
-        )
-    return _word_lexer
-
-
 def classify(word: str) -> str:
-    """The token type of one argv word out of context."""
-    if word == "":
-        return "WORD"
-    lx = _classifier()
-    lx.input(word)
-    tok = lx.token()
-    return tok.type if tok is not None and tok.value == word else "WORD"
+    """The token type of one argv word out of context: its keyword's, else WORD."""
+    return _RESERVED.get(word, "WORD")
 
 
-@dataclass
+@record
 class Token:
-    """What ply's parser needs from a token; lexpos is the argv index (for messages)."""
+    """One token for the parser; lexpos is the argv index (for messages)."""
 
     type: str
     value: str
-    lineno: int = 1
     lexpos: int = 0
 
 
-class ArgvLexer:
-    """A ply-compatible lexer over a list of words (input() then token() until None)."""
-
-    def __init__(self, personality: str) -> None:
-        self.personality = personality
-        self._tokens: Iterator[Token] = iter(())
-
-    def input(self, words: list[str]) -> None:
-        self._tokens = iter(self.tokenize(words))
-
-    def token(self) -> Token | None:
-        return next(self._tokens, None)
-
-    def tokenize(self, words: list[str]) -> list[Token]:
-        unknown = UNKNOWN_TO.get(self.personality, frozenset())
-        out: list[Token] = []
-        i = 0
-        while i < len(words):
-            word = words[i]
-            kind = "WORD" if word in unknown else classify(word)
-            if kind in FAMILIES.values() and i != 0:
-                kind = "WORD"
-            out.append(Token(kind, word, lexpos=i))
-            if word in ARG_KEYWORDS and kind != "WORD":
-                if i + 1 >= len(words):
-                    raise errors.requires_argument(self.personality, word)
-                out.append(Token("ARG", words[i + 1], lexpos=i + 1))
-                i += 1
+def tokenize(words: list[str], personality: str) -> list[Token]:
+    """The tokens of the words after the interface name (IfconfigError if one is missing)."""
+    unknown = UNKNOWN_TO.get(personality, frozenset())
+    out: list[Token] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        kind = "WORD" if word in unknown else classify(word)
+        if kind in FAMILIES.values() and i != 0:
+            kind = "WORD"
+        out.append(Token(kind, word, lexpos=i))
+        if word in ARG_KEYWORDS and kind != "WORD":
+            if i + 1 >= len(words):
+                raise errors.requires_argument(personality, word)
+            out.append(Token("ARG", words[i + 1], lexpos=i + 1))
             i += 1
-        return out
+        i += 1
+    return out
