@@ -403,7 +403,7 @@ def _run_writing(runner: Runner, store: Store, items: list[tuple[str, int]],
             run(runner, items, fname)
     except PermissionError as exc:
         if started:  # the commit itself failed: nothing was stored
-            raise StoreError(f"{store.path}: {exc.strerror}") from exc
+            raise StoreError(f"{store.file}: {exc.strerror}") from exc
         runner.writable = False  # not root: the store cannot be locked; say so per write
         run(runner, items, fname)
         return

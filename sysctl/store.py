@@ -12,26 +12,28 @@ Front ends write it, carpd reads it and publishes runtime status beside it.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
-import json
 import os
-from pathlib import Path
+
+from sysctl import cjson
 
 # Import cost matters: `sysctl net.inet.carp.preempt` reads this store and must start
-# fast, so typing, dataclasses, hashlib, socket and the interface model (carp.config,
-# which pulls in the codec) are imported only where used.
+# fast, so typing, dataclasses, hashlib, pathlib, socket, contextlib, json (see cjson)
+# and the interface model (carp.config) are imported only where used; paths are
+# strings (os.path).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    import _socket
+    from pathlib import Path
+    from types import TracebackType
     from typing import Any
 
     from carp.config import CarpInterface
 
 DEFAULT_PERSONALITY = "openbsd"  # == carp.personality.DEFAULT, without importing typing
 
-BASE_RUNDIR = Path("/run/carp")
-NETNS_DIR = Path("/run/netns")
+BASE_RUNDIR = "/run/carp"
+NETNS_DIR = "/run/netns"
 STORE_FILE = "store.json"
 STATUS_FILE = "status.json"
 LOCK_FILE = "store.lock"
@@ -51,25 +53,32 @@ def netns_name() -> str | None:
     """The name of the named network namespace this process runs in, if any."""
     try:
         mine = os.stat("/proc/self/ns/net")
-        entries = list(NETNS_DIR.iterdir())
+        entries = os.listdir(NETNS_DIR)
     except OSError:
         return None
     for entry in entries:
         try:
-            st = entry.stat()
+            st = os.stat(os.path.join(NETNS_DIR, entry))
         except OSError:
             continue
         if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
-            return entry.name
+            return entry
     return None
 
 
-def default_rundir() -> Path:
+def default_rundir() -> str:
     override = os.environ.get("CARP_RUNDIR")
     if override:
-        return Path(override)
+        return _clean(override)
     name = netns_name()
-    return BASE_RUNDIR / "netns" / name if name else BASE_RUNDIR
+    return os.path.join(BASE_RUNDIR, "netns", name) if name else BASE_RUNDIR
+
+
+def _clean(path: str) -> str:
+    """path as pathlib spells it (no `.` parts, repeated or trailing slashes): the
+    store's paths appear in messages, which read as they did with pathlib."""
+    root = "//" if path[:2] == "//" and path[2:3] != "/" else "/" if path[:1] == "/" else ""
+    return root + "/".join(part for part in path.split("/") if part not in ("", ".")) or "."
 
 
 class State:
@@ -142,17 +151,22 @@ def _digest(payload: bytes) -> str:
 
 
 def _encode(doc: dict[str, Any]) -> bytes:
-    payload = json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    return json.dumps({"sha256": _digest(payload.encode()), "payload": payload}).encode() + b"\n"
+    payload = cjson.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return cjson.dumps({"sha256": _digest(payload.encode()), "payload": payload}).encode() + b"\n"
 
 
-def _decode(raw: bytes, path: Path) -> dict[str, Any]:
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _decode(raw: bytes, path: str) -> dict[str, Any]:
     try:
-        outer = json.loads(raw)
+        outer = cjson.loads(raw)
         payload: str = outer["payload"]
         if _digest(payload.encode()) != outer["sha256"]:
             raise ValueError("checksum mismatch")
-        doc = json.loads(payload)
+        doc = cjson.loads(payload)
         if not isinstance(doc, dict):
             raise ValueError("not an object")
         return doc
@@ -160,13 +174,14 @@ def _decode(raw: bytes, path: Path) -> dict[str, Any]:
         raise StoreCorrupt(f"{path}: corrupt store ({exc}); move it aside to start afresh") from exc
 
 
-def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes, durable: bool = True) -> None:
     """Write, rename: readers see the old or the new file, never a torn one.
 
     durable (configuration) also fsyncs file and directory so a crash at any instant
     leaves the old or the new state on disk; carpd's status is rebuilt on every start
     and skips that, because an fsync on its event loop would delay advertisements."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    directory, name = os.path.split(os.fspath(path))
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data)
@@ -177,7 +192,7 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
     os.replace(tmp, path)
     if not durable:
         return
-    dfd = os.open(path.parent, os.O_RDONLY)
+    dfd = os.open(directory or ".", os.O_RDONLY)
     try:
         os.fsync(dfd)
     finally:
@@ -185,11 +200,34 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
 
 
 class Store:
-    def __init__(self, rundir: Path | str | None = None) -> None:
-        self.rundir = Path(rundir) if rundir is not None else default_rundir()
-        self.path = self.rundir / STORE_FILE
-        self.status_path = self.rundir / STATUS_FILE
-        self.socket_path = self.rundir / SOCKET_FILE
+    def __init__(self, rundir: str | os.PathLike[str] | None = None) -> None:
+        self.dir = _clean(os.fspath(rundir)) if rundir is not None else default_rundir()
+        self.file = self._in(STORE_FILE)
+        self.status_file = self._in(STATUS_FILE)
+        self.socket_file = self._in(SOCKET_FILE)
+        self.lock_file = self._in(LOCK_FILE)
+
+    def _in(self, name: str) -> str:
+        return name if self.dir == "." else os.path.join(self.dir, name)  # as pathlib does
+
+    # The same paths as pathlib objects, for carpd; the front ends use the strings.
+    @property
+    def rundir(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.dir)
+
+    @property
+    def path(self) -> Path:
+        return self.rundir / STORE_FILE
+
+    @property
+    def status_path(self) -> Path:
+        return self.rundir / STATUS_FILE
+
+    @property
+    def socket_path(self) -> Path:
+        return self.rundir / SOCKET_FILE
 
     # -- configuration -------------------------------------------------------------
 
@@ -207,41 +245,29 @@ class Store:
 
         The sysctl read path uses it: building the interface model costs imports."""
         try:
-            raw = self.path.read_bytes()
+            raw = _read(self.file)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"{self.path}: {exc.strerror}") from exc
-        return _decode(raw, self.path)
+            raise StoreError(f"{self.file}: {exc.strerror}") from exc
+        return _decode(raw, self.file)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[State]:
-        """Lock, load, let the caller mutate, commit as generation+1 if anything changed.
-
-        An exception inside the block leaves the store untouched."""
-        self.rundir.mkdir(parents=True, exist_ok=True)
-        lock = os.open(self.rundir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            state = self.load()
-            before = state.to_dict()
-            yield state
-            if state.to_dict() != before or not self.path.exists():
-                state.generation += 1
-                atomic_write(self.path, _encode(state.to_dict()))
-        finally:
-            os.close(lock)
+    def transaction(self) -> Transaction:
+        """`with store.transaction() as state:` lock, load, let the caller mutate, commit
+        as generation+1 if anything changed.  An exception inside the block leaves the
+        store untouched."""
+        return Transaction(self)
 
     # -- runtime status (written by carpd only) ---------------------------------------
 
     def read_status(self) -> dict[str, Any] | None:
         """carpd's last published status, or None when no carpd runs for this store."""
         try:
-            raw = self.status_path.read_bytes()
+            raw = _read(self.status_file)
         except OSError:
             return None
         try:
-            status = _decode(raw, self.status_path)
+            status = _decode(raw, self.status_file)
         except StoreCorrupt:
             return None
         pid = status.get("pid")
@@ -250,8 +276,8 @@ class Store:
         return status
 
     def write_status(self, status: dict[str, Any]) -> None:
-        self.rundir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.status_path, _encode(status), durable=False)
+        os.makedirs(self.dir, exist_ok=True)
+        atomic_write(self.status_file, _encode(status), durable=False)
 
     # -- carpd handshake ------------------------------------------------------------
 
@@ -259,28 +285,71 @@ class Store:
         """Tell carpd a new generation exists and wait until it says it applied it.
 
         Returns False at once when no carpd listens (the change is simply stored)."""
-        if not self.socket_path.exists():
+        if not os.path.exists(self.socket_file):
             return False
-        import socket
-        import time
+        import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
 
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(timeout)
-                sock.connect(str(self.socket_path))
-                sock.sendall(f"sync {generation}\n".encode())
-                deadline = time.monotonic() + timeout
-                buf = b""
-                while not buf.endswith(b"\n"):
-                    sock.settimeout(max(0.0, deadline - time.monotonic()))
-                    chunk = sock.recv(256)
-                    if not chunk:
-                        return False
-                    buf += chunk
-                words = buf.split()
-                return len(words) == 2 and words[0] == b"applied" and int(words[1]) >= generation
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            try:
+                return _sync(sock, self.socket_file, generation, timeout)
+            finally:
+                sock.close()
         except (OSError, ValueError):
             return False
+
+
+class Transaction:
+    """The context manager of Store.transaction() (a class: contextlib costs ~5 ms at
+    start-up)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> State:
+        os.makedirs(self.store.dir, exist_ok=True)
+        self.lock = os.open(self.store.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+            self.state = self.store.load()
+            self.before = self.state.to_dict()
+        except BaseException:
+            os.close(self.lock)
+            raise
+        return self.state
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            state, path = self.state, self.store.file
+            if exc_type is None and (state.to_dict() != self.before or not os.path.exists(path)):
+                state.generation += 1
+                atomic_write(path, _encode(state.to_dict()))
+        finally:
+            os.close(self.lock)
+
+
+def _sync(sock: _socket.socket, path: str, generation: int, timeout: float) -> bool:
+    """Send carpd `sync N`; True once it answers `applied M` with M >= N in time."""
+    import time
+
+    sock.settimeout(timeout)
+    sock.connect(path)
+    sock.sendall(f"sync {generation}\n".encode())
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while not buf.endswith(b"\n"):
+        sock.settimeout(max(0.0, deadline - time.monotonic()))
+        chunk = sock.recv(256)
+        if not chunk:
+            return False
+        buf += chunk
+    words = buf.split()
+    return len(words) == 2 and words[0] == b"applied" and int(words[1]) >= generation
 
 
 def _alive(pid: int) -> bool:

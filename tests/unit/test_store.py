@@ -169,7 +169,18 @@ def test_default_personality_and_bad_environment(
 def test_carp_rundir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARP_RUNDIR", str(tmp_path / "x"))
     assert Store().rundir == tmp_path / "x"
-    assert store_mod.default_rundir() == tmp_path / "x"
+    assert store_mod.default_rundir() == str(tmp_path / "x")
+
+
+@pytest.mark.parametrize(
+    "spelling", ["/run/carp/", "//run//carp/./x", "///run/carp", "rel/./d/", ".", "./", ""]
+)
+def test_store_paths_read_as_pathlib_spells_them(spelling: str) -> None:
+    # Paths appear in messages; they kept pathlib's spelling when pathlib was dropped.
+    st = Store(spelling)
+    assert st.dir == str(Path(spelling)) and st.rundir == Path(spelling)
+    assert st.file == str(Path(spelling) / "store.json") and st.path == Path(st.file)
+    assert st.status_path == Path(st.status_file) and st.socket_path == Path(st.socket_file)
 
 
 def _fake_netns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mine: str | None) -> None:
@@ -191,9 +202,9 @@ def _fake_netns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mine: str | Non
 def test_netns_name_detection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_netns(monkeypatch, tmp_path, "hostB")
     assert store_mod.netns_name() == "hostB"
-    assert store_mod.default_rundir() == store_mod.BASE_RUNDIR / "netns" / "hostB"
+    assert store_mod.default_rundir() == "/run/carp/netns/hostB"
     monkeypatch.setenv("CARP_RUNDIR", str(tmp_path / "override"))
-    assert store_mod.default_rundir() == tmp_path / "override"
+    assert store_mod.default_rundir() == str(tmp_path / "override")
 
 
 def test_no_named_netns_uses_base_rundir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
