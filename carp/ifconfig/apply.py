@@ -16,9 +16,6 @@ Two shapes of target:
 from __future__ import annotations
 
 import os
-import re
-import socket
-from typing import Protocol
 
 from carp import config
 from carp.config import Address, CarpInterface, Node, StateRequest
@@ -28,21 +25,25 @@ from carp.ifconfig.addresses import Addresses, final_prefixlen, gather_address, 
 from carp.ifconfig.errors import IfconfigError, fail
 from sysctl.store import State
 
-CLONE_NAME = re.compile(r"carp\d+")
+# A type-checking-only Protocol: typing costs ~5 ms at start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class SysIfApi(Protocol):
+        """What apply needs from carp.sysif (a module satisfies it; tests pass fakes)."""
+
+        def resolve(self, bsd_name: str, state: State) -> str: ...
+
+        def exists(self, linux_name: str) -> bool: ...
+
+        def carpdev_for(self, address: str, prefixlen: int, state: State) -> str | None: ...
+
+        def highest_ifindex(self) -> int: ...
+
+
 KEY_LEN = 19  # CARP_KEY_LEN 20 including the NUL
 MAX_DEMOTE = 255
-
-
-class SysIfApi(Protocol):
-    """What apply needs from carp.sysif (a module satisfies it; tests pass fakes)."""
-
-    def resolve(self, bsd_name: str, state: State) -> str: ...
-
-    def exists(self, linux_name: str) -> bool: ...
-
-    def carpdev_for(self, address: str, prefixlen: int, state: State) -> str | None: ...
-
-    def highest_ifindex(self) -> int: ...
 
 
 def system_sysif() -> SysIfApi:
@@ -56,7 +57,8 @@ def copy_state(state: State) -> State:
 
 
 def is_clone_name(name: str) -> bool:
-    return CLONE_NAME.fullmatch(name) is not None
+    # `carp\d+` without re (~8 ms at start-up): str.isdecimal() is exactly re's \d.
+    return name.startswith("carp") and name[4:].isdecimal()
 
 
 # -- the applier ----------------------------------------------------------------------
@@ -114,6 +116,8 @@ class _Applier:
             return word
         if values.inet6(word) is not None:
             raise errors.syntax(self.p, "only IPv4 addresses supported for the carppeer")
+        import socket  # only for a host name: socket.py costs ~10 ms at start-up
+
         try:
             infos = socket.getaddrinfo(word, None, socket.AF_INET)
         except (socket.gaierror, UnicodeError, ValueError) as exc:
@@ -304,6 +308,8 @@ class _Applier:
 
     def carpnodes(self, word: str) -> list[Node]:
         p = self.p
+        import re  # only here: re costs ~8 ms at start-up
+
         nodes: list[Node] = []
         for tok in word.split(","):
             if len(nodes) >= config.MAX_CARPNODES:

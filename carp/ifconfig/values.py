@@ -8,20 +8,28 @@ give an address set without one.  Pure functions; errors come back as values or 
 
 from __future__ import annotations
 
-import re
-import socket
+import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
 
-_STRTONUM = re.compile(r"\s*([+-]?\d+)")
-_ATOI = re.compile(r"\s*([+-]?\d+)")
-_DECIMAL = re.compile(r"[+-]?\d+")
+# No `re` here: ifconfig would pay ~8 ms at start-up for it (with enum, functools and
+# collections).  str.isspace() and str.isdecimal() are exactly re's \s and \d.
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _integer_end(text: str) -> int:
+    """The length of the `[+-]?\\d+` that text starts with, 0 when it starts with none."""
+    i = 1 if text[:1] in ("+", "-") else 0
+    j = i
+    while j < len(text) and text[j].isdecimal():
+        j += 1
+    return j if j > i else 0
 
 
 def strtonum(text: str, low: int, high: int) -> tuple[int, str | None]:
     """(value, errstr) like OpenBSD strtonum(3): errstr is invalid/too small/too large."""
-    m = _STRTONUM.fullmatch(text)
-    if m is None:
+    number = text.lstrip()  # `\s*([+-]?\d+)`, the whole word
+    if not number or _integer_end(number) != len(number):
         return 0, "invalid"
-    value = int(m.group(1))
+    value = int(number)
     if value < low:
         return 0, "too small"
     if value > high:
@@ -31,17 +39,18 @@ def strtonum(text: str, low: int, high: int) -> tuple[int, str | None]:
 
 def atoi(text: str) -> int:
     """atoi(3): leading digits, anything else ignored, 0 when there are none."""
-    m = _ATOI.match(text)
-    if m is None:
+    number = text.lstrip()  # `\s*([+-]?\d+)` and whatever follows
+    end = _integer_end(number)
+    if not end:
         return 0
-    value = int(m.group(1))
+    value = int(number[:end])
     # atoi of an out-of-range number is undefined; C libraries saturate/wrap to int.
     return max(min(value, 2**31 - 1), -(2**31))
 
 
 def decimal(text: str, low: int, high: int) -> int | None:
     """NetBSD's table parser: a decimal integer within [low, high], else None."""
-    if _DECIMAL.fullmatch(text) is None:
+    if not text or _integer_end(text) != len(text):  # `[+-]?\d+`, the whole word
         return None
     value = int(text)
     return value if low <= value <= high else None
@@ -52,7 +61,7 @@ def inet_aton(text: str) -> str | None:
     if not text or any(c.isspace() for c in text) or "\0" in text:
         return None  # glibc stops at white space; BSD would reject the word
     try:
-        return socket.inet_ntoa(socket.inet_aton(text))
+        return _socket.inet_ntoa(_socket.inet_aton(text))
     except (OSError, ValueError):
         return None
 
@@ -62,7 +71,7 @@ def inet6(text: str) -> str | None:
     if not text or "\0" in text:
         return None
     try:
-        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+        return _socket.inet_ntop(_socket.AF_INET6, _socket.inet_pton(_socket.AF_INET6, text))
     except (OSError, ValueError):
         return None
 
@@ -70,7 +79,7 @@ def inet6(text: str) -> str | None:
 def is_inet(text: str) -> bool:
     """A strict numeric dotted quad (for peers, which BSD resolves with inet_pton)."""
     try:
-        socket.inet_pton(socket.AF_INET, text)
+        _socket.inet_pton(_socket.AF_INET, text)
     except (OSError, ValueError):
         return False
     return True
@@ -78,7 +87,7 @@ def is_inet(text: str) -> bool:
 
 def mask_to_prefixlen(mask: str, bits: int = 32) -> int | None:
     """The prefix length of a contiguous mask, None for a non-contiguous one."""
-    raw = socket.inet_pton(socket.AF_INET6 if bits == 128 else socket.AF_INET, mask)
+    raw = _socket.inet_pton(_socket.AF_INET6 if bits == 128 else _socket.AF_INET, mask)
     value = int.from_bytes(raw, "big")
     inverted = ~value & ((1 << bits) - 1)
     if inverted & (inverted + 1):
@@ -114,6 +123,6 @@ def classful_prefixlen(address: str) -> int:
 def mac(text: str) -> str | None:
     """ether_aton(3): six ':'-separated hex bytes of one or two digits, normalised."""
     parts = text.split(":")
-    if len(parts) != 6 or not all(re.fullmatch(r"[0-9A-Fa-f]{1,2}", p) for p in parts):
+    if len(parts) != 6 or not all(0 < len(p) <= 2 and _HEX_DIGITS.issuperset(p) for p in parts):
         return None
     return ":".join(f"{int(p, 16):02x}" for p in parts)
