@@ -189,8 +189,11 @@ def addresses(
     return v4, v6
 
 
-def get(linux_name: str) -> SysIf | None:
-    """Everything about one Linux interface, or None when it does not exist."""
+def get(linux_name: str, kind: str | None = None) -> SysIf | None:
+    """Everything about one Linux interface, or None when it does not exist.
+
+    A caller that knows the kind (carpd's own macvlans) passes it: finding it out can
+    take an ethtool query, whose buffer needs `array` (~3 ms to import)."""
     if not exists(linux_name):
         return None
     index = _int(_read(linux_name, "ifindex"))
@@ -206,7 +209,7 @@ def get(linux_name: str) -> SysIf | None:
         operstate=operstate,
         v4=v4,
         v6=v6,
-        kind=_kind(linux_name, flags),
+        kind=_kind(linux_name, flags) if kind is None else kind,
     )
 
 

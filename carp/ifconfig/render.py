@@ -86,7 +86,7 @@ def _render(
 ) -> str:
     name, obj = entry
     if isinstance(obj, CarpInterface):
-        macvlan = sysif.get(obj.linux_name)
+        macvlan = sysif.get(obj.linux_name, kind="macvlan")  # carpd's, if it runs
         mtu = sysif.mtu(sysif.resolve(obj.carpdev, state)) if obj.carpdev else None
         return render_carp(
             obj, state.personality, status, macvlan=macvlan, mtu=mtu or 1500,

@@ -45,7 +45,7 @@ class FakeSys:
     def names(self) -> list[str]:
         return [f.name for f in sorted(self.ifs.values(), key=lambda f: f.index)]
 
-    def get(self, name: str) -> sysif.SysIf | None:
+    def get(self, name: str, kind: str | None = None) -> sysif.SysIf | None:
         return self.ifs.get(name)
 
     def mtu(self, name: str) -> int | None:

@@ -75,6 +75,23 @@ def test_flags_of_a_down_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert u0.mtu == 1500 and u0.kind == ""
 
 
+def test_a_known_kind_skips_the_ethtool_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stacked link without DEVTYPE (carpd's macvlan): only ethtool could name its kind.
+    d = tmp_path / "carp0"
+    d.mkdir()
+    (d / "flags").write_text("0x1003\n")
+    (d / "lower_em0").mkdir()
+    monkeypatch.setattr(sysif, "SYS_NET", str(tmp_path))
+    monkeypatch.setattr(sysif, "addresses", lambda name, index: ([], []))
+    asked: list[str] = []
+    monkeypatch.setattr(sysif, "_driver", lambda name: asked.append(name) or "ipvlan")
+    assert sysif.get("carp0", kind="macvlan").kind == "macvlan"  # type: ignore[union-attr]
+    assert asked == []
+    assert sysif.get("carp0").kind == "ipvlan" and asked == ["carp0"]  # type: ignore[union-attr]
+
+
 # -- name map ---------------------------------------------------------------------
 
 
