@@ -9,7 +9,10 @@ SYSDEPS := iproute2 mandoc procps
 
 .PHONY: all sysdeps test lint unit demo bench tables install clean
 
+# Byte-compiled ahead: the environment may set PYTHONDONTWRITEBYTECODE, and then every
+# ifconfig/sysctl start would compile its modules again (tens of ms).
 all: $(VENV)/.installed
+	@$(PY) -m compileall -q carp sysctl bench
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
