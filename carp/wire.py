@@ -485,9 +485,15 @@ def mac_str(raw: bytes) -> str:
     return ":".join(f"{b:02x}" for b in raw)
 
 
+@functools.lru_cache(maxsize=1024)  # one per vhid and family: every advertisement sent
+def ethernet_header(dst_mac: str, src_mac: str, ethertype: int) -> bytes:
+    """The 14-byte Ethernet II header."""
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ethertype)
+
+
 def ethernet_frame(dst_mac: str, src_mac: str, ethertype: int, payload: bytes) -> bytes:
-    """14-byte Ethernet II header + payload (no padding: the NIC pads to 60)."""
-    return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ethertype) + payload
+    """Ethernet II header + payload (no padding: the NIC pads to 60)."""
+    return ethernet_header(dst_mac, src_mac, ethertype) + payload
 
 
 ETH_P_IP = 0x0800
