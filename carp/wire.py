@@ -511,9 +511,14 @@ def _arp_frame(eth_dst: str, op: int, sha: str, spa: str, tha: str, tpa: str) ->
     return ethernet_frame(eth_dst, sha, ETH_P_ARP, arp)
 
 
+def arp_request(mac: str, ip: str, target_ip: str) -> bytes:
+    """A broadcast who-has `target_ip` from (mac, ip), as a host's kernel sends it."""
+    return _arp_frame(BROADCAST_MAC, 1, mac, ip, "00:00:00:00:00:00", target_ip)
+
+
 def gratuitous_arp(mac: str, ip: str) -> bytes:
     """Takeover ARP (ref 1.5): a broadcast request, sender = target = the virtual IP."""
-    return _arp_frame(BROADCAST_MAC, 1, mac, ip, "00:00:00:00:00:00", ip)
+    return arp_request(mac, ip, ip)
 
 
 def arp_reply(mac: str, ip: str, to_mac: str, to_ip: str) -> bytes:

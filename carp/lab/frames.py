@@ -1,4 +1,5 @@
-"""Ethernet frames the lab's probes build and the capture decodes (pure, stdlib only).
+"""Frames of the lab (pure: the stdlib and the codec): what the capture decodes, and the
+ICMP echo the ping probe sends (ARP requests come from the codec, carp.wire).
 
 The capture keeps only what the scenarios assert on: CARP advertisements (IPv4 and
 IPv6), ARP and ICMP echo replies.  Parsing never raises: an unknown frame decodes to None."""
@@ -9,39 +10,13 @@ import ipaddress
 import struct
 from typing import Any
 
-from carp.wire import checksum
+from carp.wire import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_CARP, checksum, mac_str
 
-ETH_P_IP = 0x0800
-ETH_P_ARP = 0x0806
-ETH_P_IPV6 = 0x86DD
 IPPROTO_ICMP = 1
-IPPROTO_CARP = 112
-BROADCAST = "ff:ff:ff:ff:ff:ff"
-
-
-def mac_str(raw: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def mac_bytes(mac: str) -> bytes:
-    return bytes(int(x, 16) for x in mac.split(":"))
-
-
-def ip_bytes(ip: str) -> bytes:
-    return ipaddress.IPv4Address(ip).packed
 
 
 def ip_str(raw: bytes) -> str:
     return str(ipaddress.IPv4Address(raw))
-
-
-def arp_request(src_mac: str, src_ip: str, target_ip: str) -> bytes:
-    """A broadcast who-has frame, as a client's kernel would send it."""
-    arp = struct.pack(
-        "!HHBBH6s4s6s4s", 1, ETH_P_IP, 6, 4, 1,
-        mac_bytes(src_mac), ip_bytes(src_ip), b"\0" * 6, ip_bytes(target_ip),
-    )
-    return mac_bytes(BROADCAST) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_ARP) + arp
 
 
 def icmp_echo(ident: int, seq: int, payload: bytes = b"carp-lab") -> bytes:

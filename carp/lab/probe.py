@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from carp.lab import frames
+from carp.wire import arp_request
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -33,7 +34,7 @@ def _arp(args: argparse.Namespace) -> int:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(frames.ETH_P_ARP))
     sock.bind((args.iface, frames.ETH_P_ARP))
     my_mac = args.src_mac or frames.mac_str(sock.getsockname()[4])
-    request = frames.arp_request(my_mac, args.src_ip, args.ip)
+    request = arp_request(my_mac, args.src_ip, args.ip)
     sent: list[float] = []
     replies: list[dict[str, Any]] = []
     next_send = time.time()
