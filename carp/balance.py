@@ -6,6 +6,7 @@ derived and tested against the BSD arithmetic."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import socket
 import struct
@@ -16,6 +17,7 @@ _M32 = 0xFFFF_FFFF
 _GOLDEN = 0x9E3779B9  # lookup2's initial a
 
 
+@functools.lru_cache(maxsize=256)  # per key: NetBSD arpbalance hashes every ARP request
 def hashkeys(key: bytes) -> tuple[int, int]:
     """(hashkey0, hashkey1) from SHA1(ipad || 02 01), words read little-endian (x86 host)."""
     ipad = bytes(b ^ 0x36 for b in key.ljust(64, b"\0"))

@@ -80,10 +80,11 @@ class ArpBalancer:
         for dev in balanced:
             if dev in self._socks:
                 continue
+            linux = devmap.get(dev, dev)
             try:
-                sock = ArpSocket(devmap.get(dev, dev))
+                sock = ArpSocket(linux)
             except OSError as exc:
-                self.log(f"{devmap.get(dev, dev)}: cannot open the ARP socket: {exc.strerror}")
+                self.log(f"{linux}: cannot open the ARP socket: {exc.strerror}")
                 continue
             self._socks[dev] = sock
             self.loop.add_reader(sock.fileno(), self._readable, dev)

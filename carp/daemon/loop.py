@@ -433,23 +433,18 @@ class Daemon:
                 src = self.nl.first_ipv4(socks.name) or "0.0.0.0"
                 ident = 0 if self.state.personality == "netbsd" else self._next_id()
                 dgram = wire.build_ipv4(src, act.dst, act.payload, self.tos4, ident)
-                if wire.is_multicast(act.dst):
-                    frame = wire.ethernet_frame(
-                        wire.ipv4_multicast_mac(act.dst), self._source_mac(act),
-                        wire.ETH_P_IP, dgram,
-                    )  # fmt: skip
-                    socks.send_frame(frame)
-                else:
+                if not wire.is_multicast(act.dst):
                     socks.send_ip4(dgram, act.dst)
+                    return None
+                group_mac, ethertype = wire.ipv4_multicast_mac(act.dst), wire.ETH_P_IP
             elif wire.is_multicast(act.dst) and (src6 := self.nl.linklocal6(socks.name)):
                 dgram = wire.build_ipv6(src6, act.dst, act.payload, tclass=self.tclass6)
-                frame = wire.ethernet_frame(
-                    wire.ipv6_multicast_mac(act.dst), self._source_mac(act),
-                    wire.ETH_P_IPV6, dgram,
-                )  # fmt: skip
-                socks.send_frame(frame, wire.ETH_P_IPV6)
+                group_mac, ethertype = wire.ipv6_multicast_mac(act.dst), wire.ETH_P_IPV6
             else:  # a peer6, or no usable link-local yet: the kernel picks source and MAC
                 socks.send_ip6(act.payload, act.dst)
+                return None
+            frame = wire.ethernet_frame(group_mac, self._source_mac(act), ethertype, dgram)
+            socks.send_frame(frame, ethertype)
         except OSError as exc:
             return exc.errno or errno.EIO
         return None
