@@ -569,12 +569,16 @@ class CarpHost:
         ttl: int,
         payload: bytes,
         now: float,
+        local: str = "",
     ) -> list[Action]:
-        """One received CARP payload, validated in the personality's order (section 7)."""
+        """One received CARP payload, validated in the personality's order (section 7).
+
+        `local` is our own address on `carpdev` in that family, the one our
+        advertisements leave from: it breaks ties between two MASTERs (carp.vhost)."""
         acts: list[Action] = [_COUNT["ipackets" if family == 4 else "ipackets6"]]
         self._receiver = None
         if self._allow:
-            acts += self._validate(carpdev, family, src, dst, ttl, payload, now)
+            acts += self._validate(carpdev, family, src, dst, ttl, payload, now, local)
         return self._post(acts, (self._receiver,) if self._receiver else ())
 
     def _drop(self, stat: str, prio: int, kind: str, text: str | None) -> list[Action]:
@@ -593,14 +597,22 @@ class CarpHost:
         return None
 
     def _validate(
-        self, dev: str, family: int, src: str, dst: str, ttl: int, payload: bytes, now: float
+        self,
+        dev: str,
+        family: int,
+        src: str,
+        dst: str,
+        ttl: int,
+        payload: bytes,
+        now: float,
+        local: str,
     ) -> list[Action]:
         pers = self.personality
         if type(payload) is not bytes:  # the decode cache needs a hashable payload
             payload = bytes(payload)
         if pers == "freebsd":
             ver = payload[0] >> 4 if payload else 0
-            return self._validate_freebsd(dev, family, dst, ttl, payload, ver, now)
+            return self._validate_freebsd(dev, family, src, dst, ttl, payload, ver, now, local)
         if (family == 6 or pers == "netbsd") and dev not in self._devs:
             return self._drop(
                 "badif", LOG_INFO, "packet", f"carp: packet received on non-carp interface: {dev}"
@@ -634,10 +646,19 @@ class CarpHost:
                 "badauth", LOG_WARNING, "error", f"{name}: replay or network loop detected"
             )
         self._receiver = v
-        return v.receive(adv, now)
+        return v.receive(adv, now, src, local)
 
     def _validate_freebsd(
-        self, dev: str, family: int, dst: str, ttl: int, payload: bytes, ver: int, now: float
+        self,
+        dev: str,
+        family: int,
+        src: str,
+        dst: str,
+        ttl: int,
+        payload: bytes,
+        ver: int,
+        now: float,
+        local: str,
     ) -> list[Action]:
         if family == 6 and dev not in self._devs:
             return self._drop(
@@ -679,7 +700,7 @@ class CarpHost:
                 f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}",
             )
         self._receiver = v
-        return v.receive(adv, now)
+        return v.receive(adv, now, src, local)
 
     def _reject_text(self, rej: Reject, family: int, dev: str, length: int) -> str | None:
         if rej is Reject.BAD_CHECKSUM:

@@ -11,10 +11,18 @@ simulator passing `us / 1e6` gets deadlines back that round to the exact microse
 
 Simplification (documented): one master-down timer per vhid instead of one per address
 family; any valid advertisement (IPv4 or IPv6) restarts it.
+
+Where this differs from every BSD (carp.4, "Equal advskew"): two MASTERs that hear each
+other with equal timing both yield in the kernels.  In userland, hosts started together
+time out within milliseconds of each other and then yield in lockstep forever, so a tie
+is broken as VRRP breaks it (RFC 5798 6.4.3): the higher sender address stays MASTER.
+A MASTER that yields on a tie also delays its master-down timer by a random fraction,
+so it converges with a BSD peer that follows the plain rule.  The wire bytes are the BSDs'.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import dataclass
 
@@ -61,6 +69,15 @@ _NETBSD_EXTRA = {
 
 
 _OPACKETS, _OPACKETS6 = Count("opackets"), Count("opackets6")  # frozen: shared instances
+
+
+def outranks(local: str, src: str) -> bool:
+    """VRRP's tie-break: our address is the higher one (False when either is unknown)."""
+    try:
+        mine, theirs = ipaddress.ip_address(local), ipaddress.ip_address(src)
+    except ValueError:
+        return False
+    return mine.version == theirs.version and mine > theirs
 
 
 def to_us(now: float) -> int:
@@ -267,6 +284,22 @@ class VirtualHost:
         self.down_at = now_us + self.master_down_us()
         return acts
 
+    def tie_jitter_us(self) -> int:
+        """Extra wait after yielding on a tie: 1/8 to 1/4 of master-down, at random.
+
+        Far above userland timing noise (ms), so a peer that yields on ties too times
+        out first and is heard before we do; random, so two such peers drift apart."""
+        eighth = self.master_down_us() // 8
+        return eighth + (self.rng or random).randrange(eighth + 1)
+
+    def _yield_tie(self, now_us: int, src: str, local: str) -> list[Action]:
+        """Equal timing and demotion from another MASTER (module docstring)."""
+        if outranks(local, src):
+            return []
+        acts = self._become_backup(R_MORE_FREQUENT, now_us)
+        self.down_at = now_us + self.master_down_us() + self.tie_jitter_us()
+        return acts
+
     # -- events ---------------------------------------------------------------------------
 
     def start(self, now: float, reason: str = R_INIT_DONE) -> list[Action]:
@@ -313,8 +346,11 @@ class VirtualHost:
         """OpenBSD: our own cookie came back (a loop or a replay)."""
         return self.env.personality == "openbsd" and adv.counter == self.cookie
 
-    def receive(self, adv: Advert, now: float) -> list[Action]:
-        """An authenticated advertisement for this vhid (reference 4.4).  Hot path."""
+    def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
+        """An authenticated advertisement for this vhid (reference 4.4).  Hot path.
+
+        `src` is the sender's address, `local` ours on the carpdev in that family (the
+        source of our own advertisements): they break ties between two MASTERs."""
         state = self.state
         if state == INIT:
             return []
@@ -330,10 +366,12 @@ class VirtualHost:
         theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote
         if state == MASTER:
+            if mine == theirs and (ch_demote == my_demote or not obsd):
+                return self._yield_tie(now_us, src, local)
             if obsd:
-                yields = (mine >= theirs and ch_demote <= my_demote) or ch_demote < my_demote
+                yields = (mine > theirs and ch_demote <= my_demote) or ch_demote < my_demote
             else:
-                yields = mine >= theirs
+                yields = mine > theirs
             return self._become_backup(R_MORE_FREQUENT, now_us) if yields else []
         # BACKUP, rules in order
         self.last_heard = now_us

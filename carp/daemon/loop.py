@@ -467,6 +467,7 @@ class Daemon:
         if socks is None or host is None:
             return
         now = self.loop.time()
+        local = self.nl.first_ipv4(dev) or ""  # the source our adverts leave from
         acts: list[Action] = []
         for dgram in socks.recv4():
             info = wire.parse_ipv4(dgram)
@@ -475,7 +476,7 @@ class Daemon:
                     self.extra_counters[stat] = self.extra_counters.get(stat, 0) + 1
                 acts.append(Count(info.stat))
                 continue
-            acts += host.packet(dev, 4, info.src, info.dst, info.ttl, info.payload, now)
+            acts += host.packet(dev, 4, info.src, info.dst, info.ttl, info.payload, now, local)
         if acts:
             self.dispatch(acts)
 
@@ -484,9 +485,10 @@ class Daemon:
         if socks is None or host is None:
             return
         now = self.loop.time()
+        local = self.nl.linklocal6(dev) or ""
         acts: list[Action] = []
         for pkt in socks.recv6():
-            acts += host.packet(dev, 6, pkt.src, pkt.dst, pkt.hoplimit, pkt.payload, now)
+            acts += host.packet(dev, 6, pkt.src, pkt.dst, pkt.hoplimit, pkt.payload, now, local)
         if acts:
             self.dispatch(acts)
 

@@ -288,6 +288,7 @@ class Lan:
             d = Delivery(self.now, src, dst, send.carpdev, p[1], p[5], p[2], p[4])
             self.deliveries.append(d)
         acts = sh.host.packet(
-            send.carpdev, send.family, self.hosts[src].addr, send.dst, 255, p, self.now / US
-        )
+            send.carpdev, send.family, self.hosts[src].addr, send.dst, 255, p, self.now / US,
+            sh.addr,
+        )  # fmt: skip
         self._handle(sh, acts, lazy=True)

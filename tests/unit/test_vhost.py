@@ -150,10 +150,59 @@ def test_master_yields_to_more_frequent_and_to_ties(pers: str) -> None:
     master(v)
     assert v.receive(peer_ad(v, 100), 5.0) == []  # slower: ignored
     assert v.state == MASTER
-    acts = v.receive(peer_ad(v, 50), 5.5)  # tie: the receiver yields
+    acts = v.receive(peer_ad(v, 49), 5.5)  # faster: the receiver yields
     assert changes(acts) == [(MASTER, BACKUP, "more frequent advertisement received")]
     assert v.next_deadline_us() == 5_500_000 + v.master_down_us()
     assert v.ad_at is None
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+def test_tie_the_higher_address_stays_master(pers: str) -> None:
+    v = make(pers, advskew=50)
+    master(v)
+    assert v.receive(peer_ad(v, 50), 5.0, src="10.0.0.1", local="10.0.0.2") == []
+    assert v.state == MASTER
+    v6 = make(pers, advskew=50)
+    master(v6)
+    assert v6.receive(peer_ad(v6, 50), 5.0, src="fe80::1", local="fe80::2") == []
+    assert v6.state == MASTER
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+@pytest.mark.parametrize(("src", "local"), [("10.0.0.2", "10.0.0.1"), ("10.0.0.2", ""), ("", "")])
+def test_tie_lost_or_unknown_yields_with_a_jittered_master_down(
+    pers: str, src: str, local: str
+) -> None:
+    """The BSD rule (yield on a tie), then 1/8..1/4 of master-down more before timing out."""
+    v = make(pers, advskew=50)
+    master(v)
+    acts = v.receive(peer_ad(v, 50), 5.5, src=src, local=local)
+    assert changes(acts) == [(MASTER, BACKUP, "more frequent advertisement received")]
+    md = v.master_down_us()
+    extra = v.next_deadline_us() - 5_500_000 - md
+    assert md // 8 <= extra <= md // 4
+    # the next advert heard restarts the plain timer
+    assert v.receive(peer_ad(v, 50), 6.0) == []
+    assert v.next_deadline_us() == 6_000_000 + md
+
+
+def test_tie_jitter_spreads_two_hosts_apart() -> None:
+    a, b = make(advskew=0), make(advskew=0)
+    a.rng, b.rng = random.Random(1), random.Random(2)
+    draws = {(a.tie_jitter_us(), b.tie_jitter_us()) for _ in range(20)}
+    assert all(x != y for x, y in draws)
+    assert len({x for x, _ in draws}) > 10
+
+
+def test_openbsd_tie_needs_equal_demotion() -> None:
+    """A less demoted peer wins outright; a more demoted one never makes us yield."""
+    v = make("openbsd", advskew=50)
+    master(v)
+    v.demote = 1
+    assert v.receive(peer_ad(v, 50, demote=2), 5.0, src="10.0.0.9", local="10.0.0.1") == []
+    acts = v.receive(peer_ad(v, 50, demote=0), 5.1, src="10.0.0.1", local="10.0.0.9")
+    assert changes(acts) == [(MASTER, BACKUP, "more frequent advertisement received")]
+    assert v.next_deadline_us() == 5_100_000 + v.master_down_us()
 
 
 @pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
