@@ -14,6 +14,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from sysctl.store import Store
+
 # (counter, line): counter names are carp.wire.STAT_FIELDS (not imported: it is slow to
 # load); "{n}" is the count, "{s}" the plural "s" (empty when the count is 1).
 Layout = tuple[tuple[str, str], ...]
@@ -113,10 +115,8 @@ def parse_carp_stats(argv: list[str]) -> int:
     return sflag if proto == "carp" else 0
 
 
-def _personality() -> str:
-    from sysctl.store import Store
-
-    doc = Store().load_doc()
+def _personality(store: Store) -> str:
+    doc = store.load_doc()
     if doc is not None:
         return str(doc["personality"])
     from carp import personality
@@ -124,10 +124,13 @@ def _personality() -> str:
     return personality.from_environment()
 
 
-def _counters() -> Mapping[str, int]:
-    from sysctl.store import Store
-
-    status = Store().read_status() or {}
+def _counters(store: Store) -> Mapping[str, int]:
+    """Live from carpd, as a BSD kernel's are; its last published status (rewritten at
+    most once a second) only when it cannot answer, e.g. to a user other than root."""
+    live = store.live_counters()
+    if live is not None:
+        return live
+    status = store.read_status() or {}
     counters = status.get("counters")
     return counters if isinstance(counters, dict) else {}
 
@@ -155,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         os.execv(path, ["netstat", *args])
     try:
-        personality = _personality()
-        counters = _counters()
+        from sysctl.store import Store
+
+        store = Store()
+        personality = _personality(store)
+        counters = _counters(store)
     except Exception as exc:  # StoreError, bad $CARP_PERSONALITY: say why, don't trace
         sys.stderr.write(f"netstat: {exc}\n")
         return 1

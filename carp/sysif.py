@@ -164,6 +164,15 @@ def _link_local(addr: str) -> bool:
     return len(head) == 4 and head[:3] in ("fe8", "fe9", "fea", "feb")  # fe80::/10
 
 
+def _broadcast(entry: dict[str, str]) -> str | None:
+    """The kernel's IFA_BROADCAST, None when the address has none.
+
+    Without one, getifaddrs() (glibc, under netifaces) reports the address itself as
+    the broadcast, which would then be printed as if the kernel used it."""
+    bcast = entry.get("broadcast")
+    return bcast if bcast and bcast != entry["addr"] else None
+
+
 def addresses(
     linux_name: str, index: int
 ) -> tuple[list[tuple[str, int, str | None]], list[tuple[str, int, int]]]:
@@ -175,7 +184,7 @@ def addresses(
     except ValueError:  # vanished between listing and reading
         return [], []
     v4 = [
-        (a["addr"], _prefix_of_mask(a.get("netmask", "255.255.255.255")), a.get("broadcast"))
+        (a["addr"], _prefix_of_mask(a.get("netmask", "255.255.255.255")), _broadcast(a))
         for a in table.get(netifaces.AF_INET, [])
         if "addr" in a
     ]

@@ -285,18 +285,41 @@ class Store:
         """Tell carpd a new generation exists and wait until it says it applied it.
 
         Returns False at once when no carpd listens (the change is simply stored)."""
+        words = (self.ask(f"sync {generation}", timeout) or "").split()
+        return (
+            len(words) == 2 and words[0] == "applied" and words[1].isdigit()
+            and int(words[1]) >= generation
+        )  # fmt: skip
+
+    def live_counters(self, timeout: float = 1.0) -> dict[str, int] | None:
+        """carpd's counters as they are now (`counters NAME=N ...`); None when no carpd
+        answers (or one that predates the request), so callers fall back to status."""
+        words = (self.ask("counters", timeout) or "").split()
+        if not words or words[0] != "counters":
+            return None
+        counters: dict[str, int] = {}
+        for word in words[1:]:
+            name, _, value = word.partition("=")
+            if not value.isdigit():
+                return None
+            counters[name] = int(value)
+        return counters
+
+    def ask(self, request: str, timeout: float) -> str | None:
+        """One request line on carpd's control socket and its reply line; None at once
+        when no carpd listens, or when it does not answer within `timeout`."""
         if not os.path.exists(self.socket_file):
-            return False
+            return None
         import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
 
         try:
             sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             try:
-                return _sync(sock, self.socket_file, generation, timeout)
+                return _exchange(sock, self.socket_file, request, timeout)
             finally:
                 sock.close()
-        except (OSError, ValueError):
-            return False
+        except (OSError, ValueError):  # ValueError: a reply that is not UTF-8
+            return None
 
 
 class Transaction:
@@ -333,23 +356,22 @@ class Transaction:
             os.close(self.lock)
 
 
-def _sync(sock: _socket.socket, path: str, generation: int, timeout: float) -> bool:
-    """Send carpd `sync N`; True once it answers `applied M` with M >= N in time."""
+def _exchange(sock: _socket.socket, path: str, request: str, timeout: float) -> str | None:
+    """Send one request line; the reply line once it is complete, None if cut short."""
     import time
 
     sock.settimeout(timeout)
     sock.connect(path)
-    sock.sendall(f"sync {generation}\n".encode())
+    sock.sendall(f"{request}\n".encode())
     deadline = time.monotonic() + timeout
     buf = b""
     while not buf.endswith(b"\n"):
         sock.settimeout(max(0.0, deadline - time.monotonic()))
-        chunk = sock.recv(256)
+        chunk = sock.recv(4096)
         if not chunk:
-            return False
+            return None
         buf += chunk
-    words = buf.split()
-    return len(words) == 2 and words[0] == b"applied" and int(words[1]) >= generation
+    return buf.decode()
 
 
 def _alive(pid: int) -> bool:

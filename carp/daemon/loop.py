@@ -123,7 +123,7 @@ class Daemon:
         self._tasks.append(self.loop.create_task(self._poll_store()))
         self._store_stamp = self._stamp()
         self.apply(state)
-        server = await control.serve(self.store.socket_path, self._sync)
+        server = await control.serve(self.store.socket_path, self._sync, self._counters)
         self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(force=True))
@@ -536,13 +536,19 @@ class Daemon:
 
     # -- status ------------------------------------------------------------------------
 
+    def _counters(self) -> dict[str, int]:
+        """The host's counters plus the rejects it never sees: status.json's, and live
+        for the control socket's `counters` request."""
+        counters = dict(self.host.counters) if self.host is not None else {}
+        for stat, n in self.extra_counters.items():
+            counters[stat] = counters.get(stat, 0) + n
+        return counters
+
     def _status(self) -> dict[str, Any]:
         assert self.host is not None
         st: dict[str, Any] = self.host.status()
         now, wall = self.loop.time(), time.time()
-        counters = dict(st.get("counters", {}))
-        for stat, n in self.extra_counters.items():
-            counters[stat] = counters.get(stat, 0) + n
+        counters = self._counters()
         for per_vhid in st.get("vhosts", {}).values():
             for entry in per_vhid.values():
                 since = entry.get("since")

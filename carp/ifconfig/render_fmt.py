@@ -117,9 +117,21 @@ def mask_of(prefixlen: int) -> int:
 
 
 def broadcast_of(addr: str, prefixlen: int) -> str:
-    """The all-ones host part, as BSD kernels fill in when none is given."""
+    """The all-ones host part of the address's subnet."""
     value = _v4(addr) | (~mask_of(prefixlen) & 0xFFFFFFFF)
     return _socket.inet_ntoa(value.to_bytes(4, "big"))
+
+
+def subnet_broadcast(personality: str, addr: str, prefixlen: int) -> str | None:
+    """The broadcast a BSD kernel gives an address set without one (in_ifinit), None
+    where its ifconfig prints none.  RFC 3021 point-to-point subnets differ: OpenBSD
+    leaves /31 and /32 without one (IN_RFC3021_SUBNET), FreeBSD gives a /31 the
+    all-ones address; otherwise, as on NetBSD, the subnet's (a /32's is itself)."""
+    if personality == "openbsd" and prefixlen >= 31:
+        return None
+    if personality == "freebsd" and prefixlen == 31:
+        return "255.255.255.255"
+    return broadcast_of(addr, prefixlen)
 
 
 # -- address lines ------------------------------------------------------------------------
@@ -134,10 +146,11 @@ def inet_line(
     vhid: int | None = None,
     bcast_flag: bool = True,
 ) -> str:
-    """`\\tinet A netmask 0xffffff00 broadcast B[ vhid N]`, NetBSD: `\\tinet A/24 ...`."""
-    bcast = ""
-    if bcast_flag:
-        bcast = f" broadcast {broadcast or broadcast_of(addr, prefixlen)}"
+    """`\\tinet A netmask 0xffffff00 broadcast B[ vhid N]`, NetBSD: `\\tinet A/24 ...`.
+
+    `broadcast` is the one set explicitly; None means the kernel's default."""
+    shown = (broadcast or subnet_broadcast(personality, addr, prefixlen)) if bcast_flag else None
+    bcast = f" broadcast {shown}" if shown else ""
     if personality == "netbsd":
         return f"\tinet {addr}/{prefixlen}{bcast} flags 0x0\n"
     tail = f" vhid {vhid}" if vhid else ""

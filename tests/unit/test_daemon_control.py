@@ -1,4 +1,5 @@
-"""The control socket: "sync N" -> "applied M", against a fake host that applies stores."""
+"""The control socket: "sync N" -> "applied M", against a fake host that applies stores;
+"counters" -> the counters at the moment of the request."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_sync_replies_applied_generation(tmp_path: Path) -> None:
     fake = FakeDaemon(store)
 
     async def scenario() -> list[bool]:
-        server = await control.serve(store.socket_path, fake.sync)
+        server = await control.serve(store.socket_path, fake.sync, dict)
         results = []
         loop = asyncio.get_running_loop()
         for _ in range(2):
@@ -56,7 +57,7 @@ def test_protocol_lines(tmp_path: Path) -> None:
         return 7
 
     async def scenario() -> list[bytes]:
-        server = await control.serve(path, sync)
+        server = await control.serve(path, sync, lambda: {"badttl": 2})
         loop = asyncio.get_running_loop()
 
         def client() -> list[bytes]:
@@ -65,7 +66,7 @@ def test_protocol_lines(tmp_path: Path) -> None:
                 sock.connect(str(path))
                 f = sock.makefile("rwb")
                 replies = []
-                for line in (b"sync 5\n", b"hello\n", b"sync 9\n"):
+                for line in (b"sync 5\n", b"hello\n", b"sync 9\n", b"counters\n"):
                     f.write(line)
                     f.flush()
                     replies.append(f.readline())
@@ -80,6 +81,7 @@ def test_protocol_lines(tmp_path: Path) -> None:
     assert replies[0] == b"applied 7\n"
     assert replies[1].startswith(b"error")
     assert replies[2] == b"applied 7\n"  # the client sees 7 < 9 and knows it is not applied
+    assert replies[3] == b"counters badttl=2\n"
 
 
 def test_stale_socket_is_replaced(tmp_path: Path) -> None:
@@ -89,9 +91,32 @@ def test_stale_socket_is_replaced(tmp_path: Path) -> None:
     stale.close()  # a dead carpd's socket file
 
     async def scenario() -> None:
-        server = await control.serve(path, lambda n: asyncio.sleep(0, result=n))
+        server = await control.serve(path, lambda n: asyncio.sleep(0, result=n), dict)
         server.close()
         await server.wait_closed()
 
     asyncio.run(scenario())
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_counters_are_read_at_the_request(tmp_path: Path) -> None:
+    """What the front end's client gets is the daemon's counters now, not a snapshot."""
+    store = Store(tmp_path)
+    counters = {"ipackets": 3, "badttl": 0, "opackets": 12}
+
+    async def sync(generation: int) -> int:
+        return generation
+
+    async def scenario() -> list[dict[str, int] | None]:
+        server = await control.serve(store.socket_path, sync, lambda: counters)
+        loop = asyncio.get_running_loop()
+        seen = [await loop.run_in_executor(None, store.live_counters)]
+        counters["badttl"] += 1  # a bad packet arrives
+        seen.append(await loop.run_in_executor(None, store.live_counters))
+        server.close()
+        await server.wait_closed()
+        return seen
+
+    first, second = asyncio.run(scenario())
+    assert first == {"ipackets": 3, "badttl": 0, "opackets": 12}
+    assert second == {"ipackets": 3, "badttl": 1, "opackets": 12}

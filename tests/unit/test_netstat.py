@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -172,6 +175,71 @@ def test_stale_status_of_dead_carpd_is_ignored(env: Path,
     Store(env).write_status({"pid": 2**22 + 12345, "counters": {"ipackets": 5}})
     assert netstat.main(["-s", "-p", "carp"]) == 0
     assert capsys.readouterr().out == OPENBSD_ZERO
+
+
+@pytest.fixture
+def carpd(env: Path) -> Iterator[Callable[[bytes], list[bytes]]]:
+    """A fake carpd on the control socket: answers each connection with `reply`; the
+    requests it saw are returned."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(Store(env).socket_path))
+    server.listen(4)
+    threads: list[threading.Thread] = []
+
+    def start(reply: bytes) -> list[bytes]:
+        seen: list[bytes] = []
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn:
+                seen.append(conn.recv(256))
+                conn.sendall(reply)
+
+        threads.append(threading.Thread(target=serve, daemon=True))
+        threads[-1].start()
+        return seen
+
+    yield start
+    for t in threads:
+        t.join(5)
+    server.close()
+
+
+def test_main_reads_live_counters_from_carpd(
+    env: Path, carpd: Callable[[bytes], list[bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # status.json lags (rewritten at most once a second); carpd's answer is the truth
+    Store(env).write_status({"pid": os.getpid(), "counters": {"ipackets": 5}})
+    seen = carpd(b"counters ipackets=6 badttl=1 opackets=2\n")
+    assert netstat.main(["-ss", "-p", "carp"]) == 0
+    assert seen == [b"counters\n"]
+    assert capsys.readouterr().out == (
+        "carp:\n\t6 packets received (IPv4)\n\t\t1 packet discarded for wrong TTL\n"
+        "\t2 packets sent (IPv4)\n"
+    )
+
+
+@pytest.mark.parametrize("reply", [b"error expected: sync <generation>\n",  # an older carpd
+                                   b"counters ipackets=x\n", b"counters ipackets=1"])  # fmt: skip
+def test_main_falls_back_to_status_without_an_answer(
+    env: Path, carpd: Callable[[bytes], list[bytes]], reply: bytes,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    Store(env).write_status({"pid": os.getpid(), "counters": {"ipackets": 5}})
+    carpd(reply)
+    assert netstat.main(["-ss", "-p", "carp"]) == 0
+    assert capsys.readouterr().out == "carp:\n\t5 packets received (IPv4)\n"
+
+
+def test_main_falls_back_on_a_dead_carpds_socket(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(Store(env).socket_path))
+    stale.close()  # nobody listens: connection refused at once
+    Store(env).write_status({"pid": os.getpid(), "counters": {"badauth": 2}})
+    assert netstat.main(["-ss", "-p", "carp"]) == 0
+    assert capsys.readouterr().out == "carp:\n\t\t2 discarded for bad authentication\n"
 
 
 def test_other_uses_without_system_netstat(monkeypatch: pytest.MonkeyPatch,

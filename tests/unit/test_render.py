@@ -234,6 +234,26 @@ def test_openbsd_physical_without_carrier_and_broadcast_fact(fake: FakeSys) -> N
     )
 
 
+@pytest.mark.parametrize(
+    ("personality", "lines"),
+    [
+        ("openbsd", ["\tinet 10.0.0.1 netmask 0xfffffffe\n",
+                     "\tinet 10.0.0.9 netmask 0xffffffff\n"]),
+        ("freebsd", ["\tinet 10.0.0.1 netmask 0xfffffffe broadcast 255.255.255.255\n",
+                     "\tinet 10.0.0.9 netmask 0xffffffff broadcast 10.0.0.9\n"]),
+    ],
+)  # fmt: skip
+def test_physical_point_to_point_subnets(fake: FakeSys, personality: str, lines: list[str]) -> None:
+    # Linux holds no broadcast for a /31 or /32: each BSD kernel's own rule decides.
+    fake.add("em0", 1, v4=[("192.168.1.2", 24, "192.168.1.77"), ("10.0.0.1", 31, None),
+                           ("10.0.0.9", 32, None)])  # fmt: skip
+    out = render.show_interface("em0", State(personality=personality), None)
+    assert out is not None
+    assert "\tinet 192.168.1.2 netmask 0xffffff00 broadcast 192.168.1.77\n" in out  # set by hand
+    for line in lines:
+        assert line in out
+
+
 def test_openbsd_group_attributes(fake: FakeSys) -> None:
     state = State(personality="openbsd")
     assert render.show_group_attrs("carp", state, None) == "carp: carp demote count 0\n"
@@ -478,9 +498,31 @@ def test_netmask_is_unpadded_hex() -> None:
     assert fmt.inet_line("freebsd", "0.0.0.0", 0, None, bcast_flag=False) == (
         "\tinet 0.0.0.0 netmask 0x0\n"
     )
-    assert fmt.inet_line("openbsd", "10.0.0.1", 31, None, vhid=3) == (
-        "\tinet 10.0.0.1 netmask 0xfffffffe broadcast 10.0.0.1 vhid 3\n"
+    assert fmt.inet_line("freebsd", "10.0.0.1", 30, None, vhid=3) == (
+        "\tinet 10.0.0.1 netmask 0xfffffffc broadcast 10.0.0.3 vhid 3\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("personality", "addr", "plen", "expected"),
+    [
+        ("openbsd", "192.168.1.2", 24, "192.168.1.255"),
+        ("freebsd", "192.168.1.2", 24, "192.168.1.255"),
+        ("netbsd", "192.168.1.2", 24, "192.168.1.255"),
+        ("openbsd", "10.0.0.1", 31, None),  # IN_RFC3021_SUBNET: /31 and /32 have none
+        ("openbsd", "10.0.0.9", 32, None),
+        ("freebsd", "10.0.0.1", 31, "255.255.255.255"),  # IN_RFC3021_MASK
+        ("freebsd", "192.168.1.50", 32, "192.168.1.50"),  # reference 2.1: the /32 alias
+        ("netbsd", "10.0.0.0", 31, "10.0.0.1"),
+    ],
+)
+def test_subnet_broadcast_is_each_kernels(
+    personality: str, addr: str, plen: int, expected: str | None
+) -> None:
+    assert fmt.subnet_broadcast(personality, addr, plen) == expected
+    line = fmt.inet_line(personality, addr, plen, None)
+    assert (" broadcast " in line) == (expected is not None)
+    assert f" broadcast {expected} " in line.replace("\n", " ") or expected is None
 
 
 def test_flag_translation() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,23 @@ def test_link_local_scope_is_the_ifindex() -> None:
             assert "%" not in addr
             assert 0 <= plen <= 128
             assert scope == (facts.index if addr.startswith("fe80:") else 0)
+
+
+def test_address_without_kernel_broadcast(monkeypatch: pytest.MonkeyPatch) -> None:
+    # getifaddrs() reports the address itself as the broadcast when the kernel holds
+    # no IFA_BROADCAST (`ip addr add 192.168.1.2/24 dev em0`): that is no broadcast.
+    table = {2: [
+        {"addr": "192.168.1.2", "netmask": "255.255.255.0", "broadcast": "192.168.1.2"},
+        {"addr": "192.168.2.2", "netmask": "255.255.255.0", "broadcast": "192.168.2.255"},
+        {"addr": "10.0.0.9", "netmask": "255.255.255.255", "broadcast": "10.0.0.9"},
+        {"addr": "10.1.0.1", "netmask": "255.255.0.0"},
+    ]}  # fmt: skip
+    fake = types.SimpleNamespace(AF_INET=2, AF_INET6=10, ifaddresses=lambda name: table)
+    monkeypatch.setitem(sys.modules, "netifaces", fake)
+    v4, v6 = sysif.addresses("em0", 2)
+    assert v4 == [("192.168.1.2", 24, None), ("192.168.2.2", 24, "192.168.2.255"),
+                  ("10.0.0.9", 32, None), ("10.1.0.1", 16, None)]  # fmt: skip
+    assert v6 == []
 
 
 def test_missing_and_hostile_names() -> None:
