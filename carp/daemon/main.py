@@ -1,7 +1,7 @@
 """carpd(8): command line, privilege check, start-up order.
 
-    carpd [-d] [-H dir]          run in the foreground (systemd Type=notify)
-    carpd -n                     print what the boot configuration would do, and exit
+    carpd [-d] [-H dir] [-R dir] run in the foreground (systemd Type=notify)
+    carpd -n [-R dir]            print what the boot configuration would do, and exit
     carpd --personality NAME     set the store's personality (openbsd|freebsd|netbsd), exit
 
 Start-up order matters: the boot configuration is replayed into the store, leftovers of a
@@ -29,17 +29,24 @@ PID_FILE = "carpd.pid"
 LOCK_WAIT = 3.0  # a dying predecessor's watchdog may still hold the lock for a moment
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """carpd's options (also read by the test that carpd.8 documents each of them)."""
     p = argparse.ArgumentParser(prog="carpd", description="userland CARP daemon")
     p.add_argument("-d", action="store_true", dest="debug", help="debug logging to stderr")
     p.add_argument("-n", action="store_true", dest="check",
                    help="check the boot configuration, print what it would do, exit")  # fmt: skip
     p.add_argument("-H", metavar="DIR", dest="hooks", help="state-change hooks directory")
+    p.add_argument("-R", "--root", metavar="DIR", dest="root",
+                   help="read the boot files under DIR (DIR/etc/...) instead of /")  # fmt: skip
     p.add_argument(
         "--personality", metavar="NAME",
         help="set the store's personality (openbsd|freebsd|netbsd) and exit",
     )  # fmt: skip
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def effective_caps(status_text: str) -> int:
@@ -95,13 +102,29 @@ def set_personality(name: str) -> int:
     return 0
 
 
-def check_boot() -> int:
+def boot_root(arg: str | None) -> tuple[Path, str | None]:
+    """The root the boot files are read under, and a one-line error if it is unusable.
+
+    bootconf reads a missing file as empty, so a mistyped root (or the copied etc itself
+    given instead of the directory above it) would silently plan nothing."""
+    if arg is None:
+        return Path("/"), None
+    root = Path(arg)
+    if not root.is_dir():
+        return root, f"carpd: -R {arg}: no such directory"
+    if not (root / "etc").is_dir():
+        return root, (f"carpd: -R {arg}: no etc directory in it "
+                      "(give the directory that holds etc/)")  # fmt: skip
+    return root, None
+
+
+def check_boot(root: Path = Path("/")) -> int:
     boot = _bootconf()
     if boot is None:
         print("carpd: no boot configuration support (carp.bootconf) in this installation")
         return 0
     try:
-        for step in boot.plan():
+        for step in boot.plan(root):
             print(step)
     except Exception as exc:
         print(f"carpd: boot configuration: {exc}", file=sys.stderr)
@@ -109,17 +132,21 @@ def check_boot() -> int:
     return 0
 
 
-def replay_boot(store_path: Path, log: Logger) -> None:
-    """Replay hostname.if / rc.conf into a store that does not exist yet.
+def replay_boot(store_path: Path, log: Logger, root: Path = Path("/")) -> None:
+    """Replay hostname.if / rc.conf (under `root`) into a store that does not exist yet.
 
     The store is kernel memory (cleared at reboot): its absence means this is the first
     carpd since boot.  A restarted carpd keeps what the admin configured at run time."""
     boot = _bootconf()
-    if boot is None or store_path.exists():
+    if boot is None:
+        return
+    if store_path.exists():
+        if root != Path("/"):  # -R was asked for: say why it had no effect
+            log.info(f"boot configuration under {root} not replayed: {store_path} exists")
         return
     out, err = io.StringIO(), io.StringIO()
     try:
-        boot.replay(boot.plan(), stdout=out, stderr=err)
+        boot.replay(boot.plan(root), stdout=out, stderr=err)
     except Exception as exc:  # a broken boot file must not keep carp down
         log.error(f"boot configuration: {exc}")
     for line in out.getvalue().splitlines():
@@ -152,8 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.personality is not None:
         return set_personality(args.personality)
+    root, bad_root = boot_root(args.root)
+    if bad_root:  # before anything starts: a daemon must not come up without its config
+        print(bad_root, file=sys.stderr)
+        return 1
     if args.check:
-        return check_boot()
+        return check_boot(root)
     problem = check_privileges()
     if problem:
         print(problem, file=sys.stderr)
@@ -168,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if lock is None:
         print(f"carpd: already running for {store.rundir}", file=sys.stderr)
         return 1
-    replay_boot(store.path, log)
+    replay_boot(store.path, log, root)
     leftovers = watchdog.delete_tagged()
     if leftovers:
         log.info(f"removed interfaces left by a previous carpd: {', '.join(leftovers)}")
