@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(PREFIX)/lib/carp-for-linux
-SYSDEPS := iproute2 mandoc procps
+SYSDEPS := iproute2 mandoc procps tcpdump ucarp
 
 .PHONY: all sysdeps test lint unit demo bench tables install clean
 
@@ -20,7 +20,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
-# Debian packages the tests and the demo use, installed only when missing.
+# Debian packages the tests and the demo use, installed only when missing
+# (tcpdump and ucarp: the interworking tests, which must not skip in CI).
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
