@@ -37,7 +37,7 @@ import random
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from carp import vhost as vh
+from carp import states as st
 from carp.actions import (
     LOG_ERR,
     LOG_INFO,
@@ -106,16 +106,6 @@ def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
 
 
 
-def log_filter(personality: str, level: int, entry: Log) -> Log | None:
-    """`entry` as net.inet.carp.log = level lets it out, or None when it is suppressed.
-
-    OpenBSD: a syslog priority threshold.  FreeBSD: 1 state changes and demotion, 2 also
-    packet and error diagnostics.  NetBSD: any non-zero value, everything at LOG_INFO."""
-    if personality == "openbsd":
-        return entry if level >= entry.priority else None
-    if personality == "freebsd":
-        return entry if level >= (2 if entry.kind in ("packet", "error") else 1) else None
-    return Log(LOG_INFO, entry.kind, entry.text) if level != 0 else None
 
 class CarpHost:
     """All virtual hosts of one host, its carp sysctls, demotion and receive validation.
@@ -137,6 +127,7 @@ class CarpHost:
         self.name = name
         self.rng = rng
         self.env = Env(personality)
+        self.policy = self.env.policy
         self.sysctl = defaults(personality)
         self._allow = True  # net.inet.carp.allow, cached: read on every packet
         self.ifaces: dict[str, CarpInterface] = {}
@@ -183,7 +174,7 @@ class CarpHost:
             if isinstance(a, Count):
                 self.counters[a.stat] = self.counters.get(a.stat, 0) + 1
             elif isinstance(a, Log):
-                shown = log_filter(self.personality, self._sc("log"), a)
+                shown = self.policy.log_filter(self._sc("log"), a)
                 if shown is None:
                     continue
                 a = shown
@@ -254,7 +245,7 @@ class CarpHost:
             if ci is None or _identity(ci, vkey[1]) != self._ident[vkey]:
                 old = self.vhosts.pop(vkey)
                 del self._ident[vkey]
-                reason = vh.R_REMOVED if ci is None else vh.R_USER
+                reason = st.R_REMOVED if ci is None else st.R_USER
                 acts += old.stop(now, reason, bow_out=self._bows_out())
         for vkey, ci in wanted.items():
             node = next(n for n in ci.nodes if n.vhid == vkey[1])
@@ -278,12 +269,7 @@ class CarpHost:
         default_mac = virtual_mac(vhid)
         mac = ci.lladdr or virtual_mac(vhid, multicast=leader and balancing == "ip")
         hmac_mac = None
-        if (
-            self.personality == "openbsd"
-            and leader
-            and ci.lladdr
-            and ci.lladdr.lower() != default_mac
-        ):
+        if self.policy.hashes_lladdr and leader and ci.lladdr and ci.lladdr.lower() != default_mac:
             hmac_mac = mac_bytes(ci.lladdr)  # reference 2.2 step 2 (realmac case ignored)
         params = Params(
             ifname=ci.key, logname=ci.name, carpdev=_parent(ci) or "", vhid=vhid,
@@ -295,20 +281,20 @@ class CarpHost:
         return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
 
     def _bows_out(self) -> bool:
-        return self.personality != "freebsd"  # FreeBSD has no bow-out advertisement
+        return self.policy.bows_out
 
     def _runnable(self, vkey: VKey) -> str | None:
         """None if the vhid may run, else the reason it must stay (or go) INIT."""
         ci = self.ifaces.get(vkey[0])
         parent = _parent(ci) if ci else None
         if ci is None or not parent or ci.version != 2:
-            return vh.R_USER
+            return st.R_USER
         if parent in self.link_down:
-            return vh.R_IF_DOWN
-        if self.personality == "freebsd" and not self.allow:
-            return vh.R_IF_DOWN  # FreeBSD: allow=0 forces every vhid to INIT
+            return st.R_IF_DOWN
+        if self.policy.allow_stops_vhids and not self.allow:
+            return st.R_IF_DOWN
         if not ci.up or not ci.addresses_for(vkey[1]):
-            return vh.R_USER
+            return st.R_USER
         return None
 
     def _run_all(self, now: float) -> list[Action]:
@@ -317,10 +303,10 @@ class CarpHost:
         for vkey, v in self.vhosts.items():
             why = self._runnable(vkey)
             if why is None and v.state == INIT:
-                was_down = v.reason == vh.R_IF_DOWN
-                acts += v.start(now, vh.R_IF_UP if was_down else vh.R_INIT_DONE)
+                was_down = v.reason == st.R_IF_DOWN
+                acts += v.start(now, st.R_IF_UP if was_down else st.R_INIT_DONE)
             elif why is not None and v.state != INIT:
-                bow = why == vh.R_USER and self._bows_out()
+                bow = why == st.R_USER and self._bows_out()
                 acts += v.stop(now, why, bow_out=bow)
         return acts
 
@@ -536,7 +522,7 @@ class CarpHost:
 
     def timeout(self, now: float) -> list[Action]:
         """Run every timer due at `now`."""
-        now_us = vh.to_us(now)
+        now_us = st.to_us(now)
         heap = self._live_heap()
         acts: list[Action] = []
         fired: dict[int, VirtualHost] = {}
@@ -551,13 +537,13 @@ class CarpHost:
     def next_deadline(self) -> float | None:
         """The earliest timer of any vhid (absolute, same clock as `now`), or None."""
         heap = self._live_heap()
-        return heap[0][0] / vh.US if heap else None
+        return heap[0][0] / st.US if heap else None
 
     def shutdown(self, now: float) -> list[Action]:
         """carpd exits: MASTERs bow out (OpenBSD/NetBSD), every vhid goes INIT."""
         acts: list[Action] = []
         for v in self.vhosts.values():
-            acts += v.stop(now, vh.R_SHUTDOWN, bow_out=self._bows_out())
+            acts += v.stop(now, st.R_SHUTDOWN, bow_out=self._bows_out())
         return self._post(acts)
 
     def packet(

@@ -1,9 +1,9 @@
 """One virtual host: the CARP state machine of one vhid (pure, sans-IO).
 
-Reference: carp-protocol.md sections 3 (counter), 4 (states, timers, 4.4 rules),
-5 (what demotion means to a vhid) and 8 (log texts).  Events are methods that take
-`now` and return actions; every state change goes through `_set_state` (the model is
-OpenBSD's carp_set_state / h11's single transition point).
+Events are methods that take `now` and return actions; every state change goes
+through `_set_state` (the model is OpenBSD's carp_set_state / h11's single transition
+point).  Where the BSDs differ (timers, the election, counters, log texts) the vhid asks
+its personality's policy object (carp.personality).
 
 Time: `now` is float seconds on any monotonic clock.  Internally everything is integer
 microseconds (`to_us`), the way the kernels compute `advskew*1000000/256`, so a
@@ -26,47 +26,28 @@ import ipaddress
 import random
 from dataclasses import dataclass
 
-from carp.actions import (
-    LOG_CRIT,
-    LOG_INFO,
-    LOG_WARNING,
-    Action,
-    Announce,
-    Count,
-    Log,
-    Send,
-    StateChange,
+from carp.actions import Action, Announce, Count, Send, StateChange
+from carp.personality import policy
+from carp.states import (
+    BACKUP,
+    INIT,
+    MASTER,
+    R_INIT_DONE,
+    R_MASTER_TIMEOUT,
+    R_MORE_FREQUENT,
+    R_USER,
+    SKEW_US,
+    US,
+    skew_us,
+    to_us,
 )
 from carp.wire import Advert, Signer, int_to_counter, make_advert, random_counter
 
-INIT, BACKUP, MASTER = "INIT", "BACKUP", "MASTER"
-US = 1_000_000
-SKEW_US = US // 256  # 3906: OpenBSD's floor for a zero interval (1/256 s)
-FREEBSD_MAXSKEW = 240  # CARP_MAXSKEW: cap of advskew + demotion
-SUPPRESS_SKEW = 240  # legacy: advskew forced while preemption is suppressed
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.personality.base import Personality
+
 BOW_OUT = 255  # advbase = advskew = 255 in a leaving master's last advertisement
-
-# Reasons (FreeBSD's texts, reference 8.2); the others are ours where no BSD has one.
-R_INIT_DONE = "initialization complete"
-R_MASTER_TIMEOUT = "master timed out"
-R_PREEMPT = "preempting a slower master"
-R_DEMOTED_MASTER = "preempting a more demoted master"  # OpenBSD rule 2 (no BSD text)
-R_WILL_TIMEOUT = "master will time out"
-R_MORE_FREQUENT = "more frequent advertisement received"
-R_USER = "user requested via ifconfig"
-R_IF_DOWN = "hardware interface down"
-R_IF_UP = "hardware interface up"
-R_SHUTDOWN = "shutdown"
-R_REMOVED = "vhid removed"
-
-# NetBSD logs an extra line on some transitions, with its own (sometimes wrong) labels.
-_NETBSD_EXTRA = {
-    R_MORE_FREQUENT: "MASTER -> BACKUP (more frequent advertisement received)",
-    R_PREEMPT: "BACKUP -> MASTER (preempting a slower master)",
-    R_WILL_TIMEOUT: "BACKUP -> MASTER (master timed out)",
-    R_MASTER_TIMEOUT: "INIT -> MASTER (preempting)",
-}
-
 
 _OPACKETS, _OPACKETS6 = Count("opackets"), Count("opackets6")  # frozen: shared instances
 
@@ -80,15 +61,6 @@ def outranks(local: str, src: str) -> bool:
     return mine.version == theirs.version and mine > theirs
 
 
-def to_us(now: float) -> int:
-    """Seconds -> integer microseconds (exact for any us/1e6 the simulator passes)."""
-    return round(now * US)
-
-
-def skew_us(advskew: int) -> int:
-    return advskew * US // 256
-
-
 @dataclass
 class Env:
     """Host-wide inputs every vhost reads; CarpHost owns and updates the one instance."""
@@ -97,6 +69,9 @@ class Env:
     preempt: bool = False
     demotion: int = 0  # FreeBSD: admin + kernel demotion, added to advskew
     suppress_preempt: int = 0  # NetBSD / legacy: >0 forces advskew 240
+
+    def __post_init__(self) -> None:
+        self.policy: Personality = policy(self.personality)
 
 
 @dataclass
@@ -141,7 +116,7 @@ class VirtualHost:
         self.reason = ""
         self.signer = Signer(
             params.key, params.vhid, params.v4, params.v6, params.hmac_mac,
-            flavour=env.personality,
+            flavour=env.policy.name,
         )  # fmt: skip
         self.cookie: bytes | None = None  # OpenBSD: random once, then constant
         self.counter = 0  # FreeBSD/NetBSD: incrementing, copies the peer's
@@ -156,33 +131,16 @@ class VirtualHost:
     # -- timing (reference 4.2) ------------------------------------------------------
 
     def sent_advskew(self) -> int:
-        """The advskew put in our packets (and, except OpenBSD, our own comparisons)."""
-        pers = self.env.personality
-        if pers == "freebsd":
-            return max(0, min(self.advskew + self.env.demotion, FREEBSD_MAXSKEW))
-        if pers == "netbsd" and self.env.suppress_preempt > 0:
-            return max(self.advskew, SUPPRESS_SKEW)
-        return self.advskew
+        """The advskew put in our packets."""
+        return self.env.policy.sent_advskew(self.advskew, self.env)
 
     def ad_interval_us(self) -> int:
-        """advbase + advskew/256; FreeBSD and NetBSD time the demoted skew they send."""
+        """advbase + advskew/256 of the advskew we send; 1/256 s at least."""
         us = self.advbase * US + skew_us(self.sent_advskew())
-        if us == 0:  # OpenBSD floor (also keeps advbase 0 sane elsewhere)
-            us = SKEW_US
-        return us
+        return us or SKEW_US
 
     def master_down_us(self) -> int:
-        """OpenBSD modern: 3 x T_ad; FreeBSD/NetBSD: 3 x advbase + advskew/256 (configured)."""
-        if self.env.personality == "openbsd":
-            t_ad = self.advbase * US + skew_us(self.advskew)
-            return 3 * (t_ad or SKEW_US)
-        if self.advbase == 0:  # OpenBSD-2005-derived special cases (NetBSD allows 0)
-            return 3 * skew_us(self.advskew) or 3 * SKEW_US
-        return 3 * self.advbase * US + skew_us(self.advskew)
-
-    def _mine_skew(self) -> int:
-        """Own advskew in comparisons: OpenBSD the configured one, others the sent one."""
-        return self.advskew if self.env.personality == "openbsd" else self.sent_advskew()
+        return self.env.policy.master_down_us(self.advbase, self.advskew)
 
     def next_deadline_us(self) -> int | None:
         if self.ad_at is None:
@@ -204,28 +162,12 @@ class VirtualHost:
         self.state, self.since, self.reason = new, now_us / US, reason
         p = self.p
         acts: list[Action] = [StateChange(p.ifname, p.carpdev, p.vhid, old, new, reason)]
-        pers = self.env.personality
-        if pers == "openbsd":
-            nodes = f" (vhid {p.vhid})" if p.nodes > 1 else ""
-            prio = LOG_CRIT if INIT not in (old, new) else LOG_WARNING
-            acts.append(Log(prio, "state", f"{p.logname}: state transition{nodes}: {old} -> {new}"))
-            if old == BACKUP and new == MASTER:
-                acts.append(Count("preempt"))
-        elif pers == "freebsd":
-            text = f"carp: {p.vhid}@{p.carpdev}: {old} -> {new} ({reason})"
-            acts.append(Log(LOG_INFO, "state", text))
-        else:
-            extra = _NETBSD_EXTRA.get(reason)
-            if extra and new in (MASTER, BACKUP) and old != INIT:
-                acts.append(Log(LOG_INFO, "state", f"{p.logname}: {extra}"))
-            text = f"{p.logname}: state transition from: {old} -> to: {new}"
-            acts.append(Log(LOG_INFO, "state", text))
-        return acts
+        return acts + self.env.policy.transition_logs(p, old, new, reason)
 
     # -- sending --------------------------------------------------------------------------
 
     def _next_counter(self) -> bytes:
-        if self.env.personality == "openbsd":
+        if self.env.policy.cookie_counter:
             if self.cookie is None:
                 self.cookie = random_counter(self.rng)
             return self.cookie
@@ -240,12 +182,12 @@ class VirtualHost:
         """One advertisement per address family that has addresses (NetBSD: IPv4 only)."""
         p = self.p
         advbase, advskew = (BOW_OUT, BOW_OUT) if bow_out else (self.advbase, self.sent_advskew())
-        demote = min(self.demote, 255) if self.env.personality == "openbsd" else 0
+        demote = min(self.demote, 255) if self.env.policy.sends_demote else 0
         payload = make_advert(self.signer, p.vhid, advbase, advskew, self._next_counter(), demote)
         acts: list[Action] = []
         if p.v4:
             acts += [Send(p.ifname, p.carpdev, 4, p.dst4, payload, p.vhid), _OPACKETS]
-        if p.v6 and self.env.personality != "netbsd":  # NetBSD's IPv6 send is "notyet"
+        if p.v6 and self.env.policy.sends_ipv6:
             acts += [Send(p.ifname, p.carpdev, 6, p.dst6, payload, p.vhid), _OPACKETS6]
         return acts
 
@@ -270,7 +212,7 @@ class VirtualHost:
         self.down_at = None
         acts += self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
-        if self.env.personality != "openbsd":
+        if not self.env.policy.delayed_announce:
             acts += self._announce()
         elif self.p.leader and self.p.balancing == "none":
             acts += self._announce()
@@ -344,7 +286,7 @@ class VirtualHost:
 
     def is_own(self, adv: Advert) -> bool:
         """OpenBSD: our own cookie came back (a loop or a replay)."""
-        return self.env.personality == "openbsd" and adv.counter == self.cookie
+        return self.env.policy.cookie_counter and adv.counter == self.cookie
 
     def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
         """An authenticated advertisement for this vhid (reference 4.4).  Hot path.
@@ -355,33 +297,25 @@ class VirtualHost:
         if state == INIT:
             return []
         now_us = round(now * US)
-        obsd = self.env.personality == "openbsd"
-        if obsd:
-            skew = self.advskew
-        else:  # FreeBSD/NetBSD: own counter := received counter; compare the sent skew
+        pol = self.env.policy
+        if not pol.cookie_counter:  # own counter := received counter
             self.counter = int.from_bytes(adv.counter, "big")
             self.init_counter = False
-            skew = self.sent_advskew()
-        mine = self.advbase * US + skew * US // 256
+        mine = self.advbase * US + pol.election_skew(self.advskew, self.env) * US // 256
         theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote
         if state == MASTER:
-            if mine == theirs and (ch_demote == my_demote or not obsd):
+            if pol.is_tie(mine, theirs, my_demote, ch_demote):
                 return self._yield_tie(now_us, src, local)
-            if obsd:
-                yields = (mine > theirs and ch_demote <= my_demote) or ch_demote < my_demote
-            else:
-                yields = mine > theirs
-            return self._become_backup(R_MORE_FREQUENT, now_us) if yields else []
-        # BACKUP, rules in order
+            if pol.master_yields(mine, theirs, my_demote, ch_demote):
+                return self._become_backup(R_MORE_FREQUENT, now_us)
+            return []
         self.last_heard = now_us
-        if mine < theirs and self.env.preempt and (not obsd or ch_demote >= my_demote):
-            return self._become_master(R_PREEMPT, now_us)
-        if obsd and ch_demote > my_demote:
-            return self._become_master(R_DEMOTED_MASTER, now_us)
-        if mine + 2 * self.advbase * US < theirs and not (obsd and self.advbase == 0):
-            # "master will time out": theirs > 3 x own advbase + one own skew (a bow-out)
-            return self._become_master(R_WILL_TIMEOUT, now_us)
+        reason = pol.backup_takes_over(
+            mine, theirs, my_demote, ch_demote, self.env.preempt, self.advbase
+        )
+        if reason is not None:
+            return self._become_master(reason, now_us)
         md = self._md
         if md is None or self._md_for != (self.advbase, self.advskew):
             self._md_for = (self.advbase, self.advskew)

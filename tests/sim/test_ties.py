@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from carp import vhost as vh
+from carp.states import R_MORE_FREQUENT
 from tests.sim.helpers import PERSONALITIES, US, iface, key, master_down_us
 from tests.sim.lan import Lan, SimHost
 
@@ -30,7 +30,7 @@ def bsd_tie_rule(sh: SimHost) -> None:
     assert sh.host is not None
     for v in sh.host.vhosts.values():
         v._yield_tie = (  # type: ignore[method-assign]
-            lambda now_us, src, local, v=v: v._become_backup(vh.R_MORE_FREQUENT, now_us)
+            lambda now_us, src, local, v=v: v._become_backup(R_MORE_FREQUENT, now_us)
         )
 
 

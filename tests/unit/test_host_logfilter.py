@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 
 from carp.actions import LOG_CRIT, LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, Log
-from carp.host import log_filter
+from carp.personality import policy
 
 STATE_CRIT = Log(LOG_CRIT, "state", "carp0: state transition: BACKUP -> MASTER")
 STATE_WARN = Log(LOG_WARNING, "state", "carp0: state transition: INIT -> BACKUP")
 DEMOTE = Log(LOG_ERR, "demote", "carp: carp0 demoted group carp by 1 to 1 (carpdev)")
 BADTTL = Log(LOG_NOTICE, "packet", "carp: received ttl 64 != 255 on eth0")
 LOOP = Log(LOG_WARNING, "error", "carp0: replay or network loop detected")
+
+
+def log_filter(personality: str, level: int, entry: Log) -> Log | None:
+    return policy(personality).log_filter(level, entry)
 
 
 @pytest.mark.parametrize(

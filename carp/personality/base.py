@@ -1,0 +1,86 @@
+"""What every personality answers, with the rules the BSD kernels share as defaults.
+
+The shared rules are those of the KAME-derived carp all three started from (FreeBSD's
+and NetBSD's ip_carp.c still follow them); a BSD's own module overrides what it does
+differently.  The core asks these objects; it never compares personality names."""
+
+from __future__ import annotations
+
+from carp.actions import LOG_INFO, Action, Log
+from carp.states import (
+    R_PREEMPT,
+    R_WILL_TIMEOUT,
+    SKEW_US,
+    US,
+    skew_us,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.vhost import Env, Params
+
+
+class Personality:
+    name = ""
+
+    # -- advertisements ----------------------------------------------------------------
+    cookie_counter = False  # one random counter per vhid (OpenBSD) vs counter++ and copy
+    sends_demote = False  # the demote byte of the header carries the group demotion
+    sends_ipv6 = True
+    bows_out = True  # a leaving MASTER sends advbase = advskew = 255
+    delayed_announce = False  # the leader repeats its gratuitous ARP two adverts later
+    hashes_lladdr = False  # a custom lladdr on the leader enters the HMAC
+    # send policy (carpd): IP id, Ethernet source of multicast adverts
+    zero_ip_id = False
+    vmac_source = False  # the vhid's virtual MAC, not the carp interface's MAC
+
+    # -- configuration -----------------------------------------------------------------
+    allow_stops_vhids = False  # net.inet.carp.allow=0 forces every vhid to INIT
+
+    # -- timing (carp_setrun) ----------------------------------------------------------
+
+    def sent_advskew(self, advskew: int, env: Env) -> int:
+        """The advskew put in our packets."""
+        return advskew
+
+    def election_skew(self, advskew: int, env: Env) -> int:
+        """Our own advskew in comparisons with a received advertisement."""
+        return self.sent_advskew(advskew, env)
+
+    def master_down_us(self, advbase: int, advskew: int) -> int:
+        """3 x advbase + advskew/256; advbase 0 (NetBSD allows it) waits 3 skews."""
+        if advbase == 0:
+            return 3 * skew_us(advskew) or 3 * SKEW_US
+        return 3 * advbase * US + skew_us(advskew)
+
+    # -- the election (carp_proto_input_c) ---------------------------------------------
+
+    def is_tie(self, mine: int, theirs: int, my_demote: int, ch_demote: int) -> bool:
+        return mine == theirs
+
+    def master_yields(self, mine: int, theirs: int, my_demote: int, ch_demote: int) -> bool:
+        """A MASTER hears a faster (not an equal: see is_tie) advertisement."""
+        return mine > theirs
+
+    def backup_takes_over(
+        self, mine: int, theirs: int, my_demote: int, ch_demote: int, preempt: bool,
+        advbase: int,
+    ) -> str | None:  # fmt: skip
+        """The reason a BACKUP becomes MASTER on this advertisement, or None."""
+        if mine < theirs and preempt:
+            return R_PREEMPT
+        if mine + 2 * advbase * US < theirs:  # slower than 3 x advbase: a bow-out
+            return R_WILL_TIMEOUT
+        return None
+
+    # -- log -------------------------------------------------------------------------
+
+    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Action]:
+        """What a state change logs (and counts) besides the StateChange itself."""
+        return []
+
+    def log_filter(self, level: int, entry: Log) -> Log | None:
+        """`entry` as net.inet.carp.log = level lets it out, or None."""
+        return Log(LOG_INFO, entry.kind, entry.text) if level != 0 else None
+
+    # -- userland: ifconfig, sysctl, netstat (below this line) --------------------

@@ -1,0 +1,36 @@
+"""FreeBSD 10+'s carp: sys/netinet/ip_carp.c (vhids on the physical interface)."""
+
+from __future__ import annotations
+
+from carp.actions import LOG_INFO, Action, Log
+from carp.personality.base import Personality
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.vhost import Env, Params
+
+MAXSKEW = 240  # CARP_MAXSKEW: cap of advskew + demotion
+
+
+class FreeBSD(Personality):
+    name = "freebsd"
+    bows_out = False  # carp_detach/carp_down send nothing
+    vmac_source = True  # carp_output rewrites the source to the vhid's MAC
+    allow_stops_vhids = True
+
+    def sent_advskew(self, advskew: int, env: Env) -> int:
+        """DEMOTE_ADVSKEW: the global demotion is added to every vhid's advskew."""
+        return max(0, min(advskew + env.demotion, MAXSKEW))
+
+    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Action]:
+        text = f"carp: {p.vhid}@{p.carpdev}: {old} -> {new} ({reason})"
+        return [Log(LOG_INFO, "state", text)]
+
+    def log_filter(self, level: int, entry: Log) -> Log | None:
+        """1: state changes and demotion; 2: also packet and error diagnostics."""
+        return entry if level >= (2 if entry.kind in ("packet", "error") else 1) else None
+
+    # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
+
+
+POLICY = FreeBSD()
