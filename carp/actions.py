@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# syslog priorities used by Log
-LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG = 2, 3, 4, 5, 6, 7
+from carp.priorities import LOG_CRIT as LOG_CRIT
+from carp.priorities import LOG_DEBUG as LOG_DEBUG
+from carp.priorities import LOG_ERR as LOG_ERR
+from carp.priorities import LOG_INFO as LOG_INFO
+from carp.priorities import LOG_NOTICE as LOG_NOTICE
+from carp.priorities import LOG_WARNING as LOG_WARNING
 
 
 @dataclass(frozen=True)

@@ -174,10 +174,11 @@ class CarpHost:
             if isinstance(a, Count):
                 self.counters[a.stat] = self.counters.get(a.stat, 0) + 1
             elif isinstance(a, Log):
-                shown = self.policy.log_filter(self._sc("log"), a)
-                if shown is None:
+                prio = self.policy.log_priority(self._sc("log"), a.priority, a.kind)
+                if prio is None:
                     continue
-                a = shown
+                if prio != a.priority:
+                    a = Log(prio, a.kind, a.text)
             out.append(a)
         if touched is None:
             self._dirty = True

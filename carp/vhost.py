@@ -26,7 +26,7 @@ import ipaddress
 import random
 from dataclasses import dataclass
 
-from carp.actions import Action, Announce, Count, Send, StateChange
+from carp.actions import Action, Announce, Count, Log, Send, StateChange
 from carp.personality import policy
 from carp.states import (
     BACKUP,
@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 BOW_OUT = 255  # advbase = advskew = 255 in a leaving master's last advertisement
 
-_OPACKETS, _OPACKETS6 = Count("opackets"), Count("opackets6")  # frozen: shared instances
+# frozen: shared instances
+_OPACKETS, _OPACKETS6, _PREEMPT = Count("opackets"), Count("opackets6"), Count("preempt")
 
 
 def outranks(local: str, src: str) -> bool:
@@ -161,8 +162,13 @@ class VirtualHost:
             return []
         self.state, self.since, self.reason = new, now_us / US, reason
         p = self.p
+        pol = self.env.policy
         acts: list[Action] = [StateChange(p.ifname, p.carpdev, p.vhid, old, new, reason)]
-        return acts + self.env.policy.transition_logs(p, old, new, reason)
+        for prio, text in pol.transition_logs(p, old, new, reason):
+            acts.append(Log(prio, "state", text))
+        if pol.counts_preempt and old == BACKUP and new == MASTER:
+            acts.append(_PREEMPT)
+        return acts
 
     # -- sending --------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ differently.  The core asks these objects; it never compares personality names."
 
 from __future__ import annotations
 
-from carp.actions import LOG_INFO, Action, Log
+from carp.priorities import LOG_INFO
 from carp.states import (
     R_PREEMPT,
     R_WILL_TIMEOUT,
@@ -18,6 +18,8 @@ from carp.states import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.vhost import Env, Params
+
+Line = tuple[int, str]  # (syslog priority, text)
 
 
 class Personality:
@@ -73,14 +75,17 @@ class Personality:
             return R_WILL_TIMEOUT
         return None
 
-    # -- log -------------------------------------------------------------------------
+    # -- log (plain values: this module must not load carp.actions' dataclasses) -------
 
-    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Action]:
-        """What a state change logs (and counts) besides the StateChange itself."""
+    counts_preempt = False  # carpstats "preempt" counts BACKUP -> MASTER
+
+    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Line]:
+        """The (priority, text) lines a state change logs."""
         return []
 
-    def log_filter(self, level: int, entry: Log) -> Log | None:
-        """`entry` as net.inet.carp.log = level lets it out, or None."""
-        return Log(LOG_INFO, entry.kind, entry.text) if level != 0 else None
+    def log_priority(self, level: int, priority: int, kind: str) -> int | None:
+        """The priority a line of `kind` is logged at when net.inet.carp.log = level,
+        or None when that level hides it.  Everything at LOG_INFO, if at all."""
+        return LOG_INFO if level != 0 else None
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------

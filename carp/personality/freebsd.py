@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from carp.actions import LOG_INFO, Action, Log
-from carp.personality.base import Personality
+from carp.personality.base import Line, Personality
+from carp.priorities import LOG_INFO
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,13 +22,12 @@ class FreeBSD(Personality):
         """DEMOTE_ADVSKEW: the global demotion is added to every vhid's advskew."""
         return max(0, min(advskew + env.demotion, MAXSKEW))
 
-    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Action]:
-        text = f"carp: {p.vhid}@{p.carpdev}: {old} -> {new} ({reason})"
-        return [Log(LOG_INFO, "state", text)]
+    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Line]:
+        return [(LOG_INFO, f"carp: {p.vhid}@{p.carpdev}: {old} -> {new} ({reason})")]
 
-    def log_filter(self, level: int, entry: Log) -> Log | None:
+    def log_priority(self, level: int, priority: int, kind: str) -> int | None:
         """1: state changes and demotion; 2: also packet and error diagnostics."""
-        return entry if level >= (2 if entry.kind in ("packet", "error") else 1) else None
+        return priority if level >= (2 if kind in ("packet", "error") else 1) else None
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from carp.actions import LOG_INFO, Action, Log
-from carp.personality.base import Personality
+from carp.personality.base import Line, Personality
+from carp.priorities import LOG_INFO
 from carp.states import (
     BACKUP,
     INIT,
@@ -37,14 +37,13 @@ class NetBSD(Personality):
     def sent_advskew(self, advskew: int, env: Env) -> int:
         return max(advskew, SUPPRESS_SKEW) if env.suppress_preempt > 0 else advskew
 
-    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Action]:
-        acts: list[Action] = []
+    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Line]:
+        lines: list[Line] = []
         extra = _EXTRA.get(reason)
         if extra and new in (MASTER, BACKUP) and old != INIT:
-            acts.append(Log(LOG_INFO, "state", f"{p.logname}: {extra}"))
-        text = f"{p.logname}: state transition from: {old} -> to: {new}"
-        acts.append(Log(LOG_INFO, "state", text))
-        return acts
+            lines.append((LOG_INFO, f"{p.logname}: {extra}"))
+        lines.append((LOG_INFO, f"{p.logname}: state transition from: {old} -> to: {new}"))
+        return lines
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
 

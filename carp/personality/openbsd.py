@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from carp.actions import LOG_CRIT, LOG_WARNING, Action, Count, Log
-from carp.personality.base import Personality
+from carp.personality.base import Line, Personality
+from carp.priorities import LOG_CRIT, LOG_WARNING
 from carp.states import (
-    BACKUP,
     INIT,
-    MASTER,
     R_DEMOTED_MASTER,
     R_PREEMPT,
     R_WILL_TIMEOUT,
@@ -20,8 +18,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.vhost import Params
 
-_PREEMPT = Count("preempt")
-
 
 class OpenBSD(Personality):
     name = "openbsd"
@@ -29,6 +25,7 @@ class OpenBSD(Personality):
     sends_demote = True
     delayed_announce = True  # carp_send_ad: sc_delayed_arp
     hashes_lladdr = True
+    counts_preempt = True
 
     def master_down_us(self, advbase: int, advskew: int) -> int:
         """carp_setrun: three whole advertisement intervals, 1/256 s at least."""
@@ -54,19 +51,14 @@ class OpenBSD(Personality):
             return R_WILL_TIMEOUT
         return None
 
-    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Action]:
+    def transition_logs(self, p: Params, old: str, new: str, reason: str) -> list[Line]:
         nodes = f" (vhid {p.vhid})" if p.nodes > 1 else ""
         prio = LOG_CRIT if INIT not in (old, new) else LOG_WARNING
-        acts: list[Action] = [
-            Log(prio, "state", f"{p.logname}: state transition{nodes}: {old} -> {new}")
-        ]
-        if old == BACKUP and new == MASTER:
-            acts.append(_PREEMPT)
-        return acts
+        return [(prio, f"{p.logname}: state transition{nodes}: {old} -> {new}")]
 
-    def log_filter(self, level: int, entry: Log) -> Log | None:
+    def log_priority(self, level: int, priority: int, kind: str) -> int | None:
         """net.inet.carp.log is a syslog priority threshold."""
-        return entry if level >= entry.priority else None
+        return priority if level >= priority else None
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
 
