@@ -30,19 +30,13 @@ CONTRACT (implemented by the protocol-core work; carpd and tests/sim drive only 
 from __future__ import annotations
 
 import copy
-import errno
 import heapq
 import itertools
 import random
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
 from carp import states as st
 from carp.actions import (
-    LOG_ERR,
-    LOG_INFO,
-    LOG_NOTICE,
-    LOG_WARNING,
     Action,
     Count,
     Log,
@@ -50,44 +44,22 @@ from carp.actions import (
 )
 from carp.balance import ArpMember, arp_responder
 from carp.config import CarpInterface
+from carp.validation import COUNT
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import (
     STAT_FIELDS,
-    Reject,
-    decode,
     hmac_key,
-    is_multicast,
     mac_bytes,
     virtual_mac,
 )
-
-try:  # sysctl/tree.py is the MIB; fall back to reference section 9 if it is absent
-    from sysctl.tree import DEFAULTS as _TREE_DEFAULTS
-except ImportError:  # pragma: no cover - only while the tree is being written
-    _TREE_DEFAULTS = {}
+from sysctl.tree import DEFAULTS as _TREE_DEFAULTS
 
 CARP = "net.inet.carp"
-_FALLBACK_DEFAULTS: dict[str, dict[str, int]] = {
-    "openbsd": {f"{CARP}.allow": 1, f"{CARP}.preempt": 0, f"{CARP}.log": 2},
-    "freebsd": {
-        f"{CARP}.allow": 1, f"{CARP}.preempt": 0, f"{CARP}.log": 1, f"{CARP}.demotion": 0,
-        f"{CARP}.ifdown_demotion_factor": 240, f"{CARP}.senderr_demotion_factor": 240,
-        f"{CARP}.dscp": 56,
-    },
-    "netbsd": {f"{CARP}.allow": 1, f"{CARP}.preempt": 0, f"{CARP}.log": 0},
-}  # fmt: skip
-
 VKey = tuple[str, int]  # (carp interface key, vhid)
-
-# Count is frozen: share one instance per counter instead of building one per packet.
-_COUNT: dict[str, Count] = {stat: Count(stat) for stat in STAT_FIELDS}
-
-# decode is pure and Advert is frozen: hosts on one LAN share the work (simulator speed).
-_decode = lru_cache(maxsize=4096)(decode)
 
 
 def defaults(personality: str) -> dict[str, int]:
-    return dict(_TREE_DEFAULTS.get(personality) or _FALLBACK_DEFAULTS[personality])
+    return dict(_TREE_DEFAULTS[personality])
 
 
 
@@ -139,21 +111,13 @@ class CarpHost:
         self.counters: dict[str, int] = dict.fromkeys(STAT_FIELDS, 0)
         self._seq: dict[str, int] = {}
         self._configured = False
-        # demotion state (reference section 5)
-        self._store_groups: dict[str, int] = {}
-        self._kernel_groups: dict[str, int] = {}  # OpenBSD kernel "+1 carpdev" per group
-        self._suppressed: set[object] = set()  # OpenBSD: iface keys; others: VKeys
-        self._members: dict[str, tuple[str, list[str]]] = {}  # OpenBSD: name, groups
-        self._own: dict[str, int] = {}  # OpenBSD: each carp interface's own demote count
-        self._senderr: dict[object, list[int]] = {}  # unit -> [errors, successes]
-        self._fb_admin = 0  # FreeBSD: the store's net.inet.carp.demotion
-        self._fb_kernel = 0  # FreeBSD: ifdown (and senderr) demotion carpd added
+        self.demotion = self.policy.demotion(self)
         # Lazy min-heap of (deadline_us, seq, vhost): an entry is live while the vhost
         # still has that deadline.  Scanning every vhid per wake-up was O(n^2) a second.
         self._heap: list[tuple[int, int, VirtualHost]] = []
         self._heap_seq = itertools.count()
         self._dirty = True  # rebuild the heap from every vhid before the next use
-        self._receiver: VirtualHost | None = None  # the vhid the last packet reached
+        self._validate = self.policy.validator()
 
     # -- sysctl helpers -------------------------------------------------------------
 
@@ -214,23 +178,16 @@ class CarpHost:
         now: float,
     ) -> list[Action]:
         """Apply the store: only the difference (see the contract above)."""
-        acts: list[Action] = []
-        before = self._demote_snapshot()
+        before = self.demotion.snapshot()
         self.sysctl = {**defaults(self.personality), **dict(sysctl)}
         self.env.preempt = self._sc("preempt") != 0
         self._allow = self._sc("allow") != 0
-        if self.personality == "freebsd":
-            admin = self._sc("demotion")
-            if admin != self._fb_admin:
-                delta, self._fb_admin = admin - self._fb_admin, admin
-                acts.append(self._fb_log(delta, "sysctl"))
-        self._store_groups = {
-            g: int(attrs.get("carpdemote", 0)) for g, attrs in (groups or {}).items()
-        }
+        demotes = {g: int(attrs.get("carpdemote", 0)) for g, attrs in (groups or {}).items()}
+        acts = self.demotion.configure(self.sysctl, demotes)
         items = interfaces.values() if isinstance(interfaces, Mapping) else interfaces
         new = {ci.key: copy.deepcopy(ci) for ci in items}
         acts += self._reconcile_vhosts(new, now)
-        acts += self._update_demotion(before, now)
+        acts += self.demotion.update(before, now)
         acts += self._run_all(now)
         acts += self._state_requests(now)
         self._configured = True
@@ -326,186 +283,10 @@ class CarpHost:
                     acts += v.request(req.state.upper(), now)
         return acts
 
-    # -- demotion (reference section 5) ----------------------------------------------------
-
-    def _should_suppress(self) -> set[object]:
-        down = self.link_down
-        if self.personality == "openbsd":
-            return {k for k, ci in self.ifaces.items() if _parent(ci) in down}
-        return {vk for vk, v in self.vhosts.items() if v.p.carpdev in down}
-
-    def _group_value(self, group: str) -> int:
-        raw = self._store_groups.get(group, 0) + self._kernel_groups.get(group, 0)
-        return max(0, min(raw, 255))
-
-    def _iface_demote(self, ci: CarpInterface) -> int:
-        """OpenBSD: sum of the interface's group counters, else its own count, cap 255."""
-        total = sum(self._group_value(g) for g in ci.groups)
-        if total == 0:
-            total = self._own.get(ci.key, 0)
-        return min(total, 255)
-
-    def _publish_demotion(self, before: dict[object, int], now: float) -> list[Action]:
-        """Hand each vhid its demote count; any rise is advertised at once (section 5)."""
-        openbsd = self.personality == "openbsd"
-        for vkey, v in self.vhosts.items():
-            ci = self.ifaces.get(vkey[0])
-            v.demote = self._iface_demote(ci) if openbsd and ci else 0
-        after = self._demote_snapshot()
-        acts: list[Action] = []
-        if any(after[k] > before.get(k, 0) for k in after):
-            for v in self.vhosts.values():
-                acts += v.advertise_now(now)
-        return acts
-
-    def _demote_snapshot(self) -> dict[object, int]:
-        if self.personality == "openbsd":
-            return {vk: v.demote for vk, v in self.vhosts.items()}
-        if self.personality == "freebsd":
-            return {"all": self.env.demotion}
-        return {"all": self.env.suppress_preempt}
-
-    def _fb_log(self, delta: int, reason: str) -> Log:
-        total = self._fb_admin + self._fb_kernel
-        return Log(LOG_INFO, "demote", f"carp: demoted by {delta} to {total} ({reason})")
-
-    def _update_demotion(self, before: dict[object, int], now: float) -> list[Action]:
-        """Re-derive suppression from link state; adjust counters; ads at once on a rise."""
-        acts: list[Action] = []
-        want = self._should_suppress()
-        gone, came = self._suppressed - want, want - self._suppressed
-        pers = self.personality
-        if pers == "openbsd":
-            for key in sorted(map(str, came)):
-                acts += self._obsd_adjust(key, +1, "carpdev")
-            for key in sorted(map(str, gone)):
-                if key in self.ifaces:
-                    acts += self._obsd_adjust(key, -1, "carpdev")
-            acts += self._obsd_members()
-        elif pers == "freebsd":
-            factor = self._sc("ifdown_demotion_factor")
-            for vkey in sorted(gone, key=str):
-                self._fb_kernel -= factor
-                why = "interface up" if vkey in self.vhosts else "vhid removed"
-                acts.append(self._fb_log(-factor, why))
-            for _ in came:
-                self._fb_kernel += factor
-                acts.append(self._fb_log(factor, "interface down"))
-        else:
-            self.env.suppress_preempt += len(came) - len(gone)
-        if pers != "openbsd":  # a removed vhid takes its send-error demotion along
-            for unit in [u for u in self._senderr if u not in self.vhosts]:
-                if self._senderr.pop(unit)[0] >= 3:
-                    acts += self._senderr_adjust(unit, -1, "vhid removed")
-        self._suppressed = want
-        if pers == "freebsd":
-            self.env.demotion = self._fb_admin + self._fb_kernel
-        return acts + self._publish_demotion(before, now)
-
-    def _obsd_adjust(self, key: str, adj: int, reason: str) -> list[Action]:
-        """carp_group_demote_adj: the interface's own count and every group but `all`."""
-        ci = self.ifaces.get(key)
-        if ci is not None:
-            self._members[key] = (ci.name, list(ci.groups))
-        name, groups = self._members.get(key, (key, ["carp"]))
-        self._own[key] = max(0, self._own.get(key, 0) + adj)
-        return self._obsd_groups(name, groups, adj, reason)
-
-    def _obsd_groups(self, name: str, groups: list[str], adj: int, reason: str) -> list[Action]:
-        acts: list[Action] = []
-        for g in groups:
-            if g == "all":
-                continue
-            self._kernel_groups[g] = max(0, self._kernel_groups.get(g, 0) + adj)
-            text = f"carp: {name} demoted group {g} by {adj} to {self._group_value(g)} ({reason})"
-            acts.append(Log(LOG_ERR, "demote", text))
-        return acts
-
-    def _obsd_members(self) -> list[Action]:
-        """Destroyed interfaces take their own count along ("detach"); an interface that
-        joins or leaves a group carries its own count with it."""
-        acts: list[Action] = []
-        for key, own in list(self._own.items()):
-            name, old = self._members.get(key, (key, ["carp"]))
-            ci = self.ifaces.get(key)
-            if ci is None:
-                if own:
-                    acts += self._obsd_groups(name, old, -own, "detach")
-                del self._own[key]
-                self._members.pop(key, None)
-                self._senderr.pop(key, None)
-            elif own and list(ci.groups) != old:
-                acts += self._obsd_groups(name, [g for g in old if g not in ci.groups], -own,
-                                          "carpdev")  # fmt: skip
-                acts += self._obsd_groups(name, [g for g in ci.groups if g not in old], own,
-                                          "carpdev")  # fmt: skip
-                self._members[key] = (ci.name, list(ci.groups))
-        return acts
-
-    def _senderr_adjust(self, unit: object, sign: int, reason: str) -> list[Action]:
-        """Raise (+1) or undo (-1) the send-error demotion of one unit (section 5)."""
-        if self.personality == "openbsd":
-            return self._obsd_adjust(str(unit), sign, reason)
-        if self.personality == "freebsd":
-            factor = sign * self._sc("senderr_demotion_factor")
-            self._fb_kernel += factor
-            self.env.demotion = self._fb_admin + self._fb_kernel
-            return [self._fb_log(factor, reason)]
-        self.env.suppress_preempt += sign
-        return []
-
     def send_result(self, act: Send, error: int | None, now: float) -> list[Action]:
-        """How one Send went (`error` = errno, None = sent): send-error demotion.
-
-        OpenBSD counts per carp interface (limit 3 x its vhids, group demote +1, reasons
-        "> snderrors" / "< snderrors", "snd6errors" for IPv6); FreeBSD per vhid (3 errors
-        add senderr_demotion_factor); NetBSD per vhid (3 errors suppress preemption).
-        As many successes as the limit undo it.  ENOBUFS/ENOMEM count onomem; EHOSTDOWN
-        to a unicast peer is not an error (OpenBSD)."""
-        pers = self.personality
-        failed: list[Action] = []
-        if error is not None:
-            if error == errno.EHOSTDOWN and not is_multicast(act.dst):
-                return []
-            if error in (errno.ENOBUFS, errno.ENOMEM):
-                failed.append(Count("onomem"))
-            if pers != "freebsd":  # FreeBSD only speaks through its demotion lines
-                out = "ip6_output" if act.family == 6 else "ip_output"
-                failed.append(Log(LOG_WARNING, "error", f"{act.ifname}: {out} failed: {error}"))
-        if pers == "openbsd":
-            unit: object = act.ifname
-            ci = self.ifaces.get(act.ifname)
-            if ci is None:
-                return []
-            limit = 3 * len(ci.nodes)
-            tag = "snd6errors" if act.family == 6 else "snderrors"
-            up, down = f"> {tag}", f"< {tag}"
-        else:
-            unit = (act.ifname, act.vhid)
-            if unit not in self.vhosts:
-                return []
-            limit = 3
-            up, down = f"send error {error} on {act.carpdev}", f"send ok on {act.carpdev}"
-        st = self._senderr.setdefault(unit, [0, 0])
-        change = 0
-        if error is not None:
-            st[0] += 1
-            st[1] = 0
-            change = 1 if st[0] == limit else 0
-        elif st[0] >= limit:
-            st[1] += 1
-            if st[1] >= limit:
-                change = -1
-                st[0] = st[1] = 0
-        else:
-            st[0] = 0
-        acts: list[Action] = []
-        if change:  # snapshot only then: this runs for every advertisement sent
-            before = self._demote_snapshot()
-            acts = self._senderr_adjust(unit, change, up if change > 0 else down)
-            if acts:
-                acts += self._publish_demotion(before, now)
-        return self._post(failed + acts) if failed or acts else []
+        """How one Send went (`error` = errno, None = sent): send-error demotion."""
+        acts = self.demotion.send_result(act, error, now)
+        return self._post(acts) if acts else []
 
     # -- events ------------------------------------------------------------------------
 
@@ -513,13 +294,13 @@ class CarpHost:
         """Parent link state: down -> INIT + demotion; up -> BACKUP, demotion undone."""
         if up == (carpdev not in self.link_down):
             return []
-        before = self._demote_snapshot()
+        before = self.demotion.snapshot()
         if up:
             self.link_down.discard(carpdev)
         else:
             self.link_down.add(carpdev)
         # OpenBSD order: INIT first, then demote; on recovery setrun, then undo demotion.
-        return self._post(self._run_all(now) + self._update_demotion(before, now))
+        return self._post(self._run_all(now) + self.demotion.update(before, now))
 
     def timeout(self, now: float) -> list[Action]:
         """Run every timer due at `now`."""
@@ -562,142 +343,15 @@ class CarpHost:
 
         `local` is our own address on `carpdev` in that family, the one our
         advertisements leave from: it breaks ties between two MASTERs (carp.vhost)."""
-        acts: list[Action] = [_COUNT["ipackets" if family == 4 else "ipackets6"]]
-        self._receiver = None
-        if self._allow:
-            acts += self._validate(carpdev, family, src, dst, ttl, payload, now, local)
-        return self._post(acts, (self._receiver,) if self._receiver else ())
-
-    def _drop(self, stat: str, prio: int, kind: str, text: str | None) -> list[Action]:
-        acts: list[Action] = [_COUNT[stat]]
-        if text is not None:
-            acts.append(Log(prio, kind, text))
-        return acts
-
-    def _lookup(self, carpdev: str, vhid: int, family: int, dst: str) -> VirtualHost | None:
-        """The vhid on that parent whose peer kind (multicast/unicast) fits `dst`;
-        None also when it is not running (INIT), as "not UP+RUNNING" is badvhid."""
-        for v in self._by_dev.get((carpdev, vhid), ()):
-            if dst and is_multicast(dst) != is_multicast(v.p.dst4 if family == 4 else v.p.dst6):
-                continue
-            return v if v.state != INIT else None
-        return None
-
-    def _validate(
-        self,
-        dev: str,
-        family: int,
-        src: str,
-        dst: str,
-        ttl: int,
-        payload: bytes,
-        now: float,
-        local: str,
-    ) -> list[Action]:
-        pers = self.personality
+        acts: list[Action] = [COUNT["ipackets" if family == 4 else "ipackets6"]]
+        if not self._allow:
+            return self._post(acts, ())
         if type(payload) is not bytes:  # the decode cache needs a hashable payload
             payload = bytes(payload)
-        if pers == "freebsd":
-            ver = payload[0] >> 4 if payload else 0
-            return self._validate_freebsd(dev, family, src, dst, ttl, payload, ver, now, local)
-        if (family == 6 or pers == "netbsd") and dev not in self._devs:
-            return self._drop(
-                "badif", LOG_INFO, "packet", f"carp: packet received on non-carp interface: {dev}"
-            )
-        if ttl != 255:
-            return self._drop(
-                "badttl", LOG_NOTICE, "packet", f"carp: received ttl {ttl} != 255 on {dev}"
-            )
-        adv = _decode(payload)
-        if isinstance(adv, Reject):
-            return self._drop(
-                adv.stat, LOG_INFO, "packet", self._reject_text(adv, family, dev, len(payload))
-            )
-        v = self._lookup(dev, adv.vhid, family, dst)
-        if v is None:
-            return [_COUNT["badvhid"]]
-        name = v.p.logname
-        if adv.version != 2:
-            return self._drop(
-                "badver", LOG_NOTICE, "packet", f"{name}: invalid version {adv.version} != 2"
-            )
-        if not v.signer.verify(adv):
-            text = (
-                f"{name}: incorrect hash"
-                if pers == "openbsd"
-                else f"{name}: incorrect hash from {src}"
-            )
-            return self._drop("badauth", LOG_INFO, "packet", text)
-        if v.is_own(adv):
-            return self._drop(
-                "badauth", LOG_WARNING, "error", f"{name}: replay or network loop detected"
-            )
-        self._receiver = v
-        return v.receive(adv, now, src, local)
-
-    def _validate_freebsd(
-        self,
-        dev: str,
-        family: int,
-        src: str,
-        dst: str,
-        ttl: int,
-        payload: bytes,
-        ver: int,
-        now: float,
-        local: str,
-    ) -> list[Action]:
-        if family == 6 and dev not in self._devs:
-            return self._drop(
-                "badif",
-                LOG_INFO,
-                "packet",
-                f"carp6_input: packet received on non-carp interface: {dev}",
-            )
-        if len(payload) < 8:
-            return self._drop(
-                "badlen",
-                LOG_INFO,
-                "packet",
-                f"carp_input: received len {len(payload)} < sizeof(struct vrrpv3_header) on {dev}",
-            )
-        if ver not in (2, 3):
-            return self._drop(
-                "badver", LOG_INFO, "packet", f"carp_input: unsupported version {ver} on {dev}"
-            )
-        if ver == 3:  # VRRPv3 is not implemented: its vhids do not exist here
-            v3 = self._by_dev.get((dev, payload[1]))
-            return [_COUNT["badver" if v3 else "badvhid"]]
-        adv = _decode(payload, whole_payload=family == 4)
-        if isinstance(adv, Reject):
-            text = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
-            return self._drop(adv.stat, LOG_INFO, "packet", text)
-        v = self._lookup(dev, adv.vhid, family, dst)
-        if v is None:
-            return [_COUNT["badvhid"]]
-        if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
-            return self._drop(
-                "badttl", LOG_INFO, "packet", f"carp_input_c: received ttl {ttl} != 255 on {dev}"
-            )
-        if not v.signer.verify(adv):
-            return self._drop(
-                "badauth",
-                LOG_INFO,
-                "packet",
-                f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}",
-            )
-        self._receiver = v
-        return v.receive(adv, now, src, local)
-
-    def _reject_text(self, rej: Reject, family: int, dev: str, length: int) -> str | None:
-        if rej is Reject.BAD_CHECKSUM:
-            sep = "," if family == 6 and self.personality == "openbsd" else ""
-            return f"carp: checksum failed{sep} on {dev}"
-        if rej is Reject.TOO_SHORT:
-            if family == 6 and self.personality == "openbsd":
-                return f"carp: packet size {length} too small"
-            return f"carp: packet too short {length} on {dev}"
-        return None
+        more, reached = self._validate(
+            self._by_dev, self._devs, carpdev, family, src, dst, ttl, payload, now, local
+        )
+        return self._post(acts + more, (reached,) if reached else ())
 
     # -- status ------------------------------------------------------------------------
 
@@ -709,14 +363,7 @@ class CarpHost:
                 "state": v.state, "since": v.since, "reason": v.reason,
                 "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
             }  # fmt: skip
-        groups = sorted(set(self._store_groups) | set(self._kernel_groups))
-        return {
-            "vhosts": vhosts,
-            "counters": dict(self.counters),
-            "demotion": self._fb_kernel,
-            "groups": {g: self._group_value(g) for g in groups},
-            "suppress_preempt": self.env.suppress_preempt,
-        }
+        return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
 
     # -- ARP balancing (net.inet.carp.arpbalance, ref 6.3/6.4) ------------------------
 

@@ -17,6 +17,9 @@ from carp.states import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from carp.demotion import Demotion
+    from carp.host import CarpHost
+    from carp.validation import Validator
     from carp.vhost import Env, Params
 
 Line = tuple[int, str]  # (syslog priority, text)
@@ -87,5 +90,32 @@ class Personality:
         """The priority a line of `kind` is logged at when net.inet.carp.log = level,
         or None when that level hides it.  Everything at LOG_INFO, if at all."""
         return LOG_INFO if level != 0 else None
+
+    # -- demotion ----------------------------------------------------------------------
+
+    def demotion(self, host: CarpHost) -> Demotion:
+        """A new demotion scheme for `host` (carp.demotion, imported only here: it
+        builds actions, which the front ends never load)."""
+        from carp.demotion import SuppressPreempt
+
+        return SuppressPreempt(host)
+
+    # -- receive validation ------------------------------------------------------------
+    checks_parent_v4 = False  # IPv4 adverts on a parent without carp count badif
+
+    def validator(self) -> Validator:
+        """The receive validation order (carp.validation, imported only here)."""
+        from carp.validation import Validator
+
+        return Validator(self)
+
+    def bad_hash_text(self, name: str, src: str) -> str:
+        return f"{name}: incorrect hash from {src}"
+
+    def checksum_text(self, family: int, dev: str) -> str:
+        return f"carp: checksum failed on {dev}"
+
+    def too_short_text(self, family: int, dev: str, length: int) -> str:
+        return f"carp: packet too short {length} on {dev}"
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------

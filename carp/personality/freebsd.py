@@ -7,6 +7,9 @@ from carp.priorities import LOG_INFO
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from carp.demotion import Demotion
+    from carp.host import CarpHost
+    from carp.validation import Validator
     from carp.vhost import Env, Params
 
 MAXSKEW = 240  # CARP_MAXSKEW: cap of advskew + demotion
@@ -28,6 +31,16 @@ class FreeBSD(Personality):
     def log_priority(self, level: int, priority: int, kind: str) -> int | None:
         """1: state changes and demotion; 2: also packet and error diagnostics."""
         return priority if level >= (2 if kind in ("packet", "error") else 1) else None
+
+    def demotion(self, host: CarpHost) -> Demotion:
+        from carp.demotion import GlobalDemotion
+
+        return GlobalDemotion(host)
+
+    def validator(self) -> Validator:
+        from carp.validation import FreeBSDValidator
+
+        return FreeBSDValidator(self)
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
 

@@ -45,6 +45,8 @@ class NetBSD(Personality):
         lines.append((LOG_INFO, f"{p.logname}: state transition from: {old} -> to: {new}"))
         return lines
 
+    checks_parent_v4 = True
+
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
 
 

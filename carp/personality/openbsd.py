@@ -16,6 +16,8 @@ from carp.states import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from carp.demotion import Demotion
+    from carp.host import CarpHost
     from carp.vhost import Params
 
 
@@ -59,6 +61,26 @@ class OpenBSD(Personality):
     def log_priority(self, level: int, priority: int, kind: str) -> int | None:
         """net.inet.carp.log is a syslog priority threshold."""
         return priority if level >= priority else None
+
+    def demotion(self, host: CarpHost) -> Demotion:
+        from carp.demotion import GroupDemotion
+
+        return GroupDemotion(host)
+
+    def bad_hash_text(self, name: str, src: str) -> str:
+        return f"{name}: incorrect hash"
+
+    def checksum_text(self, family: int, dev: str) -> str:
+        """carp6_proto_input has a comma in it."""
+        if family == 6:
+            return f"carp: checksum failed, on {dev}"
+        return super().checksum_text(family, dev)
+
+    def too_short_text(self, family: int, dev: str, length: int) -> str:
+        """carp6_proto_input words it differently."""
+        if family == 6:
+            return f"carp: packet size {length} too small"
+        return super().too_short_text(family, dev, length)
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
 
