@@ -25,6 +25,10 @@ class Send:
     dst: str  # 224.0.0.18, ff02::12 or a unicast peer
     payload: bytes  # the 36-byte CARP header (8+n for VRRPv3)
     vhid: int
+    # the personality's send policy, so that the simulator sees what carpd puts on the wire
+    tos: int = 0x10  # IPv4 TOS or IPv6 traffic class
+    zero_ip_id: bool = False  # NetBSD: IP id 0 instead of a running counter
+    src_mac: str = ""  # Ethernet source of a multicast advert ("" = the vhid's virtual MAC)
 
 
 @dataclass(frozen=True)

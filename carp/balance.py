@@ -13,6 +13,10 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.personality.base import Personality
+
 _M32 = 0xFFFF_FFFF
 _GOLDEN = 0x9E3779B9  # lookup2's initial a
 
@@ -110,7 +114,7 @@ class ArpMember:
 
 
 def arp_responder(
-    personality: str, members: Sequence[ArpMember], sender_mac: bytes, sender_ip: str
+    rules: Personality, members: Sequence[ArpMember], sender_mac: bytes, sender_ip: str
 ) -> ArpMember | None:
     """The member that answers a who-has, or None when the share is another host's.
 
@@ -121,7 +125,7 @@ def arp_responder(
     ordered = sorted(members, key=lambda m: m.vhid)
     if not ordered:
         return None
-    if personality == "netbsd":
+    if rules.arpbalance_hashes_mac:
         for i, m in enumerate(ordered):
             if m.master and arp_index(m.key, sender_mac, len(ordered)) == i:
                 return m

@@ -140,6 +140,12 @@ def vhid_key(ifname: str, vhid: int) -> str:
     return f"{ifname}:{vhid}"
 
 
+def macvlan_mac(ci: CarpInterface) -> str:
+    """A macvlan cannot carry a multicast MAC (OpenBSD `balancing ip`): use the unicast one."""
+    mac = interface_mac(ci)
+    return virtual_mac(ci.vhid) if int(mac[:2], 16) & 1 else mac
+
+
 def interface_mac(ci: CarpInterface) -> str:
     """The MAC the carp interface carries: lladdr if set, else the leader's virtual MAC."""
     if ci.lladdr:

@@ -43,7 +43,7 @@ from carp.actions import (
     Send,
 )
 from carp.balance import ArpMember, arp_responder
-from carp.config import CarpInterface
+from carp.config import CarpInterface, macvlan_mac
 from carp.validation import COUNT
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import (
@@ -181,6 +181,8 @@ class CarpHost:
         before = self.demotion.snapshot()
         self.sysctl = {**defaults(self.personality), **dict(sysctl)}
         self.env.preempt = self._sc("preempt") != 0
+        self.env.tos4 = self.policy.tos(4, self.sysctl)
+        self.env.tclass6 = self.policy.tos(6, self.sysctl)
         self._allow = self._sc("allow") != 0
         demotes = {g: int(attrs.get("carpdemote", 0)) for g, attrs in (groups or {}).items()}
         acts = self.demotion.configure(self.sysctl, demotes)
@@ -235,6 +237,7 @@ class CarpHost:
             v6=tuple(a.address for a in addrs if a.family == 6),
             key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
             nodes=len(ci.nodes), balancing=balancing, dst4=ci.peer, dst6=ci.peer6,
+            src_mac="" if self.policy.vmac_source else macvlan_mac(ci),
         )  # fmt: skip
         return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
 
@@ -396,7 +399,7 @@ class CarpHost:
     def arp_answer(self, dev: str, target_ip: str, sender_mac: str, sender_ip: str) -> str | None:
         """The MAC this host answers a balanced who-has with, or None (stay silent)."""
         members = self._arp_members().get((dev, target_ip), [])
-        chosen = arp_responder(self.personality, members, mac_bytes(sender_mac), sender_ip)
+        chosen = arp_responder(self.policy, members, mac_bytes(sender_mac), sender_ip)
         return chosen.mac if chosen else None
 
     def states(self) -> dict[VKey, str]:

@@ -70,6 +70,8 @@ class Env:
     preempt: bool = False
     demotion: int = 0  # FreeBSD: admin + kernel demotion, added to advskew
     suppress_preempt: int = 0  # NetBSD / legacy: >0 forces advskew 240
+    tos4: int = 0x10  # IPv4 TOS and IPv6 traffic class of our adverts (the policy's)
+    tclass6: int = 0
 
     def __post_init__(self) -> None:
         self.policy: Personality = policy(self.personality)
@@ -93,6 +95,7 @@ class Params:
     balancing: str = "none"
     dst4: str = "224.0.0.18"
     dst6: str = "ff02::12"
+    src_mac: str = ""  # Ethernet source of our adverts; "" is the vhid's virtual MAC
 
 
 class VirtualHost:
@@ -191,10 +194,16 @@ class VirtualHost:
         demote = min(self.demote, 255) if self.env.policy.sends_demote else 0
         payload = make_advert(self.signer, p.vhid, advbase, advskew, self._next_counter(), demote)
         acts: list[Action] = []
+        env = self.env
+        zero_id = env.policy.zero_ip_id
         if p.v4:
-            acts += [Send(p.ifname, p.carpdev, 4, p.dst4, payload, p.vhid), _OPACKETS]
-        if p.v6 and self.env.policy.sends_ipv6:
-            acts += [Send(p.ifname, p.carpdev, 6, p.dst6, payload, p.vhid), _OPACKETS6]
+            send = Send(p.ifname, p.carpdev, 4, p.dst4, payload, p.vhid, env.tos4, zero_id,
+                        p.src_mac)  # fmt: skip
+            acts += [send, _OPACKETS]
+        if p.v6 and env.policy.sends_ipv6:
+            send = Send(p.ifname, p.carpdev, 6, p.dst6, payload, p.vhid, env.tclass6, zero_id,
+                        p.src_mac)  # fmt: skip
+            acts += [send, _OPACKETS6]
         return acts
 
     def _announce(self) -> list[Action]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 # part of the codec API; kept in carp.mac so the front ends need not load the codec
 from carp.mac import virtual_mac as virtual_mac
+from carp.personality import PERSONALITIES, policy
+from carp.personality.base import Personality
 
 KEY_LEN = 20  # CARP_KEY_LEN
 HEADER_LEN = 36
@@ -31,7 +33,6 @@ DIGEST_LEN = 20
 IPPROTO_CARP = 112
 VRRP_VERSION = 3
 VRRP_HEADER_LEN = 8
-FLAVOURS = ("openbsd", "freebsd", "netbsd")
 
 # struct carpstats order (reference section 7); netstat and carpd index by name.
 STAT_FIELDS: tuple[str, ...] = (
@@ -192,22 +193,6 @@ def carp_version(payload: bytes) -> int | None:
 # ---------------------------------------------------------------------------
 # Timers derived from header fields (reference 4.2, 1.7); integer microseconds
 
-_MIN_INTERVAL_US = 1_000_000 // 256  # OpenBSD floor for advbase 0 + advskew 0: 3906
-
-
-def ad_interval_us(advbase: int, advskew: int) -> int:
-    """advbase + advskew/256 s, skew part truncated as the kernels do (3906 us floor)."""
-    return advbase * 1_000_000 + advskew * 1_000_000 // 256 or _MIN_INTERVAL_US
-
-
-def master_down_us(advbase: int, advskew: int, flavour: str = "openbsd") -> int:
-    """OpenBSD modern: 3 x the ad interval. FreeBSD/NetBSD: 3 x advbase + skew once."""
-    _check_flavour(flavour)
-    if flavour == "openbsd":
-        return 3 * ad_interval_us(advbase, advskew)
-    return 3 * advbase * 1_000_000 + advskew * 1_000_000 // 256
-
-
 def vrrp_master_down_cs(priority: int, interval_cs: int) -> int:
     """RFC 5798 as FreeBSD computes it: 3*MI + ((256-prio)*MI)/256 centiseconds."""
     return 3 * interval_cs + (256 - priority) * interval_cs // 256
@@ -263,13 +248,13 @@ def _is_scope_embed(a: bytes) -> bool:
     return _is_linklocal(a) or (a[0] == 0xFF and (a[1] & 0x0F) in (1, 2))
 
 
-def _v6_part(v6: Iterable[str], flavour: str, include_linklocal: bool) -> bytes:
+def _v6_part(v6: Iterable[str], rules: Personality, include_linklocal: bool) -> bytes:
     """Sorted, deduplicated IPv6 addresses with kernel scope bytes zeroed (ref 2.2/2.3)."""
-    zero = _is_linklocal if flavour == "netbsd" else _is_scope_embed
+    zero = _is_scope_embed if rules.hmac_zeroes_multicast_scope else _is_linklocal
     out: set[bytes] = set()
     for addr in v6:
         a = _pack6(addr)
-        if flavour == "openbsd" and not include_linklocal and _is_scope_embed(a):
+        if rules.hmac_two_contexts and not include_linklocal and _is_scope_embed(a):
             continue  # OpenBSD NOV6LL context skips them entirely
         if zero(a):
             a = a[:2] + b"\0\0" + a[4:]
@@ -277,9 +262,11 @@ def _v6_part(v6: Iterable[str], flavour: str, include_linklocal: bool) -> bytes:
     return b"".join(sorted(out))
 
 
-def _check_flavour(flavour: str) -> None:
-    if flavour not in FLAVOURS:
-        raise ValueError(f"unknown flavour {flavour!r}; expected one of {FLAVOURS}")
+def _rules(flavour: str) -> Personality:
+    """The personality whose HMAC construction `flavour` names."""
+    if flavour not in PERSONALITIES:
+        raise ValueError(f"unknown flavour {flavour!r}; expected one of {PERSONALITIES}")
+    return policy(flavour)
 
 
 def _prefix(
@@ -291,15 +278,15 @@ def _prefix(
     include_linklocal: bool,
 ) -> bytes:
     """M without the counter: everything the kernel precomputes per vhid."""
-    _check_flavour(flavour)
+    rules = _rules(flavour)
     if not 0 <= vhid <= 255:
         raise ValueError("vhid must be 0..255")
     if mac is not None and len(mac) != 6:
         raise ValueError("mac must be 6 bytes")
     # Only OpenBSD ever mixes in a MAC (custom lladdr on the leader); the caller decides.
-    head = b"\x02\x01" + (mac if mac is not None and flavour == "openbsd" else b"")
+    head = b"\x02\x01" + (mac if mac is not None and rules.hashes_lladdr else b"")
     v4_part = b"".join(sorted({_pack4(a) for a in v4}))  # bytes order == uint32 order
-    return head + bytes([vhid]) + v4_part + _v6_part(v6, flavour, include_linklocal)
+    return head + bytes([vhid]) + v4_part + _v6_part(v6, rules, include_linklocal)
 
 
 def hmac_message(
@@ -368,7 +355,7 @@ class Signer:
         send_prefix = _prefix(vhid, v4, v6, mac, flavour, False)
         self._send = _Context(key, send_prefix)
         self._alt: _Context | None = None
-        if flavour == "openbsd":
+        if _rules(flavour).hmac_two_contexts:
             orig_prefix = _prefix(vhid, v4, v6, mac, flavour, True)
             if orig_prefix != send_prefix:  # only differs when link-locals are present
                 self._alt = _Context(key, orig_prefix)

@@ -29,7 +29,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
-from carp.config import CarpInterface, interface_mac
+from carp.config import CarpInterface, macvlan_mac
 from carp.daemon import control, sdnotify
 from carp.daemon.arp import ArpBalancer
 from carp.daemon.hooks import Event, HookRunner
@@ -59,10 +59,6 @@ def parent_of(ci: CarpInterface) -> str | None:
     return ci.name if ci.style == "vhid" else ci.carpdev
 
 
-def macvlan_mac(ci: CarpInterface) -> str:
-    """A macvlan cannot carry a multicast MAC (OpenBSD `balancing ip`): use the unicast one."""
-    mac = interface_mac(ci)
-    return wire.virtual_mac(ci.vhid) if int(mac[:2], 16) & 1 else mac
 
 
 
@@ -93,7 +89,6 @@ class Daemon:
         self.vstate: dict[tuple[str, int], str] = {}  # (interface key, vhid) -> state
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
-        self.tos4 = 0x10
         self.tclass6 = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -222,11 +217,7 @@ class Daemon:
             )
         self.state = state
         sc = {**self.host.sysctl, **state.sysctl}
-        if state.personality == "freebsd":
-            dscp = sc.get("net.inet.carp.dscp", 56)
-            self.tos4 = self.tclass6 = (dscp << 2) & 0xFF
-        else:
-            self.tos4, self.tclass6 = 0x10, 0
+        self.tclass6 = self.host.policy.tos(6, sc)  # for the sends the kernel frames
         for socks in self.socks.values():  # net.inet.carp.dscp applies live
             socks.set_tclass6(self.tclass6)
         acts = self._sync_carpdevs(now)
@@ -431,19 +422,20 @@ class Daemon:
         try:
             if act.family == 4:
                 src = self.nl.first_ipv4(socks.name) or "0.0.0.0"
-                ident = 0 if self.state.personality == "netbsd" else self._next_id()
-                dgram = wire.build_ipv4(src, act.dst, act.payload, self.tos4, ident)
+                ident = 0 if act.zero_ip_id else self._next_id()
+                dgram = wire.build_ipv4(src, act.dst, act.payload, act.tos, ident)
                 if not wire.is_multicast(act.dst):
                     socks.send_ip4(dgram, act.dst)
                     return None
                 group_mac, ethertype = wire.ipv4_multicast_mac(act.dst), wire.ETH_P_IP
             elif wire.is_multicast(act.dst) and (src6 := self.nl.linklocal6(socks.name)):
-                dgram = wire.build_ipv6(src6, act.dst, act.payload, tclass=self.tclass6)
+                dgram = wire.build_ipv6(src6, act.dst, act.payload, tclass=act.tos)
                 group_mac, ethertype = wire.ipv6_multicast_mac(act.dst), wire.ETH_P_IPV6
             else:  # a peer6, or no usable link-local yet: the kernel picks source and MAC
                 socks.send_ip6(act.payload, act.dst)
                 return None
-            frame = wire.ethernet_frame(group_mac, self._source_mac(act), ethertype, dgram)
+            src_mac = act.src_mac or wire.virtual_mac(act.vhid)
+            frame = wire.ethernet_frame(group_mac, src_mac, ethertype, dgram)
             socks.send_frame(frame, ethertype)
         except OSError as exc:
             return exc.errno or errno.EIO
@@ -452,13 +444,6 @@ class Daemon:
     def _next_id(self) -> int:
         self.ip_id = (self.ip_id + 1) & 0xFFFF
         return self.ip_id
-
-    def _source_mac(self, act: Send) -> str:
-        """BSD: the carp interface's MAC; FreeBSD rewrites it to the vhid's virtual MAC."""
-        ci = self.state.interfaces.get(act.ifname)
-        if ci is None or self.state.personality == "freebsd":
-            return wire.virtual_mac(act.vhid)
-        return macvlan_mac(ci)
 
     # -- input -------------------------------------------------------------------------
 

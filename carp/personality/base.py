@@ -17,6 +17,8 @@ from carp.states import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from carp.demotion import Demotion
     from carp.host import CarpHost
     from carp.validation import Validator
@@ -39,8 +41,21 @@ class Personality:
     zero_ip_id = False
     vmac_source = False  # the vhid's virtual MAC, not the carp interface's MAC
 
+    def tos(self, family: int, sysctl: Mapping[str, int]) -> int:
+        """IPv4 TOS / IPv6 traffic class of adverts: IPTOS_LOWDELAY, and 0 for IPv6."""
+        return 0x10 if family == 4 else 0
+
     # -- configuration -----------------------------------------------------------------
     allow_stops_vhids = False  # net.inet.carp.allow=0 forces every vhid to INIT
+    # the HMAC's message (carp_hmac_prepare): IPv6 scope bytes zeroed in link-local
+    # unicast and link/interface-local multicast (IN6_IS_SCOPE_EMBED), or unicast only
+    hmac_zeroes_multicast_scope = True
+    # OpenBSD's two contexts: signs without link-locals (NOV6LL), accepts either
+    hmac_two_contexts = False
+    # net.inet.carp.arpbalance: who answers a who-has shared by several carp
+    # interfaces, the sender IP modulo their count (OpenBSD 3.x, FreeBSD <= 9), or
+    # carp_hash of the sender MAC with each interface's key (NetBSD)
+    arpbalance_hashes_mac = False
 
     # -- timing (carp_setrun) ----------------------------------------------------------
 

@@ -7,6 +7,8 @@ from carp.priorities import LOG_INFO
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from carp.demotion import Demotion
     from carp.host import CarpHost
     from carp.validation import Validator
@@ -20,6 +22,10 @@ class FreeBSD(Personality):
     bows_out = False  # carp_detach/carp_down send nothing
     vmac_source = True  # carp_output rewrites the source to the vhid's MAC
     allow_stops_vhids = True
+
+    def tos(self, family: int, sysctl: Mapping[str, int]) -> int:
+        """net.inet.carp.dscp (CS7 by default) in both families."""
+        return (sysctl.get("net.inet.carp.dscp", 56) << 2) & 0xFF
 
     def sent_advskew(self, advskew: int, env: Env) -> int:
         """DEMOTE_ADVSKEW: the global demotion is added to every vhid's advskew."""

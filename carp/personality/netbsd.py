@@ -33,6 +33,8 @@ class NetBSD(Personality):
     name = "netbsd"
     sends_ipv6 = False  # carp_send_ad's IPv6 branch is "notyet"
     zero_ip_id = True
+    arpbalance_hashes_mac = True
+    hmac_zeroes_multicast_scope = False  # carp_hmac_prepare: IN6_IS_ADDR_LINKLOCAL only
 
     def sent_advskew(self, advskew: int, env: Env) -> int:
         return max(advskew, SUPPRESS_SKEW) if env.suppress_preempt > 0 else advskew

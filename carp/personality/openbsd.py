@@ -27,6 +27,7 @@ class OpenBSD(Personality):
     sends_demote = True
     delayed_announce = True  # carp_send_ad: sc_delayed_arp
     hashes_lladdr = True
+    hmac_two_contexts = True
     counts_preempt = True
 
     def master_down_us(self, advbase: int, advskew: int) -> int:

@@ -8,6 +8,7 @@ import pytest
 from carp.balance import ArpMember, arp_index, arp_responder, freebsd_arpbalance_index
 from carp.config import Address, CarpInterface, Node
 from carp.host import BACKUP, MASTER, CarpHost
+from carp.personality import policy
 from carp.wire import Advert, Signer, encode, hmac_key, int_to_counter, mac_bytes
 
 PASS = "mekmitasdigoat"
@@ -74,8 +75,8 @@ def test_both_hosts_answer_every_request_exactly_once() -> None:
     for pers in ("netbsd", "freebsd"):
         owners = []
         for mac, ip in zip(MACS, IPS, strict=True):
-            a = arp_responder(pers, members, mac_bytes(mac), ip)
-            b = arp_responder(pers, b_view, mac_bytes(mac), ip)
+            a = arp_responder(policy(pers), members, mac_bytes(mac), ip)
+            b = arp_responder(policy(pers), b_view, mac_bytes(mac), ip)
             assert (a is None) != (b is None), (pers, mac, ip)
             owners.append("A" if a else "B")
         assert set(owners) == {"A", "B"}, pers
@@ -85,7 +86,7 @@ def test_a_host_master_of_both_answers_everything_with_the_chosen_mac() -> None:
     members = [ArpMember(2, hmac_key(PASS), "00:00:5e:00:01:02", True),
                ArpMember(1, hmac_key(PASS), "00:00:5e:00:01:01", True)]  # fmt: skip
     for ip in IPS:
-        chosen = arp_responder("freebsd", members, mac_bytes(MACS[0]), ip)
+        chosen = arp_responder(policy("freebsd"), members, mac_bytes(MACS[0]), ip)
         assert chosen is not None
         assert chosen.vhid == 1 + freebsd_arpbalance_index(ip, 2)  # vhid order, not given
-    assert arp_responder("netbsd", [], mac_bytes(MACS[0]), IPS[0]) is None
+    assert arp_responder(policy("netbsd"), [], mac_bytes(MACS[0]), IPS[0]) is None

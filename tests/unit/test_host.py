@@ -395,3 +395,31 @@ def test_timers_fire_exactly_as_a_full_scan_would() -> None:
             for h in (heap_host, scan_host):
                 h.packet("em0", 4, "192.168.5.9", "224.0.0.18", 255, payload(5, 0), t)
     assert sorted(fired_heap) == sorted(fired_scan) and len(fired_heap) > 2000
+
+
+# -- send policy: what carpd puts around the payload, visible to the simulator ------------
+
+
+@pytest.mark.parametrize(
+    ("pers", "sysctl", "tos", "zero_id", "src_mac"),
+    [
+        ("openbsd", {}, 0x10, False, "00:00:5e:00:01:01"),  # IPTOS_LOWDELAY, carp0's MAC
+        ("netbsd", {}, 0x10, True, "00:00:5e:00:01:01"),  # ip_id 0
+        ("freebsd", {}, 56 << 2, False, ""),  # CS7, the vhid's virtual MAC
+        ("freebsd", {"net.inet.carp.dscp": 46}, 46 << 2, False, ""),
+    ],
+)
+def test_adverts_carry_the_personalitys_send_policy(
+    pers: str, sysctl: dict[str, int], tos: int, zero_id: bool, src_mac: str
+) -> None:
+    h = host(pers, sysctl=sysctl)
+    sends = [a for a in h.timeout(3.0) if isinstance(a, Send)]
+    assert [(s.family, s.tos, s.zero_ip_id, s.src_mac) for s in sends] == [
+        (4, tos, zero_id, src_mac)
+    ]
+
+
+def test_openbsd_adverts_leave_from_a_custom_lladdr() -> None:
+    h = host("openbsd", ci("openbsd", lladdr="02:00:00:00:00:07"))
+    (send,) = [a for a in h.timeout(3.0) if isinstance(a, Send)]
+    assert send.src_mac == "02:00:00:00:00:07"

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from carp import wire
+from carp.personality import policy
 from carp.wire import (
     STAT_FIELDS,
     Advert,
@@ -67,16 +68,14 @@ def test_ka2_header_constants_and_ipv4_length() -> None:
 
 
 def test_ka3_timers_advbase1_advskew100() -> None:
-    assert wire.ad_interval_us(1, 100) == 1_390_625
-    assert wire.master_down_us(1, 100, "openbsd") == 4_171_875
-    assert wire.master_down_us(1, 100, "freebsd") == 3_390_625
-    assert wire.master_down_us(1, 100, "netbsd") == 3_390_625
+    assert policy("openbsd").master_down_us(1, 100) == 4_171_875
+    assert policy("freebsd").master_down_us(1, 100) == 3_390_625
+    assert policy("netbsd").master_down_us(1, 100) == 3_390_625
 
 
 def test_ka4_timers_advbase0() -> None:
-    assert wire.master_down_us(1, 0) == 3_000_000
-    assert wire.ad_interval_us(0, 0) == 3906
-    assert wire.master_down_us(0, 0) == 11_718
+    assert policy("openbsd").master_down_us(1, 0) == 3_000_000
+    assert policy("openbsd").master_down_us(0, 0) == 11_718
 
 
 def test_ka5_key_from_passphrase() -> None:
