@@ -8,6 +8,14 @@ with the devd fields as arguments and in the environment:
 
 Hooks run in a background task, one transition after another, each hook with a timeout:
 a failing or hanging hook is logged and killed, and never delays the protocol.
+
+No hook outlives carpd.  Each runs in its own process group (a session), so a kill takes
+its children too; the watchdog is told of every group while it runs, and kills those
+groups if carpd dies (carp/daemon/watchdog.py).  At a clean shutdown `shutdown` gives the
+hooks one timeout in all: a transition that a newer one for the same virtual host has
+overtaken (MASTER, then the INIT of the shutdown) is skipped and its running hook killed,
+so the INIT hooks get the time; at the deadline whatever still runs is killed and every
+transition not reached is logged as skipped.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 DEFAULT_DIR = "/etc/carp/hooks.d"
 ENV_DIR = "CARP_HOOKS_DIR"
@@ -66,43 +75,106 @@ def hooks_in(directory: Path) -> list[Path]:
     ]
 
 
+class GroupWatch(Protocol):
+    """Who is told of each hook process group while it runs: the watchdog (watchdog.Link)."""
+
+    def started(self, pgid: int, what: str) -> None: ...
+
+    def ended(self, pgid: int) -> None: ...
+
+
+class _Unwatched:
+    def started(self, pgid: int, what: str) -> None:
+        pass
+
+    def ended(self, pgid: int) -> None:
+        pass
+
+
+def overtaken(event: Event, later: list[Event]) -> bool:
+    """A newer transition of the same virtual host is queued: this one's news is stale."""
+    return any(e.subsystem == event.subsystem for e in later)
+
+
 class HookRunner:
     def __init__(
         self,
         directory: Path | str,
         log: Callable[[str], None],
         timeout: float = DEFAULT_TIMEOUT,
+        watch: GroupWatch | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.log = log
         self.timeout = timeout
+        self.watch: GroupWatch = watch or _Unwatched()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._current: Event | None = None  # the transition whose hooks run now
+        self._closed = False
 
     def submit(self, event: Event) -> None:
         """Queue one transition; returns at once."""
+        if self._closed:
+            self._skipped(event)
+            return
         self._queue.put_nowait(event)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._worker())
 
     async def drain(self, timeout: float) -> None:
-        """Wait (bounded) for queued hooks, e.g. the INIT hooks at shutdown."""
+        """Wait (bounded) until every queued transition has had its hooks run."""
         if self._task is None:
             return
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), timeout)
 
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def shutdown(self) -> None:
+        """carpd is stopping: the queued hooks get one timeout in all, then none is left.
+
+        Called after the INIT transitions of the shutdown were submitted."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        queued = self._take_queued()
+        if self._current is not None and overtaken(self._current, queued):
+            await self._stop_worker()  # kills (and logs) its running hook
+        for i, event in enumerate(queued):
+            if overtaken(event, queued[i + 1 :]):
+                self._skipped(event)
+            else:
+                self.submit(event)
+        await self.drain(deadline - loop.time())
+        self._closed = True
+        await self._stop_worker()  # at the deadline: whatever still runs is killed
+        for event in self._take_queued():
+            self._skipped(event)
+
+    def _take_queued(self) -> list[Event]:
+        """Empty the queue: the transitions whose hooks have not started, in order."""
+        events: list[Event] = []
+        while not self._queue.empty():
+            events.append(self._queue.get_nowait())
+            self._queue.task_done()
+        return events
+
+    async def _stop_worker(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})  # not `await task`: our own cancellation stays ours
+
+    def _skipped(self, event: Event) -> None:
+        self.log(f"hooks {event.subsystem} {event.state}: skipped, carpd is stopping")
 
     async def _worker(self) -> None:
         while True:
             event = await self._queue.get()
+            self._current = event
             try:
                 for hook in hooks_in(self.directory):
                     await self.run_one(hook, event)
             finally:
+                self._current = None
                 self._queue.task_done()
 
     async def run_one(self, hook: Path, event: Event) -> int | None:
@@ -114,23 +186,33 @@ class HookRunner:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,  # its own process group: a timeout kills its children
+                start_new_session=True,  # its own process group: a kill takes its children
             )  # fmt: skip
         except OSError as exc:
             self.log(f"hook {hook}: cannot run: {exc.strerror}")
             return None
+        what = f"hook {hook} {event.subsystem} {event.state}"
+        self.watch.started(proc.pid, what)
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), self.timeout)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(proc.wait(), 1.0)
-            self.log(f"hook {hook} {event.subsystem} {event.state}: "
-                     f"timed out after {self.timeout:g} s, killed")  # fmt: skip
+            await self._kill(proc, f"{what}: timed out after {self.timeout:g} s, killed")
             return None
+        except asyncio.CancelledError:  # carpd is stopping (or crashing): no orphan
+            await self._kill(proc, f"{what}: killed, carpd is stopping")
+            raise
+        finally:
+            self.watch.ended(proc.pid)
         if proc.returncode:
             tail = out.decode(errors="replace").strip().splitlines()[-1:] if out else []
-            self.log(f"hook {hook} {event.subsystem} {event.state}: exit status "
-                     f"{proc.returncode}" + (f": {tail[0]}" if tail else ""))  # fmt: skip
+            self.log(f"{what}: exit status {proc.returncode}"
+                     + (f": {tail[0]}" if tail else ""))  # fmt: skip
         return proc.returncode
+
+    async def _kill(self, proc: asyncio.subprocess.Process, message: str) -> None:
+        """SIGKILL the hook's whole process group, log it, and reap the hook (bounded)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        self.log(message)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 1.0)

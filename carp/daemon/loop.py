@@ -32,7 +32,7 @@ from carp.actions import Action, Announce, Count, Log, Send, StateChange
 from carp.config import CarpInterface, macvlan_mac
 from carp.daemon import control, sdnotify
 from carp.daemon.arp import ArpBalancer
-from carp.daemon.hooks import Event, HookRunner
+from carp.daemon.hooks import Event, GroupWatch, HookRunner
 from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
@@ -73,10 +73,13 @@ class Macvlan:
 
 
 class Daemon:
-    def __init__(self, store: Store, hooks_dir: Path, log: Logger) -> None:
+    def __init__(
+        self, store: Store, hooks_dir: Path, log: Logger, hook_watch: GroupWatch | None = None
+    ) -> None:
         self.store = store
         self.log = log
         self.hooks_dir = hooks_dir
+        self.hook_watch = hook_watch  # the watchdog, which kills running hooks if we die
         self.state = State()
         self.applied = 0
         self.started = time.time()
@@ -112,7 +115,7 @@ class Daemon:
         self.nl = Netlink(on_change=self._links_changed, log=self.log.warning)
         self.arp = ArpBalancer(self.loop, self._arp_answer, self.log.warning)
         await self.nl.start()
-        self.hooks = HookRunner(self.hooks_dir, self.log.warning)
+        self.hooks = HookRunner(self.hooks_dir, self.log.warning, watch=self.hook_watch)
         self.status = StatusWriter(self.store, self._status, self.log.error)
         self._tasks.append(self.loop.create_task(self._job_worker()))
         self._tasks.append(self.loop.create_task(self._poll_store()))
@@ -148,8 +151,7 @@ class Daemon:
         for key in list(self.macvlans):
             with contextlib.suppress(Exception):
                 await self.nl.delete(self.macvlans.pop(key).linux_name)
-        await self.hooks.drain(self.hooks.timeout + 1.0)
-        self.hooks.close()
+        await self.hooks.shutdown()  # the INIT hooks, within one hook timeout in all
         for task in self._tasks:
             task.cancel()
         if self._timer is not None:

@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if leftovers:
         log.info(f"removed interfaces left by a previous carpd: {', '.join(leftovers)}")
     hooks_dir = Path(args.hooks or os.environ.get("CARP_HOOKS_DIR") or "/etc/carp/hooks.d")
-    wd_pid, wd_fd = watchdog.start()
+    wd_pid, wd_fd = watchdog.start(log.warning)  # it logs the hooks it kills
 
     import asyncio  # after the fork: the watchdog never pays for these
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     clean = False
     try:
-        code = asyncio.run(Daemon(store, hooks_dir, log).run())
+        code = asyncio.run(Daemon(store, hooks_dir, log, watchdog.Link(wd_fd)).run())
         clean = True
         return code
     finally:

@@ -3,9 +3,13 @@
 carpd forks this tiny process at start, before it imports asyncio or pyroute2.  It holds
 the read end of a pipe whose only write end is carpd's.  When carpd dies for any reason
 (kill -9, OOM, a crash) the kernel closes the write end, the read returns EOF, and the
-watchdog deletes every macvlan tagged with IFLA_IFALIAS "carpd" -- which takes the
-virtual addresses with it -- then exits.  On a clean shutdown carpd writes "bye" first
-and the watchdog exits without touching anything.
+watchdog kills the process group of every hook still running, then deletes every macvlan
+tagged with IFLA_IFALIAS "carpd" -- which takes the virtual addresses with it -- and exits.
+On a clean shutdown carpd writes "bye" first and the watchdog exits without touching
+anything (carpd has ended its hooks itself: carp/daemon/hooks.py).
+
+The pipe carries one line per message, each shorter than PIPE_BUF so that it is written
+whole: "hook <pgid> <what>" when a hook starts, "done <pgid>" when it has ended, "bye".
 
 The netlink code here is a few struct calls on a plain socket (no pyroute2) so that the
 same function also serves carpd's start-up clean-up of a predecessor's leftovers.
@@ -17,9 +21,12 @@ import os
 import signal
 import socket
 import struct
+from collections.abc import Callable
 
 TAG = "carpd"
 BYE = b"bye\n"
+HOOK, DONE = "hook", "done"
+MAX_LINE = 512  # well under PIPE_BUF (4096): a write of a line is atomic
 
 # rtnetlink constants (linux/rtnetlink.h, linux/netlink.h, linux/if_link.h)
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
@@ -119,7 +126,59 @@ def delete_tagged(tag: str = TAG) -> list[str]:
     return deleted
 
 
-def _watch(read_fd: int) -> None:
+class Link:
+    """carpd's end of the pipe: which hook process groups the watchdog must kill if carpd
+    dies (the hooks.GroupWatch that carpd's HookRunner tells)."""
+
+    def __init__(self, write_fd: int) -> None:
+        self.write_fd = write_fd
+        # carpd's loop must never wait on a stuck (e.g. SIGSTOPped) watchdog: a full pipe
+        # loses a message instead (64 KiB is some two thousand hooks behind)
+        os.set_blocking(write_fd, False)
+
+    def started(self, pgid: int, what: str) -> None:
+        self._send(f"{HOOK} {pgid} {what}")
+
+    def ended(self, pgid: int) -> None:
+        self._send(f"{DONE} {pgid}")
+
+    def _send(self, line: str) -> None:
+        data = line.replace("\n", " ").encode(errors="replace")[: MAX_LINE - 1] + b"\n"
+        try:
+            os.write(self.write_fd, data)
+        except OSError:  # no watchdog (gone, or never started): nothing to tell
+            pass
+
+
+def note(groups: dict[int, str], line: bytes) -> None:
+    """Apply one "hook"/"done" line to the running groups (pgid -> what); others ignored."""
+    verb, _, rest = line.decode(errors="replace").partition(" ")
+    pgid, _, what = rest.partition(" ")
+    if not pgid.isdigit() or int(pgid) <= 1:  # never 0 (our own group) or 1 (init's)
+        return
+    if verb == HOOK:
+        groups[int(pgid)] = what
+    elif verb == DONE:
+        groups.pop(int(pgid), None)
+
+
+def kill_groups(groups: dict[int, str]) -> list[str]:
+    """SIGKILL every hook group still running; a log line for each one that was."""
+    killed: list[str] = []
+    for pgid, what in groups.items():
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:  # ended by itself in the meantime
+            continue
+        killed.append(f"{what}: killed (process group {pgid}), carpd died")
+    return killed
+
+
+def _quiet(_text: str) -> None:
+    pass
+
+
+def _watch(read_fd: int, log: Callable[[str], None] = _quiet) -> None:
     """The child's whole life: block on the pipe, clean up on EOF, exit."""
     # systemd sends SIGTERM to the whole cgroup; we must stay until carpd says bye or dies.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
@@ -129,31 +188,44 @@ def _watch(read_fd: int) -> None:
             comm.write("carpd-watchdog")
     except OSError:
         pass
+    groups: dict[int, str] = {}  # hook process groups running now: pgid -> what
     buf = b""
     while True:
         try:
-            chunk = os.read(read_fd, 64)
+            chunk = os.read(read_fd, 4096)
         except InterruptedError:
             continue
         except OSError:
             chunk = b""
         if not chunk:
             break
-        buf += chunk
-        if BYE in buf:
-            os._exit(0)
+        *lines, buf = (buf + chunk).split(b"\n")
+        for line in lines:
+            if line + b"\n" == BYE:
+                os._exit(0)
+            note(groups, line)
+    # hooks first: one syscall each, and none may act on what the clean-up removes;
+    # logging last, as it may block or fail and the addresses must go first
+    killed = kill_groups(groups)
     delete_tagged()
+    for line in killed:
+        try:
+            log(line)
+        except Exception:  # e.g. carpd's stderr was a pipe that died with it
+            break
     os._exit(0)
 
 
-def start() -> tuple[int, int]:
-    """Fork the watchdog.  Returns (its pid, the write end of the pipe carpd keeps)."""
+def start(log: Callable[[str], None] = _quiet) -> tuple[int, int]:
+    """Fork the watchdog.  Returns (its pid, the write end of the pipe carpd keeps).
+
+    `log` is carpd's (syslog or stderr), inherited through the fork."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
         try:
             os.close(write_fd)
-            _watch(read_fd)
+            _watch(read_fd, log)
         finally:
             os._exit(0)
     os.close(read_fd)

@@ -1,4 +1,5 @@
-"""State-change hooks: name order, devd arguments and environment, timeouts never block."""
+"""State-change hooks: name order, devd arguments and environment, timeouts never block,
+and no hook process group outlives carpd's shutdown."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from carp.daemon.hooks import Event, HookRunner, hooks_in
+from tests.procs import group_members, wait_group_gone
 
 RECORD = """#!/bin/sh
 echo "$(basename "$0") $1 $2 $CARP_SUBSYSTEM $CARP_TYPE $CARP_VHID $CARP_INTERFACE" >> "{out}"
@@ -42,7 +46,7 @@ def test_hooks_get_devd_fields_in_order(tmp_path: Path) -> None:
         runner.submit(Event(1, "carp0", "MASTER", "eth0"))
         runner.submit(Event(3, "em0", "BACKUP", "em0"))
         await runner.drain(10)
-        runner.close()
+        await runner.shutdown()
 
     asyncio.run(scenario())
     assert out.read_text().splitlines() == [
@@ -71,7 +75,7 @@ def test_hanging_and_failing_hooks_are_logged_and_never_block(tmp_path: Path) ->
             await asyncio.sleep(0.02)
             ticks.append(time.monotonic())
         await runner.drain(10)
-        runner.close()
+        await runner.shutdown()
         return submitted
 
     submitted = asyncio.run(scenario())
@@ -80,3 +84,157 @@ def test_hanging_and_failing_hooks_are_logged_and_never_block(tmp_path: Path) ->
     assert any("10-hang" in m and "timed out" in m for m in logged)
     assert any("20-fail" in m and "exit status 3" in m and "broken" in m for m in logged)
     assert out.read_text().split()[0] == "30-record"  # later hooks still ran
+
+
+# A hook that records "<subsystem> <state> <pid>"; for "<subsystem>/<state>" matching
+# `slow` it takes a moment, for `hang` it hangs with a child in its process group.
+HANG = """#!/bin/sh
+echo "$1 $2 $$" >> "{out}"
+case "$1/$2" in {slow}) sleep 0.4 ;; {hang}) sleep 60 & wait ;; esac
+"""
+
+
+def _hang_hook(directory: Path, out: Path, hang: str, slow: str = "-") -> None:
+    _hook(directory, "10-hang", HANG.format(out=out, hang=hang, slow=slow))
+
+
+def _records(out: Path) -> list[tuple[str, str, int]]:
+    if not out.exists():
+        return []
+    return [(s, st, int(pid)) for s, st, pid in (ln.split() for ln in out.read_text().splitlines())]
+
+
+async def _until_recorded(out: Path, count: int) -> None:
+    """Until `count` hooks have started (bounded: a stuck test fails, it does not hang)."""
+    for _ in range(500):
+        if len(_records(out)) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} hooks did not start: {_records(out)}")
+
+
+def test_shutdown_deadline_kills_the_running_group_and_skips_the_rest(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    hooks = tmp_path / "hooks.d"
+    hooks.mkdir()
+    # the hang starts after the slow hook: the shutdown's deadline comes before its timeout
+    _hang_hook(hooks, out, hang="2@carp1/INIT", slow="1@carp0/INIT")
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(hooks, logged.append, timeout=2.0)
+        for vhid in (1, 2, 3):  # three vhosts, none overtaken: each keeps its turn
+            runner.submit(Event(vhid, f"carp{vhid - 1}", "INIT"))
+        await runner.shutdown()
+        runner.submit(Event(4, "carp3", "BACKUP"))  # too late: logged, never run
+
+    asyncio.run(scenario())
+    records = _records(out)
+    assert [(s, st) for s, st, _ in records] == [("1@carp0", "INIT"), ("2@carp1", "INIT")]
+    assert group_members(records[1][2]) == []  # the hook and its child: gone on return
+    assert logged == [
+        f"hook {hooks}/10-hang 2@carp1 INIT: killed, carpd is stopping",
+        "hooks 3@carp2 INIT: skipped, carpd is stopping",
+        "hooks 4@carp3 BACKUP: skipped, carpd is stopping",
+    ]
+
+
+def test_shutdown_init_hooks_run_after_overtaken_transitions(tmp_path: Path) -> None:
+    """A hanging MASTER hook must not eat the INIT hooks' time at shutdown."""
+    out = tmp_path / "out.txt"
+    hooks = tmp_path / "hooks.d"
+    hooks.mkdir()
+    _hang_hook(hooks, out, hang="*/MASTER")
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(hooks, logged.append, timeout=3.0)
+        runner.submit(Event(1, "carp0", "MASTER"))
+        runner.submit(Event(2, "carp1", "MASTER"))
+        await _until_recorded(out, 1)
+        runner.submit(Event(1, "carp0", "INIT"))  # what host.shutdown() gives carpd
+        runner.submit(Event(2, "carp1", "INIT"))
+        await runner.shutdown()
+
+    asyncio.run(scenario())
+    records = _records(out)
+    assert [(s, st) for s, st, _ in records] == [
+        ("1@carp0", "MASTER"), ("1@carp0", "INIT"), ("2@carp1", "INIT"),
+    ]
+    assert group_members(records[0][2]) == []
+    assert logged == [
+        f"hook {hooks}/10-hang 1@carp0 MASTER: killed, carpd is stopping",
+        "hooks 2@carp1 MASTER: skipped, carpd is stopping",
+    ]
+
+
+def test_shutdown_lets_a_transition_not_overtaken_finish(tmp_path: Path) -> None:
+    """An INIT queued before the shutdown (its interface went down) is the last word on
+    its vhost: its running hook is not cut short."""
+    out = tmp_path / "out.txt"
+    _hook(tmp_path, "10-slow", f'#!/bin/sh\necho "$1 $2 $$" >> "{out}"\nsleep 0.3\n'
+                               f'echo "$1 done $$" >> "{out}"\n')  # fmt: skip
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(tmp_path, logged.append, timeout=5.0)
+        runner.submit(Event(1, "carp0", "INIT"))
+        await _until_recorded(out, 1)
+        await runner.shutdown()
+
+    asyncio.run(scenario())
+    assert [st for _, st, _ in _records(out)] == ["INIT", "done"]
+    assert logged == []
+
+
+class Watch:
+    def __init__(self) -> None:
+        self.told: list[tuple[str, int, str]] = []
+
+    def started(self, pgid: int, what: str) -> None:
+        self.told.append(("started", pgid, what))
+
+    def ended(self, pgid: int) -> None:
+        self.told.append(("ended", pgid, ""))
+
+
+def test_the_watch_is_told_of_each_hook_group(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    _hook(tmp_path, "10-group", f'#!/bin/sh\nread -r _ _ _ _ pgid _ < /proc/$$/stat\n'
+                                f'echo "$$ $pgid" >> "{out}"\n')  # fmt: skip
+    watch = Watch()
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(tmp_path, logged.append, watch=watch)
+        runner.submit(Event(1, "carp0", "MASTER"))
+        await runner.drain(10)
+        await runner.shutdown()
+
+    asyncio.run(scenario())
+    pid, pgid = map(int, out.read_text().split())
+    assert pid == pgid  # a group of its own: the watchdog's kill takes the hook's children
+    assert watch.told == [
+        ("started", pgid, f"hook {tmp_path}/10-group 1@carp0 MASTER"),
+        ("ended", pgid, ""),
+    ]
+    assert logged == []
+
+
+def test_a_hook_running_when_carpd_crashes_is_killed(tmp_path: Path) -> None:
+    """An exception out of carpd's loop ends asyncio.run, which cancels the runner."""
+    out = tmp_path / "out.txt"
+    _hang_hook(tmp_path, out, hang="*/MASTER")
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(tmp_path, logged.append, timeout=30.0)
+        runner.submit(Event(1, "carp0", "MASTER"))
+        await _until_recorded(out, 1)
+        raise RuntimeError("carpd bug")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(scenario())
+    [(_, _, pid)] = _records(out)
+    assert wait_group_gone(pid) == []
+    assert logged == [f"hook {tmp_path}/10-hang 1@carp0 MASTER: killed, carpd is stopping"]
