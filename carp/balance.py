@@ -10,11 +10,15 @@ import functools
 import hashlib
 import socket
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from carp.mac import virtual_mac
+from carp.wire import hmac_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from carp.config import CarpInterface
     from carp.personality.base import Personality
 
 _M32 = 0xFFFF_FFFF
@@ -132,3 +136,30 @@ def arp_responder(
         return None
     chosen = ordered[freebsd_arpbalance_index(sender_ip, len(ordered))]
     return chosen if chosen.master else None
+
+
+def arp_members(
+    interfaces: Iterable[CarpInterface], masters: set[tuple[str, int]]
+) -> dict[tuple[str, str], list[ArpMember]]:
+    """(carpdev, IPv4 address) -> the carp interfaces (one vhid each, running) that hold
+    it there; `masters` are the (interface key, vhid) pairs this host is MASTER of."""
+    out: dict[tuple[str, str], list[ArpMember]] = {}
+    for ci in interfaces:
+        if ci.style != "clone" or len(ci.nodes) != 1:
+            continue
+        member = ArpMember(ci.vhid, hmac_key(ci.passphrase), ci.lladdr or virtual_mac(ci.vhid),
+                           (ci.key, ci.vhid) in masters)  # fmt: skip
+        for a in ci.addresses:
+            if a.family == 4:
+                out.setdefault((str(ci.carpdev), a.address), []).append(member)
+    return out
+
+
+def balanced_addresses(members: dict[tuple[str, str], list[ArpMember]]) -> dict[str, set[str]]:
+    """carpdev -> the addresses carpd answers ARP for itself: those shared by two or more
+    carp interfaces while arpbalance is on (one alone answers as usual)."""
+    out: dict[str, set[str]] = {}
+    for (dev, addr), held in members.items():
+        if len(held) > 1:
+            out.setdefault(dev, set()).add(addr)
+    return out

@@ -42,8 +42,9 @@ from carp.actions import (
     Log,
     Send,
 )
-from carp.balance import ArpMember, arp_responder
+from carp.balance import ArpMember, arp_members, arp_responder, balanced_addresses
 from carp.config import CarpInterface, macvlan_mac
+from carp.personality import DEFAULT
 from carp.validation import COUNT
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import (
@@ -93,7 +94,7 @@ class CarpHost:
     """
 
     def __init__(
-        self, personality: str = "openbsd", name: str = "", rng: random.Random | None = None
+        self, personality: str = DEFAULT, name: str = "", rng: random.Random | None = None
     ) -> None:
         self.personality = personality
         self.name = name
@@ -371,30 +372,15 @@ class CarpHost:
     # -- ARP balancing (net.inet.carp.arpbalance, ref 6.3/6.4) ------------------------
 
     def _arp_members(self) -> dict[tuple[str, str], list[ArpMember]]:
-        """(carpdev, IPv4 address) -> the runnable carp interfaces holding it there."""
-        out: dict[tuple[str, str], list[ArpMember]] = {}
         if not self._sc("arpbalance"):
-            return out
-        for key, ci in self.ifaces.items():
-            if ci.style != "clone" or len(ci.nodes) != 1 or self._runnable((key, ci.vhid)):
-                continue
-            v = self.vhosts.get((key, ci.vhid))
-            member = ArpMember(ci.vhid, hmac_key(ci.passphrase),
-                               ci.lladdr or virtual_mac(ci.vhid),
-                               v is not None and v.state == MASTER)  # fmt: skip
-            for a in ci.addresses:
-                if a.family == 4:
-                    out.setdefault((str(ci.carpdev), a.address), []).append(member)
-        return out
+            return {}
+        masters = {vk for vk, v in self.vhosts.items() if v.state == MASTER}
+        runnable = [ci for k, ci in self.ifaces.items() if not self._runnable((k, ci.vhid))]
+        return arp_members(runnable, masters)
 
     def arp_balanced(self) -> dict[str, set[str]]:
-        """carpdev -> the addresses whose ARP requests carpd answers itself: shared by
-        two or more carp interfaces while arpbalance is on (one alone answers as usual)."""
-        out: dict[str, set[str]] = {}
-        for (dev, addr), members in self._arp_members().items():
-            if len(members) > 1:
-                out.setdefault(dev, set()).add(addr)
-        return out
+        """carpdev -> the addresses whose ARP requests carpd answers itself."""
+        return balanced_addresses(self._arp_members())
 
     def arp_answer(self, dev: str, target_ip: str, sender_mac: str, sender_ip: str) -> str | None:
         """The MAC this host answers a balanced who-has with, or None (stay silent)."""

@@ -27,7 +27,7 @@ import random
 from dataclasses import dataclass
 
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
-from carp.personality import policy
+from carp.personality import DEFAULT, policy
 from carp.states import (
     BACKUP,
     INIT,
@@ -66,7 +66,7 @@ def outranks(local: str, src: str) -> bool:
 class Env:
     """Host-wide inputs every vhost reads; CarpHost owns and updates the one instance."""
 
-    personality: str = "openbsd"
+    personality: str = DEFAULT
     preempt: bool = False
     demotion: int = 0  # FreeBSD: admin + kernel demotion, added to advskew
     suppress_preempt: int = 0  # NetBSD / legacy: >0 forces advskew 240

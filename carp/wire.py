@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 # part of the codec API; kept in carp.mac so the front ends need not load the codec
 from carp.mac import virtual_mac as virtual_mac
-from carp.personality import PERSONALITIES, policy
+from carp.personality import DEFAULT, PERSONALITIES, policy
 from carp.personality.base import Personality
 
 KEY_LEN = 20  # CARP_KEY_LEN
@@ -295,7 +295,7 @@ def hmac_message(
     v6: Iterable[str],
     counter: bytes,
     mac: bytes | None = None,
-    flavour: str = "openbsd",
+    flavour: str = DEFAULT,
     include_linklocal: bool = False,
 ) -> bytes:
     """The exact bytes M that are HMAC'd (reference 2.2).
@@ -346,7 +346,7 @@ class Signer:
         v4: Iterable[str],
         v6: Iterable[str],
         mac: bytes | None = None,
-        flavour: str = "openbsd",
+        flavour: str = DEFAULT,
     ) -> None:
         v4, v6 = list(v4), list(v6)
         self.key = key
