@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from carp.mac import virtual_mac
 from carp.record import asdict, field, record
+from carp.states import BACKUP, INIT, MASTER
 
 # ifconfig imports this on every start: ipaddress and typing only where needed.
 TYPE_CHECKING = False
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     Balancing = Literal["none", "ip", "ip-stealth", "ip-unicast", "arp"]
 
 BALANCING_MODES: tuple[str, ...] = ("none", "ip", "ip-stealth", "ip-unicast", "arp")
-STATES: tuple[str, ...] = ("INIT", "BACKUP", "MASTER")
+STATES: tuple[str, ...] = (INIT, BACKUP, MASTER)
 
 CARP_GROUP_V4 = "224.0.0.18"
 CARP_GROUP_V6 = "ff02::12"
@@ -92,6 +93,12 @@ class CarpInterface:
     version: int = 2
     vrrp_prio: int = 100
     vrrp_interval: int = 100
+
+    @property
+    def parent(self) -> str | None:
+        """The physical interface a vhid lives on: the carpdev, or for a FreeBSD-style vhid
+        the interface itself."""
+        return self.name if self.style == "vhid" else self.carpdev
 
     @property
     def key(self) -> str:

@@ -13,6 +13,7 @@ import time
 
 from carp.lab import Capture, Host, Lab
 from carp.lab.scenario import VMAC1, manpage_pair, master_down, wait_states
+from carp.states import MASTER
 
 VIP = "192.168.1.1"
 
@@ -93,7 +94,7 @@ def run() -> int:
         say(f"\nhostA# kill -9 {a.carpd_pid}        # carpd dies without a word")
         t_kill = a.kill_carpd()
         takeover(lab, cap, t_kill)
-        wait_states({b: {1: "MASTER"}}, 2)
+        wait_states({b: {1: MASTER}}, 2)
         say("")
         show_ifconfig(b)
         show_ifconfig(a)

@@ -31,10 +31,6 @@ Snapshot = dict[object, int]
 SENDERR_LIMIT = 3  # errors in a row that demote; as many successes undo it
 
 
-def _parent(ci: CarpInterface) -> str | None:
-    return ci.name if ci.style == "vhid" else ci.carpdev
-
-
 class Demotion:
     """What the schemes share: the send-error count, publishing to the vhids."""
 
@@ -171,7 +167,7 @@ class GroupDemotion(Demotion):
 
     def _units_down(self) -> set[object]:
         down = self.host.link_down
-        return {k for k, ci in self.host.ifaces.items() if _parent(ci) in down}
+        return {k for k, ci in self.host.ifaces.items() if ci.parent in down}
 
     def _apply_link(self, came: set[object], gone: set[object]) -> list[Action]:
         acts: list[Action] = []

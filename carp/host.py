@@ -64,16 +64,11 @@ def defaults(personality: str) -> dict[str, int]:
 
 
 
-def _parent(ci: CarpInterface) -> str | None:
-    """The physical interface a vhid lives on (FreeBSD vhid style: the interface itself)."""
-    return ci.name if ci.style == "vhid" else ci.carpdev
-
-
 def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
     """Everything whose change restarts a vhid (advbase/advskew/up only take effect)."""
     addrs = tuple(sorted((a.address, a.prefixlen) for a in ci.addresses_for(vhid)))
     return (
-        ci.style, _parent(ci), vhid, addrs, ci.passphrase, ci.lladdr, ci.effective_balancing,
+        ci.style, ci.parent, vhid, addrs, ci.passphrase, ci.lladdr, ci.effective_balancing,
         ci.peer, ci.peer6, ci.vhid, len(ci.nodes), ci.version,
     )  # fmt: skip
 
@@ -220,7 +215,7 @@ class CarpHost:
         self._by_dev = {}
         for (_key, vhid), v in self.vhosts.items():
             self._by_dev.setdefault((v.p.carpdev, vhid), []).append(v)
-        self._devs = {d for ci in new.values() if (d := _parent(ci))}
+        self._devs = {d for ci in new.values() if (d := ci.parent)}
         return acts
 
     def _make_vhost(self, ci: CarpInterface, vhid: int, advskew: int) -> VirtualHost:
@@ -233,7 +228,7 @@ class CarpHost:
         if self.policy.hashes_lladdr and leader and ci.lladdr and ci.lladdr.lower() != default_mac:
             hmac_mac = mac_bytes(ci.lladdr)  # reference 2.2 step 2 (realmac case ignored)
         params = Params(
-            ifname=ci.key, logname=ci.name, carpdev=_parent(ci) or "", vhid=vhid,
+            ifname=ci.key, logname=ci.name, carpdev=ci.parent or "", vhid=vhid,
             v4=tuple(a.address for a in addrs if a.family == 4),
             v6=tuple(a.address for a in addrs if a.family == 6),
             key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
@@ -248,7 +243,7 @@ class CarpHost:
     def _runnable(self, vkey: VKey) -> str | None:
         """None if the vhid may run, else the reason it must stay (or go) INIT."""
         ci = self.ifaces.get(vkey[0])
-        parent = _parent(ci) if ci else None
+        parent = ci.parent if ci else None
         if ci is None or not parent or ci.version != 2:
             return st.R_USER
         if parent in self.link_down:

@@ -27,6 +27,7 @@ import random
 from dataclasses import dataclass
 
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
+from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
 from carp.personality import DEFAULT, policy
 from carp.states import (
     BACKUP,
@@ -93,8 +94,8 @@ class Params:
     leader: bool = True
     nodes: int = 1  # carpnodes count: OpenBSD logs "(vhid N)" when > 1
     balancing: str = "none"
-    dst4: str = "224.0.0.18"
-    dst6: str = "ff02::12"
+    dst4: str = CARP_GROUP_V4
+    dst6: str = CARP_GROUP_V6
     src_mac: str = ""  # Ethernet source of our adverts; "" is the vhid's virtual MAC
 
 

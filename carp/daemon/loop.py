@@ -29,7 +29,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
-from carp.config import CarpInterface, macvlan_mac
+from carp.config import macvlan_mac
 from carp.daemon import control, sdnotify
 from carp.daemon.arp import ArpBalancer
 from carp.daemon.hooks import Event, GroupWatch, HookRunner
@@ -38,6 +38,7 @@ from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.host import CarpHost
+from carp.states import MASTER
 from sysctl.store import State, Store, StoreError, netns_name
 
 try:  # the BSD -> Linux interface name map (carp/sysif.py)
@@ -52,11 +53,6 @@ Job = Callable[[], Awaitable[None]]
 STORE_POLL = 1.0  # seconds between checks of the store file (edits without "sync")
 SHUTDOWN_JOBS_TIMEOUT = 3.0
 SYNC_JOBS_TIMEOUT = 1.0
-
-
-def parent_of(ci: CarpInterface) -> str | None:
-    """The carpdev as the store names it (FreeBSD vhid style: the interface itself)."""
-    return ci.name if ci.style == "vhid" else ci.carpdev
 
 
 
@@ -234,7 +230,7 @@ class Daemon:
     def _sync_carpdevs(self, now: float) -> list[Action]:
         """Sockets for every carpdev in use; link state changes to the host."""
         assert self.host is not None
-        wanted = {dev for ci in self.state.interfaces.values() if (dev := parent_of(ci))}
+        wanted = {dev for ci in self.state.interfaces.values() if (dev := ci.parent)}
         acts: list[Action] = []
         self.devmap = {dev: resolve(dev, self.state) for dev in wanted}
         for dev in list(self.socks):
@@ -278,7 +274,7 @@ class Daemon:
         """Create/replace/remove macvlans to match the store (in the netlink task)."""
         wanted: dict[str, Macvlan] = {}
         for key, ci in self.state.interfaces.items():
-            dev = parent_of(ci)
+            dev = ci.parent
             if not dev or not ci.nodes:
                 continue
             linux_dev = self.devmap.get(dev, dev)
@@ -391,10 +387,10 @@ class Daemon:
         if mv is None:
             return
         balanced = ci is not None and self.arp.covers(
-            parent_of(ci), (a.address for a in ci.addresses))
+            ci.parent, (a.address for a in ci.addresses))
         # arp_ignore 8: never answer ARP (carpd does, for balanced addresses); else 1
         write_conf("ipv4", mv.linux_name, "arp_ignore", 8 if balanced else 1)
-        master = any(s == "MASTER" for (k, _v), s in self.vstate.items() if k == key)
+        master = any(s == MASTER for (k, _v), s in self.vstate.items() if k == key)
         if master and ci is not None:
             await self.nl.set_master(mv.linux_name, ci.addresses)
         else:
@@ -402,7 +398,7 @@ class Daemon:
 
     async def _announce(self, act: Announce) -> None:
         """Gratuitous ARP / unsolicited NA, after the addresses are in place."""
-        if self.vstate.get((act.ifname, act.vhid)) != "MASTER":
+        if self.vstate.get((act.ifname, act.vhid)) != MASTER:
             return
         socks = self.socks.get(act.carpdev)
         if socks is None:

@@ -28,12 +28,12 @@ from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP
 
 from carp.config import Address
 from carp.daemon.watchdog import TAG
+from carp.mac import VIRTUAL_MAC_PREFIX
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 IFA_F_NODAD = 0x02
 IFA_F_UNUSABLE = 0x40 | 0x08  # tentative (DAD running) or dadfailed: not a source
-VIRTUAL_MAC_PREFIX = "00:00:5e:00:01:"
 PROC_CONF = Path("/proc/sys/net")
 
 

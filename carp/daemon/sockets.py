@@ -19,10 +19,9 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
 from carp.wire import ETH_P_IP, IPPROTO_CARP
 
-GROUP4 = "224.0.0.18"
-GROUP6 = "ff02::12"
 IP_MULTICAST_ALL = 49  # linux/in.h; not exported by the socket module
 RCVBUF = 1 << 20
 BATCH = 64  # datagrams read per readiness callback, so one busy carpdev cannot starve the rest
@@ -63,7 +62,7 @@ class CarpdevSockets:
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_CARP)
         try:
             self._bind_device(sock)
-            mreqn = struct.pack("=4s4si", socket.inet_aton(GROUP4), bytes(4), self.ifindex)
+            mreqn = struct.pack("=4s4si", socket.inet_aton(CARP_GROUP_V4), bytes(4), self.ifindex)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
             sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)  # only our own joins
@@ -77,7 +76,8 @@ class CarpdevSockets:
         sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_CARP)
         try:
             self._bind_device(sock)
-            mreq = struct.pack("=16sI", socket.inet_pton(socket.AF_INET6, GROUP6), self.ifindex)
+            group = socket.inet_pton(socket.AF_INET6, CARP_GROUP_V6)
+            mreq = struct.pack("=16sI", group, self.ifindex)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
@@ -135,7 +135,7 @@ class CarpdevSockets:
                 break
             except OSError:
                 break
-            hoplimit, dst = -1, GROUP6
+            hoplimit, dst = -1, CARP_GROUP_V6
             for level, kind, value in ancdata:
                 if level != socket.IPPROTO_IPV6:
                     continue

@@ -7,14 +7,12 @@ from collections.abc import Callable, Iterable
 
 from carp.lab.hosts import Host
 from carp.lab.lab import Lab
+from carp.mac import virtual_mac as virtual_mac
+from carp.states import BACKUP, MASTER
 
 PASS = "mekmitasdigoat"  # carp(4)'s example passphrase
-VMAC1 = "00:00:5e:00:01:01"
+VMAC1 = virtual_mac(1)
 Echo = Callable[[Host, list[str]], None]
-
-
-def virtual_mac(vhid: int) -> str:
-    return f"00:00:5e:00:01:{vhid:02x}"
 
 
 def master_down(advbase: int, advskew: int, personality: str = "openbsd") -> float:
@@ -85,7 +83,7 @@ def masters(hosts: Iterable[Host]) -> dict[int, list[str]]:
     for host in hosts:
         for vhid, state in vhid_states(host).items():
             out.setdefault(vhid, [])
-            if state == "MASTER":
+            if state == MASTER:
                 out[vhid].append(host.letter)
     return out
 
@@ -99,5 +97,5 @@ def manpage_pair(lab: Lab, echo: Echo | None = None, timeout: float = 10.0) -> N
             host.start_carpd()
     configure_carp(a, echo=echo)
     configure_carp(b, advskew=100, echo=echo)
-    if not wait_states({a: {1: "MASTER"}, b: {1: "BACKUP"}}, timeout):
+    if not wait_states({a: {1: MASTER}, b: {1: BACKUP}}, timeout):
         raise TimeoutError(f"no election: A {vhid_states(a)} B {vhid_states(b)}")
