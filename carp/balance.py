@@ -1,8 +1,11 @@
-"""carpnodes / arpbalance share selection (reference section 6), pure.
+"""carpnodes / arpbalance share selection (§6), pure.
 
 These functions decide which node owns a flow or an ARP requester. carpd
 turns the decisions into kernel rules; they are here so the rules can be
-derived and tested against the BSD arithmetic."""
+derived and tested against the BSD arithmetic.
+
+§N refers to the protocol notes in docs/protocol.md.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ def _mix(a: int, b: int, c: int) -> int:
 
 
 def carp_hash(key: bytes, hashkey: tuple[int, int], mac: bytes) -> int:
-    """OpenBSD/NetBSD carp_hash over a 6-byte MAC (ref 6.3 steps 2-4), a uint32."""
+    """OpenBSD/NetBSD carp_hash over a 6-byte MAC (§6.3 steps 2-4), a uint32."""
     if len(mac) != 6 or len(key) < 4:
         raise ValueError("mac must be 6 bytes and key at least 4")
     a = (_GOLDEN + int.from_bytes(mac[0:4], "little")) & _M32
@@ -81,14 +84,14 @@ def ip_fold(src: str, dst: str) -> int:
 
 
 def _always_accepted(dst: bytes) -> bool:
-    # Multicast and limited broadcast (incl. CARP ads) bypass the hash (ref 6.2).
+    # Multicast and limited broadcast (incl. CARP ads) bypass the hash (§6.2).
     if len(dst) == 4:
         return dst[0] >> 4 == 14 or dst == b"\xff\xff\xff\xff"
     return dst[0] == 0xFF
 
 
 def ip_accepts(src: str, dst: str, lsmask: int, lscount: int) -> bool:
-    """Whether this node keeps the packet under `balancing ip*` (ref 6.2).
+    """Whether this node keeps the packet under `balancing ip*` (§6.2).
 
     Subnet-directed broadcasts need the prefix, so carpd must exempt them itself."""
     if _always_accepted(_packed(dst)):
@@ -122,9 +125,9 @@ def arp_responder(
 ) -> ArpMember | None:
     """The member that answers a who-has, or None when the share is another host's.
 
-    Members are taken in vhid order (the kernels' list order).  NetBSD (ref 6.3): each
+    Members are taken in vhid order (the kernels' list order).  NetBSD (§6.3): each
     interface i answers iff carp_hash(its key, sender MAC) % count == i and it is
-    MASTER.  FreeBSD <= 9 and OpenBSD 3.x, whose code FreeBSD imported (ref 6.4): the
+    MASTER.  FreeBSD <= 9 and OpenBSD 3.x, whose code FreeBSD imported (§6.4): the
     sender IP picks one member, which answers iff MASTER."""
     ordered = sorted(members, key=lambda m: m.vhid)
     if not ordered:

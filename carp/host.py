@@ -16,15 +16,17 @@ CONTRACT (implemented by the protocol-core work; carpd and tests/sim drive only 
   not change keeps its state (no flap on reload); changed vhid/addresses/key go INIT and
   restart; changed advbase/advskew just take effect.  Interfaces whose carpdev is down
   (as last reported by `link`) stay INIT.  `state_request` with a new seq is applied once.
-* `packet` follows the personality's validation order (carp-protocol.md section 7), returns
+* `packet` follows the personality's validation order (§7), returns
   Count actions for every counter (ipackets, badttl, badsum, badvhid, badauth, ...), Log
-  actions for the diagnostics of section 8, and the state logic of section 4.4.
-* Demotion per personality (section 5): OpenBSD group carpdemote (store groups + kernel +1
+  actions for the diagnostics of §8, and the state logic of §4.4.
+* Demotion per personality (§5): OpenBSD group carpdemote (store groups + kernel +1
   on carpdev down), FreeBSD net.inet.carp.demotion (+ifdown factor), legacy/NetBSD
   suppress_preempt (advskew 240 on every vhid while >0).  Any rise sends ads at once.
 * status() -> {"vhosts": {iface_key: {str(vhid): {"state", "since", "reason"}}},
                "counters": {stat: n}, "demotion": int, "groups": {name: demote},
                "suppress_preempt": int}
+
+§N refers to the protocol notes in docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -226,7 +228,7 @@ class CarpHost:
         mac = ci.lladdr or virtual_mac(vhid, multicast=leader and balancing == "ip")
         hmac_mac = None
         if self.policy.hashes_lladdr and leader and ci.lladdr and ci.lladdr.lower() != default_mac:
-            hmac_mac = mac_bytes(ci.lladdr)  # reference 2.2 step 2 (realmac case ignored)
+            hmac_mac = mac_bytes(ci.lladdr)  # §2.2 step 2 (realmac case ignored)
         params = Params(
             ifname=ci.key, logname=ci.name, carpdev=ci.parent or "", vhid=vhid,
             v4=tuple(a.address for a in addrs if a.family == 4),
@@ -338,7 +340,7 @@ class CarpHost:
         now: float,
         local: str = "",
     ) -> list[Action]:
-        """One received CARP payload, validated in the personality's order (section 7).
+        """One received CARP payload, validated in the personality's order (§7).
 
         `local` is our own address on `carpdev` in that family, the one our
         advertisements leave from: it breaks ties between two MASTERs (carp.vhost)."""
@@ -364,7 +366,7 @@ class CarpHost:
             }  # fmt: skip
         return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
 
-    # -- ARP balancing (net.inet.carp.arpbalance, ref 6.3/6.4) ------------------------
+    # -- ARP balancing (net.inet.carp.arpbalance, §6.3/6.4) ---------------------------
 
     def _arp_members(self) -> dict[tuple[str, str], list[ArpMember]]:
         if not self._sc("arpbalance"):

@@ -18,6 +18,8 @@ time out within milliseconds of each other and then yield in lockstep forever, s
 is broken as VRRP breaks it (RFC 5798 6.4.3): the higher sender address stays MASTER.
 A MASTER that yields on a tie also delays its master-down timer by a random fraction,
 so it converges with a BSD peer that follows the plain rule.  The wire bytes are the BSDs'.
+
+§N refers to the protocol notes in docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class VirtualHost:
         self._md: int | None = None  # cached master_down_us() for (advbase, advskew)
         self._md_for = (advbase, advskew)
 
-    # -- timing (reference 4.2) ------------------------------------------------------
+    # -- timing (§4.2) ---------------------------------------------------------------
 
     def sent_advskew(self) -> int:
         """The advskew put in our packets."""
@@ -305,7 +307,7 @@ class VirtualHost:
         return self.env.policy.cookie_counter and adv.counter == self.cookie
 
     def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
-        """An authenticated advertisement for this vhid (reference 4.4).  Hot path.
+        """An authenticated advertisement for this vhid (§4.4).  Hot path.
 
         `src` is the sender's address, `local` ours on the carpdev in that family (the
         source of our own advertisements): they break ties between two MASTERs."""

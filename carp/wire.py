@@ -1,6 +1,6 @@
 """CARP advertisement codec: header, checksum, HMAC, counter, virtual MAC (pure).
 
-Byte layouts follow reference/carp-protocol.md sections 1-3 and 7. Nothing here
+Byte layouts follow docs/protocol.md §1-3 and §7. Nothing here
 opens a socket or reads a clock; `random_counter` may read os.urandom.
 Every decode path returns a `Reject` instead of raising, whatever the bytes.
 """
@@ -34,7 +34,7 @@ IPPROTO_CARP = 112
 VRRP_VERSION = 3
 VRRP_HEADER_LEN = 8
 
-# struct carpstats order (reference section 7); netstat and carpd index by name.
+# struct carpstats order (§7); netstat and carpd index by name.
 STAT_FIELDS: tuple[str, ...] = (
     "ipackets", "ipackets6", "badif", "badttl", "hdrops", "badsum", "badver", "badlen",
     "badauth", "badvhid", "badaddrs", "opackets", "opackets6", "onomem", "ostates", "preempt",
@@ -79,7 +79,7 @@ def hmac_key(passphrase: str | bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Advert:
-    """One CARP advertisement header, fields as on the wire (reference 1.2)."""
+    """One CARP advertisement header, fields as on the wire (§1.2)."""
 
     vhid: int
     advskew: int
@@ -93,7 +93,7 @@ class Advert:
 
     @property
     def bow_out(self) -> bool:
-        """advbase 255 + advskew 255: the sender is leaving (reference 4.6)."""
+        """advbase 255 + advskew 255: the sender is leaving (§4.6)."""
         return self.advbase == 255 and self.advskew == 255
 
 
@@ -168,8 +168,8 @@ def decode(payload: bytes, whole_payload: bool = False) -> Advert | Reject:
     """Parse one advertisement (the IP payload). Never raises.
 
     Checks length (badlen) and the checksum over the 36 header bytes (badsum),
-    or over the whole payload with `whole_payload` (FreeBSD IPv4, ref 1.3).
-    The version is NOT checked: hosts do that after the vhid lookup (ref 7.1);
+    or over the whole payload with `whole_payload` (FreeBSD IPv4, §1.3).
+    The version is NOT checked: hosts do that after the vhid lookup (§7.1);
     dispatch VRRPv3 first with `carp_version`."""
     try:
         if len(payload) < HEADER_LEN:
@@ -191,7 +191,7 @@ def carp_version(payload: bytes) -> int | None:
 
 
 # ---------------------------------------------------------------------------
-# Timers derived from header fields (reference 4.2, 1.7); integer microseconds
+# Timers derived from header fields (§4.2, 1.7); integer microseconds
 
 def vrrp_master_down_cs(priority: int, interval_cs: int) -> int:
     """RFC 5798 as FreeBSD computes it: 3*MI + ((256-prio)*MI)/256 centiseconds."""
@@ -199,7 +199,7 @@ def vrrp_master_down_cs(priority: int, interval_cs: int) -> int:
 
 
 # ---------------------------------------------------------------------------
-# Counter (reference section 3)
+# Counter (§3)
 
 
 def random_counter(rng: random.Random | None = None) -> bytes:
@@ -223,7 +223,7 @@ def int_to_counter(n: int) -> bytes:
 
 
 # ---------------------------------------------------------------------------
-# HMAC (reference section 2)
+# HMAC (§2)
 
 
 def _bare(addr: str) -> str:
@@ -249,7 +249,7 @@ def _is_scope_embed(a: bytes) -> bool:
 
 
 def _v6_part(v6: Iterable[str], rules: Personality, include_linklocal: bool) -> bytes:
-    """Sorted, deduplicated IPv6 addresses with kernel scope bytes zeroed (ref 2.2/2.3)."""
+    """Sorted, deduplicated IPv6 addresses with kernel scope bytes zeroed (§2.2/2.3)."""
     zero = _is_scope_embed if rules.hmac_zeroes_multicast_scope else _is_linklocal
     out: set[bytes] = set()
     for addr in v6:
@@ -298,7 +298,7 @@ def hmac_message(
     flavour: str = DEFAULT,
     include_linklocal: bool = False,
 ) -> bytes:
-    """The exact bytes M that are HMAC'd (reference 2.2).
+    """The exact bytes M that are HMAC'd (§2.2).
 
     `include_linklocal` selects OpenBSD's ORIG context; False is NOV6LL (what
     OpenBSD sends). FreeBSD and NetBSD always hash every given address."""
@@ -309,7 +309,7 @@ def hmac_message(
 
 
 class _Context:
-    """HMAC-SHA1 with the ipad/opad states precomputed, as the kernels do (ref 2.2).
+    """HMAC-SHA1 with the ipad/opad states precomputed, as the kernels do (§2.2).
 
     Copying two C sha1 objects is cheaper than hmac.HMAC.copy(), which is
     Python code; the result equals hmac.new(key, prefix + counter, sha1)."""
@@ -334,7 +334,7 @@ class _Context:
 class Signer:
     """Precomputed HMAC-SHA1 contexts for one vhid; sign/verify cost one copy + update.
 
-    OpenBSD flavour keeps two contexts (ref 2.3): it signs with NOV6LL and
+    OpenBSD flavour keeps two contexts (§2.3): it signs with NOV6LL and
     accepts NOV6LL or ORIG. Other flavours have one context."""
 
     __slots__ = ("key", "vhid", "flavour", "_send", "_alt")
@@ -504,7 +504,7 @@ def arp_request(mac: str, ip: str, target_ip: str) -> bytes:
 
 
 def gratuitous_arp(mac: str, ip: str) -> bytes:
-    """Takeover ARP (ref 1.5): a broadcast request, sender = target = the virtual IP."""
+    """Takeover ARP (§1.5): a broadcast request, sender = target = the virtual IP."""
     return arp_request(mac, ip, ip)
 
 
@@ -546,7 +546,7 @@ def _icmp6_checksum(src: bytes, dst: bytes, body: bytes) -> int:
 def unsolicited_na(
     mac: str, ip6: str, router: bool = False, src_ip6: str | None = None
 ) -> bytes:
-    """Takeover neighbour advertisement (ref 1.5): to ff02::1, Override set,
+    """Takeover neighbour advertisement (§1.5): to ff02::1, Override set,
     Solicited clear, Router if asked, target link-layer option = `mac`, hop
     limit 255. The source defaults to the EUI-64 link-local of `mac`."""
     src = _pack6(src_ip6 if src_ip6 is not None else eui64_linklocal(mac))
@@ -585,7 +585,7 @@ def ipv6_multicast_mac(group: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# FreeBSD VRRPv3 mode (reference 1.7)
+# FreeBSD VRRPv3 mode (§1.7)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,11 +77,8 @@ def check_privileges() -> str | None:
 
 
 def _bootconf():  # type: ignore[no-untyped-def]
-    """carp/bootconf.py (hostname.if / rc.conf replay) if this tree has it."""
-    try:
-        return importlib.import_module("carp.bootconf")
-    except ImportError:
-        return None
+    """carp.bootconf (hostname.if / rc.conf replay), loaded only by the start and by -n."""
+    return importlib.import_module("carp.bootconf")
 
 
 def set_personality(name: str) -> int:
@@ -120,9 +117,6 @@ def boot_root(arg: str | None) -> tuple[Path, str | None]:
 
 def check_boot(root: Path = Path("/")) -> int:
     boot = _bootconf()
-    if boot is None:
-        print("carpd: no boot configuration support (carp.bootconf) in this installation")
-        return 0
     try:
         for step in boot.plan(root):
             print(step)
@@ -138,8 +132,6 @@ def replay_boot(store_path: Path, log: Logger, root: Path = Path("/")) -> None:
     The store is kernel memory (cleared at reboot): its absence means this is the first
     carpd since boot.  A restarted carpd keeps what the admin configured at run time."""
     boot = _bootconf()
-    if boot is None:
-        return
     if store_path.exists():
         if root != Path("/"):  # -R was asked for: say why it had no effect
             log.info(f"boot configuration under {root} not replayed: {store_path} exists")

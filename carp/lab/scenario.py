@@ -1,4 +1,7 @@
-"""The man-page cluster and the waits every lab user needs (tests, demo, benchmarks)."""
+"""The man-page cluster and the waits every lab user needs (tests, demo, benchmarks).
+
+§N refers to the protocol notes in docs/protocol.md.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ Echo = Callable[[Host, list[str]], None]
 
 
 def master_down(advbase: int, advskew: int, personality: str = "openbsd") -> float:
-    """Seconds a BACKUP waits after the last advertisement (carp-protocol.md 4.2, KA-3)."""
+    """Seconds a BACKUP waits after the last advertisement (§4.2, KA-3)."""
     t_ad = advbase + advskew / 256
     if personality == "openbsd":
         return 3 * max(t_ad, 1 / 256)
