@@ -165,8 +165,8 @@ def _make(cls: type[_T], frozen: bool) -> type[_T]:
         elif defaulted:
             raise TypeError(f"non-default argument '{name}' follows default argument")
     setattr(cls, _SPEC, tuple(spec.values()))
-    cls.__match_args__ = tuple(spec)  # type: ignore[attr-defined]
-    cls.__init__ = _init  # type: ignore[misc]
+    cls.__match_args__ = tuple(spec)  # type: ignore[attr-defined, misc]
+    cls.__init__ = _init  # type: ignore[misc, method-assign]
     cls.__repr__ = _repr  # type: ignore[assignment, method-assign]
     cls.__eq__ = _eq  # type: ignore[assignment, method-assign]
     if frozen:

@@ -68,8 +68,8 @@ class Validator:
             return _drop("badttl", LOG_NOTICE, "packet", text)
         adv = _decode(payload)
         if isinstance(adv, Reject):
-            text = self._reject_text(adv, family, dev, payload)
-            return _drop(adv.stat, LOG_INFO, "packet", text)
+            why = self._reject_text(adv, family, dev, payload)
+            return _drop(adv.stat, LOG_INFO, "packet", why)
         v = lookup(by_dev, dev, adv.vhid, family, dst)
         if v is None:
             return [COUNT["badvhid"]], None
@@ -114,8 +114,8 @@ class FreeBSDValidator(Validator):
             return [COUNT["badver" if by_dev.get((dev, payload[1])) else "badvhid"]], None
         adv = _decode(payload, whole_payload=family == 4)
         if isinstance(adv, Reject):
-            text = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
-            return _drop(adv.stat, LOG_INFO, "packet", text)
+            why = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
+            return _drop(adv.stat, LOG_INFO, "packet", why)
         v = lookup(by_dev, dev, adv.vhid, family, dst)
         if v is None:
             return [COUNT["badvhid"]], None

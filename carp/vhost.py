@@ -62,7 +62,7 @@ def outranks(local: str, src: str) -> bool:
         mine, theirs = ipaddress.ip_address(local), ipaddress.ip_address(src)
     except ValueError:
         return False
-    return mine.version == theirs.version and mine > theirs
+    return mine.version == theirs.version and int(mine) > int(theirs)
 
 
 @dataclass

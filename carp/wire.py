@@ -128,7 +128,7 @@ _HEADER = struct.Struct("!BBBBBBH8s20s")
 _CKSUM = struct.Struct("!H")
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | bytearray) -> int:
     """RFC 1071 Internet checksum; 0 when run over a packet whose checksum is right.
 
     Since 2**16 == 1 (mod 0xffff), the one's-complement sum of the 16-bit words

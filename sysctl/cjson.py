@@ -33,7 +33,7 @@ class _Defaults:
     }.__getitem__
 
 
-_scan_once = _json.make_scanner(_Defaults())
+_scan_once = _json.make_scanner(_Defaults())  # type: ignore[arg-type]  # duck-typed context
 _WHITESPACE = " \t\n\r"  # json's WHITESPACE pattern
 _SLOW = object()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import gc
 import os
 import random
@@ -279,12 +280,12 @@ class Daemon:
             if new is None or new.linux_name != old.linux_name:
                 del self.macvlans[key]
                 if self.nl.by_name(old.carpdev) is not None:  # else the kernel removed it
-                    self._job(lambda name=old.linux_name: self.nl.delete(name))
+                    self._job(functools.partial(self.nl.delete, old.linux_name))
         for key, mv in wanted.items():
             if self.macvlans.get(key) != mv:
                 self.macvlans[key] = mv
                 self._creating.add(key)
-                self._job(lambda key=key, mv=mv: self._ensure(key, mv))
+                self._job(functools.partial(self._ensure, key, mv))
 
     async def _ensure(self, key: str, mv: Macvlan) -> None:
         try:
@@ -326,7 +327,7 @@ class Daemon:
         assert self.host is not None
         if self.arp.sync(self.host.arp_balanced(), self.devmap):
             for key in list(self.macvlans):
-                self._job(lambda key=key: self._apply_state(key))
+                self._job(functools.partial(self._apply_state, key))
 
     def _arp_answer(self, dev: str, req: wire.ArpRequest) -> str | None:
         if self.host is None or self.closing:
@@ -339,9 +340,12 @@ class Daemon:
         """Carry out actions: sends first, then state, logs, announcements; re-arm."""
         follow: list[Action] = []  # what the core makes of send errors (demotion, logs)
         now = self.loop.time()
+        host = self.host
         for act in acts:
             if isinstance(act, Send):
-                follow += self.host.send_result(act, self._send(act), now)
+                error = self._send(act)
+                if host is not None:
+                    follow += host.send_result(act, error, now)
         changed = force_status
         counted = False
         for act in acts:
@@ -353,7 +357,7 @@ class Daemon:
                 changed = True
                 self._state_change(act)
             elif isinstance(act, Announce):
-                self._job(lambda act=act: self._announce(act))
+                self._job(functools.partial(self._announce, act))
         if changed and not force_status:
             self.status.write_now()
         elif counted:
@@ -368,7 +372,7 @@ class Daemon:
 
     def _state_change(self, act: StateChange) -> None:
         self.vstate[(act.ifname, act.vhid)] = act.new
-        self._job(lambda key=act.ifname: self._apply_state(key))
+        self._job(functools.partial(self._apply_state, act.ifname))
         ci = self.state.interfaces.get(act.ifname)
         ifname = ci.name if ci is not None else act.ifname.split(":", 1)[0]
         self.hooks.submit(Event(act.vhid, ifname, act.new, act.carpdev))

@@ -208,9 +208,9 @@ def _watch(read_fd: int, log: Callable[[str], None] = _quiet) -> None:
     # logging last, as it may block or fail and the addresses must go first
     killed = kill_groups(groups)
     delete_tagged()
-    for line in killed:
+    for text in killed:
         try:
-            log(line)
+            log(text)
         except Exception:  # e.g. carpd's stderr was a pipe that died with it
             break
     os._exit(0)
