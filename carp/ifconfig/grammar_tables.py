@@ -10,48 +10,57 @@ by that production, 0 accept.  GOTO[state][nonterminal]: the state after a reduc
 # (left-hand side, length, rule) per production; 0 is ply's start.
 PRODUCTIONS: tuple[tuple[str, int, str | None], ...] = (
     ("S'", 1, None),  # S' -> command
-    ('command', 2, 'p_command'),  # command -> family items
+    ('command', 3, 'p_command'),  # command -> family params vhids
     ('family', 1, 'p_family'),  # family -> INET
     ('family', 1, 'p_family'),  # family -> INET6
     ('family', 0, 'p_family_empty'),  # family -> <empty>
-    ('items', 2, 'p_items'),  # items -> items item
-    ('items', 0, 'p_items_empty'),  # items -> <empty>
-    ('item', 2, 'p_item_arg'),  # item -> argkw ARG
-    ('item', 1, 'p_item_flag'),  # item -> flag
-    ('item', 1, 'p_item_word'),  # item -> WORD
-    ('argkw', 1, 'p_argkw'),  # argkw -> ADVBASE
-    ('argkw', 1, 'p_argkw'),  # argkw -> ADVSKEW
-    ('argkw', 1, 'p_argkw'),  # argkw -> BALANCING
-    ('argkw', 1, 'p_argkw'),  # argkw -> BROADCAST
-    ('argkw', 1, 'p_argkw'),  # argkw -> CARPDEV
-    ('argkw', 1, 'p_argkw'),  # argkw -> CARPNODES
-    ('argkw', 1, 'p_argkw'),  # argkw -> CARPPEER
-    ('argkw', 1, 'p_argkw'),  # argkw -> CARPVER
-    ('argkw', 1, 'p_argkw'),  # argkw -> GROUP
-    ('argkw', 1, 'p_argkw'),  # argkw -> LLADDR
-    ('argkw', 1, 'p_argkw'),  # argkw -> NETMASK
-    ('argkw', 1, 'p_argkw'),  # argkw -> NOGROUP
-    ('argkw', 1, 'p_argkw'),  # argkw -> PASS
-    ('argkw', 1, 'p_argkw'),  # argkw -> PEER
-    ('argkw', 1, 'p_argkw'),  # argkw -> PEER6
-    ('argkw', 1, 'p_argkw'),  # argkw -> PREFIXLEN
-    ('argkw', 1, 'p_argkw'),  # argkw -> STATE
-    ('argkw', 1, 'p_argkw'),  # argkw -> VHID
-    ('argkw', 1, 'p_argkw'),  # argkw -> VRRPINTERVAL
-    ('argkw', 1, 'p_argkw'),  # argkw -> VRRPPRIO
-    ('flag', 1, 'p_flag'),  # flag -> ALIAS
-    ('flag', 1, 'p_flag'),  # flag -> CREATE
-    ('flag', 1, 'p_flag'),  # flag -> DELETE
-    ('flag', 1, 'p_flag'),  # flag -> DESTROY
-    ('flag', 1, 'p_flag'),  # flag -> DOWN
-    ('flag', 1, 'p_flag'),  # flag -> MCAST
-    ('flag', 1, 'p_flag'),  # flag -> MCAST6
-    ('flag', 1, 'p_flag'),  # flag -> NOALIAS
-    ('flag', 1, 'p_flag'),  # flag -> NOCARPDEV
-    ('flag', 1, 'p_flag'),  # flag -> NOCARPPEER
-    ('flag', 1, 'p_flag'),  # flag -> NOINET
-    ('flag', 1, 'p_flag'),  # flag -> NOINET6
-    ('flag', 1, 'p_flag'),  # flag -> UP
+    ('params', 2, 'p_params'),  # params -> params param
+    ('params', 0, 'p_params_empty'),  # params -> <empty>
+    ('param', 1, 'p_param'),  # param -> address_param
+    ('param', 1, 'p_param'),  # param -> vhid_param
+    ('param', 1, 'p_param'),  # param -> carp_param
+    ('param', 1, 'p_param'),  # param -> link_param
+    ('vhids', 2, 'p_vhids'),  # vhids -> vhids vhid_clause
+    ('vhids', 0, 'p_vhids_empty'),  # vhids -> <empty>
+    ('vhid_clause', 3, 'p_vhid_clause'),  # vhid_clause -> VHID ARG params
+    ('address_param', 1, 'p_address'),  # address_param -> WORD
+    ('address_param', 2, 'p_address_modifier'),  # address_param -> NETMASK ARG
+    ('address_param', 2, 'p_address_modifier'),  # address_param -> PREFIXLEN ARG
+    ('address_param', 2, 'p_address_modifier'),  # address_param -> BROADCAST ARG
+    ('address_param', 1, 'p_address_modifier'),  # address_param -> ALIAS
+    ('address_param', 1, 'p_address_modifier'),  # address_param -> NOALIAS
+    ('address_param', 1, 'p_address_modifier'),  # address_param -> DELETE
+    ('address_param', 1, 'p_address_modifier'),  # address_param -> NOINET
+    ('address_param', 1, 'p_address_modifier'),  # address_param -> NOINET6
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> ADVBASE ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> ADVSKEW ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> PASS ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> STATE ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> CARPVER ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> VRRPPRIO ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> VRRPINTERVAL ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> PEER ARG
+    ('vhid_param', 2, 'p_vhid_param'),  # vhid_param -> PEER6 ARG
+    ('vhid_param', 1, 'p_vhid_param'),  # vhid_param -> MCAST
+    ('vhid_param', 1, 'p_vhid_param'),  # vhid_param -> MCAST6
+    ('carp_param', 2, 'p_carp_param'),  # carp_param -> CARPDEV ARG
+    ('carp_param', 1, 'p_carp_param'),  # carp_param -> NOCARPDEV
+    ('carp_param', 2, 'p_carp_param'),  # carp_param -> BALANCING ARG
+    ('carp_param', 2, 'p_carp_param'),  # carp_param -> CARPPEER ARG
+    ('carp_param', 1, 'p_carp_param'),  # carp_param -> NOCARPPEER
+    ('carp_param', 2, 'p_carpnodes'),  # carp_param -> CARPNODES nodes
+    ('nodes', 1, 'p_nodes_one'),  # nodes -> node
+    ('nodes', 3, 'p_nodes'),  # nodes -> nodes COMMA node
+    ('node', 3, 'p_node'),  # node -> NUMBER COLON NUMBER
+    ('node', 4, 'p_node'),  # node -> NUMBER COLON NUMBER REST
+    ('node', 1, 'p_node_bad'),  # node -> BADNODE
+    ('link_param', 1, 'p_link_param'),  # link_param -> CREATE
+    ('link_param', 1, 'p_link_param'),  # link_param -> DESTROY
+    ('link_param', 1, 'p_link_param'),  # link_param -> UP
+    ('link_param', 1, 'p_link_param'),  # link_param -> DOWN
+    ('link_param', 2, 'p_link_param'),  # link_param -> LLADDR ARG
+    ('link_param', 2, 'p_link_param'),  # link_param -> GROUP ARG
+    ('link_param', 2, 'p_link_param'),  # link_param -> NOGROUP ARG
 )
 
 ACTION: dict[int, dict[str, int]] = {
@@ -60,49 +69,86 @@ ACTION: dict[int, dict[str, int]] = {
     2: {'$end': -6, 'ADVBASE': -6, 'ADVSKEW': -6, 'ALIAS': -6, 'BALANCING': -6, 'BROADCAST': -6, 'CARPDEV': -6, 'CARPNODES': -6, 'CARPPEER': -6, 'CARPVER': -6, 'CREATE': -6, 'DELETE': -6, 'DESTROY': -6, 'DOWN': -6, 'GROUP': -6, 'LLADDR': -6, 'MCAST': -6, 'MCAST6': -6, 'NETMASK': -6, 'NOALIAS': -6, 'NOCARPDEV': -6, 'NOCARPPEER': -6, 'NOGROUP': -6, 'NOINET': -6, 'NOINET6': -6, 'PASS': -6, 'PEER': -6, 'PEER6': -6, 'PREFIXLEN': -6, 'STATE': -6, 'UP': -6, 'VHID': -6, 'VRRPINTERVAL': -6, 'VRRPPRIO': -6, 'WORD': -6},
     3: {'$end': -2, 'ADVBASE': -2, 'ADVSKEW': -2, 'ALIAS': -2, 'BALANCING': -2, 'BROADCAST': -2, 'CARPDEV': -2, 'CARPNODES': -2, 'CARPPEER': -2, 'CARPVER': -2, 'CREATE': -2, 'DELETE': -2, 'DESTROY': -2, 'DOWN': -2, 'GROUP': -2, 'LLADDR': -2, 'MCAST': -2, 'MCAST6': -2, 'NETMASK': -2, 'NOALIAS': -2, 'NOCARPDEV': -2, 'NOCARPPEER': -2, 'NOGROUP': -2, 'NOINET': -2, 'NOINET6': -2, 'PASS': -2, 'PEER': -2, 'PEER6': -2, 'PREFIXLEN': -2, 'STATE': -2, 'UP': -2, 'VHID': -2, 'VRRPINTERVAL': -2, 'VRRPPRIO': -2, 'WORD': -2},
     4: {'$end': -3, 'ADVBASE': -3, 'ADVSKEW': -3, 'ALIAS': -3, 'BALANCING': -3, 'BROADCAST': -3, 'CARPDEV': -3, 'CARPNODES': -3, 'CARPPEER': -3, 'CARPVER': -3, 'CREATE': -3, 'DELETE': -3, 'DESTROY': -3, 'DOWN': -3, 'GROUP': -3, 'LLADDR': -3, 'MCAST': -3, 'MCAST6': -3, 'NETMASK': -3, 'NOALIAS': -3, 'NOCARPDEV': -3, 'NOCARPPEER': -3, 'NOGROUP': -3, 'NOINET': -3, 'NOINET6': -3, 'PASS': -3, 'PEER': -3, 'PEER6': -3, 'PREFIXLEN': -3, 'STATE': -3, 'UP': -3, 'VHID': -3, 'VRRPINTERVAL': -3, 'VRRPPRIO': -3, 'WORD': -3},
-    5: {'$end': -1, 'ADVBASE': 10, 'ADVSKEW': 11, 'ALIAS': 30, 'BALANCING': 12, 'BROADCAST': 13, 'CARPDEV': 14, 'CARPNODES': 15, 'CARPPEER': 16, 'CARPVER': 17, 'CREATE': 31, 'DELETE': 32, 'DESTROY': 33, 'DOWN': 34, 'GROUP': 18, 'LLADDR': 19, 'MCAST': 35, 'MCAST6': 36, 'NETMASK': 20, 'NOALIAS': 37, 'NOCARPDEV': 38, 'NOCARPPEER': 39, 'NOGROUP': 21, 'NOINET': 40, 'NOINET6': 41, 'PASS': 22, 'PEER': 23, 'PEER6': 24, 'PREFIXLEN': 25, 'STATE': 26, 'UP': 42, 'VHID': 27, 'VRRPINTERVAL': 28, 'VRRPPRIO': 29, 'WORD': 9},
-    6: {'$end': -5, 'ADVBASE': -5, 'ADVSKEW': -5, 'ALIAS': -5, 'BALANCING': -5, 'BROADCAST': -5, 'CARPDEV': -5, 'CARPNODES': -5, 'CARPPEER': -5, 'CARPVER': -5, 'CREATE': -5, 'DELETE': -5, 'DESTROY': -5, 'DOWN': -5, 'GROUP': -5, 'LLADDR': -5, 'MCAST': -5, 'MCAST6': -5, 'NETMASK': -5, 'NOALIAS': -5, 'NOCARPDEV': -5, 'NOCARPPEER': -5, 'NOGROUP': -5, 'NOINET': -5, 'NOINET6': -5, 'PASS': -5, 'PEER': -5, 'PEER6': -5, 'PREFIXLEN': -5, 'STATE': -5, 'UP': -5, 'VHID': -5, 'VRRPINTERVAL': -5, 'VRRPPRIO': -5, 'WORD': -5},
-    7: {'ARG': 43},
-    8: {'$end': -8, 'ADVBASE': -8, 'ADVSKEW': -8, 'ALIAS': -8, 'BALANCING': -8, 'BROADCAST': -8, 'CARPDEV': -8, 'CARPNODES': -8, 'CARPPEER': -8, 'CARPVER': -8, 'CREATE': -8, 'DELETE': -8, 'DESTROY': -8, 'DOWN': -8, 'GROUP': -8, 'LLADDR': -8, 'MCAST': -8, 'MCAST6': -8, 'NETMASK': -8, 'NOALIAS': -8, 'NOCARPDEV': -8, 'NOCARPPEER': -8, 'NOGROUP': -8, 'NOINET': -8, 'NOINET6': -8, 'PASS': -8, 'PEER': -8, 'PEER6': -8, 'PREFIXLEN': -8, 'STATE': -8, 'UP': -8, 'VHID': -8, 'VRRPINTERVAL': -8, 'VRRPPRIO': -8, 'WORD': -8},
-    9: {'$end': -9, 'ADVBASE': -9, 'ADVSKEW': -9, 'ALIAS': -9, 'BALANCING': -9, 'BROADCAST': -9, 'CARPDEV': -9, 'CARPNODES': -9, 'CARPPEER': -9, 'CARPVER': -9, 'CREATE': -9, 'DELETE': -9, 'DESTROY': -9, 'DOWN': -9, 'GROUP': -9, 'LLADDR': -9, 'MCAST': -9, 'MCAST6': -9, 'NETMASK': -9, 'NOALIAS': -9, 'NOCARPDEV': -9, 'NOCARPPEER': -9, 'NOGROUP': -9, 'NOINET': -9, 'NOINET6': -9, 'PASS': -9, 'PEER': -9, 'PEER6': -9, 'PREFIXLEN': -9, 'STATE': -9, 'UP': -9, 'VHID': -9, 'VRRPINTERVAL': -9, 'VRRPPRIO': -9, 'WORD': -9},
-    10: {'ARG': -10},
-    11: {'ARG': -11},
-    12: {'ARG': -12},
-    13: {'ARG': -13},
-    14: {'ARG': -14},
-    15: {'ARG': -15},
-    16: {'ARG': -16},
-    17: {'ARG': -17},
-    18: {'ARG': -18},
-    19: {'ARG': -19},
-    20: {'ARG': -20},
-    21: {'ARG': -21},
-    22: {'ARG': -22},
-    23: {'ARG': -23},
-    24: {'ARG': -24},
-    25: {'ARG': -25},
-    26: {'ARG': -26},
-    27: {'ARG': -27},
-    28: {'ARG': -28},
-    29: {'ARG': -29},
-    30: {'$end': -30, 'ADVBASE': -30, 'ADVSKEW': -30, 'ALIAS': -30, 'BALANCING': -30, 'BROADCAST': -30, 'CARPDEV': -30, 'CARPNODES': -30, 'CARPPEER': -30, 'CARPVER': -30, 'CREATE': -30, 'DELETE': -30, 'DESTROY': -30, 'DOWN': -30, 'GROUP': -30, 'LLADDR': -30, 'MCAST': -30, 'MCAST6': -30, 'NETMASK': -30, 'NOALIAS': -30, 'NOCARPDEV': -30, 'NOCARPPEER': -30, 'NOGROUP': -30, 'NOINET': -30, 'NOINET6': -30, 'PASS': -30, 'PEER': -30, 'PEER6': -30, 'PREFIXLEN': -30, 'STATE': -30, 'UP': -30, 'VHID': -30, 'VRRPINTERVAL': -30, 'VRRPPRIO': -30, 'WORD': -30},
-    31: {'$end': -31, 'ADVBASE': -31, 'ADVSKEW': -31, 'ALIAS': -31, 'BALANCING': -31, 'BROADCAST': -31, 'CARPDEV': -31, 'CARPNODES': -31, 'CARPPEER': -31, 'CARPVER': -31, 'CREATE': -31, 'DELETE': -31, 'DESTROY': -31, 'DOWN': -31, 'GROUP': -31, 'LLADDR': -31, 'MCAST': -31, 'MCAST6': -31, 'NETMASK': -31, 'NOALIAS': -31, 'NOCARPDEV': -31, 'NOCARPPEER': -31, 'NOGROUP': -31, 'NOINET': -31, 'NOINET6': -31, 'PASS': -31, 'PEER': -31, 'PEER6': -31, 'PREFIXLEN': -31, 'STATE': -31, 'UP': -31, 'VHID': -31, 'VRRPINTERVAL': -31, 'VRRPPRIO': -31, 'WORD': -31},
-    32: {'$end': -32, 'ADVBASE': -32, 'ADVSKEW': -32, 'ALIAS': -32, 'BALANCING': -32, 'BROADCAST': -32, 'CARPDEV': -32, 'CARPNODES': -32, 'CARPPEER': -32, 'CARPVER': -32, 'CREATE': -32, 'DELETE': -32, 'DESTROY': -32, 'DOWN': -32, 'GROUP': -32, 'LLADDR': -32, 'MCAST': -32, 'MCAST6': -32, 'NETMASK': -32, 'NOALIAS': -32, 'NOCARPDEV': -32, 'NOCARPPEER': -32, 'NOGROUP': -32, 'NOINET': -32, 'NOINET6': -32, 'PASS': -32, 'PEER': -32, 'PEER6': -32, 'PREFIXLEN': -32, 'STATE': -32, 'UP': -32, 'VHID': -32, 'VRRPINTERVAL': -32, 'VRRPPRIO': -32, 'WORD': -32},
-    33: {'$end': -33, 'ADVBASE': -33, 'ADVSKEW': -33, 'ALIAS': -33, 'BALANCING': -33, 'BROADCAST': -33, 'CARPDEV': -33, 'CARPNODES': -33, 'CARPPEER': -33, 'CARPVER': -33, 'CREATE': -33, 'DELETE': -33, 'DESTROY': -33, 'DOWN': -33, 'GROUP': -33, 'LLADDR': -33, 'MCAST': -33, 'MCAST6': -33, 'NETMASK': -33, 'NOALIAS': -33, 'NOCARPDEV': -33, 'NOCARPPEER': -33, 'NOGROUP': -33, 'NOINET': -33, 'NOINET6': -33, 'PASS': -33, 'PEER': -33, 'PEER6': -33, 'PREFIXLEN': -33, 'STATE': -33, 'UP': -33, 'VHID': -33, 'VRRPINTERVAL': -33, 'VRRPPRIO': -33, 'WORD': -33},
-    34: {'$end': -34, 'ADVBASE': -34, 'ADVSKEW': -34, 'ALIAS': -34, 'BALANCING': -34, 'BROADCAST': -34, 'CARPDEV': -34, 'CARPNODES': -34, 'CARPPEER': -34, 'CARPVER': -34, 'CREATE': -34, 'DELETE': -34, 'DESTROY': -34, 'DOWN': -34, 'GROUP': -34, 'LLADDR': -34, 'MCAST': -34, 'MCAST6': -34, 'NETMASK': -34, 'NOALIAS': -34, 'NOCARPDEV': -34, 'NOCARPPEER': -34, 'NOGROUP': -34, 'NOINET': -34, 'NOINET6': -34, 'PASS': -34, 'PEER': -34, 'PEER6': -34, 'PREFIXLEN': -34, 'STATE': -34, 'UP': -34, 'VHID': -34, 'VRRPINTERVAL': -34, 'VRRPPRIO': -34, 'WORD': -34},
-    35: {'$end': -35, 'ADVBASE': -35, 'ADVSKEW': -35, 'ALIAS': -35, 'BALANCING': -35, 'BROADCAST': -35, 'CARPDEV': -35, 'CARPNODES': -35, 'CARPPEER': -35, 'CARPVER': -35, 'CREATE': -35, 'DELETE': -35, 'DESTROY': -35, 'DOWN': -35, 'GROUP': -35, 'LLADDR': -35, 'MCAST': -35, 'MCAST6': -35, 'NETMASK': -35, 'NOALIAS': -35, 'NOCARPDEV': -35, 'NOCARPPEER': -35, 'NOGROUP': -35, 'NOINET': -35, 'NOINET6': -35, 'PASS': -35, 'PEER': -35, 'PEER6': -35, 'PREFIXLEN': -35, 'STATE': -35, 'UP': -35, 'VHID': -35, 'VRRPINTERVAL': -35, 'VRRPPRIO': -35, 'WORD': -35},
-    36: {'$end': -36, 'ADVBASE': -36, 'ADVSKEW': -36, 'ALIAS': -36, 'BALANCING': -36, 'BROADCAST': -36, 'CARPDEV': -36, 'CARPNODES': -36, 'CARPPEER': -36, 'CARPVER': -36, 'CREATE': -36, 'DELETE': -36, 'DESTROY': -36, 'DOWN': -36, 'GROUP': -36, 'LLADDR': -36, 'MCAST': -36, 'MCAST6': -36, 'NETMASK': -36, 'NOALIAS': -36, 'NOCARPDEV': -36, 'NOCARPPEER': -36, 'NOGROUP': -36, 'NOINET': -36, 'NOINET6': -36, 'PASS': -36, 'PEER': -36, 'PEER6': -36, 'PREFIXLEN': -36, 'STATE': -36, 'UP': -36, 'VHID': -36, 'VRRPINTERVAL': -36, 'VRRPPRIO': -36, 'WORD': -36},
-    37: {'$end': -37, 'ADVBASE': -37, 'ADVSKEW': -37, 'ALIAS': -37, 'BALANCING': -37, 'BROADCAST': -37, 'CARPDEV': -37, 'CARPNODES': -37, 'CARPPEER': -37, 'CARPVER': -37, 'CREATE': -37, 'DELETE': -37, 'DESTROY': -37, 'DOWN': -37, 'GROUP': -37, 'LLADDR': -37, 'MCAST': -37, 'MCAST6': -37, 'NETMASK': -37, 'NOALIAS': -37, 'NOCARPDEV': -37, 'NOCARPPEER': -37, 'NOGROUP': -37, 'NOINET': -37, 'NOINET6': -37, 'PASS': -37, 'PEER': -37, 'PEER6': -37, 'PREFIXLEN': -37, 'STATE': -37, 'UP': -37, 'VHID': -37, 'VRRPINTERVAL': -37, 'VRRPPRIO': -37, 'WORD': -37},
-    38: {'$end': -38, 'ADVBASE': -38, 'ADVSKEW': -38, 'ALIAS': -38, 'BALANCING': -38, 'BROADCAST': -38, 'CARPDEV': -38, 'CARPNODES': -38, 'CARPPEER': -38, 'CARPVER': -38, 'CREATE': -38, 'DELETE': -38, 'DESTROY': -38, 'DOWN': -38, 'GROUP': -38, 'LLADDR': -38, 'MCAST': -38, 'MCAST6': -38, 'NETMASK': -38, 'NOALIAS': -38, 'NOCARPDEV': -38, 'NOCARPPEER': -38, 'NOGROUP': -38, 'NOINET': -38, 'NOINET6': -38, 'PASS': -38, 'PEER': -38, 'PEER6': -38, 'PREFIXLEN': -38, 'STATE': -38, 'UP': -38, 'VHID': -38, 'VRRPINTERVAL': -38, 'VRRPPRIO': -38, 'WORD': -38},
-    39: {'$end': -39, 'ADVBASE': -39, 'ADVSKEW': -39, 'ALIAS': -39, 'BALANCING': -39, 'BROADCAST': -39, 'CARPDEV': -39, 'CARPNODES': -39, 'CARPPEER': -39, 'CARPVER': -39, 'CREATE': -39, 'DELETE': -39, 'DESTROY': -39, 'DOWN': -39, 'GROUP': -39, 'LLADDR': -39, 'MCAST': -39, 'MCAST6': -39, 'NETMASK': -39, 'NOALIAS': -39, 'NOCARPDEV': -39, 'NOCARPPEER': -39, 'NOGROUP': -39, 'NOINET': -39, 'NOINET6': -39, 'PASS': -39, 'PEER': -39, 'PEER6': -39, 'PREFIXLEN': -39, 'STATE': -39, 'UP': -39, 'VHID': -39, 'VRRPINTERVAL': -39, 'VRRPPRIO': -39, 'WORD': -39},
-    40: {'$end': -40, 'ADVBASE': -40, 'ADVSKEW': -40, 'ALIAS': -40, 'BALANCING': -40, 'BROADCAST': -40, 'CARPDEV': -40, 'CARPNODES': -40, 'CARPPEER': -40, 'CARPVER': -40, 'CREATE': -40, 'DELETE': -40, 'DESTROY': -40, 'DOWN': -40, 'GROUP': -40, 'LLADDR': -40, 'MCAST': -40, 'MCAST6': -40, 'NETMASK': -40, 'NOALIAS': -40, 'NOCARPDEV': -40, 'NOCARPPEER': -40, 'NOGROUP': -40, 'NOINET': -40, 'NOINET6': -40, 'PASS': -40, 'PEER': -40, 'PEER6': -40, 'PREFIXLEN': -40, 'STATE': -40, 'UP': -40, 'VHID': -40, 'VRRPINTERVAL': -40, 'VRRPPRIO': -40, 'WORD': -40},
-    41: {'$end': -41, 'ADVBASE': -41, 'ADVSKEW': -41, 'ALIAS': -41, 'BALANCING': -41, 'BROADCAST': -41, 'CARPDEV': -41, 'CARPNODES': -41, 'CARPPEER': -41, 'CARPVER': -41, 'CREATE': -41, 'DELETE': -41, 'DESTROY': -41, 'DOWN': -41, 'GROUP': -41, 'LLADDR': -41, 'MCAST': -41, 'MCAST6': -41, 'NETMASK': -41, 'NOALIAS': -41, 'NOCARPDEV': -41, 'NOCARPPEER': -41, 'NOGROUP': -41, 'NOINET': -41, 'NOINET6': -41, 'PASS': -41, 'PEER': -41, 'PEER6': -41, 'PREFIXLEN': -41, 'STATE': -41, 'UP': -41, 'VHID': -41, 'VRRPINTERVAL': -41, 'VRRPPRIO': -41, 'WORD': -41},
-    42: {'$end': -42, 'ADVBASE': -42, 'ADVSKEW': -42, 'ALIAS': -42, 'BALANCING': -42, 'BROADCAST': -42, 'CARPDEV': -42, 'CARPNODES': -42, 'CARPPEER': -42, 'CARPVER': -42, 'CREATE': -42, 'DELETE': -42, 'DESTROY': -42, 'DOWN': -42, 'GROUP': -42, 'LLADDR': -42, 'MCAST': -42, 'MCAST6': -42, 'NETMASK': -42, 'NOALIAS': -42, 'NOCARPDEV': -42, 'NOCARPPEER': -42, 'NOGROUP': -42, 'NOINET': -42, 'NOINET6': -42, 'PASS': -42, 'PEER': -42, 'PEER6': -42, 'PREFIXLEN': -42, 'STATE': -42, 'UP': -42, 'VHID': -42, 'VRRPINTERVAL': -42, 'VRRPPRIO': -42, 'WORD': -42},
-    43: {'$end': -7, 'ADVBASE': -7, 'ADVSKEW': -7, 'ALIAS': -7, 'BALANCING': -7, 'BROADCAST': -7, 'CARPDEV': -7, 'CARPNODES': -7, 'CARPPEER': -7, 'CARPVER': -7, 'CREATE': -7, 'DELETE': -7, 'DESTROY': -7, 'DOWN': -7, 'GROUP': -7, 'LLADDR': -7, 'MCAST': -7, 'MCAST6': -7, 'NETMASK': -7, 'NOALIAS': -7, 'NOCARPDEV': -7, 'NOCARPPEER': -7, 'NOGROUP': -7, 'NOINET': -7, 'NOINET6': -7, 'PASS': -7, 'PEER': -7, 'PEER6': -7, 'PREFIXLEN': -7, 'STATE': -7, 'UP': -7, 'VHID': -7, 'VRRPINTERVAL': -7, 'VRRPPRIO': -7, 'WORD': -7},
+    5: {'$end': -12, 'ADVBASE': 21, 'ADVSKEW': 22, 'ALIAS': 16, 'BALANCING': 34, 'BROADCAST': 15, 'CARPDEV': 32, 'CARPNODES': 37, 'CARPPEER': 35, 'CARPVER': 25, 'CREATE': 38, 'DELETE': 18, 'DESTROY': 39, 'DOWN': 41, 'GROUP': 43, 'LLADDR': 42, 'MCAST': 30, 'MCAST6': 31, 'NETMASK': 13, 'NOALIAS': 17, 'NOCARPDEV': 33, 'NOCARPPEER': 36, 'NOGROUP': 44, 'NOINET': 19, 'NOINET6': 20, 'PASS': 23, 'PEER': 28, 'PEER6': 29, 'PREFIXLEN': 14, 'STATE': 24, 'UP': 40, 'VHID': -12, 'VRRPINTERVAL': 27, 'VRRPPRIO': 26, 'WORD': 12},
+    6: {'$end': -1, 'VHID': 46},
+    7: {'$end': -5, 'ADVBASE': -5, 'ADVSKEW': -5, 'ALIAS': -5, 'BALANCING': -5, 'BROADCAST': -5, 'CARPDEV': -5, 'CARPNODES': -5, 'CARPPEER': -5, 'CARPVER': -5, 'CREATE': -5, 'DELETE': -5, 'DESTROY': -5, 'DOWN': -5, 'GROUP': -5, 'LLADDR': -5, 'MCAST': -5, 'MCAST6': -5, 'NETMASK': -5, 'NOALIAS': -5, 'NOCARPDEV': -5, 'NOCARPPEER': -5, 'NOGROUP': -5, 'NOINET': -5, 'NOINET6': -5, 'PASS': -5, 'PEER': -5, 'PEER6': -5, 'PREFIXLEN': -5, 'STATE': -5, 'UP': -5, 'VHID': -5, 'VRRPINTERVAL': -5, 'VRRPPRIO': -5, 'WORD': -5},
+    8: {'$end': -7, 'ADVBASE': -7, 'ADVSKEW': -7, 'ALIAS': -7, 'BALANCING': -7, 'BROADCAST': -7, 'CARPDEV': -7, 'CARPNODES': -7, 'CARPPEER': -7, 'CARPVER': -7, 'CREATE': -7, 'DELETE': -7, 'DESTROY': -7, 'DOWN': -7, 'GROUP': -7, 'LLADDR': -7, 'MCAST': -7, 'MCAST6': -7, 'NETMASK': -7, 'NOALIAS': -7, 'NOCARPDEV': -7, 'NOCARPPEER': -7, 'NOGROUP': -7, 'NOINET': -7, 'NOINET6': -7, 'PASS': -7, 'PEER': -7, 'PEER6': -7, 'PREFIXLEN': -7, 'STATE': -7, 'UP': -7, 'VHID': -7, 'VRRPINTERVAL': -7, 'VRRPPRIO': -7, 'WORD': -7},
+    9: {'$end': -8, 'ADVBASE': -8, 'ADVSKEW': -8, 'ALIAS': -8, 'BALANCING': -8, 'BROADCAST': -8, 'CARPDEV': -8, 'CARPNODES': -8, 'CARPPEER': -8, 'CARPVER': -8, 'CREATE': -8, 'DELETE': -8, 'DESTROY': -8, 'DOWN': -8, 'GROUP': -8, 'LLADDR': -8, 'MCAST': -8, 'MCAST6': -8, 'NETMASK': -8, 'NOALIAS': -8, 'NOCARPDEV': -8, 'NOCARPPEER': -8, 'NOGROUP': -8, 'NOINET': -8, 'NOINET6': -8, 'PASS': -8, 'PEER': -8, 'PEER6': -8, 'PREFIXLEN': -8, 'STATE': -8, 'UP': -8, 'VHID': -8, 'VRRPINTERVAL': -8, 'VRRPPRIO': -8, 'WORD': -8},
+    10: {'$end': -9, 'ADVBASE': -9, 'ADVSKEW': -9, 'ALIAS': -9, 'BALANCING': -9, 'BROADCAST': -9, 'CARPDEV': -9, 'CARPNODES': -9, 'CARPPEER': -9, 'CARPVER': -9, 'CREATE': -9, 'DELETE': -9, 'DESTROY': -9, 'DOWN': -9, 'GROUP': -9, 'LLADDR': -9, 'MCAST': -9, 'MCAST6': -9, 'NETMASK': -9, 'NOALIAS': -9, 'NOCARPDEV': -9, 'NOCARPPEER': -9, 'NOGROUP': -9, 'NOINET': -9, 'NOINET6': -9, 'PASS': -9, 'PEER': -9, 'PEER6': -9, 'PREFIXLEN': -9, 'STATE': -9, 'UP': -9, 'VHID': -9, 'VRRPINTERVAL': -9, 'VRRPPRIO': -9, 'WORD': -9},
+    11: {'$end': -10, 'ADVBASE': -10, 'ADVSKEW': -10, 'ALIAS': -10, 'BALANCING': -10, 'BROADCAST': -10, 'CARPDEV': -10, 'CARPNODES': -10, 'CARPPEER': -10, 'CARPVER': -10, 'CREATE': -10, 'DELETE': -10, 'DESTROY': -10, 'DOWN': -10, 'GROUP': -10, 'LLADDR': -10, 'MCAST': -10, 'MCAST6': -10, 'NETMASK': -10, 'NOALIAS': -10, 'NOCARPDEV': -10, 'NOCARPPEER': -10, 'NOGROUP': -10, 'NOINET': -10, 'NOINET6': -10, 'PASS': -10, 'PEER': -10, 'PEER6': -10, 'PREFIXLEN': -10, 'STATE': -10, 'UP': -10, 'VHID': -10, 'VRRPINTERVAL': -10, 'VRRPPRIO': -10, 'WORD': -10},
+    12: {'$end': -14, 'ADVBASE': -14, 'ADVSKEW': -14, 'ALIAS': -14, 'BALANCING': -14, 'BROADCAST': -14, 'CARPDEV': -14, 'CARPNODES': -14, 'CARPPEER': -14, 'CARPVER': -14, 'CREATE': -14, 'DELETE': -14, 'DESTROY': -14, 'DOWN': -14, 'GROUP': -14, 'LLADDR': -14, 'MCAST': -14, 'MCAST6': -14, 'NETMASK': -14, 'NOALIAS': -14, 'NOCARPDEV': -14, 'NOCARPPEER': -14, 'NOGROUP': -14, 'NOINET': -14, 'NOINET6': -14, 'PASS': -14, 'PEER': -14, 'PEER6': -14, 'PREFIXLEN': -14, 'STATE': -14, 'UP': -14, 'VHID': -14, 'VRRPINTERVAL': -14, 'VRRPPRIO': -14, 'WORD': -14},
+    13: {'ARG': 47},
+    14: {'ARG': 48},
+    15: {'ARG': 49},
+    16: {'$end': -18, 'ADVBASE': -18, 'ADVSKEW': -18, 'ALIAS': -18, 'BALANCING': -18, 'BROADCAST': -18, 'CARPDEV': -18, 'CARPNODES': -18, 'CARPPEER': -18, 'CARPVER': -18, 'CREATE': -18, 'DELETE': -18, 'DESTROY': -18, 'DOWN': -18, 'GROUP': -18, 'LLADDR': -18, 'MCAST': -18, 'MCAST6': -18, 'NETMASK': -18, 'NOALIAS': -18, 'NOCARPDEV': -18, 'NOCARPPEER': -18, 'NOGROUP': -18, 'NOINET': -18, 'NOINET6': -18, 'PASS': -18, 'PEER': -18, 'PEER6': -18, 'PREFIXLEN': -18, 'STATE': -18, 'UP': -18, 'VHID': -18, 'VRRPINTERVAL': -18, 'VRRPPRIO': -18, 'WORD': -18},
+    17: {'$end': -19, 'ADVBASE': -19, 'ADVSKEW': -19, 'ALIAS': -19, 'BALANCING': -19, 'BROADCAST': -19, 'CARPDEV': -19, 'CARPNODES': -19, 'CARPPEER': -19, 'CARPVER': -19, 'CREATE': -19, 'DELETE': -19, 'DESTROY': -19, 'DOWN': -19, 'GROUP': -19, 'LLADDR': -19, 'MCAST': -19, 'MCAST6': -19, 'NETMASK': -19, 'NOALIAS': -19, 'NOCARPDEV': -19, 'NOCARPPEER': -19, 'NOGROUP': -19, 'NOINET': -19, 'NOINET6': -19, 'PASS': -19, 'PEER': -19, 'PEER6': -19, 'PREFIXLEN': -19, 'STATE': -19, 'UP': -19, 'VHID': -19, 'VRRPINTERVAL': -19, 'VRRPPRIO': -19, 'WORD': -19},
+    18: {'$end': -20, 'ADVBASE': -20, 'ADVSKEW': -20, 'ALIAS': -20, 'BALANCING': -20, 'BROADCAST': -20, 'CARPDEV': -20, 'CARPNODES': -20, 'CARPPEER': -20, 'CARPVER': -20, 'CREATE': -20, 'DELETE': -20, 'DESTROY': -20, 'DOWN': -20, 'GROUP': -20, 'LLADDR': -20, 'MCAST': -20, 'MCAST6': -20, 'NETMASK': -20, 'NOALIAS': -20, 'NOCARPDEV': -20, 'NOCARPPEER': -20, 'NOGROUP': -20, 'NOINET': -20, 'NOINET6': -20, 'PASS': -20, 'PEER': -20, 'PEER6': -20, 'PREFIXLEN': -20, 'STATE': -20, 'UP': -20, 'VHID': -20, 'VRRPINTERVAL': -20, 'VRRPPRIO': -20, 'WORD': -20},
+    19: {'$end': -21, 'ADVBASE': -21, 'ADVSKEW': -21, 'ALIAS': -21, 'BALANCING': -21, 'BROADCAST': -21, 'CARPDEV': -21, 'CARPNODES': -21, 'CARPPEER': -21, 'CARPVER': -21, 'CREATE': -21, 'DELETE': -21, 'DESTROY': -21, 'DOWN': -21, 'GROUP': -21, 'LLADDR': -21, 'MCAST': -21, 'MCAST6': -21, 'NETMASK': -21, 'NOALIAS': -21, 'NOCARPDEV': -21, 'NOCARPPEER': -21, 'NOGROUP': -21, 'NOINET': -21, 'NOINET6': -21, 'PASS': -21, 'PEER': -21, 'PEER6': -21, 'PREFIXLEN': -21, 'STATE': -21, 'UP': -21, 'VHID': -21, 'VRRPINTERVAL': -21, 'VRRPPRIO': -21, 'WORD': -21},
+    20: {'$end': -22, 'ADVBASE': -22, 'ADVSKEW': -22, 'ALIAS': -22, 'BALANCING': -22, 'BROADCAST': -22, 'CARPDEV': -22, 'CARPNODES': -22, 'CARPPEER': -22, 'CARPVER': -22, 'CREATE': -22, 'DELETE': -22, 'DESTROY': -22, 'DOWN': -22, 'GROUP': -22, 'LLADDR': -22, 'MCAST': -22, 'MCAST6': -22, 'NETMASK': -22, 'NOALIAS': -22, 'NOCARPDEV': -22, 'NOCARPPEER': -22, 'NOGROUP': -22, 'NOINET': -22, 'NOINET6': -22, 'PASS': -22, 'PEER': -22, 'PEER6': -22, 'PREFIXLEN': -22, 'STATE': -22, 'UP': -22, 'VHID': -22, 'VRRPINTERVAL': -22, 'VRRPPRIO': -22, 'WORD': -22},
+    21: {'ARG': 50},
+    22: {'ARG': 51},
+    23: {'ARG': 52},
+    24: {'ARG': 53},
+    25: {'ARG': 54},
+    26: {'ARG': 55},
+    27: {'ARG': 56},
+    28: {'ARG': 57},
+    29: {'ARG': 58},
+    30: {'$end': -32, 'ADVBASE': -32, 'ADVSKEW': -32, 'ALIAS': -32, 'BALANCING': -32, 'BROADCAST': -32, 'CARPDEV': -32, 'CARPNODES': -32, 'CARPPEER': -32, 'CARPVER': -32, 'CREATE': -32, 'DELETE': -32, 'DESTROY': -32, 'DOWN': -32, 'GROUP': -32, 'LLADDR': -32, 'MCAST': -32, 'MCAST6': -32, 'NETMASK': -32, 'NOALIAS': -32, 'NOCARPDEV': -32, 'NOCARPPEER': -32, 'NOGROUP': -32, 'NOINET': -32, 'NOINET6': -32, 'PASS': -32, 'PEER': -32, 'PEER6': -32, 'PREFIXLEN': -32, 'STATE': -32, 'UP': -32, 'VHID': -32, 'VRRPINTERVAL': -32, 'VRRPPRIO': -32, 'WORD': -32},
+    31: {'$end': -33, 'ADVBASE': -33, 'ADVSKEW': -33, 'ALIAS': -33, 'BALANCING': -33, 'BROADCAST': -33, 'CARPDEV': -33, 'CARPNODES': -33, 'CARPPEER': -33, 'CARPVER': -33, 'CREATE': -33, 'DELETE': -33, 'DESTROY': -33, 'DOWN': -33, 'GROUP': -33, 'LLADDR': -33, 'MCAST': -33, 'MCAST6': -33, 'NETMASK': -33, 'NOALIAS': -33, 'NOCARPDEV': -33, 'NOCARPPEER': -33, 'NOGROUP': -33, 'NOINET': -33, 'NOINET6': -33, 'PASS': -33, 'PEER': -33, 'PEER6': -33, 'PREFIXLEN': -33, 'STATE': -33, 'UP': -33, 'VHID': -33, 'VRRPINTERVAL': -33, 'VRRPPRIO': -33, 'WORD': -33},
+    32: {'ARG': 59},
+    33: {'$end': -35, 'ADVBASE': -35, 'ADVSKEW': -35, 'ALIAS': -35, 'BALANCING': -35, 'BROADCAST': -35, 'CARPDEV': -35, 'CARPNODES': -35, 'CARPPEER': -35, 'CARPVER': -35, 'CREATE': -35, 'DELETE': -35, 'DESTROY': -35, 'DOWN': -35, 'GROUP': -35, 'LLADDR': -35, 'MCAST': -35, 'MCAST6': -35, 'NETMASK': -35, 'NOALIAS': -35, 'NOCARPDEV': -35, 'NOCARPPEER': -35, 'NOGROUP': -35, 'NOINET': -35, 'NOINET6': -35, 'PASS': -35, 'PEER': -35, 'PEER6': -35, 'PREFIXLEN': -35, 'STATE': -35, 'UP': -35, 'VHID': -35, 'VRRPINTERVAL': -35, 'VRRPPRIO': -35, 'WORD': -35},
+    34: {'ARG': 60},
+    35: {'ARG': 61},
+    36: {'$end': -38, 'ADVBASE': -38, 'ADVSKEW': -38, 'ALIAS': -38, 'BALANCING': -38, 'BROADCAST': -38, 'CARPDEV': -38, 'CARPNODES': -38, 'CARPPEER': -38, 'CARPVER': -38, 'CREATE': -38, 'DELETE': -38, 'DESTROY': -38, 'DOWN': -38, 'GROUP': -38, 'LLADDR': -38, 'MCAST': -38, 'MCAST6': -38, 'NETMASK': -38, 'NOALIAS': -38, 'NOCARPDEV': -38, 'NOCARPPEER': -38, 'NOGROUP': -38, 'NOINET': -38, 'NOINET6': -38, 'PASS': -38, 'PEER': -38, 'PEER6': -38, 'PREFIXLEN': -38, 'STATE': -38, 'UP': -38, 'VHID': -38, 'VRRPINTERVAL': -38, 'VRRPPRIO': -38, 'WORD': -38},
+    37: {'BADNODE': 65, 'NUMBER': 64},
+    38: {'$end': -45, 'ADVBASE': -45, 'ADVSKEW': -45, 'ALIAS': -45, 'BALANCING': -45, 'BROADCAST': -45, 'CARPDEV': -45, 'CARPNODES': -45, 'CARPPEER': -45, 'CARPVER': -45, 'CREATE': -45, 'DELETE': -45, 'DESTROY': -45, 'DOWN': -45, 'GROUP': -45, 'LLADDR': -45, 'MCAST': -45, 'MCAST6': -45, 'NETMASK': -45, 'NOALIAS': -45, 'NOCARPDEV': -45, 'NOCARPPEER': -45, 'NOGROUP': -45, 'NOINET': -45, 'NOINET6': -45, 'PASS': -45, 'PEER': -45, 'PEER6': -45, 'PREFIXLEN': -45, 'STATE': -45, 'UP': -45, 'VHID': -45, 'VRRPINTERVAL': -45, 'VRRPPRIO': -45, 'WORD': -45},
+    39: {'$end': -46, 'ADVBASE': -46, 'ADVSKEW': -46, 'ALIAS': -46, 'BALANCING': -46, 'BROADCAST': -46, 'CARPDEV': -46, 'CARPNODES': -46, 'CARPPEER': -46, 'CARPVER': -46, 'CREATE': -46, 'DELETE': -46, 'DESTROY': -46, 'DOWN': -46, 'GROUP': -46, 'LLADDR': -46, 'MCAST': -46, 'MCAST6': -46, 'NETMASK': -46, 'NOALIAS': -46, 'NOCARPDEV': -46, 'NOCARPPEER': -46, 'NOGROUP': -46, 'NOINET': -46, 'NOINET6': -46, 'PASS': -46, 'PEER': -46, 'PEER6': -46, 'PREFIXLEN': -46, 'STATE': -46, 'UP': -46, 'VHID': -46, 'VRRPINTERVAL': -46, 'VRRPPRIO': -46, 'WORD': -46},
+    40: {'$end': -47, 'ADVBASE': -47, 'ADVSKEW': -47, 'ALIAS': -47, 'BALANCING': -47, 'BROADCAST': -47, 'CARPDEV': -47, 'CARPNODES': -47, 'CARPPEER': -47, 'CARPVER': -47, 'CREATE': -47, 'DELETE': -47, 'DESTROY': -47, 'DOWN': -47, 'GROUP': -47, 'LLADDR': -47, 'MCAST': -47, 'MCAST6': -47, 'NETMASK': -47, 'NOALIAS': -47, 'NOCARPDEV': -47, 'NOCARPPEER': -47, 'NOGROUP': -47, 'NOINET': -47, 'NOINET6': -47, 'PASS': -47, 'PEER': -47, 'PEER6': -47, 'PREFIXLEN': -47, 'STATE': -47, 'UP': -47, 'VHID': -47, 'VRRPINTERVAL': -47, 'VRRPPRIO': -47, 'WORD': -47},
+    41: {'$end': -48, 'ADVBASE': -48, 'ADVSKEW': -48, 'ALIAS': -48, 'BALANCING': -48, 'BROADCAST': -48, 'CARPDEV': -48, 'CARPNODES': -48, 'CARPPEER': -48, 'CARPVER': -48, 'CREATE': -48, 'DELETE': -48, 'DESTROY': -48, 'DOWN': -48, 'GROUP': -48, 'LLADDR': -48, 'MCAST': -48, 'MCAST6': -48, 'NETMASK': -48, 'NOALIAS': -48, 'NOCARPDEV': -48, 'NOCARPPEER': -48, 'NOGROUP': -48, 'NOINET': -48, 'NOINET6': -48, 'PASS': -48, 'PEER': -48, 'PEER6': -48, 'PREFIXLEN': -48, 'STATE': -48, 'UP': -48, 'VHID': -48, 'VRRPINTERVAL': -48, 'VRRPPRIO': -48, 'WORD': -48},
+    42: {'ARG': 66},
+    43: {'ARG': 67},
+    44: {'ARG': 68},
+    45: {'$end': -11, 'VHID': -11},
+    46: {'ARG': 69},
+    47: {'$end': -15, 'ADVBASE': -15, 'ADVSKEW': -15, 'ALIAS': -15, 'BALANCING': -15, 'BROADCAST': -15, 'CARPDEV': -15, 'CARPNODES': -15, 'CARPPEER': -15, 'CARPVER': -15, 'CREATE': -15, 'DELETE': -15, 'DESTROY': -15, 'DOWN': -15, 'GROUP': -15, 'LLADDR': -15, 'MCAST': -15, 'MCAST6': -15, 'NETMASK': -15, 'NOALIAS': -15, 'NOCARPDEV': -15, 'NOCARPPEER': -15, 'NOGROUP': -15, 'NOINET': -15, 'NOINET6': -15, 'PASS': -15, 'PEER': -15, 'PEER6': -15, 'PREFIXLEN': -15, 'STATE': -15, 'UP': -15, 'VHID': -15, 'VRRPINTERVAL': -15, 'VRRPPRIO': -15, 'WORD': -15},
+    48: {'$end': -16, 'ADVBASE': -16, 'ADVSKEW': -16, 'ALIAS': -16, 'BALANCING': -16, 'BROADCAST': -16, 'CARPDEV': -16, 'CARPNODES': -16, 'CARPPEER': -16, 'CARPVER': -16, 'CREATE': -16, 'DELETE': -16, 'DESTROY': -16, 'DOWN': -16, 'GROUP': -16, 'LLADDR': -16, 'MCAST': -16, 'MCAST6': -16, 'NETMASK': -16, 'NOALIAS': -16, 'NOCARPDEV': -16, 'NOCARPPEER': -16, 'NOGROUP': -16, 'NOINET': -16, 'NOINET6': -16, 'PASS': -16, 'PEER': -16, 'PEER6': -16, 'PREFIXLEN': -16, 'STATE': -16, 'UP': -16, 'VHID': -16, 'VRRPINTERVAL': -16, 'VRRPPRIO': -16, 'WORD': -16},
+    49: {'$end': -17, 'ADVBASE': -17, 'ADVSKEW': -17, 'ALIAS': -17, 'BALANCING': -17, 'BROADCAST': -17, 'CARPDEV': -17, 'CARPNODES': -17, 'CARPPEER': -17, 'CARPVER': -17, 'CREATE': -17, 'DELETE': -17, 'DESTROY': -17, 'DOWN': -17, 'GROUP': -17, 'LLADDR': -17, 'MCAST': -17, 'MCAST6': -17, 'NETMASK': -17, 'NOALIAS': -17, 'NOCARPDEV': -17, 'NOCARPPEER': -17, 'NOGROUP': -17, 'NOINET': -17, 'NOINET6': -17, 'PASS': -17, 'PEER': -17, 'PEER6': -17, 'PREFIXLEN': -17, 'STATE': -17, 'UP': -17, 'VHID': -17, 'VRRPINTERVAL': -17, 'VRRPPRIO': -17, 'WORD': -17},
+    50: {'$end': -23, 'ADVBASE': -23, 'ADVSKEW': -23, 'ALIAS': -23, 'BALANCING': -23, 'BROADCAST': -23, 'CARPDEV': -23, 'CARPNODES': -23, 'CARPPEER': -23, 'CARPVER': -23, 'CREATE': -23, 'DELETE': -23, 'DESTROY': -23, 'DOWN': -23, 'GROUP': -23, 'LLADDR': -23, 'MCAST': -23, 'MCAST6': -23, 'NETMASK': -23, 'NOALIAS': -23, 'NOCARPDEV': -23, 'NOCARPPEER': -23, 'NOGROUP': -23, 'NOINET': -23, 'NOINET6': -23, 'PASS': -23, 'PEER': -23, 'PEER6': -23, 'PREFIXLEN': -23, 'STATE': -23, 'UP': -23, 'VHID': -23, 'VRRPINTERVAL': -23, 'VRRPPRIO': -23, 'WORD': -23},
+    51: {'$end': -24, 'ADVBASE': -24, 'ADVSKEW': -24, 'ALIAS': -24, 'BALANCING': -24, 'BROADCAST': -24, 'CARPDEV': -24, 'CARPNODES': -24, 'CARPPEER': -24, 'CARPVER': -24, 'CREATE': -24, 'DELETE': -24, 'DESTROY': -24, 'DOWN': -24, 'GROUP': -24, 'LLADDR': -24, 'MCAST': -24, 'MCAST6': -24, 'NETMASK': -24, 'NOALIAS': -24, 'NOCARPDEV': -24, 'NOCARPPEER': -24, 'NOGROUP': -24, 'NOINET': -24, 'NOINET6': -24, 'PASS': -24, 'PEER': -24, 'PEER6': -24, 'PREFIXLEN': -24, 'STATE': -24, 'UP': -24, 'VHID': -24, 'VRRPINTERVAL': -24, 'VRRPPRIO': -24, 'WORD': -24},
+    52: {'$end': -25, 'ADVBASE': -25, 'ADVSKEW': -25, 'ALIAS': -25, 'BALANCING': -25, 'BROADCAST': -25, 'CARPDEV': -25, 'CARPNODES': -25, 'CARPPEER': -25, 'CARPVER': -25, 'CREATE': -25, 'DELETE': -25, 'DESTROY': -25, 'DOWN': -25, 'GROUP': -25, 'LLADDR': -25, 'MCAST': -25, 'MCAST6': -25, 'NETMASK': -25, 'NOALIAS': -25, 'NOCARPDEV': -25, 'NOCARPPEER': -25, 'NOGROUP': -25, 'NOINET': -25, 'NOINET6': -25, 'PASS': -25, 'PEER': -25, 'PEER6': -25, 'PREFIXLEN': -25, 'STATE': -25, 'UP': -25, 'VHID': -25, 'VRRPINTERVAL': -25, 'VRRPPRIO': -25, 'WORD': -25},
+    53: {'$end': -26, 'ADVBASE': -26, 'ADVSKEW': -26, 'ALIAS': -26, 'BALANCING': -26, 'BROADCAST': -26, 'CARPDEV': -26, 'CARPNODES': -26, 'CARPPEER': -26, 'CARPVER': -26, 'CREATE': -26, 'DELETE': -26, 'DESTROY': -26, 'DOWN': -26, 'GROUP': -26, 'LLADDR': -26, 'MCAST': -26, 'MCAST6': -26, 'NETMASK': -26, 'NOALIAS': -26, 'NOCARPDEV': -26, 'NOCARPPEER': -26, 'NOGROUP': -26, 'NOINET': -26, 'NOINET6': -26, 'PASS': -26, 'PEER': -26, 'PEER6': -26, 'PREFIXLEN': -26, 'STATE': -26, 'UP': -26, 'VHID': -26, 'VRRPINTERVAL': -26, 'VRRPPRIO': -26, 'WORD': -26},
+    54: {'$end': -27, 'ADVBASE': -27, 'ADVSKEW': -27, 'ALIAS': -27, 'BALANCING': -27, 'BROADCAST': -27, 'CARPDEV': -27, 'CARPNODES': -27, 'CARPPEER': -27, 'CARPVER': -27, 'CREATE': -27, 'DELETE': -27, 'DESTROY': -27, 'DOWN': -27, 'GROUP': -27, 'LLADDR': -27, 'MCAST': -27, 'MCAST6': -27, 'NETMASK': -27, 'NOALIAS': -27, 'NOCARPDEV': -27, 'NOCARPPEER': -27, 'NOGROUP': -27, 'NOINET': -27, 'NOINET6': -27, 'PASS': -27, 'PEER': -27, 'PEER6': -27, 'PREFIXLEN': -27, 'STATE': -27, 'UP': -27, 'VHID': -27, 'VRRPINTERVAL': -27, 'VRRPPRIO': -27, 'WORD': -27},
+    55: {'$end': -28, 'ADVBASE': -28, 'ADVSKEW': -28, 'ALIAS': -28, 'BALANCING': -28, 'BROADCAST': -28, 'CARPDEV': -28, 'CARPNODES': -28, 'CARPPEER': -28, 'CARPVER': -28, 'CREATE': -28, 'DELETE': -28, 'DESTROY': -28, 'DOWN': -28, 'GROUP': -28, 'LLADDR': -28, 'MCAST': -28, 'MCAST6': -28, 'NETMASK': -28, 'NOALIAS': -28, 'NOCARPDEV': -28, 'NOCARPPEER': -28, 'NOGROUP': -28, 'NOINET': -28, 'NOINET6': -28, 'PASS': -28, 'PEER': -28, 'PEER6': -28, 'PREFIXLEN': -28, 'STATE': -28, 'UP': -28, 'VHID': -28, 'VRRPINTERVAL': -28, 'VRRPPRIO': -28, 'WORD': -28},
+    56: {'$end': -29, 'ADVBASE': -29, 'ADVSKEW': -29, 'ALIAS': -29, 'BALANCING': -29, 'BROADCAST': -29, 'CARPDEV': -29, 'CARPNODES': -29, 'CARPPEER': -29, 'CARPVER': -29, 'CREATE': -29, 'DELETE': -29, 'DESTROY': -29, 'DOWN': -29, 'GROUP': -29, 'LLADDR': -29, 'MCAST': -29, 'MCAST6': -29, 'NETMASK': -29, 'NOALIAS': -29, 'NOCARPDEV': -29, 'NOCARPPEER': -29, 'NOGROUP': -29, 'NOINET': -29, 'NOINET6': -29, 'PASS': -29, 'PEER': -29, 'PEER6': -29, 'PREFIXLEN': -29, 'STATE': -29, 'UP': -29, 'VHID': -29, 'VRRPINTERVAL': -29, 'VRRPPRIO': -29, 'WORD': -29},
+    57: {'$end': -30, 'ADVBASE': -30, 'ADVSKEW': -30, 'ALIAS': -30, 'BALANCING': -30, 'BROADCAST': -30, 'CARPDEV': -30, 'CARPNODES': -30, 'CARPPEER': -30, 'CARPVER': -30, 'CREATE': -30, 'DELETE': -30, 'DESTROY': -30, 'DOWN': -30, 'GROUP': -30, 'LLADDR': -30, 'MCAST': -30, 'MCAST6': -30, 'NETMASK': -30, 'NOALIAS': -30, 'NOCARPDEV': -30, 'NOCARPPEER': -30, 'NOGROUP': -30, 'NOINET': -30, 'NOINET6': -30, 'PASS': -30, 'PEER': -30, 'PEER6': -30, 'PREFIXLEN': -30, 'STATE': -30, 'UP': -30, 'VHID': -30, 'VRRPINTERVAL': -30, 'VRRPPRIO': -30, 'WORD': -30},
+    58: {'$end': -31, 'ADVBASE': -31, 'ADVSKEW': -31, 'ALIAS': -31, 'BALANCING': -31, 'BROADCAST': -31, 'CARPDEV': -31, 'CARPNODES': -31, 'CARPPEER': -31, 'CARPVER': -31, 'CREATE': -31, 'DELETE': -31, 'DESTROY': -31, 'DOWN': -31, 'GROUP': -31, 'LLADDR': -31, 'MCAST': -31, 'MCAST6': -31, 'NETMASK': -31, 'NOALIAS': -31, 'NOCARPDEV': -31, 'NOCARPPEER': -31, 'NOGROUP': -31, 'NOINET': -31, 'NOINET6': -31, 'PASS': -31, 'PEER': -31, 'PEER6': -31, 'PREFIXLEN': -31, 'STATE': -31, 'UP': -31, 'VHID': -31, 'VRRPINTERVAL': -31, 'VRRPPRIO': -31, 'WORD': -31},
+    59: {'$end': -34, 'ADVBASE': -34, 'ADVSKEW': -34, 'ALIAS': -34, 'BALANCING': -34, 'BROADCAST': -34, 'CARPDEV': -34, 'CARPNODES': -34, 'CARPPEER': -34, 'CARPVER': -34, 'CREATE': -34, 'DELETE': -34, 'DESTROY': -34, 'DOWN': -34, 'GROUP': -34, 'LLADDR': -34, 'MCAST': -34, 'MCAST6': -34, 'NETMASK': -34, 'NOALIAS': -34, 'NOCARPDEV': -34, 'NOCARPPEER': -34, 'NOGROUP': -34, 'NOINET': -34, 'NOINET6': -34, 'PASS': -34, 'PEER': -34, 'PEER6': -34, 'PREFIXLEN': -34, 'STATE': -34, 'UP': -34, 'VHID': -34, 'VRRPINTERVAL': -34, 'VRRPPRIO': -34, 'WORD': -34},
+    60: {'$end': -36, 'ADVBASE': -36, 'ADVSKEW': -36, 'ALIAS': -36, 'BALANCING': -36, 'BROADCAST': -36, 'CARPDEV': -36, 'CARPNODES': -36, 'CARPPEER': -36, 'CARPVER': -36, 'CREATE': -36, 'DELETE': -36, 'DESTROY': -36, 'DOWN': -36, 'GROUP': -36, 'LLADDR': -36, 'MCAST': -36, 'MCAST6': -36, 'NETMASK': -36, 'NOALIAS': -36, 'NOCARPDEV': -36, 'NOCARPPEER': -36, 'NOGROUP': -36, 'NOINET': -36, 'NOINET6': -36, 'PASS': -36, 'PEER': -36, 'PEER6': -36, 'PREFIXLEN': -36, 'STATE': -36, 'UP': -36, 'VHID': -36, 'VRRPINTERVAL': -36, 'VRRPPRIO': -36, 'WORD': -36},
+    61: {'$end': -37, 'ADVBASE': -37, 'ADVSKEW': -37, 'ALIAS': -37, 'BALANCING': -37, 'BROADCAST': -37, 'CARPDEV': -37, 'CARPNODES': -37, 'CARPPEER': -37, 'CARPVER': -37, 'CREATE': -37, 'DELETE': -37, 'DESTROY': -37, 'DOWN': -37, 'GROUP': -37, 'LLADDR': -37, 'MCAST': -37, 'MCAST6': -37, 'NETMASK': -37, 'NOALIAS': -37, 'NOCARPDEV': -37, 'NOCARPPEER': -37, 'NOGROUP': -37, 'NOINET': -37, 'NOINET6': -37, 'PASS': -37, 'PEER': -37, 'PEER6': -37, 'PREFIXLEN': -37, 'STATE': -37, 'UP': -37, 'VHID': -37, 'VRRPINTERVAL': -37, 'VRRPPRIO': -37, 'WORD': -37},
+    62: {'$end': -39, 'ADVBASE': -39, 'ADVSKEW': -39, 'ALIAS': -39, 'BALANCING': -39, 'BROADCAST': -39, 'CARPDEV': -39, 'CARPNODES': -39, 'CARPPEER': -39, 'CARPVER': -39, 'COMMA': 70, 'CREATE': -39, 'DELETE': -39, 'DESTROY': -39, 'DOWN': -39, 'GROUP': -39, 'LLADDR': -39, 'MCAST': -39, 'MCAST6': -39, 'NETMASK': -39, 'NOALIAS': -39, 'NOCARPDEV': -39, 'NOCARPPEER': -39, 'NOGROUP': -39, 'NOINET': -39, 'NOINET6': -39, 'PASS': -39, 'PEER': -39, 'PEER6': -39, 'PREFIXLEN': -39, 'STATE': -39, 'UP': -39, 'VHID': -39, 'VRRPINTERVAL': -39, 'VRRPPRIO': -39, 'WORD': -39},
+    63: {'$end': -40, 'ADVBASE': -40, 'ADVSKEW': -40, 'ALIAS': -40, 'BALANCING': -40, 'BROADCAST': -40, 'CARPDEV': -40, 'CARPNODES': -40, 'CARPPEER': -40, 'CARPVER': -40, 'COMMA': -40, 'CREATE': -40, 'DELETE': -40, 'DESTROY': -40, 'DOWN': -40, 'GROUP': -40, 'LLADDR': -40, 'MCAST': -40, 'MCAST6': -40, 'NETMASK': -40, 'NOALIAS': -40, 'NOCARPDEV': -40, 'NOCARPPEER': -40, 'NOGROUP': -40, 'NOINET': -40, 'NOINET6': -40, 'PASS': -40, 'PEER': -40, 'PEER6': -40, 'PREFIXLEN': -40, 'STATE': -40, 'UP': -40, 'VHID': -40, 'VRRPINTERVAL': -40, 'VRRPPRIO': -40, 'WORD': -40},
+    64: {'COLON': 71},
+    65: {'$end': -44, 'ADVBASE': -44, 'ADVSKEW': -44, 'ALIAS': -44, 'BALANCING': -44, 'BROADCAST': -44, 'CARPDEV': -44, 'CARPNODES': -44, 'CARPPEER': -44, 'CARPVER': -44, 'COMMA': -44, 'CREATE': -44, 'DELETE': -44, 'DESTROY': -44, 'DOWN': -44, 'GROUP': -44, 'LLADDR': -44, 'MCAST': -44, 'MCAST6': -44, 'NETMASK': -44, 'NOALIAS': -44, 'NOCARPDEV': -44, 'NOCARPPEER': -44, 'NOGROUP': -44, 'NOINET': -44, 'NOINET6': -44, 'PASS': -44, 'PEER': -44, 'PEER6': -44, 'PREFIXLEN': -44, 'STATE': -44, 'UP': -44, 'VHID': -44, 'VRRPINTERVAL': -44, 'VRRPPRIO': -44, 'WORD': -44},
+    66: {'$end': -49, 'ADVBASE': -49, 'ADVSKEW': -49, 'ALIAS': -49, 'BALANCING': -49, 'BROADCAST': -49, 'CARPDEV': -49, 'CARPNODES': -49, 'CARPPEER': -49, 'CARPVER': -49, 'CREATE': -49, 'DELETE': -49, 'DESTROY': -49, 'DOWN': -49, 'GROUP': -49, 'LLADDR': -49, 'MCAST': -49, 'MCAST6': -49, 'NETMASK': -49, 'NOALIAS': -49, 'NOCARPDEV': -49, 'NOCARPPEER': -49, 'NOGROUP': -49, 'NOINET': -49, 'NOINET6': -49, 'PASS': -49, 'PEER': -49, 'PEER6': -49, 'PREFIXLEN': -49, 'STATE': -49, 'UP': -49, 'VHID': -49, 'VRRPINTERVAL': -49, 'VRRPPRIO': -49, 'WORD': -49},
+    67: {'$end': -50, 'ADVBASE': -50, 'ADVSKEW': -50, 'ALIAS': -50, 'BALANCING': -50, 'BROADCAST': -50, 'CARPDEV': -50, 'CARPNODES': -50, 'CARPPEER': -50, 'CARPVER': -50, 'CREATE': -50, 'DELETE': -50, 'DESTROY': -50, 'DOWN': -50, 'GROUP': -50, 'LLADDR': -50, 'MCAST': -50, 'MCAST6': -50, 'NETMASK': -50, 'NOALIAS': -50, 'NOCARPDEV': -50, 'NOCARPPEER': -50, 'NOGROUP': -50, 'NOINET': -50, 'NOINET6': -50, 'PASS': -50, 'PEER': -50, 'PEER6': -50, 'PREFIXLEN': -50, 'STATE': -50, 'UP': -50, 'VHID': -50, 'VRRPINTERVAL': -50, 'VRRPPRIO': -50, 'WORD': -50},
+    68: {'$end': -51, 'ADVBASE': -51, 'ADVSKEW': -51, 'ALIAS': -51, 'BALANCING': -51, 'BROADCAST': -51, 'CARPDEV': -51, 'CARPNODES': -51, 'CARPPEER': -51, 'CARPVER': -51, 'CREATE': -51, 'DELETE': -51, 'DESTROY': -51, 'DOWN': -51, 'GROUP': -51, 'LLADDR': -51, 'MCAST': -51, 'MCAST6': -51, 'NETMASK': -51, 'NOALIAS': -51, 'NOCARPDEV': -51, 'NOCARPPEER': -51, 'NOGROUP': -51, 'NOINET': -51, 'NOINET6': -51, 'PASS': -51, 'PEER': -51, 'PEER6': -51, 'PREFIXLEN': -51, 'STATE': -51, 'UP': -51, 'VHID': -51, 'VRRPINTERVAL': -51, 'VRRPPRIO': -51, 'WORD': -51},
+    69: {'$end': -6, 'ADVBASE': -6, 'ADVSKEW': -6, 'ALIAS': -6, 'BALANCING': -6, 'BROADCAST': -6, 'CARPDEV': -6, 'CARPNODES': -6, 'CARPPEER': -6, 'CARPVER': -6, 'CREATE': -6, 'DELETE': -6, 'DESTROY': -6, 'DOWN': -6, 'GROUP': -6, 'LLADDR': -6, 'MCAST': -6, 'MCAST6': -6, 'NETMASK': -6, 'NOALIAS': -6, 'NOCARPDEV': -6, 'NOCARPPEER': -6, 'NOGROUP': -6, 'NOINET': -6, 'NOINET6': -6, 'PASS': -6, 'PEER': -6, 'PEER6': -6, 'PREFIXLEN': -6, 'STATE': -6, 'UP': -6, 'VHID': -6, 'VRRPINTERVAL': -6, 'VRRPPRIO': -6, 'WORD': -6},
+    70: {'BADNODE': 65, 'NUMBER': 64},
+    71: {'NUMBER': 74},
+    72: {'$end': -13, 'ADVBASE': 21, 'ADVSKEW': 22, 'ALIAS': 16, 'BALANCING': 34, 'BROADCAST': 15, 'CARPDEV': 32, 'CARPNODES': 37, 'CARPPEER': 35, 'CARPVER': 25, 'CREATE': 38, 'DELETE': 18, 'DESTROY': 39, 'DOWN': 41, 'GROUP': 43, 'LLADDR': 42, 'MCAST': 30, 'MCAST6': 31, 'NETMASK': 13, 'NOALIAS': 17, 'NOCARPDEV': 33, 'NOCARPPEER': 36, 'NOGROUP': 44, 'NOINET': 19, 'NOINET6': 20, 'PASS': 23, 'PEER': 28, 'PEER6': 29, 'PREFIXLEN': 14, 'STATE': 24, 'UP': 40, 'VHID': -13, 'VRRPINTERVAL': 27, 'VRRPPRIO': 26, 'WORD': 12},
+    73: {'$end': -41, 'ADVBASE': -41, 'ADVSKEW': -41, 'ALIAS': -41, 'BALANCING': -41, 'BROADCAST': -41, 'CARPDEV': -41, 'CARPNODES': -41, 'CARPPEER': -41, 'CARPVER': -41, 'COMMA': -41, 'CREATE': -41, 'DELETE': -41, 'DESTROY': -41, 'DOWN': -41, 'GROUP': -41, 'LLADDR': -41, 'MCAST': -41, 'MCAST6': -41, 'NETMASK': -41, 'NOALIAS': -41, 'NOCARPDEV': -41, 'NOCARPPEER': -41, 'NOGROUP': -41, 'NOINET': -41, 'NOINET6': -41, 'PASS': -41, 'PEER': -41, 'PEER6': -41, 'PREFIXLEN': -41, 'STATE': -41, 'UP': -41, 'VHID': -41, 'VRRPINTERVAL': -41, 'VRRPPRIO': -41, 'WORD': -41},
+    74: {'$end': -42, 'ADVBASE': -42, 'ADVSKEW': -42, 'ALIAS': -42, 'BALANCING': -42, 'BROADCAST': -42, 'CARPDEV': -42, 'CARPNODES': -42, 'CARPPEER': -42, 'CARPVER': -42, 'COMMA': -42, 'CREATE': -42, 'DELETE': -42, 'DESTROY': -42, 'DOWN': -42, 'GROUP': -42, 'LLADDR': -42, 'MCAST': -42, 'MCAST6': -42, 'NETMASK': -42, 'NOALIAS': -42, 'NOCARPDEV': -42, 'NOCARPPEER': -42, 'NOGROUP': -42, 'NOINET': -42, 'NOINET6': -42, 'PASS': -42, 'PEER': -42, 'PEER6': -42, 'PREFIXLEN': -42, 'REST': 75, 'STATE': -42, 'UP': -42, 'VHID': -42, 'VRRPINTERVAL': -42, 'VRRPPRIO': -42, 'WORD': -42},
+    75: {'$end': -43, 'ADVBASE': -43, 'ADVSKEW': -43, 'ALIAS': -43, 'BALANCING': -43, 'BROADCAST': -43, 'CARPDEV': -43, 'CARPNODES': -43, 'CARPPEER': -43, 'CARPVER': -43, 'COMMA': -43, 'CREATE': -43, 'DELETE': -43, 'DESTROY': -43, 'DOWN': -43, 'GROUP': -43, 'LLADDR': -43, 'MCAST': -43, 'MCAST6': -43, 'NETMASK': -43, 'NOALIAS': -43, 'NOCARPDEV': -43, 'NOCARPPEER': -43, 'NOGROUP': -43, 'NOINET': -43, 'NOINET6': -43, 'PASS': -43, 'PEER': -43, 'PEER6': -43, 'PREFIXLEN': -43, 'STATE': -43, 'UP': -43, 'VHID': -43, 'VRRPINTERVAL': -43, 'VRRPPRIO': -43, 'WORD': -43},
 }
 
 GOTO: dict[int, dict[str, int]] = {
     0: {'command': 1, 'family': 2},
-    2: {'items': 5},
-    5: {'argkw': 7, 'flag': 8, 'item': 6},
+    2: {'params': 5},
+    5: {'address_param': 8, 'carp_param': 10, 'link_param': 11, 'param': 7, 'vhid_param': 9, 'vhids': 6},
+    6: {'vhid_clause': 45},
+    37: {'node': 63, 'nodes': 62},
+    69: {'params': 72},
+    70: {'node': 73},
+    72: {'address_param': 8, 'carp_param': 10, 'link_param': 11, 'param': 7, 'vhid_param': 9},
 }
