@@ -279,5 +279,5 @@ def parse_tokens(toks: list[Token]) -> Parsed:
 
     # The tables name each production's rule; bind the names to the functions above.
     rules = [(lhs, n, globals()[rule] if rule else None) for lhs, n, rule in tables.PRODUCTIONS]
-    result: Parsed = lr.parse(rules, tables.ACTION, tables.GOTO, toks, p_error)
+    result: Parsed = lr.parse(rules, tables.ACTION, tables.GOTO, tables.DEFAULT, toks, p_error)
     return result

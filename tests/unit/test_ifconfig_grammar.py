@@ -314,6 +314,24 @@ def test_token_streams_the_lexer_never_makes_fail_as_with_ply(types: list[str]) 
     assert _by_tables(toks) == _by_ply(toks)
 
 
+@pytest.mark.parametrize(
+    "types",
+    [["UP", "ARG"], ["ADVSKEW", "ARG", "ARG"], ["CARPNODES", "NUMBER", "COLON", "NUMBER", "ARG"]],
+)
+def test_a_default_reduction_reports_the_same_token(types: list[str]) -> None:
+    # The state after each parameter reduces without reading the next token (a
+    # DEFAULT); the token that cannot follow is still the one p_error is given.
+    toks = [lexer.Token(t, t.lower(), i) for i, t in enumerate(types)]
+    assert _by_tables(toks) == _by_ply(toks) == ("error", toks[-1])
+
+
+def test_most_states_reduce_by_default() -> None:
+    from carp.ifconfig import grammar_tables as tables
+
+    assert set(tables.DEFAULT).isdisjoint(tables.ACTION)
+    assert len(tables.DEFAULT) > len(tables.ACTION)
+
+
 def test_write_path_does_not_import_ply() -> None:
     import subprocess
 
