@@ -9,6 +9,9 @@ Two pieces of context are BSD ifconfig's own rules and live here, not in the gra
   (`pass up` sets the pass phrase "up"), so that word becomes an ARG token;
 * `inet` / `inet6` are address families only as the first word; later they are
   ordinary words (and so addresses).
+
+A `carpnodes` argument is the one word split further, into its `vhid:advskew`
+entries (`carpnodes_tokens`), so that the grammar can say what such a list is.
 """
 
 from __future__ import annotations
@@ -64,8 +67,12 @@ UNKNOWN_TO: dict[str, frozenset[str]] = {
     "openbsd": frozenset({"-carpdev"}),
 }
 
+# The pieces of a carpnodes argument (see carpnodes_tokens).
+NODE_TOKENS: tuple[str, ...] = ("NUMBER", "COLON", "REST", "BADNODE", "COMMA")
+
 tokens: tuple[str, ...] = tuple(
     sorted({*ARG_KEYWORDS.values(), *FLAG_KEYWORDS.values(), *FAMILIES.values(), "ARG", "WORD"})
+    + list(NODE_TOKENS)
 )
 _RESERVED: dict[str, str] = {**ARG_KEYWORDS, **FLAG_KEYWORDS, **FAMILIES}
 
@@ -98,7 +105,50 @@ def tokenize(words: list[str], personality: str) -> list[Token]:
         if word in ARG_KEYWORDS and kind != "WORD":
             if i + 1 >= len(words):
                 raise errors.requires_argument(personality, word)
-            out.append(Token("ARG", words[i + 1], lexpos=i + 1))
+            if kind == "CARPNODES":
+                out += carpnodes_tokens(words[i + 1], i + 1)
+            else:
+                out.append(Token("ARG", words[i + 1], lexpos=i + 1))
             i += 1
         i += 1
+    return out
+
+
+def _number_end(text: str, i: int) -> int:
+    """Where the number sscanf's %u reads from text[i:] ends, or -1 without digits.
+
+    Blanks, one '+', decimal digits: what apply's pattern `\\s*\\+?(\\d+)` matches."""
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if text[i : i + 1] == "+":
+        i += 1
+    start = i
+    while i < len(text) and text[i].isdecimal():  # re's \d is isdecimal(), \s isspace()
+        i += 1
+    return i if i > start else -1
+
+
+def carpnodes_tokens(word: str, lexpos: int) -> list[Token]:
+    """The tokens of a carpnodes argument: its comma-separated entries.
+
+    An entry OpenBSD's sscanf("%u:%u") reads is NUMBER COLON NUMBER, then REST for
+    whatever follows the pair (sscanf ignores it); any other entry is one BADNODE,
+    which apply reports (`non parsable arg`) in its turn.  The values are the raw
+    text, so joined they give the word back: apply still gets it as typed."""
+    out: list[Token] = []
+    for n, entry in enumerate(word.split(",")):
+        if n:
+            out.append(Token("COMMA", ",", lexpos))
+        vhid_end = _number_end(entry, 0)
+        skew_end = -1
+        if vhid_end >= 0 and entry[vhid_end : vhid_end + 1] == ":":
+            skew_end = _number_end(entry, vhid_end + 1)
+        if skew_end < 0:
+            out.append(Token("BADNODE", entry, lexpos))
+            continue
+        out.append(Token("NUMBER", entry[:vhid_end], lexpos))
+        out.append(Token("COLON", ":", lexpos))
+        out.append(Token("NUMBER", entry[vhid_end + 1 : skew_end], lexpos))
+        if skew_end < len(entry):
+            out.append(Token("REST", entry[skew_end:], lexpos))
     return out

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     # (left-hand side, length, rule) per production; ACTION and GOTO rows per state.
     Productions = Sequence[tuple[str, int, Callable[["Production"], None] | None]]
     Table = Mapping[int, Mapping[str, int]]
+    Defaults = Mapping[int, int]
 
 
 class _Symbol:
@@ -59,25 +60,30 @@ def parse(
     productions: Productions,
     action: Table,
     goto: Table,
+    defaults: Defaults,
     tokens: Sequence[Token],
     error: Callable[[Token | None], None],
 ) -> Any:
     """The start symbol's value for tokens; error(token or None at the end) must raise.
 
     action[state][terminal] is > 0 to shift to that state, < 0 to reduce by that
-    production, 0 to accept (ply's encoding); goto[state][nonterminal] is the state."""
+    production, 0 to accept (ply's encoding); goto[state][nonterminal] is the state.
+    defaults[state] is the reduction a state makes without reading the next token, as
+    in ply's "defaulted states" (ply defaults only the rows of a single entry)."""
     pending = iter(tokens)
     end = _Symbol("$end")
     states = [0]
     symbols: list[Any] = [end]
     lookahead: Any = None
     while True:
-        if lookahead is None:
-            lookahead = next(pending, end)
-        t = action[states[-1]].get(lookahead.type)
+        t = defaults.get(states[-1])
         if t is None:
-            error(None if lookahead is end else lookahead)
-            raise SyntaxError("the grammar's error function returned")
+            if lookahead is None:
+                lookahead = next(pending, end)
+            t = action[states[-1]].get(lookahead.type)
+            if t is None:
+                error(None if lookahead is end else lookahead)
+                raise SyntaxError("the grammar's error function returned")
         if t > 0:
             states.append(t)
             symbols.append(lookahead)

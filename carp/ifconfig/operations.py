@@ -128,7 +128,8 @@ class RemoveFamily(Op):
     """`-inet` / `-inet6`: remove every address of the family."""
 
 
-_ARG_OPS: dict[str, type[Valued]] = {
+# The operation of each keyword, as the grammar's rules build them.
+ARG_OPS: dict[str, type[Valued]] = {
     "vhid": SetVhid,
     "advbase": SetAdvbase,
     "advskew": SetAdvskew,
@@ -151,7 +152,7 @@ _ARG_OPS: dict[str, type[Valued]] = {
     "broadcast": Broadcast,
 }
 
-_FLAG_OPS: dict[str, type[Op]] = {
+FLAG_OPS: dict[str, type[Op]] = {
     "create": Create,
     "destroy": Destroy,
     "-carpdev": ClearCarpdev,
@@ -180,15 +181,7 @@ class Command:
 
 
 def build(ifname: str, parsed: Parsed) -> Command:
-    ops: list[Op] = []
-    for item in parsed.items:
-        if item.keyword is None:
-            ops.append(AddressWord("", item.value or ""))
-        elif item.keyword in _ARG_OPS:
-            ops.append(_ARG_OPS[item.keyword](item.keyword, item.value or ""))
-        else:
-            ops.append(_FLAG_OPS[item.keyword](item.keyword))
-    return Command(ifname, parsed.family, tuple(ops))
+    return Command(ifname, parsed.family, parsed.ops())
 
 
 def parse_command(ifname: str, words: list[str], personality: str) -> Command:

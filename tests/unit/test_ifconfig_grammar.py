@@ -17,16 +17,12 @@ from hypothesis import strategies as st
 from carp.ifconfig import grammar, lexer, maketables
 from carp.ifconfig import operations as o
 from carp.ifconfig.errors import USAGE, IfconfigError
-from carp.ifconfig.grammar import Item
+from carp.ifconfig.grammar import VhidClause
 
 
-def items(words: str | list[str], personality: str = "openbsd") -> list[Item]:
+def ops(words: str | list[str], personality: str = "openbsd") -> list[o.Op]:
     ws = words.split() if isinstance(words, str) else words
-    return list(grammar.parse(ws, personality).items)
-
-
-def ops(words: str, personality: str = "openbsd") -> list[o.Op]:
-    return list(o.parse_command("carp0", words.split(), personality).ops)
+    return list(o.parse_command("carp0", ws, personality).ops)
 
 
 ARG_CASES = [
@@ -84,31 +80,33 @@ def test_every_flag_keyword(word: str, cls: type[o.Op]) -> None:
 
 
 def test_lexer_tables_cover_every_keyword() -> None:
-    assert set(o._ARG_OPS) == set(lexer.ARG_KEYWORDS)
-    assert set(o._FLAG_OPS) == set(lexer.FLAG_KEYWORDS)
+    assert set(o.ARG_OPS) == set(lexer.ARG_KEYWORDS)
+    assert set(o.FLAG_OPS) == set(lexer.FLAG_KEYWORDS)
+    assert {w.split()[0] for w, _ in ARG_CASES} == set(lexer.ARG_KEYWORDS)
+    assert {w for w, _ in FLAG_CASES} == set(lexer.FLAG_KEYWORDS)
 
 
 def test_argument_keyword_consumes_any_next_word() -> None:
     # BSD's NEXTARG: `pass up` sets the pass phrase "up"; it does not bring carp0 up.
-    assert items("pass up vhid vhid") == [Item("pass", "up", 0), Item("vhid", "vhid", 2)]
+    assert ops("pass up vhid vhid") == [o.SetPass("pass", "up"), o.SetVhid("vhid", "vhid")]
 
 
 def test_words_are_lexed_whole_even_with_spaces_and_empty() -> None:
-    assert items(["pass", "two words", ""]) == [Item("pass", "two words", 0), Item(None, "", 2)]
-    assert items(["pass", ""]) == [Item("pass", "", 0)]
-    assert items(["vhid\n", "1"]) == [Item(None, "vhid\n", 0), Item(None, "1", 1)]
+    assert ops(["pass", "two words", ""]) == [o.SetPass("pass", "two words"), o.AddressWord("", "")]
+    assert ops(["pass", ""]) == [o.SetPass("pass", "")]
+    assert ops(["vhid\n", "1"]) == [o.AddressWord("", "vhid\n"), o.AddressWord("", "1")]
 
 
 def test_keywords_are_case_sensitive() -> None:
-    assert items("VHID 1") == [Item(None, "VHID", 0), Item(None, "1", 1)]
+    assert ops("VHID 1") == [o.AddressWord("", "VHID"), o.AddressWord("", "1")]
 
 
 def test_family_only_as_first_word() -> None:
     parsed = grammar.parse("inet vhid 1 alias 192.168.1.50/32".split(), "freebsd")
     assert parsed.family == "inet"
-    assert [i.keyword for i in parsed.items] == ["vhid", "alias", None]
+    assert [type(op) for op in parsed.ops()] == [o.SetVhid, o.Alias, o.AddressWord]
     later = grammar.parse("vhid 1 inet6".split(), "freebsd")
-    assert later.family is None and later.items[-1] == Item(None, "inet6", 2)
+    assert later.family is None and later.ops()[-1] == o.AddressWord("", "inet6")
     assert grammar.parse(["inet6"], "openbsd").family == "inet6"
 
 
@@ -120,6 +118,99 @@ def test_address_order_is_preserved() -> None:
 def test_minus_carpdev_is_an_address_on_openbsd() -> None:
     assert ops("-carpdev", "openbsd") == [o.AddressWord("", "-carpdev")]
     assert ops("-carpdev", "netbsd") == [o.ClearCarpdev("-carpdev")]
+
+
+def test_vhid_clause_holds_the_parameters_after_it() -> None:
+    words = "advskew 5 192.168.1.1/24 vhid 1 advskew 100 pass x up vhid 2 state master"
+    parsed = grammar.parse(words.split(), "freebsd")
+    assert parsed.params == (o.SetAdvskew("advskew", "5"), o.AddressWord("", "192.168.1.1/24"))
+    assert parsed.vhids == (
+        VhidClause(
+            o.SetVhid("vhid", "1"),
+            (o.SetAdvskew("advskew", "100"), o.SetPass("pass", "x"), o.Up("up")),
+        ),
+        VhidClause(o.SetVhid("vhid", "2"), (o.SetState("state", "master"),)),
+    )
+    assert parsed.ops() == (
+        *parsed.params,
+        o.SetVhid("vhid", "1"),
+        *parsed.vhids[0].params,
+        o.SetVhid("vhid", "2"),
+        *parsed.vhids[1].params,
+    )
+    assert grammar.parse(["up"], "openbsd").vhids == ()
+
+
+def _types(word: str) -> list[str]:
+    toks = lexer.tokenize(["carpnodes", word], "openbsd")
+    assert toks[0].type == "CARPNODES"
+    return [t.type for t in toks[1:]]
+
+
+def test_carpnodes_are_lexed_into_entries() -> None:
+    pair = ["NUMBER", "COLON", "NUMBER"]
+    assert _types("3:0,4:0,6:100") == [*pair, "COMMA", *pair, "COMMA", *pair]
+    assert _types(" +1: +2x") == [*pair, "REST"]  # sscanf skips blanks and '+', stops after
+    assert _types("1:0,x,") == [*pair, "COMMA", "BADNODE", "COMMA", "BADNODE"]
+    assert _types("") == ["BADNODE"]
+    assert _types("-1:0") == _types("1 :0") == _types("1:") == _types("++1:0") == ["BADNODE"]
+    assert ops(["carpnodes", " +1:0x,,y"]) == [o.SetCarpnodes("carpnodes", " +1:0x,,y")]
+
+
+NODE_TEXT = st.text(st.sampled_from("0123456789:, +x\t\u0663-"), max_size=12)
+
+
+@given(NODE_TEXT)
+def test_carpnodes_entries_are_what_apply_reads(word: str) -> None:
+    # apply still parses the word (sscanf "%u:%u" as this pattern); the lexer must
+    # agree on every entry, and its tokens must give the word back.
+    import re
+
+    toks = lexer.carpnodes_tokens(word, 1)
+    assert "".join(t.value for t in toks) == word
+    entries: list[list[lexer.Token]] = [[]]
+    for t in toks:
+        if t.type == "COMMA":
+            entries.append([])
+        else:
+            entries[-1].append(t)
+    for text, entry in zip(word.split(","), entries, strict=True):
+        m = re.match(r"\s*\+?(\d+):\s*\+?(\d+)", text)
+        if m is None:
+            assert [(t.type, t.value) for t in entry] == [("BADNODE", text)]
+        else:
+            assert [t.type for t in entry][:3] == ["NUMBER", "COLON", "NUMBER"]
+            assert entry[0].value.lstrip().lstrip("+") == m.group(1)
+            assert entry[2].value.lstrip().lstrip("+") == m.group(2)
+            assert "".join(t.value for t in entry[:3]) == m.group(0)
+
+
+def _sketch() -> set[tuple[str, tuple[str, ...]]]:
+    """The productions the module docstring's sketch of the grammar names."""
+    lines = (grammar.__doc__ or "").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("    command "))
+    rules: set[tuple[str, tuple[str, ...]]] = set()
+    lhs = ""
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            break  # the prose after the indented sketch
+        line = line.split("(")[0].strip()  # a trailing (note)
+        if not line:
+            continue
+        if ":" in line:
+            lhs, line = (part.strip() for part in line.split(":", 1))
+        else:
+            line = line.lstrip("|")
+        for alt in line.split("|"):
+            rhs = tuple(w for w in alt.split() if w != "<empty>")
+            rules.add((lhs, rhs))
+    return rules
+
+
+def test_docstring_sketch_is_the_grammar() -> None:
+    # A reader learns the language from the sketch at the top of grammar.py.
+    built = {(p.name, tuple(p.prod)) for p in maketables.build_parser().productions[1:]}
+    assert _sketch() == built
 
 
 @pytest.mark.parametrize("personality", ["openbsd", "freebsd"])
@@ -199,6 +290,7 @@ def _by_tables(toks: list[lexer.Token]) -> object:
 
 WORDS = st.sampled_from(
     [*lexer.ARG_KEYWORDS, *lexer.FLAG_KEYWORDS, *lexer.FAMILIES, "", "1", "em0", "a b"]
+    + ["1:0,2:100", "1:0x", "x,1:0"]
 )
 
 
@@ -220,6 +312,24 @@ def test_token_streams_the_lexer_never_makes_fail_as_with_ply(types: list[str]) 
     # the same token, or None at the end, as ply's own parser does.
     toks = [lexer.Token(t, t.lower(), i) for i, t in enumerate(types)]
     assert _by_tables(toks) == _by_ply(toks)
+
+
+@pytest.mark.parametrize(
+    "types",
+    [["UP", "ARG"], ["ADVSKEW", "ARG", "ARG"], ["CARPNODES", "NUMBER", "COLON", "NUMBER", "ARG"]],
+)
+def test_a_default_reduction_reports_the_same_token(types: list[str]) -> None:
+    # The state after each parameter reduces without reading the next token (a
+    # DEFAULT); the token that cannot follow is still the one p_error is given.
+    toks = [lexer.Token(t, t.lower(), i) for i, t in enumerate(types)]
+    assert _by_tables(toks) == _by_ply(toks) == ("error", toks[-1])
+
+
+def test_most_states_reduce_by_default() -> None:
+    from carp.ifconfig import grammar_tables as tables
+
+    assert set(tables.DEFAULT).isdisjoint(tables.ACTION)
+    assert len(tables.DEFAULT) > len(tables.ACTION)
 
 
 def test_write_path_does_not_import_ply() -> None:
