@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from carp.lab import netns
+from carp.lab.netns import lab_mac, lan_ip
 
 if TYPE_CHECKING:
     from carp.lab.lab import Lab
@@ -42,13 +43,9 @@ class Host:
         return f"{self.letter}-em{lan - 1}"
 
     def ip(self, lan: int = 1) -> str:
-        from carp.lab.lab import lan_ip
-
         return lan_ip(lan, self.octet)
 
     def mac(self, lan: int = 1) -> str:
-        from carp.lab.lab import lab_mac
-
         return lab_mac(lan, self.octet)
 
     # -- running programs ---------------------------------------------------------------
@@ -212,8 +209,6 @@ class Client:
 
     @property
     def ip(self) -> str:
-        from carp.lab.lab import lan_ip
-
         return lan_ip(self.lan, self.octet)
 
     def _probe_argv(self, *args: str) -> list[str]:

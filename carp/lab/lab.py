@@ -33,16 +33,9 @@ from typing import Any
 from carp.lab import netns
 from carp.lab.capture import Capture
 from carp.lab.hosts import Client, Host
+from carp.lab.netns import lab_mac, lan_ip
 
 _counter = itertools.count()
-
-
-def lan_ip(lan: int, octet: int) -> str:
-    return f"192.168.{lan}.{octet}"
-
-
-def lab_mac(lan: int, octet: int) -> str:
-    return f"02:00:00:00:{lan:02x}:{octet:02x}"
 
 
 class _Terminated(BaseException):

@@ -132,3 +132,13 @@ def reap_stale() -> list[str]:
         delete(ns)
         removed.append(ns)
     return removed
+
+
+def lan_ip(lan: int, octet: int) -> str:
+    """A lab address: LAN n is 192.168.n.0/24 (the man pages' own addresses)."""
+    return f"192.168.{lan}.{octet}"
+
+
+def lab_mac(lan: int, octet: int) -> str:
+    """A locally administered MAC per lab port, so captures say who sent a frame."""
+    return f"02:00:00:00:{lan:02x}:{octet:02x}"
