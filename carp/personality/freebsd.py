@@ -30,6 +30,47 @@ class FreeBSD(Personality):
         return priority if level >= (2 if kind in ("packet", "error") else 1) else None
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
+    # ifconfig(8): sbin/ifconfig (10+: vhids on the physical interface; <= 9: carpN)
+    ifconfig_options = "aCdf:g:kLlmuv"
+    ifconfig_usage = (
+        "usage: ifconfig [-f type:format] [-L] [-C] [-g groupname] interface address_family\n"
+        "                [address [dest_address]] [parameters]\n"
+        "       ifconfig interface create\n"
+        "       ifconfig -a [-L] [-C] [-g groupname] [-d] [-m] [-u] [-v] [address_family]\n"
+        "       ifconfig -l [-d] [-u] [address_family]\n"
+        "       ifconfig [-L] [-C] [-g groupname] [-d] [-m] [-u] [-v]\n"
+    )
+    looks_up_before_destroy = True  # any command but create needs the interface
+    ifconfig_numbers = "atoi"  # <= 9 ifcarp.c: atoi, then the kernel's EINVAL
+    advbase_zero_keeps = True
+    parses_width_apart = True  # in_getaddr: "192.168.1.1/33: bad value (width too large)"
+    nomask_warning = (
+        "ifconfig: WARNING: setting interface address without mask is deprecated,\n"
+        "default mask may not be correct.\n"
+    )
+    create_ioctl = "SIOCIFCREATE2"
+    no_such_interface = "ifconfig: interface {name} does not exist"
+    no_such_address = "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address"
+    carp_interface_lines = ("metric_mtu", "addresses", "carp_vhid")  # <= 9 cloned carpN
+    physical_interface_lines = (
+        "metric_mtu", "options", "ether", "inet", "link_local", "inet6", "carp_vhid", "groups",
+        "media", "nd6",
+    )  # fmt: skip
+    carp_is_loopback = True  # <= 9: IFT_CARP, found its parent by subnet
+    shows_lower_up = True  # 14+
+    broadcast_by_prefixlen = {31: "255.255.255.255"}
+    media_subtypes = {
+        10: "10baseT/UTP",
+        100: "100baseTX",
+        1000: "1000baseT",
+        2500: "2500Base-T",
+        5000: "5000Base-T",
+        10000: "10Gbase-T",
+        25000: "25GBase-CR",
+        40000: "40Gbase-CR4",
+        100000: "100GBase-CR4",
+    }
+    media_options_in_angles = True
 
 
 POLICY = FreeBSD()

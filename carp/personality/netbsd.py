@@ -46,6 +46,39 @@ class NetBSD(Personality):
         return lines
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
+    # ifconfig(8): sbin/ifconfig, driven by its parse tables
+    ifconfig_options = "abCdhLlmsuvw:z"
+    # NetBSD assembles its usage from every registered module; we carry the generic
+    # lines plus carp's own fragment (the only module we implement).
+    ifconfig_usage = (
+        "usage: ifconfig [-h] [-m] [-v] [-z] [-L] interface\n"
+        "\t[ af [ address [ dest_addr ] ] [ netmask mask ] [ prefixlen n ]\n"
+        "\t\t[ alias | -alias ] ]\n"
+        "\t[ up ] [ down ] [ metric n ] [ mtu n ]\n"
+        "\t[ advbase n ] [ advskew n ] [ carpdev iface ] [ pass passphrase ] "
+        "[ state state ] [ vhid n ]\n"
+        "\t[ arp | -arp ]\n"
+        "\t[ preference n ]\n"
+        "\t[ link0 | -link0 ] [ link1 | -link1 ] [ link2 | -link2 ]\n"
+        "       ifconfig -a [-b] [-d] [-h] [-m] [-u] [-v] [-z] [ af ]\n"
+        "       ifconfig -l [-b] [-d] [-s] [-u]\n"
+        "       ifconfig -C\n"
+        "       ifconfig -w n\n"
+        "       ifconfig interface create\n"
+        "       ifconfig interface destroy\n"
+    )
+    lists_without_a = False
+    ifconfig_numbers = "table"  # pinteger: a number out of range does not match
+    refusals_print_usage = True  # the table parser knows no other message
+    exact_state_words = True
+    lowest_vhid = 0
+    no_such_interface = "ifconfig: SIOCGIFFLAGS {name}: Device not configured"
+    carp_interface_lines = ("mtu", "carp_per_vhid", "address", "link_local", "addresses")
+    physical_interface_lines = (
+        "mtu", "carp_per_vhid", "address", "media", "inet", "link_local", "inet6",
+    )  # fmt: skip
+    flags_in_0x = True  # NetBSD 8+
+    addresses_with_prefix = True
 
 
 POLICY = NetBSD()

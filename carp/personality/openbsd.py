@@ -61,6 +61,32 @@ class OpenBSD(Personality):
         return priority if level >= priority else None
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
+    # ifconfig(8): sbin/ifconfig/ifconfig.c
+    ifconfig_options = "AaCg:M:"
+    ifconfig_usage = (
+        "usage: ifconfig [-AaC] [-M lladdr] [interface] [address_family]\n"
+        "\t\t[address [dest_address]] [parameters]\n"
+    )
+    plain_words = frozenset({"-carpdev"})
+    bare_name_is_group = True
+    sets_group_demotion = True
+    creates_on_first_use = True
+    ifconfig_numbers = "strtonum"  # "vhid 256: too large"
+    ignores_unknown_state = True  # setcarp_state: any case; nothing for other words
+    max_advbase = 254
+    names_interface_in_errors = True
+    no_such_interface = "{name}: no such interface"
+    carp_interface_lines = (
+        "mtu", "lladdr", "index", "carpnodes", "groups", "status", "link_local", "addresses",
+    )  # fmt: skip
+    # No vhids on physical interfaces in OpenBSD: ours show the NetBSD carp way.
+    physical_interface_lines = (
+        "mtu", "lladdr", "index", "carp_per_vhid", "groups", "media", "link_local", "inet",
+        "inet6",
+    )  # fmt: skip
+    broadcast_by_prefixlen = {31: None, 32: None}  # in_ifinit: IN_RFC3021_SUBNET
+    egress_group = True
+    lists_first_inet_only = True
 
 
 POLICY = OpenBSD()
