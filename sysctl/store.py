@@ -148,6 +148,12 @@ class State:
         )
 
 
+def policy_of(doc: dict[str, Any] | None) -> Policy:
+    """The policy of a committed document (Store.load_doc); the environment's personality
+    for a store not made yet."""
+    return policy(str(doc["personality"]) if doc is not None else from_environment())
+
+
 def _digest(payload: bytes) -> str:
     try:  # the builtin module: hashlib would load OpenSSL (~3 ms) for the same digest
         from _sha256 import sha256

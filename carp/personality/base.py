@@ -143,3 +143,34 @@ class Personality:
     media_options_in_angles = False  # `(1000baseT <full-duplex>)`
     egress_group = False  # interfaces with the default route are in group `egress`
     lists_first_inet_only = False  # -a shows one inet address per interface (-A: all)
+
+    # sysctl(8)
+    sysctl_options: str  # getopt(3) letters; a letter followed by ':' takes an argument
+    sysctl_usage: str
+    getopt_verb = "illegal"  # getopt(3)'s word for a letter it does not know
+    sysctl_lists_without_args = False  # `sysctl` alone means `sysctl -a`
+    sysctl_d_alone_lists_all = False  # `sysctl -d` without names means `sysctl -da`
+    sysctl_stops_at_error = False  # the first failing argument (not -f line) ends the run
+    sysctl_file_colon = False  # -f lines may read `name: value`
+    sysctl_trims_assignments = False  # blanks around name and value, quotes around it go
+    sysctl_quiet_hides_unknown = True  # -q silences unknown names
+    sysctl_lists_interior_on_write = False  # `net.inet.carp=1` lists the node
+    sysctl_numbers: str  # its number parser: "strtonum", "strtol", "strtouq" (sysctl.dialect)
+    sysctl_separator: str  # between name and value (-e: "=")
+    sysctl_n_echo_shows_old = False  # -n on a write prints "old -> new", not "new"
+    sysctl_no_description = ""  # -d for a node without a description
+    sysctl_unknown: str  # {name}, its first unknown component {part} at {level} ("third")
+    sysctl_unknown_past_leaf: str | None = None  # a name running on past a leaf
+    sysctl_read_only = "{name}: Operation not permitted"
+    sysctl_not_leaf = "{name}: incomplete specification"
+    sysctl_struct_read: str | None = None  # reading the stats struct (None: silence)
+    sysctl_struct_write = "{name}: Invalid argument"
+    sysctl_kernel_error = "{name}: {reason}"  # the kernel refused {value}
+    sysctl_refusal_shows: str | None = None  # stdout before a refused write ({old})
+    sysctl_file_error = "{msg}"  # an error on line {lineno} of -f {fname}
+    # net.inet.carp.<name> -> the node's sysctl.tree.Node arguments, in `sysctl -a` order
+    carp_sysctl_nodes: dict[str, dict[str, int | str | bool]]
+
+    def sysctl_exit_status(self, failures: int) -> int:
+        """sysctl's exit status after `failures` failed arguments."""
+        return 1 if failures else 0

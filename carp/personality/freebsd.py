@@ -72,5 +72,52 @@ class FreeBSD(Personality):
     }
     media_options_in_angles = True
 
+    # sysctl(8): sbin/sysctl/sysctl.c
+    # -w is not FreeBSD's, but the legacy carp(4) pages' `sysctl -w ...` must run.
+    sysctl_options = "AabdeFf:hiNnoqTtWwx"
+    sysctl_usage = (
+        "usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...\n"
+        "       sysctl [-bdehNnoqTtWx] [ -B <bufsize> ] -a"
+    )
+    sysctl_file_colon = True
+    sysctl_trims_assignments = True  # parse(): as FreeBSD's parser does
+    sysctl_numbers = "strtol"
+    sysctl_separator = ": "
+    sysctl_n_echo_shows_old = True
+    sysctl_unknown = "unknown oid '{name}'"
+    sysctl_read_only = "oid '{name}' is read only"
+    sysctl_not_leaf = "oid '{name}' isn't a leaf node"
+    sysctl_struct_write = "oid '{name}' is type 5, cannot set that"  # CTLTYPE_OPAQUE
+    sysctl_kernel_error = "{name}={value}: {reason}"
+    sysctl_refusal_shows = "{name}: {old}"
+    sysctl_file_error = "{msg} at line {lineno}"
+    # The newest OID is listed first (reference 3.3), so the nodes are in that order.
+    carp_sysctl_nodes = {
+        "ifdown_demotion_factor": {
+            "default": 240, "descr": "Interface down demotion factor adjustment",
+        },
+        "senderr_demotion_factor": {
+            "default": 240, "descr": "Send error demotion factor adjustment",
+        },
+        "demotion": {
+            "default": 0, "adds": True, "descr": "Adjust demotion factor (skew of advskew)",
+        },
+        "log": {"default": 1, "descr": "CARP log level"},
+        "preempt": {"default": 0, "descr": "High-priority backup preemption mode"},
+        "dscp": {"default": 56, "lo": 0, "hi": 63, "descr": "DSCP value for carp packets"},
+        "allow": {"default": 1, "descr": "Accept incoming CARP packets"},
+        "stats": {
+            "kind": "struct", "descr": "CARP statistics (struct carpstats, netinet/ip_carp.h)",
+        },
+        # FreeBSD 5.4-9 nodes: the legacy carp(4) pages use them verbatim.
+        "arpbalance": {"default": 0, "listed": False, "descr": "balance arp responses"},
+        "suppress_preempt": {
+            "default": 0, "writable": False, "listed": False, "descr": "Preemption is suppressed",
+        },
+    }  # fmt: skip
+
+    def sysctl_exit_status(self, failures: int) -> int:
+        return min(failures, 255)  # the number of failed arguments
+
 
 POLICY = FreeBSD()

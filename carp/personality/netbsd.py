@@ -80,5 +80,32 @@ class NetBSD(Personality):
     flags_in_0x = True  # NetBSD 8+
     addresses_with_prefix = True
 
+    # sysctl(8): sbin/sysctl/sysctl.c
+    sysctl_options = "Aabdef:Mnqrwx"
+    sysctl_usage = (
+        "usage:\tsysctl [-dne] [-x[x]|-r] variable ...\n"
+        "\tsysctl [-ne] [-q] -w variable=value ...\n"
+        "\tsysctl [-dne] -a\n"
+        "\tsysctl [-dne] -A\n"
+        "\tsysctl [-ne] -M\n"
+        "\tsysctl [-dne] [-q] -f file"
+    )
+    sysctl_d_alone_lists_all = True
+    sysctl_stops_at_error = True
+    sysctl_lists_interior_on_write = True  # a node it cannot set is listed
+    sysctl_numbers = "strtouq"
+    sysctl_separator = " = "
+    sysctl_no_description = "(no description)"
+    sysctl_unknown = "{level} level name '{part}' in '{name}' is invalid"
+    sysctl_struct_read = sysctl_struct_write = "{name}: this type is unknown to this program"
+    sysctl_file_error = "{fname}#{lineno}: {msg}"
+    carp_sysctl_nodes = {
+        "allow": {"default": 1, "descr": "Accept incoming CARP packets"},
+        "preempt": {"default": 0, "descr": "Preemption mode"},
+        "log": {"default": 0, "descr": "Log bad packets"},
+        "arpbalance": {"default": 0, "descr": "balance arp responses"},
+        "stats": {"kind": "struct", "descr": "CARP statistics"},
+    }
+
 
 POLICY = NetBSD()

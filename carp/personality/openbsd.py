@@ -88,5 +88,28 @@ class OpenBSD(Personality):
     egress_group = True
     lists_first_inet_only = True
 
+    # sysctl(8): sbin/sysctl/sysctl.c
+    sysctl_options = "Aanqwf:"
+    sysctl_usage = "usage: sysctl [-Aanq] [name[=value] ...]"
+    getopt_verb = "unknown"
+    sysctl_lists_without_args = True
+    sysctl_quiet_hides_unknown = False
+    sysctl_numbers = "strtonum"
+    sysctl_separator = "="
+    sysctl_unknown = "{level} level name {part} in {name} is invalid"
+    sysctl_unknown_past_leaf = "name {part} in {name} is unknown"
+    sysctl_struct_read = sysctl_struct_write = "use netstat to view {name} information"
+    carp_sysctl_nodes = {
+        "allow": {"default": 1},
+        "preempt": {"default": 0},
+        "log": {"default": 2},
+        # arpbalance existed in OpenBSD 3.5-3.x; the man pages of that era use it.
+        "arpbalance": {"default": 0, "listed": False},
+        "stats": {"kind": "struct"},
+    }
+
+    def sysctl_exit_status(self, failures: int) -> int:
+        return 0  # sysctl warns and carries on: exit status 0 even on errors
+
 
 POLICY = OpenBSD()
