@@ -174,3 +174,7 @@ class Personality:
     def sysctl_exit_status(self, failures: int) -> int:
         """sysctl's exit status after `failures` failed arguments."""
         return 1 if failures else 0
+
+    # netstat(1): `netstat -s -p carp`, (counter, line) with {n} the count and {s} the
+    # plural "s"; the counters are carp.wire.STAT_FIELDS.
+    netstat_carp_layout: tuple[tuple[str, str], ...]

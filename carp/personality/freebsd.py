@@ -119,5 +119,22 @@ class FreeBSD(Personality):
     def sysctl_exit_status(self, failures: int) -> int:
         return min(failures, 255)  # the number of failed arguments
 
+    # netstat(1): usr.bin/netstat/inet.c carp_stats()
+    netstat_carp_layout = (
+        ("ipackets", "\t{n} packet{s} received (IPv4)"),
+        ("ipackets6", "\t{n} packet{s} received (IPv6)"),
+        ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
+        ("hdrops", "\t\t{n} packet{s} shorter than header"),
+        ("badsum", "\t\t{n} discarded for bad checksum{s}"),
+        ("badver", "\t\t{n} discarded packet{s} with a bad version"),
+        ("badlen", "\t\t{n} discarded because packet too short"),
+        ("badauth", "\t\t{n} discarded for bad authentication"),
+        ("badvhid", "\t\t{n} discarded for bad vhid"),
+        ("badaddrs", "\t\t{n} discarded because of a bad address list"),
+        ("opackets", "\t{n} packet{s} sent (IPv4)"),
+        ("opackets6", "\t{n} packet{s} sent (IPv6)"),
+        ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+    )
+
 
 POLICY = FreeBSD()

@@ -107,5 +107,23 @@ class NetBSD(Personality):
         "stats": {"kind": "struct", "descr": "CARP statistics"},
     }
 
+    # netstat(1): usr.bin/netstat/carp.c
+    netstat_carp_layout = (
+        ("ipackets", "\t{n} packet{s} received (IPv4)"),
+        ("ipackets6", "\t{n} packet{s} received (IPv6)"),
+        ("badif", "\t\t{n} packet{s} discarded for bad interface"),
+        ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
+        ("hdrops", "\t\t{n} packet{s} shorter than header"),
+        ("badsum", "\t\t{n} packet{s} discarded for bad checksum"),
+        ("badver", "\t\t{n} packet{s} discarded with a bad version"),
+        ("badlen", "\t\t{n} discarded because packet was too short"),
+        ("badauth", "\t\t{n} packet{s} discarded for bad authentication"),
+        ("badvhid", "\t\t{n} packet{s} discarded for bad vhid"),
+        ("badaddrs", "\t\t{n} packet{s} discarded because of a bad address list"),
+        ("opackets", "\t{n} packet{s} sent (IPv4)"),
+        ("opackets6", "\t{n} packet{s} sent (IPv6)"),
+        ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+    )
+
 
 POLICY = NetBSD()
