@@ -1,7 +1,9 @@
-"""Line-level formatting shared by the ifconfig renderers: flag bits, addresses, media.
+"""Line-level formatting shared by the ifconfig renderers: flag bits, addresses, media,
+and `Lines`, the kinds of line every interface may show.
 
-Everything here is a pure function of plain values so golden tests can pin it.
-Integer arithmetic replaces `ipaddress` to keep `ifconfig carp0` quick to start.
+Everything here is a pure function of plain values and the personality's policy, so
+golden tests can pin it.  Integer arithmetic replaces `ipaddress` to keep
+`ifconfig carp0` quick to start.
 """
 
 from __future__ import annotations
