@@ -1,8 +1,8 @@
 """netstat(1), the CARP part: `netstat -s -p carp` prints carpd's counters.
 
-Layouts are each BSD's (bsd-userland.md section 4).  With carpd not running the block
-is printed with zeros, as an idle kernel prints it.  Any other use of netstat is handed
-to the system's netstat binary when there is one.
+Layouts are each BSD's (bsd-userland.md section 4): its policy's netstat_carp_layout.
+With carpd not running the block is printed with zeros, as an idle kernel prints it.
+Any other use of netstat is handed to the system's netstat binary when there is one.
 """
 
 from __future__ import annotations
@@ -14,64 +14,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from carp.personality import Policy
     from sysctl.store import Store
 
-# (counter, line): counter names are carp.wire.STAT_FIELDS (not imported: it is slow to
-# load); "{n}" is the count, "{s}" the plural "s" (empty when the count is 1).
-Layout = tuple[tuple[str, str], ...]
-
-OPENBSD: Layout = (
-    ("ipackets", "\t{n} packet{s} received (IPv4)"),
-    ("ipackets6", "\t{n} packet{s} received (IPv6)"),
-    ("badif", "\t\t{n} packet{s} discarded for bad interface"),
-    ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
-    ("hdrops", "\t\t{n} packet{s} shorter than header"),
-    ("badsum", "\t\t{n} discarded for bad checksum{s}"),
-    ("badver", "\t\t{n} discarded packet{s} with a bad version"),
-    ("badlen", "\t\t{n} discarded because packet too short"),
-    ("badauth", "\t\t{n} discarded for bad authentication"),
-    ("badvhid", "\t\t{n} discarded for unknown vhid"),
-    ("badaddrs", "\t\t{n} discarded because of a bad address list"),
-    ("opackets", "\t{n} packet{s} sent (IPv4)"),
-    ("opackets6", "\t{n} packet{s} sent (IPv6)"),
-    ("onomem", "\t\t{n} send failed due to mbuf memory error"),
-    ("preempt", "\t{n} transition{s} to master"),
-)
-
-FREEBSD: Layout = (
-    ("ipackets", "\t{n} packet{s} received (IPv4)"),
-    ("ipackets6", "\t{n} packet{s} received (IPv6)"),
-    ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
-    ("hdrops", "\t\t{n} packet{s} shorter than header"),
-    ("badsum", "\t\t{n} discarded for bad checksum{s}"),
-    ("badver", "\t\t{n} discarded packet{s} with a bad version"),
-    ("badlen", "\t\t{n} discarded because packet too short"),
-    ("badauth", "\t\t{n} discarded for bad authentication"),
-    ("badvhid", "\t\t{n} discarded for bad vhid"),
-    ("badaddrs", "\t\t{n} discarded because of a bad address list"),
-    ("opackets", "\t{n} packet{s} sent (IPv4)"),
-    ("opackets6", "\t{n} packet{s} sent (IPv6)"),
-    ("onomem", "\t\t{n} send failed due to mbuf memory error"),
-)
-
-NETBSD: Layout = (
-    ("ipackets", "\t{n} packet{s} received (IPv4)"),
-    ("ipackets6", "\t{n} packet{s} received (IPv6)"),
-    ("badif", "\t\t{n} packet{s} discarded for bad interface"),
-    ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
-    ("hdrops", "\t\t{n} packet{s} shorter than header"),
-    ("badsum", "\t\t{n} packet{s} discarded for bad checksum"),
-    ("badver", "\t\t{n} packet{s} discarded with a bad version"),
-    ("badlen", "\t\t{n} discarded because packet was too short"),
-    ("badauth", "\t\t{n} packet{s} discarded for bad authentication"),
-    ("badvhid", "\t\t{n} packet{s} discarded for bad vhid"),
-    ("badaddrs", "\t\t{n} packet{s} discarded because of a bad address list"),
-    ("opackets", "\t{n} packet{s} sent (IPv4)"),
-    ("opackets6", "\t{n} packet{s} sent (IPv6)"),
-    ("onomem", "\t\t{n} send failed due to mbuf memory error"),
-)
-
-LAYOUTS: dict[str, Layout] = {"openbsd": OPENBSD, "freebsd": FREEBSD, "netbsd": NETBSD}
 SYSTEM_NETSTATS = ("/bin/netstat", "/usr/bin/netstat", "/sbin/netstat", "/usr/sbin/netstat")
 NO_NETSTAT = 'netstat: only "netstat -s -p carp" is provided here; use ss(8) or ip(8)'
 
@@ -80,10 +25,11 @@ def plural(n: int) -> str:
     return "" if n == 1 else "s"
 
 
-def render(personality: str, counters: Mapping[str, int], sflag: int = 1) -> str:
-    """The `carp:` block; with -ss (sflag > 1) lines whose counter is 0 are left out."""
+def render(pol: Policy, counters: Mapping[str, int], sflag: int = 1) -> str:
+    """The `carp:` block in the personality's layout; with -ss (sflag > 1) lines whose
+    counter is 0 are left out."""
     lines = ["carp:"]
-    for stat, fmt in LAYOUTS[personality]:
+    for stat, fmt in pol.netstat_carp_layout:
         n = int(counters.get(stat, 0))
         if n or sflag <= 1:
             lines.append(fmt.format(n=n, s=plural(n)))
@@ -113,15 +59,6 @@ def parse_carp_stats(argv: list[str]) -> int:
             j += 1
         i += 1
     return sflag if proto == "carp" else 0
-
-
-def _personality(store: Store) -> str:
-    doc = store.load_doc()
-    if doc is not None:
-        return str(doc["personality"])
-    from carp import personality
-
-    return personality.from_environment()
 
 
 def _counters(store: Store) -> Mapping[str, int]:
@@ -158,15 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         os.execv(path, ["netstat", *args])
     try:
-        from sysctl.store import Store
+        from sysctl.store import Store, policy_of
 
         store = Store()
-        personality = _personality(store)
+        pol = policy_of(store.load_doc())
         counters = _counters(store)
     except Exception as exc:  # StoreError, bad $CARP_PERSONALITY: say why, don't trace
         sys.stderr.write(f"netstat: {exc}\n")
         return 1
-    sys.stdout.write(render(personality, counters, sflag))
+    sys.stdout.write(render(pol, counters, sflag))
     return 0
 
 

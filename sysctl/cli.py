@@ -12,12 +12,14 @@ import os
 import sys
 
 from sysctl import linux, tree
-from sysctl.dialect import DIALECTS, EINVAL_TEXT, EPERM_TEXT, BadNumber, Dialect
-from sysctl.store import Store, StoreError
+from sysctl.dialect import EINVAL_TEXT, EPERM_TEXT, BadNumber, Dialect
+from sysctl.store import Store, StoreError, policy_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from carp.personality import Policy
 
 
 class Usage(Exception):
@@ -33,8 +35,8 @@ class Options:
         self.file: str | None = None
 
 
-def parse_options(dialect: Dialect, argv: list[str]) -> tuple[Options, list[str]]:
-    """getopt(3) with the dialect's letters: clustered flags, `-f file`, `--`."""
+def parse_options(pol: Policy, argv: list[str]) -> tuple[Options, list[str]]:
+    """getopt(3) with the personality's letters: clustered flags, `-f file`, `--`."""
     opts = Options()
     i = 0
     while i < len(argv):
@@ -47,11 +49,10 @@ def parse_options(dialect: Dialect, argv: list[str]) -> tuple[Options, list[str]
         j = 1
         while j < len(arg):
             letter = arg[j]
-            pos = dialect.options.find(letter)
+            pos = pol.sysctl_options.find(letter)
             if letter == ":" or pos < 0:
-                verb = "unknown" if dialect.name == "openbsd" else "illegal"
-                raise Usage(f"{verb} option -- {letter}")
-            if dialect.options[pos + 1 : pos + 2] == ":":
+                raise Usage(f"{pol.getopt_verb} option -- {letter}")
+            if pol.sysctl_options[pos + 1 : pos + 2] == ":":
                 value = arg[j + 1 :]
                 if not value:
                     i += 1
@@ -89,14 +90,14 @@ class Runner:
 
     def __init__(
         self,
-        dialect: Dialect,
+        pol: Policy,
         opts: Options,
         stored: dict[str, int],
         store: Store,
         writable: bool = True,
     ) -> None:
-        self.d = dialect
-        self.p = dialect.name
+        self.pol = pol
+        self.d = Dialect(pol)
         self.opts = opts
         self.stored = stored  # the transaction's dict when writing: mutations commit
         self.store = store
@@ -131,7 +132,7 @@ class Runner:
     def show(self, name: str, value: object, descr: str = "") -> None:
         o = self.opts
         if o.descr:
-            self.out(self.d.describe(name, descr or self.d_no_descr()))
+            self.out(self.d.describe(name, descr))
         elif o.names_only:
             self.out(name)
         elif o.values_only:
@@ -139,13 +140,10 @@ class Runner:
         else:
             self.out(self.d.line(name, value, o.eq))
 
-    def d_no_descr(self) -> str:
-        return "(no description)" if self.p == "netbsd" else ""
-
     # -- one argument ---------------------------------------------------------------
 
     def item(self, arg: str) -> None:
-        name, value = split_arg(arg, self.p, self.fname is not None)
+        name, value = split_arg(arg, self.pol, self.fname is not None)
         if tree.is_bsd_name(name):
             self.bsd(name, value)
         else:
@@ -154,18 +152,20 @@ class Runner:
     def unknown(self, name: str, where: tuple[int, str, bool]) -> None:
         if self.opts.ignore:  # FreeBSD -i
             return
-        msg = None if self.opts.quiet and self.p != "openbsd" else self.d.unknown(name, *where)
+        quiet = self.opts.quiet and self.pol.sysctl_quiet_hides_unknown
+        msg = None if quiet else self.d.unknown(name, *where)
         self.fail(msg)
 
     # -- the BSD tree ---------------------------------------------------------------
 
     def bsd(self, name: str, value: str | None) -> None:
-        node = tree.lookup(self.p, name)
+        pol = self.pol
+        node = tree.lookup(pol, name)
         if node is None:
-            if not tree.is_interior(self.p, name):
-                self.unknown(name, tree.unknown_at(self.p, name))
-            elif value is None or self.p == "netbsd":  # NetBSD lists a node it can't set
-                self.listing(tree.listing(self.p, name))
+            if not tree.is_interior(pol, name):
+                self.unknown(name, tree.unknown_at(pol, name))
+            elif value is None or pol.sysctl_lists_interior_on_write:
+                self.listing(tree.listing(pol, name))
             else:
                 self.fail(self.d.not_leaf(name))
         elif value is None:
@@ -293,31 +293,23 @@ class Runner:
 # -- the command ------------------------------------------------------------------
 
 
-def split_arg(arg: str, personality: str, in_file: bool) -> tuple[str, str | None]:
+def split_arg(arg: str, pol: Policy, in_file: bool) -> tuple[str, str | None]:
     """`name=value` -> (name, value); a bare name -> (name, None)."""
-    sep = "=" if "=" in arg or personality != "freebsd" or not in_file else ":"
-    if sep not in arg:  # FreeBSD's -f also takes `name: value` lines
+    sep = ":" if in_file and pol.sysctl_file_colon and "=" not in arg else "="
+    if sep not in arg:
         return arg, None
     name, value = arg.split(sep, 1)
-    if personality == "freebsd":  # strip spaces and quotes as FreeBSD's parser does
+    if pol.sysctl_trims_assignments:
         name, value = name.strip(), value.strip().strip("\"'")
     return name, value
 
 
-def _writes_store(items: list[tuple[str, int]], personality: str, in_file: bool) -> bool:
+def _writes_store(items: list[tuple[str, int]], pol: Policy, in_file: bool) -> bool:
     for arg, _ in items:
-        name, value = split_arg(arg, personality, in_file)
+        name, value = split_arg(arg, pol, in_file)
         if value is not None and tree.is_bsd_name(name):
             return True
     return False
-
-
-def _personality(doc: Mapping[str, object] | None) -> str:
-    if doc is not None:
-        return str(doc["personality"])
-    from carp import personality  # only for a store that does not exist yet
-
-    return personality.from_environment()
 
 
 def _items(opts: Options, args: list[str]) -> list[tuple[str, int]]:
@@ -340,7 +332,7 @@ def run(runner: Runner, items: list[tuple[str, int]], fname: str | None) -> None
         runner.lineno = lineno
         before = runner.failures
         runner.item(arg)
-        if runner.failures > before and runner.d.stop_on_error and fname is None:
+        if runner.failures > before and runner.pol.sysctl_stops_at_error and fname is None:
             return
 
 
@@ -349,33 +341,31 @@ def main(argv: list[str] | None = None) -> int:
     store = Store()
     try:
         doc = store.load_doc()
-        dialect = DIALECTS[_personality(doc)]
+        pol = policy_of(doc)
     except (StoreError, ValueError) as exc:
         sys.stderr.write(f"sysctl: {exc}\n")
         return 1
     try:
-        opts, names = parse_options(dialect, args)
-        if dialect.name == "netbsd" and (opts.descr and not names and opts.file is None):
+        opts, names = parse_options(pol, args)
+        if pol.sysctl_d_alone_lists_all and opts.descr and not names and opts.file is None:
             opts.all = True
-        if not names and opts.file is None and not (opts.all or dialect.bare_listing):
-            raise Usage("")
-        if dialect.name == "openbsd" and (opts.descr or opts.eq or opts.names_only):
+        if not names and opts.file is None and not (opts.all or pol.sysctl_lists_without_args):
             raise Usage("")
         items = _items(opts, names)
     except Usage as exc:
         if str(exc):
             sys.stderr.write(f"sysctl: {exc}\n")
-        sys.stderr.write(dialect.usage + "\n")
+        sys.stderr.write(pol.sysctl_usage + "\n")
         return 1
     except OSError as exc:
         sys.stderr.write(f"sysctl: {opts.file}: {exc.strerror}\n")
         return 1
     stored = {k: int(v) for k, v in (doc or {}).get("sysctl", {}).items()}  # type: ignore[union-attr]
-    runner = Runner(dialect, opts, stored, store)
+    runner = Runner(pol, opts, stored, store)
     try:
         if not items:
-            runner.listing(tree.listing(dialect.name))
-        elif _writes_store(items, dialect.name, opts.file is not None):
+            runner.listing(tree.listing(pol))
+        elif _writes_store(items, pol, opts.file is not None):
             _run_writing(runner, store, items, opts.file)
         else:
             run(runner, items, opts.file)
@@ -384,11 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"sysctl: {exc}\n")
         return 1
     sys.stdout.flush()
-    if dialect.exit_with_count:
-        return min(runner.failures, 255)
-    if dialect.name == "openbsd":
-        return 0  # OpenBSD sysctl warns and carries on: exit status 0 even on errors
-    return 1 if runner.failures else 0
+    return pol.sysctl_exit_status(runner.failures)
 
 
 def _run_writing(runner: Runner, store: Store, items: list[tuple[str, int]],

@@ -1,10 +1,18 @@
-"""What each BSD's sysctl(8) prints: output lines, error texts, number parsing, options.
+"""How sysctl(8) prints, parses numbers and fails, in the personality's words.
 
 Reference: bsd-userland.md section 3, and the NetBSD/FreeBSD/OpenBSD sysctl.c sources.
-Each message is returned as text; the caller decides where it goes and what it costs.
+The texts and choices are the personality's (carp.personality, "sysctl_*"); this
+module fills them in.  Each message is returned as text; the caller decides where it
+goes and what it costs.
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from carp.personality import Policy
 
 LEVELS = ("top", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
           "ninth", "tenth", "eleventh", "twelfth")
@@ -41,177 +49,108 @@ def c_strtol(text: str) -> int:
     return sign * int(digits, base)
 
 
-class Dialect:
-    """The common shape; subclasses hold each BSD's differences."""
+# -- the number parsers a sysctl(8) may use, by the C function it calls ---------------
 
-    name = ""
-    options = ""  # getopt letters accepted; a trailing ':' takes an argument
-    usage = ""
-    bare_listing = False  # no arguments at all means "-a"
-    stop_on_error = False  # NetBSD: the first failing argument ends the run
-    exit_with_count = False  # FreeBSD: exit status = number of failed arguments
+
+def _strtonum(name: str, value: str) -> int:
+    """strtonum(value, INT_MIN, INT_MAX): decimal only (OpenBSD)."""
+    text = value.strip()
+    body = text[1:] if text[:1] in "+-" else text
+    if not body.isdigit() or not body.isascii():
+        raise BadNumber(f"{name}: value is invalid: {value}")
+    n = int(text)
+    if n > INT_MAX:
+        raise BadNumber(f"{name}: value is too large: {value}")
+    if n < INT_MIN:
+        raise BadNumber(f"{name}: value is too small: {value}")
+    return n
+
+
+def _strtol(name: str, value: str) -> int:
+    """strtol(value, &end, 0) into an int (FreeBSD)."""
+    try:
+        n = c_strtol(value)
+    except ValueError:
+        n = None
+    if n is None or not INT_MIN <= n <= INT_MAX:
+        raise BadNumber(f"invalid integer '{value}'")
+    return n
+
+
+def _strtouq(name: str, value: str) -> int:
+    """strtouq(value, &t, 0) then truncation to int: "-240" wraps back to -240 (NetBSD)."""
+    try:
+        n = c_strtol(value)
+    except ValueError:
+        raise BadNumber(f"{value}: not a number") from None
+    if not INT_MIN <= n <= 2**32 - 1:
+        raise BadNumber(f"{value}: Result too large")
+    return n - 2**32 if n > INT_MAX else n
+
+
+NUMBER_PARSERS: dict[str, Callable[[str, str], int]] = {
+    "strtonum": _strtonum,
+    "strtol": _strtol,
+    "strtouq": _strtouq,
+}
+
+
+class Dialect:
+    """One personality's sysctl(8): its output lines and messages."""
+
+    __slots__ = ("pol",)
+
+    def __init__(self, pol: Policy) -> None:
+        self.pol = pol
 
     # -- output ---------------------------------------------------------------------
 
     def line(self, name: str, value: object, eflag: bool = False) -> str:
-        raise NotImplementedError
+        return f"{name}{'=' if eflag else self.pol.sysctl_separator}{value}"
 
     def echo(self, name: str, old: object, new: object, nflag: bool) -> str:
-        return f"{new}" if nflag else f"{name}: {old} -> {new}"
+        if not nflag:
+            return f"{name}: {old} -> {new}"
+        return f"{old} -> {new}" if self.pol.sysctl_n_echo_shows_old else f"{new}"
 
     def describe(self, name: str, descr: str) -> str:
-        return f"{name}: {descr}"
+        return f"{name}: {descr or self.pol.sysctl_no_description}"
 
     # -- numbers --------------------------------------------------------------------
 
     def parse_int(self, name: str, value: str) -> int:
-        raise NotImplementedError
+        return NUMBER_PARSERS[self.pol.sysctl_numbers](name, value)
 
     # -- errors (without the "sysctl: " prefix) -------------------------------------
 
     def unknown(self, name: str, index: int, part: str, past_leaf: bool) -> str:
-        raise NotImplementedError
+        text = (past_leaf and self.pol.sysctl_unknown_past_leaf) or self.pol.sysctl_unknown
+        return text.format(name=name, part=part, level=_level(index))
 
     def read_only(self, name: str) -> str:
-        return f"{name}: {EPERM_TEXT}"
+        return self.pol.sysctl_read_only.format(name=name)
 
     def not_leaf(self, name: str) -> str:
-        return f"{name}: incomplete specification"
+        return self.pol.sysctl_not_leaf.format(name=name)
 
     def struct_read(self, name: str) -> str | None:
         """The message for reading the stats struct (None: print nothing)."""
-        return None
+        text = self.pol.sysctl_struct_read
+        return None if text is None else text.format(name=name)
 
     def struct_write(self, name: str) -> str:
-        return self.struct_read(name) or f"{name}: {EINVAL_TEXT}"
+        return self.pol.sysctl_struct_write.format(name=name)
 
     def kernel_error(self, name: str, value: str, reason: str) -> str:
         """The kernel refused the write (EINVAL for a range, EPERM ...)."""
-        return f"{name}: {reason}"
+        return self.pol.sysctl_kernel_error.format(name=name, value=value, reason=reason)
 
     def range_prefix(self, name: str, old: object) -> str | None:
         """What stdout shows before a refused write (FreeBSD prints the old value)."""
-        return None
+        text = self.pol.sysctl_refusal_shows
+        return None if text is None else text.format(name=name, old=old)
 
     def at_line(self, msg: str, fname: str | None, lineno: int) -> str:
-        return msg
-
-
-class OpenBSD(Dialect):
-    name = "openbsd"
-    options = "Aanqwf:"
-    usage = "usage: sysctl [-Aanq] [name[=value] ...]"
-    bare_listing = True
-
-    def line(self, name: str, value: object, eflag: bool = False) -> str:
-        return f"{name}={value}"
-
-    def parse_int(self, name: str, value: str) -> int:
-        # strtonum(value, INT_MIN, INT_MAX): decimal only.
-        text = value.strip()
-        body = text[1:] if text[:1] in "+-" else text
-        if not body.isdigit() or not body.isascii():
-            raise BadNumber(f"{name}: value is invalid: {value}")
-        n = int(text)
-        if n > INT_MAX:
-            raise BadNumber(f"{name}: value is too large: {value}")
-        if n < INT_MIN:
-            raise BadNumber(f"{name}: value is too small: {value}")
-        return n
-
-    def unknown(self, name: str, index: int, part: str, past_leaf: bool) -> str:
-        if past_leaf:
-            return f"name {part} in {name} is unknown"
-        return f"{_level(index)} level name {part} in {name} is invalid"
-
-    def struct_read(self, name: str) -> str | None:
-        return f"use netstat to view {name} information"
-
-
-class FreeBSD(Dialect):
-    name = "freebsd"
-    # -w is not FreeBSD's, but the legacy carp(4) pages' `sysctl -w ...` must run.
-    options = "AabdeFf:hiNnoqTtWwx"
-    usage = (
-        "usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...\n"
-        "       sysctl [-bdehNnoqTtWx] [ -B <bufsize> ] -a"
-    )
-    exit_with_count = True
-
-    def line(self, name: str, value: object, eflag: bool = False) -> str:
-        return f"{name}={value}" if eflag else f"{name}: {value}"
-
-    def echo(self, name: str, old: object, new: object, nflag: bool) -> str:
-        return f"{old} -> {new}" if nflag else f"{name}: {old} -> {new}"
-
-    def parse_int(self, name: str, value: str) -> int:
-        try:
-            n = c_strtol(value)
-        except ValueError:
-            n = None
-        if n is None or not INT_MIN <= n <= INT_MAX:
-            raise BadNumber(f"invalid integer '{value}'")
-        return n
-
-    def unknown(self, name: str, index: int, part: str, past_leaf: bool) -> str:
-        return f"unknown oid '{name}'"
-
-    def read_only(self, name: str) -> str:
-        return f"oid '{name}' is read only"
-
-    def not_leaf(self, name: str) -> str:
-        return f"oid '{name}' isn't a leaf node"
-
-    def struct_write(self, name: str) -> str:
-        return f"oid '{name}' is type 5, cannot set that"  # CTLTYPE_OPAQUE
-
-    def kernel_error(self, name: str, value: str, reason: str) -> str:
-        return f"{name}={value}: {reason}"
-
-    def range_prefix(self, name: str, old: object) -> str | None:
-        return f"{name}: {old}"
-
-    def at_line(self, msg: str, fname: str | None, lineno: int) -> str:
-        return f"{msg} at line {lineno}" if fname else msg
-
-
-class NetBSD(Dialect):
-    name = "netbsd"
-    options = "Aabdef:Mnqrwx"
-    usage = (
-        "usage:\tsysctl [-dne] [-x[x]|-r] variable ...\n"
-        "\tsysctl [-ne] [-q] -w variable=value ...\n"
-        "\tsysctl [-dne] -a\n"
-        "\tsysctl [-dne] -A\n"
-        "\tsysctl [-ne] -M\n"
-        "\tsysctl [-dne] [-q] -f file"
-    )
-    stop_on_error = True
-
-    def line(self, name: str, value: object, eflag: bool = False) -> str:
-        return f"{name}={value}" if eflag else f"{name} = {value}"
-
-    def parse_int(self, name: str, value: str) -> int:
-        # strtouq(value, &t, 0) then truncation to int: "-240" wraps back to -240.
-        try:
-            n = c_strtol(value)
-        except ValueError:
-            raise BadNumber(f"{value}: not a number") from None
-        if not INT_MIN <= n <= 2**32 - 1:
-            raise BadNumber(f"{value}: Result too large")
-        return n - 2**32 if n > INT_MAX else n
-
-    def unknown(self, name: str, index: int, part: str, past_leaf: bool) -> str:
-        return f"{_level(index)} level name '{part}' in '{name}' is invalid"
-
-    def struct_read(self, name: str) -> str | None:
-        return f"{name}: this type is unknown to this program"
-
-    def struct_write(self, name: str) -> str:
-        return f"{name}: this type is unknown to this program"
-
-    def at_line(self, msg: str, fname: str | None, lineno: int) -> str:
-        return f"{fname}#{lineno}: {msg}" if fname else msg
-
-
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (OpenBSD(), FreeBSD(), NetBSD())}
+        if not fname:
+            return msg
+        return self.pol.sysctl_file_error.format(msg=msg, fname=fname, lineno=lineno)

@@ -36,7 +36,7 @@ def set_personality(store: Store, name: str) -> None:
             return
         state.personality = value
         state.sysctl = {
-            k: v for k, v in state.sysctl.items() if tree.lookup(value, k) is not None
+            k: v for k, v in state.sysctl.items() if tree.lookup(state.policy, k) is not None
         }
         generation = state.generation + 1
     store.wait_applied(generation)

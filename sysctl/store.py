@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 
+from carp.personality import DEFAULT, from_environment, policy
 from sysctl import cjson
 
 # Import cost matters: `sysctl net.inet.carp.preempt` reads this store and must start
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from carp.config import CarpInterface
+    from carp.personality import Policy
 
-DEFAULT_PERSONALITY = "openbsd"  # == carp.personality.DEFAULT, without importing typing
 
 BASE_RUNDIR = "/run/carp"
 NETNS_DIR = "/run/netns"
@@ -91,7 +92,7 @@ class State:
     def __init__(
         self,
         generation: int = 0,
-        personality: str = DEFAULT_PERSONALITY,
+        personality: str = DEFAULT,
         sysctl: dict[str, int] | None = None,
         interfaces: dict[str, CarpInterface] | None = None,
         groups: dict[str, dict[str, int]] | None = None,
@@ -103,6 +104,11 @@ class State:
         self.interfaces: dict[str, CarpInterface] = {} if interfaces is None else interfaces
         self.groups: dict[str, dict[str, int]] = {} if groups is None else groups  # carpdemote
         self.ifmap: dict[str, str] = {} if ifmap is None else ifmap  # BSD name -> Linux name
+
+    @property
+    def policy(self) -> Policy:
+        """The rules of this store's personality."""
+        return policy(self.personality)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, State):
@@ -140,6 +146,12 @@ class State:
             groups={k: dict(v) for k, v in data.get("groups", {}).items()},
             ifmap=dict(data.get("ifmap", {})),
         )
+
+
+def policy_of(doc: dict[str, Any] | None) -> Policy:
+    """The policy of a committed document (Store.load_doc); the environment's personality
+    for a store not made yet."""
+    return policy(str(doc["personality"]) if doc is not None else from_environment())
 
 
 def _digest(payload: bytes) -> str:
@@ -235,9 +247,7 @@ class Store:
         """The committed state; a fresh one (personality from the environment) if none."""
         doc = self.load_doc()
         if doc is None:
-            from carp import personality as personalities
-
-            return State(personality=personalities.from_environment())
+            return State(personality=from_environment())
         return State.from_dict(doc)
 
     def load_doc(self) -> dict[str, Any] | None:

@@ -1,11 +1,13 @@
 """The MIB: every `net.inet.*` node this host's "kernel" has, per personality.
 
 For each node: type, range, default, writability, whether a prefix listing shows it,
-and the FreeBSD `-d` description.  Values of carp nodes live in the store (only what
-the admin wrote) and in carpd's runtime status; `effective_value` combines them.
+and the FreeBSD `-d` description.  Which carp nodes a personality has, and their
+defaults and ranges, are its policy's (carp_sysctl_nodes).  Values of carp nodes live
+in the store (only what the admin wrote) and in carpd's runtime status;
+`effective_value` combines them.
 
 Import cost matters (`sysctl net.inet.carp.preempt` must start fast): this module
-imports nothing beyond the standard `__future__`.
+imports nothing at start; the policies it is handed import nothing slow.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 TYPE_CHECKING = False  # not `from typing import ...`: typing costs ~5 ms at start-up
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from carp.personality import Policy
 
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
@@ -64,10 +68,6 @@ class Node:
         return f"Node({self.name!r}, {self.kind!r}, default={self.default})"
 
 
-def _c(short: str, **kw: object) -> Node:
-    return Node(f"{CARP}.{short}", **kw)  # type: ignore[arg-type]
-
-
 _FORWARDING = (
     # Range checks are the Linux kernel's: the value is handed to /proc/sys.
     Node("net.inet.ip.forwarding", kind="linux",
@@ -76,55 +76,31 @@ _FORWARDING = (
          descr="Enable forwarding of IPv6 packets between interfaces"),
 )
 
-# Listing order is each kernel's: OpenBSD and NetBSD by MIB number; FreeBSD lists the
-# newest OID first (reference 3.3), so its table is written in that order.
-_CARP_NODES: dict[str, tuple[Node, ...]] = {
-    "openbsd": (
-        _c("allow", default=1),
-        _c("preempt", default=0),
-        _c("log", default=2),
-        # arpbalance existed in OpenBSD 3.5-3.x; the man pages of that era use it.
-        _c("arpbalance", default=0, listed=False),
-        _c("stats", kind="struct"),
-    ),
-    "freebsd": (
-        _c("ifdown_demotion_factor", default=240,
-           descr="Interface down demotion factor adjustment"),
-        _c("senderr_demotion_factor", default=240,
-           descr="Send error demotion factor adjustment"),
-        _c("demotion", default=0, adds=True,
-           descr="Adjust demotion factor (skew of advskew)"),
-        _c("log", default=1, descr="CARP log level"),
-        _c("preempt", default=0, descr="High-priority backup preemption mode"),
-        _c("dscp", default=56, lo=0, hi=63, descr="DSCP value for carp packets"),
-        _c("allow", default=1, descr="Accept incoming CARP packets"),
-        _c("stats", kind="struct",
-           descr="CARP statistics (struct carpstats, netinet/ip_carp.h)"),
-        # FreeBSD 5.4-9 nodes: the legacy carp(4) pages use them verbatim.
-        _c("arpbalance", default=0, listed=False, descr="balance arp responses"),
-        _c("suppress_preempt", default=0, writable=False, listed=False,
-           descr="Preemption is suppressed"),
-    ),
-    "netbsd": (
-        _c("allow", default=1, descr="Accept incoming CARP packets"),
-        _c("preempt", default=0, descr="Preemption mode"),
-        _c("log", default=0, descr="Log bad packets"),
-        _c("arpbalance", default=0, descr="balance arp responses"),
-        _c("stats", kind="struct", descr="CARP statistics"),
-    ),
-}
 
-# The whole BSD tree per personality, in `sysctl -a` order.
-MIB: dict[str, tuple[Node, ...]] = {
-    p: (_FORWARDING[0], *nodes, _FORWARDING[1]) for p, nodes in _CARP_NODES.items()
-}
+def mib(pol: Policy) -> tuple[Node, ...]:
+    """The personality's whole BSD tree, in `sysctl -a` order (its carp nodes in its
+    kernel's listing order)."""
+    nodes = pol.carp_sysctl_nodes
+    carp = [Node(f"{CARP}.{short}", **kw) for short, kw in nodes.items()]  # type: ignore[arg-type]
+    return (_FORWARDING[0], *carp, _FORWARDING[1])
 
-_INDEX: dict[str, dict[str, Node]] = {p: {n.name: n for n in nodes} for p, nodes in MIB.items()}
 
-# personality -> full name -> default, for every store-backed int node.
-DEFAULTS: dict[str, dict[str, int]] = {
-    p: {n.name: n.default for n in nodes if n.kind == "int"} for p, nodes in _CARP_NODES.items()
-}
+def defaults(pol: Policy) -> dict[str, int]:
+    """Full name -> default, for every store-backed int node."""
+    return {n.name: n.default for n in mib(pol) if n.kind == "int"}
+
+
+def __getattr__(attr: str) -> object:
+    """MIB and DEFAULTS, keyed by personality name, for code that wants every
+    personality's (carpd's CarpHost, tests); built on first use, so that sysctl(8)
+    loads only its own personality's policy."""
+    from carp.personality import PERSONALITIES, policy
+
+    if attr == "MIB":
+        return {p: mib(policy(p)) for p in PERSONALITIES}
+    if attr == "DEFAULTS":
+        return {p: defaults(policy(p)) for p in PERSONALITIES}
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def is_bsd_name(name: str) -> bool:
@@ -132,31 +108,31 @@ def is_bsd_name(name: str) -> bool:
     return any(name == r or name.startswith(r + ".") for r in BSD_ROOTS)
 
 
-def lookup(personality: str, name: str) -> Node | None:
+def lookup(pol: Policy, name: str) -> Node | None:
     """The leaf called `name`, or None."""
-    return _INDEX[personality].get(name)
+    return next((n for n in mib(pol) if n.name == name), None)
 
 
-def is_interior(personality: str, name: str) -> bool:
+def is_interior(pol: Policy, name: str) -> bool:
     """Whether `name` is a node with children (`net`, `net.inet`, `net.inet.carp` ...)."""
     prefix = name + "."
-    return any(n.name.startswith(prefix) for n in MIB[personality])
+    return any(n.name.startswith(prefix) for n in mib(pol))
 
 
-def listing(personality: str, prefix: str = "", hidden: bool = False) -> list[Node]:
+def listing(pol: Policy, prefix: str = "", hidden: bool = False) -> list[Node]:
     """Leaves under `prefix` ("" = all) in listing order; hidden compat nodes only on request."""
     want = prefix + "." if prefix else ""
     return [
-        n for n in MIB[personality]
+        n for n in mib(pol)
         if n.name.startswith(want) and (n.listed or hidden)
     ]
 
 
-def unknown_at(personality: str, name: str) -> tuple[int, str, bool]:
+def unknown_at(pol: Policy, name: str) -> tuple[int, str, bool]:
     """Where a name that is not in the tree goes wrong: (index, component, past_leaf).
 
     past_leaf: the name runs on past a leaf (OpenBSD "name X in Y is unknown")."""
-    return locate(name.split("."), [n.name.split(".") for n in MIB[personality]])
+    return locate(name.split("."), [n.name.split(".") for n in mib(pol)])
 
 
 def locate(parts: list[str], known: list[list[str]]) -> tuple[int, str, bool]:

@@ -13,10 +13,9 @@ from carp.ifconfig import operations as o
 from carp.ifconfig.errors import IfconfigError, fail
 from carp.record import field, record
 
-FREEBSD_NOMASK_WARNING = (
-    "ifconfig: WARNING: setting interface address without mask is deprecated,\n"
-    "default mask may not be correct.\n"
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.personality import Policy
 
 
 @record
@@ -33,13 +32,13 @@ class Addresses:
     remove_family: list[int] = field(default_factory=list)
 
 
-def _parse_address(word: str, family: int, p: str) -> tuple[str, int | None]:
+def _parse_address(word: str, family: int, pol: Policy) -> tuple[str, int | None]:
     """An address word (optionally `/len`) -> (canonical address, prefixlen or None)."""
     bits = 128 if family == 6 else 32
     addr_text, slash, plen_text = word.partition("/")
     plen: int | None = None
     if slash:
-        if p == "freebsd":
+        if pol.parses_width_apart:
             err = None
             if not plen_text[:1].isdigit():
                 err = "invalid"
@@ -50,62 +49,63 @@ def _parse_address(word: str, family: int, p: str) -> tuple[str, int | None]:
                 raise fail(f"{word}: bad value (width {err})")
         else:
             if not plen_text.isdigit() or int(plen_text) > bits:
-                raise errors.bad_value(p, word)
+                raise errors.bad_value(pol, word)
             plen = int(plen_text)
     canon = values.inet6(addr_text) if family == 6 else values.inet_aton(addr_text)
     if canon is None:
-        raise errors.bad_value(p, addr_text if p == "freebsd" and slash else word)
+        raise errors.bad_value(pol, addr_text if pol.parses_width_apart and slash else word)
     return canon, plen
 
 
-def _parse_mask(word: str, family: int, p: str) -> int:
+def _parse_mask(word: str, family: int, pol: Policy) -> int:
     result = values.parse_netmask(word, 128 if family == 6 else 32)
     if result == "bad":
-        raise errors.bad_value(p, word)
+        raise errors.bad_value(pol, word)
     if result is None:
-        raise errors.syntax(p, f"{word}: non-contiguous mask")
+        raise errors.syntax(pol, f"{word}: non-contiguous mask")
     assert isinstance(result, int)
     return result
 
 
-def _parse_prefixlen(word: str, family: int, p: str) -> int:
+def _parse_prefixlen(word: str, family: int, pol: Policy) -> int:
     bits = 128 if family == 6 else 32
-    if p == "openbsd":
+    numbers = pol.ifconfig_numbers
+    if numbers == "strtonum":
         n, err = values.strtonum(word, 0, bits)
         if err is not None:
             raise fail(f"prefix {word}: {err}")
         return n
-    if p == "freebsd":
+    if numbers == "atoi":
         n = values.atoi(word)
         if not 0 <= n <= bits:
             raise fail(f"{word}: bad value")
         return n
     m = values.decimal(word, 0, bits)
     if m is None:
-        raise errors.usage(p)
+        raise errors.usage(pol)
     return m
 
 
-def gather_address(op: o.Op, acc: Addresses, p: str) -> bool:
+def gather_address(op: o.Op, acc: Addresses, pol: Policy) -> bool:
     """Fold an address-related op into acc; False if op is not one."""
     if isinstance(op, o.AddressWord):
         if acc.words == 0:
-            acc.address, plen = _parse_address(op.value, acc.family, p)
+            acc.address, plen = _parse_address(op.value, acc.family, pol)
             if plen is not None:
                 acc.prefixlen = plen
         elif acc.words == 1:
             # The destination address: parsed (errors count) but meaningless on a
             # broadcast interface, where BSD's ifra_dstaddr aliases the broadcast.
-            acc.broadcast = _parse_address(op.value, acc.family, p)[0]
+            acc.broadcast = _parse_address(op.value, acc.family, pol)[0]
         else:
-            raise errors.bad_value(p, op.value)
+            raise errors.bad_value(pol, op.value)
         acc.words += 1
     elif isinstance(op, o.Netmask):
-        acc.prefixlen = _parse_mask(op.value, acc.family, p)
+        acc.prefixlen = _parse_mask(op.value, acc.family, pol)
     elif isinstance(op, o.Prefixlen):
-        acc.prefixlen = _parse_prefixlen(op.value, acc.family, p)
+        acc.prefixlen = _parse_prefixlen(op.value, acc.family, pol)
     elif isinstance(op, o.Broadcast):
-        acc.broadcast = _parse_address(op.value, 4, p)[0]
+        acc.broadcast = _parse_address(op.value, 4, pol)[0]
     elif isinstance(op, o.Alias):
         acc.alias = True
     elif isinstance(op, o.Unalias):
@@ -117,18 +117,16 @@ def gather_address(op: o.Op, acc: Addresses, p: str) -> bool:
     return True
 
 
-def final_prefixlen(acc: Addresses, p: str, warnings: list[str]) -> int:
+def final_prefixlen(acc: Addresses, pol: Policy, warnings: list[str]) -> int:
     if acc.prefixlen is not None:
         return acc.prefixlen
     if acc.family == 6:
         return 64
-    if p == "freebsd":
-        warnings.append(FREEBSD_NOMASK_WARNING)
+    if pol.nomask_warning:
+        warnings.append(pol.nomask_warning)
     assert acc.address is not None
     return values.classful_prefixlen(acc.address)
 
 
-def no_such_address(p: str) -> IfconfigError:
-    if p == "freebsd":
-        return fail("ioctl (SIOCDIFADDR): Can't assign requested address")
-    return fail("SIOCDIFADDR: Can't assign requested address")
+def no_such_address(pol: Policy) -> IfconfigError:
+    return errors.line(pol.no_such_address)

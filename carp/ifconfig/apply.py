@@ -30,6 +30,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol
 
+    from carp.personality import Policy
+
     class SysIfApi(Protocol):
         """What apply needs from carp.sysif (a module satisfies it; tests pass fakes)."""
 
@@ -69,7 +71,7 @@ class _Applier:
         self.cmd = cmd
         self.state = state
         self.sysif = sysif
-        self.p = state.personality
+        self.pol: Policy = state.policy
         self.name = cmd.ifname
         self.warnings: list[str] = []
         self.touched: set[str] = set()  # store keys this command changed
@@ -77,24 +79,23 @@ class _Applier:
     # -- shared helpers --------------------------------------------------------------
 
     def einval(self, ioctl: str = "SIOCSVH") -> IfconfigError:
-        return errors.einval(self.p, self.name, ioctl)
+        return errors.einval(self.pol, self.name, ioctl)
 
     def linux_exists(self, bsd_name: str) -> bool:
         return self.sysif.exists(self.sysif.resolve(bsd_name, self.state))
 
+    def state_word(self, word: str, clone: bool) -> str | None:
+        """The state `state X` names, None for a word a carpN may ignore."""
+        state = word if self.pol.exact_state_words else word.upper()
+        if state in config.STATES:
+            return state
+        if clone and self.pol.ignores_unknown_state:
+            return None
+        raise errors.syntax(self.pol, "unknown state")
+
     def state_request(self, word: str, vhid: int | None) -> StateRequest | None:
-        """`state X` per personality: a request for MASTER/BACKUP, None for a no-op."""
-        if self.p == "openbsd" and vhid is None:
-            # Unknown words are silently ignored; init is a no-op.
-            upper = word.upper()
-        elif self.p == "netbsd" and vhid is None:
-            if word not in config.STATES:
-                raise errors.usage(self.p)
-            upper = word
-        else:
-            upper = word.upper()
-            if upper not in config.STATES:
-                raise fail("unknown state")
+        """`state X`: a request for MASTER/BACKUP, None for a no-op (INIT, ignored words)."""
+        upper = self.state_word(word, clone=vhid is None)
         if upper not in ("MASTER", "BACKUP"):
             return None
         # A seq no earlier request can have: the generation this commit will get.
@@ -103,26 +104,26 @@ class _Applier:
     def peer(self, word: str) -> str:
         if values.is_inet(word):
             return word
-        raise errors.bad_value(self.p, word)
+        raise errors.bad_value(self.pol, word)
 
     def peer6(self, word: str) -> str:
         canon = values.inet6(word)
         if canon is None:
-            raise errors.syntax(self.p, f"Invalid IPv6 address {word}")
+            raise errors.syntax(self.pol, f"Invalid IPv6 address {word}")
         return canon
 
     def carppeer(self, word: str) -> str:
         if values.is_inet(word):
             return word
         if values.inet6(word) is not None:
-            raise errors.syntax(self.p, "only IPv4 addresses supported for the carppeer")
+            raise errors.syntax(self.pol, "only IPv4 addresses supported for the carppeer")
         import socket  # only for a host name: socket.py costs ~10 ms at start-up
 
         try:
             infos = socket.getaddrinfo(word, None, socket.AF_INET)
         except (socket.gaierror, UnicodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-            raise errors.syntax(self.p, f"error in parsing address string: {reason}") from None
+            raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
         return str(infos[0][4][0])
 
     def lladdr(self, word: str) -> str | None:
@@ -149,17 +150,17 @@ class _Applier:
                 ci = self.create()
             elif ops and isinstance(ops[0], o.Destroy):
                 raise self.destroy_missing()
-            elif self.p == "openbsd":
-                ci = self.create()  # OpenBSD creates a clonable interface on first use
+            elif self.pol.creates_on_first_use:
+                ci = self.create()
             else:
-                raise errors.no_such_interface(self.p, self.name)
+                raise errors.no_such_interface(self.pol, self.name)
         self.touched.add(self.name)
         acc = Addresses(family=6 if self.cmd.inet6 else 4)
         alive: CarpInterface | None = ci
         for op in ops:
             if alive is None:
-                raise errors.no_such_interface(self.p, self.name)
-            if gather_address(op, acc, self.p):
+                raise errors.no_such_interface(self.pol, self.name)
+            if gather_address(op, acc, self.pol):
                 continue
             if isinstance(op, o.Create):
                 raise self.exists_error()
@@ -186,26 +187,18 @@ class _Applier:
         return max(self.sysif.highest_ifindex(), *used, 0) + 1
 
     def create_invalid(self) -> IfconfigError:
-        if self.p == "freebsd":
-            return fail("SIOCIFCREATE2: Invalid argument")
-        return errors.einval(self.p, self.name, "SIOCIFCREATE")
+        return self.einval(self.pol.create_ioctl)
 
     def exists_error(self) -> IfconfigError:
-        if self.p == "openbsd":
-            return fail(f"{self.name}: SIOCIFCREATE: File exists")
-        if self.p == "freebsd":
-            return fail("SIOCIFCREATE2: File exists")
-        return fail("SIOCIFCREATE: File exists")
+        return errors.ioctl(self.pol, self.name, self.pol.create_ioctl, "File exists")
 
     def destroy_missing(self) -> IfconfigError:
-        if self.p == "openbsd":
-            return fail(f"{self.name}: SIOCIFDESTROY: Device not configured")
-        if self.p == "netbsd":
-            return fail("SIOCIFDESTROY: Device not configured")
-        return errors.no_such_interface(self.p, self.name)
+        if self.pol.looks_up_before_destroy:
+            return errors.no_such_interface(self.pol, self.name)
+        return errors.ioctl(self.pol, self.name, "SIOCIFDESTROY", "Device not configured")
 
     def clone_op(self, ci: CarpInterface, op: o.Op) -> None:
-        p = self.p
+        pol = self.pol
         if isinstance(op, o.Up):
             ci.up = True
         elif isinstance(op, o.Down):
@@ -217,14 +210,13 @@ class _Applier:
                 ci.nodes = [Node(vhid, skew)]  # leaves carpnodes mode, as OpenBSD does
         elif isinstance(op, o.SetAdvskew):
             skew = self.clone_number("advskew", op.value, 0, 254)
-            if skew is not None:
-                if ci.nodes:
-                    ci.nodes[0].advskew = skew
-                else:  # kept on a vhid-0 placeholder until a vhid arrives (dropped if none)
-                    ci.nodes = [Node(0, skew)]
+            if ci.nodes:
+                ci.nodes[0].advskew = skew
+            else:  # kept on a vhid-0 placeholder until a vhid arrives (dropped if none)
+                ci.nodes = [Node(0, skew)]
         elif isinstance(op, o.SetAdvbase):
-            base = self.clone_number("advbase", op.value, 0, 254 if p == "openbsd" else 255)
-            if base is not None and not (p == "freebsd" and base == 0):
+            base = self.clone_number("advbase", op.value, 0, pol.max_advbase)
+            if not (pol.advbase_zero_keeps and base == 0):
                 ci.advbase = base
         elif isinstance(op, o.SetPass):
             ci.passphrase = op.value[:KEY_LEN]
@@ -243,7 +235,7 @@ class _Applier:
         elif isinstance(op, o.SetBalancing):
             mode = op.value.lower()
             if mode not in config.BALANCING_MODES:
-                raise errors.syntax(p, f"balancing {op.value}: unknown mode")
+                raise errors.syntax(pol, f"balancing {op.value}: unknown mode")
             ci.balancing = mode  # type: ignore[assignment]
         elif isinstance(op, o.SetCarppeer):
             ci.peer = self.carppeer(op.value)
@@ -271,57 +263,45 @@ class _Applier:
             raise AssertionError(op)
 
     def clone_vhid(self, word: str) -> int:
-        p = self.p
-        if p == "openbsd":
-            vhid, err = values.strtonum(word, 1, 255)
-            if err is not None:
-                raise fail(f"vhid {word}: {err}")
-            return vhid
-        if p == "freebsd":  # FreeBSD <= 9 ifcarp.c: atoi, then the kernel's range
-            vhid = values.atoi(word)
-            if vhid <= 0:
-                raise fail("vhid must be greater than 0")
-            if vhid > 255:
-                raise self.einval()
-            return vhid
-        n = values.decimal(word, 0, 255)
-        if n is None:
-            raise errors.usage(p)
-        return n  # 0 leaves the vhid alone, as NetBSD's kernel does
+        """The vhid; 0 (where it parses) leaves the vhid alone."""
+        if self.pol.ifconfig_numbers == "atoi" and values.atoi(word) <= 0:  # ifcarp.c's own
+            raise fail("vhid must be greater than 0")
+        return self.clone_number("vhid", word, self.pol.lowest_vhid, 255)
 
-    def clone_number(self, what: str, word: str, low: int, high: int) -> int | None:
-        p = self.p
-        if p == "openbsd":
+    def clone_number(self, what: str, word: str, low: int, high: int) -> int:
+        """A number of the personality's parser, in [low, high] (else its error)."""
+        numbers = self.pol.ifconfig_numbers
+        if numbers == "strtonum":
             n, err = values.strtonum(word, low, high)
             if err is not None:
                 raise fail(f"{what} {word}: {err}")
             return n
-        if p == "freebsd":
+        if numbers == "atoi":  # the kernel checks the range
             n = values.atoi(word)
             if not low <= n <= high:
                 raise self.einval()
             return n
         m = values.decimal(word, low, high)
         if m is None:
-            raise errors.usage(p)
+            raise errors.usage(self.pol)
         return m
 
     def carpnodes(self, word: str) -> list[Node]:
-        p = self.p
+        pol = self.pol
         import re  # only here: re costs ~8 ms at start-up
 
         nodes: list[Node] = []
         for tok in word.split(","):
             if len(nodes) >= config.MAX_CARPNODES:
-                raise errors.syntax(p, "too many carp nodes")
+                raise errors.syntax(pol, "too many carp nodes")
             m = re.match(r"\s*\+?(\d+):\s*\+?(\d+)", tok)  # sscanf("%u:%u")
             if m is None:
-                raise errors.syntax(p, f"non parsable arg: {tok}")
+                raise errors.syntax(pol, f"non parsable arg: {tok}")
             vhid, skew = int(m.group(1)), int(m.group(2))
             if vhid > 255:
-                raise errors.syntax(p, f"vhid {vhid}: value too large")
+                raise errors.syntax(pol, f"vhid {vhid}: value too large")
             if skew >= 255:
-                raise errors.syntax(p, f"advskew {skew}: value too large")
+                raise errors.syntax(pol, f"advskew {skew}: value too large")
             nodes.append(Node(vhid, skew))
         vhids = [n.vhid for n in nodes]
         if 0 in vhids or len(set(vhids)) != len(vhids):
@@ -367,12 +347,12 @@ class _Applier:
             else:
                 victim = next((a for a in ci.addresses if a.address == acc.address), None)
             if victim is None:
-                raise no_such_address(self.p)
+                raise no_such_address(self.pol)
             ci.addresses.remove(victim)
             return
         if acc.address is None:
             return
-        plen = final_prefixlen(acc, self.p, self.warnings)
+        plen = final_prefixlen(acc, self.pol, self.warnings)
         new = Address(acc.address, plen, acc.broadcast)
         same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
         if same is not None:
@@ -393,38 +373,36 @@ class _Applier:
     # -- FreeBSD 10+ vhids on a physical interface -------------------------------------
 
     def physical(self) -> None:
-        p = self.p
+        pol = self.pol
         for op in self.cmd.ops:
             if isinstance(op, o.Create):
                 raise self.create_invalid()
             if isinstance(op, o.Destroy):
-                raise errors.einval(p, self.name, "SIOCIFDESTROY")
+                raise self.einval("SIOCIFDESTROY")
         if not self.linux_exists(self.name):
-            raise errors.no_such_interface(p, self.name)
+            raise errors.no_such_interface(pol, self.name)
         acc = Addresses(family=6 if self.cmd.inet6 else 4)
         vhid: int | None = None
         pending: list[o.Op] = []
         for op in self.cmd.ops:
-            if gather_address(op, acc, p):
+            if gather_address(op, acc, pol):
                 continue
             if isinstance(op, o.SetVhid):
                 n = values.atoi(op.value)
                 if not 1 <= n <= 255:
-                    raise errors.syntax(p, "vhid must be greater than 0 and less than 255")
+                    raise errors.syntax(pol, "vhid must be greater than 0 and less than 255")
                 vhid = n
             elif isinstance(op, o.SetAdvskew | o.SetAdvbase | o.SetPass | o.SetState):
                 if vhid is None:
                     what = "passwd" if isinstance(op, o.SetPass) else op.word
-                    raise errors.syntax(p, f"{what} requires vhid")
+                    raise errors.syntax(pol, f"{what} requires vhid")
                 if isinstance(op, o.SetState):
-                    word = op.value.upper()
-                    if word not in config.STATES or (p == "netbsd" and word != op.value):
-                        raise errors.syntax(p, "unknown state")
+                    self.state_word(op.value, clone=False)  # refused in argv order
                 pending.append(op)
             elif isinstance(op, o.SetCarpver | o.SetVrrpprio | o.SetVrrpinterval):
                 if vhid is None:
                     what = "version" if isinstance(op, o.SetCarpver) else op.word
-                    raise errors.syntax(p, f"{what} requires vhid")
+                    raise errors.syntax(pol, f"{what} requires vhid")
                 pending.append(op)
             elif isinstance(op, o.SetPeer | o.SetPeer6 | o.Mcast | o.Mcast6):
                 pending.append(op)
@@ -433,7 +411,7 @@ class _Applier:
             else:
                 # carpdev, carpnodes, balancing, carppeer: FreeBSD has no such keyword
                 # and takes the word as an address.
-                raise errors.bad_value(p, op.word)
+                raise errors.bad_value(pol, op.word)
         if vhid is None:
             self.physical_addresses_without_vhid(acc)
             return
@@ -460,7 +438,7 @@ class _Applier:
                     del self.state.interfaces[ci.key]
 
     def physical_vhid(self, vhid: int, pending: list[o.Op], acc: Addresses) -> None:
-        p = self.p
+        pol = self.pol
         key = config.vhid_key(self.name, vhid)
         ci = self.state.interfaces.get(key)
         if ci is None:
@@ -507,13 +485,13 @@ class _Applier:
         if acc.unalias:
             victim = next((a for a in ci.addresses if a.address == acc.address), None)
             if victim is None:
-                raise no_such_address(p)
+                raise no_such_address(pol)
             ci.addresses.remove(victim)
             if not ci.addresses:
                 del self.state.interfaces[key]
             return
         if acc.address is not None:
-            plen = final_prefixlen(acc, p, self.warnings)
+            plen = final_prefixlen(acc, pol, self.warnings)
             new = Address(acc.address, plen, acc.broadcast, vhid=vhid)
             same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
             if same is None:

@@ -12,6 +12,7 @@ import sys
 
 from carp.ifconfig import errors
 from carp.ifconfig.errors import IfconfigError
+from carp.personality import DEFAULT, policy
 from carp.record import record
 from sysctl.store import State, Store, StoreError
 
@@ -20,15 +21,9 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from carp.ifconfig.apply import SysIfApi
+    from carp.personality import Policy
 
 FAMILIES = ("inet", "inet6", "link", "ether", "lladdr")
-
-# getopt option letters per personality; a letter followed by ':' takes an argument.
-OPTSTRINGS: dict[str, str] = {
-    "openbsd": "AaCg:M:",
-    "freebsd": "aCdf:g:kLlmuv",
-    "netbsd": "abCdhLlmsuvw:z",
-}
 
 
 @record
@@ -43,9 +38,10 @@ class Flags:
     down_only: bool = False
 
 
-def parse_flags(argv: list[str], personality: str) -> tuple[Flags, list[str]]:
-    """BSD getopt(3): options up to the first non-option word (or `--`)."""
-    optstring = OPTSTRINGS.get(personality, OPTSTRINGS["openbsd"])
+def parse_flags(argv: list[str], pol: Policy) -> tuple[Flags, list[str]]:
+    """BSD getopt(3) with the personality's letters: options up to the first non-option
+    word (or `--`).  A letter some BSD lacks (-A, -k, -l, ...) is a usage error there."""
+    optstring = pol.ifconfig_options
     flags = Flags()
     i = 0
     while i < len(argv) and argv[i].startswith("-") and len(argv[i]) > 1:
@@ -58,12 +54,12 @@ def parse_flags(argv: list[str], personality: str) -> tuple[Flags, list[str]]:
             letter = word[j]
             pos = optstring.find(letter)
             if letter == ":" or pos < 0:
-                raise errors.usage(personality)
+                raise errors.usage(pol)
             if optstring[pos + 1 : pos + 2] == ":":
                 value = word[j + 1 :]
                 if not value:
                     if i >= len(argv):
-                        raise errors.usage(personality)
+                        raise errors.usage(pol)
                     value = argv[i]
                     i += 1
                 if letter == "g":
@@ -123,22 +119,21 @@ def run(
 
 def _eperm(argv: list[str], store: Store) -> str:
     try:
-        p = store.load().personality
+        pol = store.load().policy
     except (StoreError, OSError):
-        p = "openbsd"
+        pol = policy(DEFAULT)
     if "-g" in argv:
         return "ifconfig: SIOCSIFGATTR: Operation not permitted\n"
     name = next((w for w in argv if not w.startswith("-")), "")
-    prefix = f"{name}: " if p == "openbsd" and name else ""
-    return f"ifconfig: {prefix}SIOCSVH: Operation not permitted\n"
+    return errors.ioctl(pol, name, "SIOCSVH", "Operation not permitted").text
 
 
 def _run(
     argv: list[str], store: Store, sysif: SysIfApi | None, stdout: TextIO, stderr: TextIO
 ) -> int:
     state = store.load()
-    p = state.personality
-    flags, rest = parse_flags(argv, p)
+    pol = state.policy
+    flags, rest = parse_flags(argv, pol)
     if flags.group is not None:
         return _group(flags.group, rest, state, store, stdout)
     if flags.cloners:
@@ -147,8 +142,6 @@ def _run(
         stdout.write(render.list_cloners(state))
         return 0
     if flags.names:
-        if p == "openbsd":
-            raise errors.usage(p)
         from carp.ifconfig import render
 
         stdout.write(
@@ -159,9 +152,9 @@ def _run(
         return 0
     if flags.all or not rest:
         if rest and not (len(rest) == 1 and rest[0] in FAMILIES):
-            raise errors.usage(p)
-        if not flags.all and p == "netbsd":
-            raise errors.usage(p)  # NetBSD needs -a to list everything
+            raise errors.usage(pol)
+        if not flags.all and not pol.lists_without_a:
+            raise errors.usage(pol)
         from carp.ifconfig import render
 
         stdout.write(
@@ -183,30 +176,30 @@ def _run(
 def _show(name: str, state: State, store: Store, flags: Flags, stdout: TextIO) -> int:
     from carp.ifconfig import render
 
-    p = state.personality
+    pol = state.policy
     status = store.read_status()
     text: str | None
-    if p == "openbsd" and name and not name[-1].isdigit():
-        text = render.show_group(name, state, status)  # `ifconfig carp`: a group
+    if pol.bare_name_is_group and name and not name[-1].isdigit():
+        text = render.show_group(name, state, status)
     else:
-        show_key = flags.keys and p == "freebsd" and os.geteuid() == 0
+        show_key = flags.keys and os.geteuid() == 0  # -k is in FreeBSD's options only
         text = render.show_interface(name, state, status, show_key=show_key)
     if text is None:
-        raise errors.no_such_interface(p, name)
+        raise errors.no_such_interface(pol, name)
     stdout.write(text)
     return 0
 
 
 def _group(group: str, rest: list[str], state: State, store: Store, stdout: TextIO) -> int:
-    p = state.personality
+    pol = state.policy
     if not rest:
         from carp.ifconfig import render
 
         stdout.write(render.show_group_attrs(group, state, store.read_status()))
         return 0
     word = rest[0]
-    if p != "openbsd" or word not in ("carpdemote", "-carpdemote") or len(rest) > 2:
-        raise errors.usage(p)
+    if not pol.sets_group_demotion or word not in ("carpdemote", "-carpdemote") or len(rest) > 2:
+        raise errors.usage(pol)
     delta = 1
     if len(rest) == 2:
         from carp.ifconfig.values import strtonum
@@ -238,7 +231,7 @@ def _write(
     from carp.ifconfig.operations import parse_command
 
     # Parse before taking the lock: syntax errors need only the personality.
-    cmd = parse_command(name, words, state.personality)
+    cmd = parse_command(name, words, state.policy)
     with store.transaction() as st:
         before = st.generation
         warnings = apply(cmd, st, sysif)

@@ -1,4 +1,4 @@
-"""ifconfig's error texts and usage messages, one per BSD personality.
+"""ifconfig's failures, with the texts and usage of the personality's ifconfig.
 
 BSD ifconfig reports through err(3)/errx(3): `ifconfig: <message>` on stderr, exit 1.
 A few messages are printed without the prefix (OpenBSD's `carp9: no such interface`),
@@ -8,41 +8,11 @@ in a command is an `IfconfigError`; the CLI turns it into stderr text and an exi
 
 from __future__ import annotations
 
-PROG = "ifconfig"
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
+if TYPE_CHECKING:
+    from carp.personality import Policy
 
-USAGE: dict[str, str] = {
-    "openbsd": (
-        "usage: ifconfig [-AaC] [-M lladdr] [interface] [address_family]\n"
-        "\t\t[address [dest_address]] [parameters]\n"
-    ),
-    "freebsd": (
-        "usage: ifconfig [-f type:format] [-L] [-C] [-g groupname] interface address_family\n"
-        "                [address [dest_address]] [parameters]\n"
-        "       ifconfig interface create\n"
-        "       ifconfig -a [-L] [-C] [-g groupname] [-d] [-m] [-u] [-v] [address_family]\n"
-        "       ifconfig -l [-d] [-u] [address_family]\n"
-        "       ifconfig [-L] [-C] [-g groupname] [-d] [-m] [-u] [-v]\n"
-    ),
-    # NetBSD assembles its usage from every registered module; we carry the generic
-    # lines plus carp's own fragment (the only module we implement).
-    "netbsd": (
-        "usage: ifconfig [-h] [-m] [-v] [-z] [-L] interface\n"
-        "\t[ af [ address [ dest_addr ] ] [ netmask mask ] [ prefixlen n ]\n"
-        "\t\t[ alias | -alias ] ]\n"
-        "\t[ up ] [ down ] [ metric n ] [ mtu n ]\n"
-        "\t[ advbase n ] [ advskew n ] [ carpdev iface ] [ pass passphrase ] "
-        "[ state state ] [ vhid n ]\n"
-        "\t[ arp | -arp ]\n"
-        "\t[ preference n ]\n"
-        "\t[ link0 | -link0 ] [ link1 | -link1 ] [ link2 | -link2 ]\n"
-        "       ifconfig -a [-b] [-d] [-h] [-m] [-u] [-v] [-z] [ af ]\n"
-        "       ifconfig -l [-b] [-d] [-s] [-u]\n"
-        "       ifconfig -C\n"
-        "       ifconfig -w n\n"
-        "       ifconfig interface create\n"
-        "       ifconfig interface destroy\n"
-    ),
-}
+PROG = "ifconfig"
 
 
 class IfconfigError(Exception):
@@ -59,38 +29,38 @@ def fail(message: str) -> IfconfigError:
     return IfconfigError(f"{PROG}: {message}\n")
 
 
-def bare(message: str) -> IfconfigError:
-    """A message printed without the program prefix (OpenBSD's `no such interface`)."""
-    return IfconfigError(f"{message}\n")
+def line(text: str) -> IfconfigError:
+    """A whole stderr line of the personality's (its own prefix, if any, included)."""
+    return IfconfigError(f"{text}\n")
 
 
-def usage(personality: str) -> IfconfigError:
-    return IfconfigError(USAGE.get(personality, USAGE["openbsd"]))
+def usage(pol: Policy) -> IfconfigError:
+    return IfconfigError(pol.ifconfig_usage)
 
 
-def syntax(personality: str, message: str) -> IfconfigError:
-    """A value the command line parser rejects: NetBSD's table parser only knows usage."""
-    return usage(personality) if personality == "netbsd" else fail(message)
+def syntax(pol: Policy, message: str) -> IfconfigError:
+    """A value the command line parser rejects (NetBSD's table parser only knows usage)."""
+    return usage(pol) if pol.refusals_print_usage else fail(message)
 
 
-def no_such_interface(personality: str, name: str) -> IfconfigError:
-    if personality == "freebsd":
-        return fail(f"interface {name} does not exist")
-    if personality == "netbsd":
-        return fail(f"SIOCGIFFLAGS {name}: Device not configured")
-    return bare(f"{name}: no such interface")
+def ioctl(pol: Policy, name: str, request: str, reason: str) -> IfconfigError:
+    """err(1) after a failed ioctl: `ifconfig: [carp0: ]SIOCSVH: Invalid argument`."""
+    prefix = f"{name}: " if pol.names_interface_in_errors and name else ""
+    return fail(f"{prefix}{request}: {reason}")
 
 
-def einval(personality: str, name: str, ioctl: str = "SIOCSVH") -> IfconfigError:
-    """The kernel refused a request: OpenBSD names the interface, the others do not."""
-    if personality == "openbsd":
-        return fail(f"{name}: {ioctl}: Invalid argument")
-    return fail(f"{ioctl}: Invalid argument")
+def einval(pol: Policy, name: str, request: str = "SIOCSVH") -> IfconfigError:
+    """The kernel refused a request."""
+    return ioctl(pol, name, request, "Invalid argument")
 
 
-def requires_argument(personality: str, keyword: str) -> IfconfigError:
-    return syntax(personality, f"'{keyword}' requires argument")
+def no_such_interface(pol: Policy, name: str) -> IfconfigError:
+    return line(pol.no_such_interface.format(name=name))
 
 
-def bad_value(personality: str, word: str) -> IfconfigError:
-    return syntax(personality, f"{word}: bad value")
+def requires_argument(pol: Policy, keyword: str) -> IfconfigError:
+    return syntax(pol, f"'{keyword}' requires argument")
+
+
+def bad_value(pol: Policy, word: str) -> IfconfigError:
+    return syntax(pol, f"{word}: bad value")

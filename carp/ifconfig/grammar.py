@@ -51,6 +51,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.ifconfig.lexer import Token
     from carp.ifconfig.lr import Production as P
+    from carp.personality import Policy
 
 __all__ = ["Parsed", "VhidClause", "parse", "tokens"]
 
@@ -261,15 +262,15 @@ def p_error(tok: Token | None) -> None:
     raise _SyntaxError(tok)
 
 
-def parse(words: list[str], personality: str) -> Parsed:
+def parse(words: list[str], pol: Policy) -> Parsed:
     """Parse the words after the interface name; raise IfconfigError on a bad command."""
     try:
-        return parse_tokens(tokenize(words, personality))
+        return parse_tokens(tokenize(words, pol))
     except _SyntaxError as exc:
         # Only reachable with a token out of place, which the lexer never produces;
         # report it the BSD way rather than with a traceback.
         word = exc.tok.value if exc.tok is not None else (words[-1] if words else "")
-        raise errors.bad_value(personality, word) from None
+        raise errors.bad_value(pol, word) from None
 
 
 def parse_tokens(toks: list[Token]) -> Parsed:

@@ -19,6 +19,10 @@ from __future__ import annotations
 from carp.ifconfig import errors
 from carp.record import record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.personality import Policy
+
 # keyword -> token type, for keywords that consume the next word.
 ARG_KEYWORDS: dict[str, str] = {
     "vhid": "VHID",
@@ -62,11 +66,6 @@ FLAG_KEYWORDS: dict[str, str] = {
 
 FAMILIES: dict[str, str] = {"inet": "INET", "inet6": "INET6"}
 
-# Words a personality's ifconfig does not know: there they are plain words (addresses).
-UNKNOWN_TO: dict[str, frozenset[str]] = {
-    "openbsd": frozenset({"-carpdev"}),
-}
-
 # The pieces of a carpnodes argument (see carpnodes_tokens).
 NODE_TOKENS: tuple[str, ...] = ("NUMBER", "COLON", "REST", "BADNODE", "COMMA")
 
@@ -91,9 +90,11 @@ class Token:
     lexpos: int = 0
 
 
-def tokenize(words: list[str], personality: str) -> list[Token]:
-    """The tokens of the words after the interface name (IfconfigError if one is missing)."""
-    unknown = UNKNOWN_TO.get(personality, frozenset())
+def tokenize(words: list[str], pol: Policy) -> list[Token]:
+    """The tokens of the words after the interface name (IfconfigError if one is missing).
+
+    A keyword the personality's ifconfig does not know is a plain word (an address)."""
+    unknown = pol.plain_words
     out: list[Token] = []
     i = 0
     while i < len(words):
@@ -104,7 +105,7 @@ def tokenize(words: list[str], personality: str) -> list[Token]:
         out.append(Token(kind, word, lexpos=i))
         if word in ARG_KEYWORDS and kind != "WORD":
             if i + 1 >= len(words):
-                raise errors.requires_argument(personality, word)
+                raise errors.requires_argument(pol, word)
             if kind == "CARPNODES":
                 out += carpnodes_tokens(words[i + 1], i + 1)
             else:

@@ -12,6 +12,7 @@ from carp.record import record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.ifconfig.grammar import Parsed
+    from carp.personality import Policy
 
 
 @record(frozen=True)
@@ -184,8 +185,8 @@ def build(ifname: str, parsed: Parsed) -> Command:
     return Command(ifname, parsed.family, parsed.ops())
 
 
-def parse_command(ifname: str, words: list[str], personality: str) -> Command:
+def parse_command(ifname: str, words: list[str], pol: Policy) -> Command:
     """argv words after the interface name -> Command (IfconfigError on bad syntax)."""
     from carp.ifconfig import grammar
 
-    return build(ifname, grammar.parse(words, personality))
+    return build(ifname, grammar.parse(words, pol))

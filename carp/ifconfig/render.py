@@ -19,6 +19,7 @@ from carp.sysif import SysIf
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
 if TYPE_CHECKING:
     from carp.ifconfig.render_carp import Status
+    from carp.personality import Policy
     from sysctl.store import State
 
 # What `ifconfig -C` lists: our carp plus the BSD cloners whose Linux counterpart
@@ -64,15 +65,15 @@ def _entries(state: State) -> list[Entry]:
     return out
 
 
-def _flags(entry: Entry, personality: str) -> int:
+def _flags(entry: Entry, pol: Policy) -> int:
     obj = entry[1]
     if isinstance(obj, CarpInterface):
-        return carp_flags(obj, personality)
-    return phys_flags(obj, personality)
+        return carp_flags(obj, pol)
+    return phys_flags(obj, pol)
 
 
-def _wanted(entry: Entry, personality: str, up_only: bool, down_only: bool) -> bool:
-    up = bool(_flags(entry, personality) & fmt.UP)
+def _wanted(entry: Entry, pol: Policy, up_only: bool, down_only: bool) -> bool:
+    up = bool(_flags(entry, pol) & fmt.UP)
     return not (up_only and not up) and not (down_only and up)
 
 
@@ -89,11 +90,11 @@ def _render(
         macvlan = sysif.get(obj.linux_name, kind="macvlan")  # carpd's, if it runs
         mtu = sysif.mtu(sysif.resolve(obj.carpdev, state)) if obj.carpdev else None
         return render_carp(
-            obj, state.personality, status, macvlan=macvlan, mtu=mtu or 1500,
+            obj, state.policy, status, macvlan=macvlan, mtu=mtu or 1500,
             mac=interface_mac(obj), show_key=show_key, first_v4_only=first_v4_only,
         )  # fmt: skip
     return render_phys(
-        obj, name, state.personality, status, _vhids_on(obj.name, state),
+        obj, name, state.policy, status, _vhids_on(obj.name, state),
         show_key=show_key, first_v4_only=first_v4_only,
     )  # fmt: skip
 
@@ -133,11 +134,12 @@ def show_all(
     down_only: bool = False,
 ) -> str:
     """`ifconfig -a` (-A: all_aliases, -u/-d: up_only/down_only)."""
-    first_only = state.personality == "openbsd" and not all_aliases
+    pol = state.policy
+    first_only = pol.lists_first_inet_only and not all_aliases
     return "".join(
         _render(e, state, status, first_v4_only=first_only)
         for e in _entries(state)
-        if _wanted(e, state.personality, up_only, down_only)
+        if _wanted(e, pol, up_only, down_only)
     )
 
 
@@ -145,7 +147,7 @@ def list_names(
     state: State, status: Status, *, up_only: bool = False, down_only: bool = False
 ) -> str:
     """`ifconfig -l`: names separated by single spaces, newline at the end."""
-    names = [e[0] for e in _entries(state) if _wanted(e, state.personality, up_only, down_only)]
+    names = [e[0] for e in _entries(state) if _wanted(e, state.policy, up_only, down_only)]
     return " ".join(names) + "\n"
 
 

@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need
 if TYPE_CHECKING:
     from typing import Any
 
+    from carp.personality import Policy
     from carp.sysif import SysIf
 
     Status = dict[str, Any] | None
@@ -39,9 +40,9 @@ def link_status(ci: CarpInterface, status: Status) -> str:
     return "backup" if "BACKUP" in states else "invalid"
 
 
-def carp_flags(ci: CarpInterface, personality: str) -> int:
+def carp_flags(ci: CarpInterface, pol: Policy) -> int:
     """UP as configured, RUNNING once it has a parent; FreeBSD<=9 carp was LOOPBACK-typed."""
-    if personality == "freebsd":
+    if pol.carp_is_loopback:
         # Legacy FreeBSD found its parent by subnet, so an address also makes it run.
         running = ci.up and ci.vhid > 0 and bool(ci.carpdev or ci.addresses)
         return fmt.LOOPBACK | (fmt.UP if ci.up else 0) | (fmt.RUNNING if running else 0)
@@ -56,7 +57,8 @@ def carp_flags(ci: CarpInterface, personality: str) -> int:
 # -- carp lines ---------------------------------------------------------------------------
 
 
-def openbsd_carp_lines(ci: CarpInterface, status: Status) -> list[str]:
+def carpnodes_lines(ci: CarpInterface, status: Status) -> list[str]:
+    """OpenBSD: one carp line, or a carpdev/balancing line and a line per carpnode."""
     if not ci.nodes:  # no vhid yet: OpenBSD prints no carp line at all
         return []
     dev = ci.carpdev or "none"
@@ -76,7 +78,8 @@ def openbsd_carp_lines(ci: CarpInterface, status: Status) -> list[str]:
     return lines
 
 
-def netbsd_carp_lines(ci: CarpInterface, status: Status, *, carpdev: bool = True) -> list[str]:
+def per_vhid_lines(ci: CarpInterface, status: Status, *, carpdev: bool = True) -> list[str]:
+    """NetBSD: a carp line per vhid (carpdev: the parent, not shown on the parent itself)."""
     dev = f" carpdev {ci.carpdev or 'none'}" if carpdev else ""
     return [
         f"\tcarp: {vhid_state(status, ci.key, n.vhid)}{dev} vhid {n.vhid}"
@@ -86,7 +89,7 @@ def netbsd_carp_lines(ci: CarpInterface, status: Status, *, carpdev: bool = True
     ]
 
 
-def freebsd_carp_lines(
+def vhid_lines(
     ci: CarpInterface, status: Status, *, show_key: bool, peer_line: bool
 ) -> list[str]:
     """FreeBSD carp.c: a carp (14+: and peer) line per vhid, or a vrrp line for carpver 3."""
@@ -112,18 +115,17 @@ def freebsd_carp_lines(
 
 
 def address_lines(
-    personality: str,
+    pol: Policy,
     ifname: str,
     addresses: list[Address],
     *,
     index: int,
     bcast_flag: bool,
     first_v4_only: bool = False,
-    link_local: list[tuple[str, int, int]] | None = None,
     with_vhid: bool = False,
 ) -> list[str]:
-    """Kernel-held link-local addresses first (added at ifup), then the configured ones."""
-    lines = [fmt.inet6_line(personality, a, p, s, ifname) for a, p, s in (link_local or [])]
+    """The configured addresses, in the order they were set."""
+    lines: list[str] = []
     seen_v4 = False
     for a in addresses:
         vhid = a.vhid if with_vhid else None
@@ -132,26 +134,62 @@ def address_lines(
                 continue
             seen_v4 = True
             line = fmt.inet_line(
-                personality, a.address, a.prefixlen, a.broadcast, vhid=vhid, bcast_flag=bcast_flag
+                pol, a.address, a.prefixlen, a.broadcast, vhid=vhid, bcast_flag=bcast_flag
             )
         else:
             scope = index if a.address.lower().startswith("fe80:") else 0
-            line = fmt.inet6_line(personality, a.address, a.prefixlen, scope, ifname, vhid=vhid)
+            line = fmt.inet6_line(pol, a.address, a.prefixlen, scope, ifname, vhid=vhid)
         lines.append(line)
     return lines
-
-
-def macvlan_link_local(macvlan: SysIf | None) -> list[tuple[str, int, int]]:
-    # Only the link-local comes from Linux: the VIPs on the macvlan mirror the store.
-    return [(a, p, s) for a, p, s in macvlan.v6 if s] if macvlan else []
 
 
 # -- whole carpN interface ---------------------------------------------------------------
 
 
+class CarpLines(fmt.Lines):
+    """What ifconfig may print about a carpN (pol.carp_interface_lines picks)."""
+
+    def __init__(
+        self, ci: CarpInterface, pol: Policy, status: Status, macvlan: SysIf | None,
+        mtu: int, mac: str, show_key: bool, first_v4_only: bool,
+    ) -> None:  # fmt: skip
+        self._flags = carp_flags(ci, pol)
+        head = f"{ci.name}: {fmt.flags_field(self._flags, pol)}"
+        super().__init__(head, mtu, mac, macvlan.index if macvlan else ci.index, CARP_PRIORITY)
+        self._ci, self._pol, self._status, self._macvlan = ci, pol, status, macvlan
+        self._show_key, self._first_v4_only = show_key, first_v4_only
+
+    def carpnodes(self) -> list[str]:
+        return carpnodes_lines(self._ci, self._status)
+
+    def carp_per_vhid(self) -> list[str]:
+        return per_vhid_lines(self._ci, self._status)
+
+    def carp_vhid(self) -> list[str]:
+        return vhid_lines(self._ci, self._status, show_key=self._show_key, peer_line=False)
+
+    def groups(self) -> list[str]:
+        groups = [g for g in self._ci.groups if g != "all"]
+        return [f"\tgroups: {' '.join(groups)}\n"] if groups else []
+
+    def status(self) -> list[str]:
+        return [f"\tstatus: {link_status(self._ci, self._status)}\n"]
+
+    def link_local(self) -> list[str]:
+        # Only the link-local comes from Linux: the VIPs on the macvlan mirror the store.
+        found = [(a, p, s) for a, p, s in self._macvlan.v6 if s] if self._macvlan else []
+        return [fmt.inet6_line(self._pol, a, p, s, self._ci.name) for a, p, s in found]
+
+    def addresses(self) -> list[str]:
+        return address_lines(
+            self._pol, self._ci.name, self._ci.addresses, index=self._index,
+            bcast_flag=bool(self._flags & fmt.BROADCAST), first_v4_only=self._first_v4_only,
+        )  # fmt: skip
+
+
 def render_carp(
     ci: CarpInterface,
-    personality: str,
+    pol: Policy,
     status: Status,
     *,
     macvlan: SysIf | None,
@@ -160,32 +198,5 @@ def render_carp(
     show_key: bool = False,
     first_v4_only: bool = False,
 ) -> str:
-    flags = carp_flags(ci, personality)
-    index = macvlan.index if macvlan else ci.index
-    head = f"{ci.name}: {fmt.flags_field(flags, personality)}"
-    if personality == "freebsd":  # FreeBSD <= 9 cloned carpN
-        lines = [f"{head} metric 0 mtu {mtu}\n"]
-        lines += address_lines("freebsd", ci.name, ci.addresses, index=index, bcast_flag=False)
-        lines += freebsd_carp_lines(ci, status, show_key=show_key, peer_line=False)
-        return "".join(lines)
-    lladdr = macvlan_link_local(macvlan)
-    if personality == "netbsd":
-        lines = [f"{head} mtu {mtu}\n"]
-        lines += netbsd_carp_lines(ci, status)
-        lines.append(f"\taddress: {mac}\n")
-        lines += address_lines("netbsd", ci.name, ci.addresses, index=index, bcast_flag=True,
-                               link_local=lladdr)  # fmt: skip
-        return "".join(lines)
-    lines = [
-        f"{head} mtu {mtu}\n",
-        f"\tlladdr {mac}\n",
-        f"\tindex {index} priority {CARP_PRIORITY} llprio 3\n",
-    ]
-    lines += openbsd_carp_lines(ci, status)
-    groups = [g for g in ci.groups if g != "all"]
-    if groups:
-        lines.append(f"\tgroups: {' '.join(groups)}\n")
-    lines.append(f"\tstatus: {link_status(ci, status)}\n")
-    lines += address_lines("openbsd", ci.name, ci.addresses, index=index, bcast_flag=True,
-                           first_v4_only=first_v4_only, link_local=lladdr)  # fmt: skip
-    return "".join(lines)
+    lines = CarpLines(ci, pol, status, macvlan, mtu, mac, show_key, first_v4_only)
+    return lines.render(pol.carp_interface_lines)

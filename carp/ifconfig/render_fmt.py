@@ -1,7 +1,9 @@
-"""Line-level formatting shared by the ifconfig renderers: flag bits, addresses, media.
+"""Line-level formatting shared by the ifconfig renderers: flag bits, addresses, media,
+and `Lines`, the kinds of line every interface may show.
 
-Everything here is a pure function of plain values so golden tests can pin it.
-Integer arithmetic replaces `ipaddress` to keep `ifconfig carp0` quick to start.
+Everything here is a pure function of plain values and the personality's policy, so
+golden tests can pin it.  Integer arithmetic replaces `ipaddress` to keep
+`ifconfig carp0` quick to start.
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
 
 from carp import sysif
+
+TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
+if TYPE_CHECKING:
+    from carp.personality import Policy
 
 # BSD if_flags bits (identical on the three BSDs for the bits we can produce).
 UP, BROADCAST, DEBUG, LOOPBACK, POINTOPOINT = 0x1, 0x2, 0x4, 0x8, 0x10
@@ -88,8 +94,8 @@ def printb(value: int, names: tuple[tuple[int, str], ...], *, prefix: str = "") 
     return f"{prefix}{value:x}<{','.join(words)}>"
 
 
-def flags_field(flags: int, personality: str) -> str:
-    if personality == "netbsd":  # NetBSD 8+: snprintb new style, "0x" and no <> when 0
+def flags_field(flags: int, pol: Policy) -> str:
+    if pol.flags_in_0x:  # snprintb new style: "0x", and no <> when 0
         return "flags=" + printb(flags, _BIT_NAMES, prefix="0x") if flags else "flags=0x0"
     return "flags=" + printb(flags, _BIT_NAMES)
 
@@ -102,6 +108,39 @@ def options_line(caps: int) -> str:
 def nd6_line(disabled: bool) -> str:
     value = ND6_PERFORMNUD | ND6_AUTO_LINKLOCAL | (ND6_IFDISABLED if disabled else 0)
     return "\tnd6 options=" + printb(value, _ND6_NAMES) + "\n"
+
+
+# -- an interface's lines --------------------------------------------------------------------
+
+
+class Lines:
+    """What ifconfig may print about an interface, one method per kind of line (a list
+    of lines, maybe empty); a personality names the kinds it prints, in its order."""
+
+    def __init__(self, head: str, mtu: int, mac: str | None, index: int, priority: int) -> None:
+        self._head = head  # "carp0: flags=..."
+        self._mtu = mtu
+        self._mac = mac  # None: the interface has no link-level address to show
+        self._index = index
+        self._priority = priority
+
+    def render(self, kinds: tuple[str, ...]) -> str:
+        return "".join(line for kind in kinds for line in getattr(self, kind)())
+
+    def mtu(self) -> list[str]:
+        return [f"{self._head} mtu {self._mtu}\n"]
+
+    def metric_mtu(self) -> list[str]:
+        return [f"{self._head} metric 0 mtu {self._mtu}\n"]
+
+    def lladdr(self) -> list[str]:
+        return [] if self._mac is None else [f"\tlladdr {self._mac}\n"]
+
+    def address(self) -> list[str]:
+        return [] if self._mac is None else [f"\taddress: {self._mac}\n"]
+
+    def index(self) -> list[str]:
+        return [f"\tindex {self._index} priority {self._priority} llprio 3\n"]
 
 
 # -- IPv4 arithmetic --------------------------------------------------------------------
@@ -122,15 +161,12 @@ def broadcast_of(addr: str, prefixlen: int) -> str:
     return _socket.inet_ntoa(value.to_bytes(4, "big"))
 
 
-def subnet_broadcast(personality: str, addr: str, prefixlen: int) -> str | None:
+def subnet_broadcast(pol: Policy, addr: str, prefixlen: int) -> str | None:
     """The broadcast a BSD kernel gives an address set without one (in_ifinit), None
-    where its ifconfig prints none.  RFC 3021 point-to-point subnets differ: OpenBSD
-    leaves /31 and /32 without one (IN_RFC3021_SUBNET), FreeBSD gives a /31 the
-    all-ones address; otherwise, as on NetBSD, the subnet's (a /32's is itself)."""
-    if personality == "openbsd" and prefixlen >= 31:
-        return None
-    if personality == "freebsd" and prefixlen == 31:
-        return "255.255.255.255"
+    where its ifconfig prints none: the subnet's (a /32's is itself), except where the
+    personality's kernel has a rule of its own for RFC 3021 point-to-point subnets."""
+    if prefixlen in pol.broadcast_by_prefixlen:
+        return pol.broadcast_by_prefixlen[prefixlen]
     return broadcast_of(addr, prefixlen)
 
 
@@ -138,7 +174,7 @@ def subnet_broadcast(personality: str, addr: str, prefixlen: int) -> str | None:
 
 
 def inet_line(
-    personality: str,
+    pol: Policy,
     addr: str,
     prefixlen: int,
     broadcast: str | None,
@@ -149,16 +185,16 @@ def inet_line(
     """`\\tinet A netmask 0xffffff00 broadcast B[ vhid N]`, NetBSD: `\\tinet A/24 ...`.
 
     `broadcast` is the one set explicitly; None means the kernel's default."""
-    shown = (broadcast or subnet_broadcast(personality, addr, prefixlen)) if bcast_flag else None
+    shown = (broadcast or subnet_broadcast(pol, addr, prefixlen)) if bcast_flag else None
     bcast = f" broadcast {shown}" if shown else ""
-    if personality == "netbsd":
+    if pol.addresses_with_prefix:
         return f"\tinet {addr}/{prefixlen}{bcast} flags 0x0\n"
     tail = f" vhid {vhid}" if vhid else ""
     return f"\tinet {addr} netmask 0x{mask_of(prefixlen):x}{bcast}{tail}\n"
 
 
 def inet6_line(
-    personality: str,
+    pol: Policy,
     addr: str,
     prefixlen: int,
     scope: int,
@@ -169,7 +205,7 @@ def inet6_line(
     """`\\tinet6 fe80::1%em0 prefixlen 64 scopeid 0x1`, NetBSD `fe80::1%wm0/64 flags 0x0 ...`."""
     shown = f"{addr}%{ifname}" if scope else addr
     scopeid = f" scopeid 0x{scope:x}" if scope else ""
-    if personality == "netbsd":
+    if pol.addresses_with_prefix:
         return f"\tinet6 {shown}/{prefixlen} flags 0x0{scopeid}\n"
     tail = f" vhid {vhid}" if vhid else ""
     return f"\tinet6 {shown} prefixlen {prefixlen}{scopeid}{tail}\n"
@@ -177,28 +213,14 @@ def inet6_line(
 
 # -- media ----------------------------------------------------------------------------------
 
-_SUBTYPES: dict[int, tuple[str, str]] = {  # Mb/s -> (OpenBSD/NetBSD name, FreeBSD name)
-    10: ("10baseT", "10baseT/UTP"),
-    100: ("100baseTX", "100baseTX"),
-    1000: ("1000baseT", "1000baseT"),
-    2500: ("2500baseT", "2500Base-T"),
-    5000: ("5000baseT", "5000Base-T"),
-    10000: ("10GbaseT", "10Gbase-T"),
-    25000: ("25GbaseCR", "25GBase-CR"),
-    40000: ("40GbaseCR4", "40Gbase-CR4"),
-    100000: ("100GbaseCR4", "100GBase-CR4"),
-}
-
-
-def media_line(personality: str, carrier: bool | None, mbps: int | None, duplex: str | None) -> str:
+def media_line(pol: Policy, carrier: bool | None, mbps: int | None, duplex: str | None) -> str:
     """`\\tmedia: Ethernet autoselect (1000baseT full-duplex)` (FreeBSD: `<full-duplex>`)."""
     if not carrier:
         return "\tmedia: Ethernet autoselect (none)\n"
-    names = _SUBTYPES.get(mbps or 0)
-    if names is None:
+    sub = pol.media_subtypes.get(mbps or 0)
+    if sub is None:
         return "\tmedia: Ethernet autoselect\n"
-    sub = names[1] if personality == "freebsd" else names[0]
     if duplex:
-        opt = f"<{duplex}-duplex>" if personality == "freebsd" else f"{duplex}-duplex"
+        opt = f"<{duplex}-duplex>" if pol.media_options_in_angles else f"{duplex}-duplex"
         sub = f"{sub} {opt}"
     return f"\tmedia: Ethernet autoselect ({sub})\n"

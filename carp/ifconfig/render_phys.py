@@ -10,13 +10,14 @@ from carp.ifconfig import render_fmt as fmt
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.ifconfig.render_carp import Status
+    from carp.personality import Policy
     from carp.sysif import SysIf
 
 _NO_MEDIA_KINDS = ("loopback", "bridge", "tun", "ipip", "sit", "gre", "wireguard")
 
 
-def phys_flags(facts: SysIf, personality: str) -> int:
-    return fmt.bsd_flags(facts.flags, lower_up=personality == "freebsd")
+def phys_flags(facts: SysIf, pol: Policy) -> int:
+    return fmt.bsd_flags(facts.flags, lower_up=pol.shows_lower_up)
 
 
 def has_media(facts: SysIf) -> bool:
@@ -25,7 +26,8 @@ def has_media(facts: SysIf) -> bool:
 
 
 def groups_of(facts: SysIf, egress: set[str]) -> list[str]:
-    """OpenBSD's automatic groups: `lo` for loopback, `egress` for the default route."""
+    """The automatic groups: `lo` for loopback, `egress` for the default route (pass an
+    empty egress where the personality has no such group)."""
     if facts.flags & sysif.IFF_LOOPBACK:
         return ["lo"]
     return ["egress"] if facts.name in egress else []
@@ -55,84 +57,87 @@ def _vhid_addresses(vhids: list[CarpInterface]) -> list[Address]:
     return out
 
 
-def _address_block(
-    personality: str,
-    display: str,
-    facts: SysIf,
-    vhids: list[CarpInterface],
-    *,
-    first_v4_only: bool,
-) -> list[str]:
-    """inet then inet6 (FreeBSD's order); OpenBSD shows the link-local first, as after ifup."""
-    bflag = bool(facts.flags & sysif.IFF_BROADCAST)
-    vaddrs = _vhid_addresses(vhids)
-    v4, v6 = _own_addresses(facts, vaddrs)
-    inet = [fmt.inet_line(personality, a, p, b, bcast_flag=bflag) for a, p, b in v4]
-    inet += rc.address_lines(personality, display, [a for a in vaddrs if a.family == 4],
-                             index=facts.index, bcast_flag=bflag, with_vhid=True)  # fmt: skip
-    if first_v4_only:
-        inet = inet[:1]
-    ll = [fmt.inet6_line(personality, a, p, s, display) for a, p, s in v6 if s]
-    other = [fmt.inet6_line(personality, a, p, s, display) for a, p, s in v6 if not s]
-    other += rc.address_lines(personality, display, [a for a in vaddrs if a.family == 6],
-                              index=facts.index, bcast_flag=bflag, with_vhid=True)  # fmt: skip
-    if personality == "openbsd":
-        return ll + inet + other
-    return inet + ll + other
+class PhysicalLines(fmt.Lines):
+    """What ifconfig may print about a physical interface (pol.physical_interface_lines
+    picks)."""
+
+    def __init__(
+        self, facts: SysIf, display: str, pol: Policy, status: Status,
+        vhids: list[CarpInterface], show_key: bool, first_v4_only: bool,
+    ) -> None:  # fmt: skip
+        loop = bool(facts.flags & sysif.IFF_LOOPBACK)
+        head = f"{display}: {fmt.flags_field(phys_flags(facts, pol), pol)}"
+        super().__init__(head, facts.mtu, None if loop else facts.mac, facts.index, 0)
+        self._facts, self._display, self._pol, self._status = facts, display, pol, status
+        self._vhids, self._show_key, self._first_v4_only = vhids, show_key, first_v4_only
+        self._bflag = bool(facts.flags & sysif.IFF_BROADCAST)
+        self._vaddrs = _vhid_addresses(vhids)
+        self._v4, self._v6 = _own_addresses(facts, self._vaddrs)
+
+    def options(self) -> list[str]:
+        caps = sysif.capabilities(self._facts.name)
+        return [] if caps is None else [fmt.options_line(caps)]
+
+    def ether(self) -> list[str]:
+        return [f"\tether {self._mac}\n"] if self._mac else []
+
+    def carp_per_vhid(self) -> list[str]:
+        status = self._status
+        return [line for ci in self._vhids for line in rc.per_vhid_lines(ci, status, carpdev=False)]
+
+    def carp_vhid(self) -> list[str]:
+        return [
+            line
+            for ci in self._vhids
+            for line in rc.vhid_lines(ci, self._status, show_key=self._show_key, peer_line=True)
+        ]
+
+    def groups(self) -> list[str]:
+        egress = sysif.default_route_devices() if self._pol.egress_group else set()
+        found = groups_of(self._facts, egress)
+        return [f"\tgroups: {' '.join(found)}\n"] if found else []
+
+    def media(self) -> list[str]:
+        if not has_media(self._facts):
+            return []
+        mbps, duplex = sysif.speed(self._facts.name)
+        return [
+            fmt.media_line(self._pol, self._facts.carrier, mbps, duplex),
+            f"\tstatus: {_status_word(self._facts)}\n",
+        ]
+
+    def _vhid_lines(self, family: int) -> list[str]:
+        addrs = [a for a in self._vaddrs if a.family == family]
+        return rc.address_lines(self._pol, self._display, addrs, index=self._facts.index,
+                                bcast_flag=self._bflag, with_vhid=True)  # fmt: skip
+
+    def inet(self) -> list[str]:
+        pol, bflag = self._pol, self._bflag
+        lines = [fmt.inet_line(pol, a, p, b, bcast_flag=bflag) for a, p, b in self._v4]
+        lines += self._vhid_lines(4)
+        return lines[:1] if self._first_v4_only else lines
+
+    def link_local(self) -> list[str]:
+        return [fmt.inet6_line(self._pol, a, p, s, self._display) for a, p, s in self._v6 if s]
+
+    def inet6(self) -> list[str]:
+        pol, name = self._pol, self._display
+        lines = [fmt.inet6_line(pol, a, p, s, name) for a, p, s in self._v6 if not s]
+        return lines + self._vhid_lines(6)
+
+    def nd6(self) -> list[str]:
+        return [fmt.nd6_line(sysif.ipv6_disabled(self._facts.name))]
 
 
 def render_phys(
     facts: SysIf,
     display: str,
-    personality: str,
+    pol: Policy,
     status: Status,
     vhids: list[CarpInterface],
     *,
     show_key: bool = False,
     first_v4_only: bool = False,
 ) -> str:
-    flags = phys_flags(facts, personality)
-    head = f"{display}: {fmt.flags_field(flags, personality)}"
-    media = has_media(facts)
-    loop = bool(facts.flags & sysif.IFF_LOOPBACK)
-    addrs = _address_block(personality, display, facts, vhids, first_v4_only=first_v4_only)
-    carp: list[str] = []
-    for ci in vhids:
-        if personality == "freebsd":
-            carp += rc.freebsd_carp_lines(ci, status, show_key=show_key, peer_line=True)
-        else:  # no vhids on physical interfaces there: show them the NetBSD carp way
-            carp += rc.netbsd_carp_lines(ci, status, carpdev=False)
-    media_lines: list[str] = []
-    if media:
-        mbps, duplex = sysif.speed(facts.name)
-        media_lines = [
-            fmt.media_line(personality, facts.carrier, mbps, duplex),
-            f"\tstatus: {_status_word(facts)}\n",
-        ]
-    if personality == "freebsd":
-        lines = [f"{head} metric 0 mtu {facts.mtu}\n"]
-        caps = sysif.capabilities(facts.name)
-        if caps is not None:
-            lines.append(fmt.options_line(caps))
-        if not loop and facts.mac:
-            lines.append(f"\tether {facts.mac}\n")
-        lines += addrs + carp
-        if loop:
-            lines.append("\tgroups: lo\n")
-        lines += media_lines
-        lines.append(fmt.nd6_line(sysif.ipv6_disabled(facts.name)))
-        return "".join(lines)
-    if personality == "netbsd":
-        lines = [f"{head} mtu {facts.mtu}\n"] + carp
-        if not loop:
-            lines.append(f"\taddress: {facts.mac}\n")
-        return "".join(lines + media_lines + addrs)
-    lines = [f"{head} mtu {facts.mtu}\n"]
-    if not loop:
-        lines.append(f"\tlladdr {facts.mac}\n")
-    lines.append(f"\tindex {facts.index} priority 0 llprio 3\n")
-    lines += carp
-    groups = groups_of(facts, sysif.default_route_devices())
-    if groups:
-        lines.append(f"\tgroups: {' '.join(groups)}\n")
-    return "".join(lines + media_lines + addrs)
+    lines = PhysicalLines(facts, display, pol, status, vhids, show_key, first_v4_only)
+    return lines.render(pol.physical_interface_lines)

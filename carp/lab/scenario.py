@@ -11,19 +11,18 @@ from collections.abc import Callable, Iterable
 from carp.lab.hosts import Host
 from carp.lab.lab import Lab
 from carp.mac import virtual_mac as virtual_mac
-from carp.states import BACKUP, MASTER
+from carp.personality import DEFAULT, policy
+from carp.states import BACKUP, MASTER, US
 
 PASS = "mekmitasdigoat"  # carp(4)'s example passphrase
 VMAC1 = virtual_mac(1)
 Echo = Callable[[Host, list[str]], None]
 
 
-def master_down(advbase: int, advskew: int, personality: str = "openbsd") -> float:
-    """Seconds a BACKUP waits after the last advertisement (§4.2, KA-3)."""
-    t_ad = advbase + advskew / 256
-    if personality == "openbsd":
-        return 3 * max(t_ad, 1 / 256)
-    return 3 * advbase + advskew / 256
+def master_down(advbase: int, advskew: int, personality: str = DEFAULT) -> float:
+    """Seconds a BACKUP waits after the last advertisement (§4.2, KA-3): the
+    personality's own rule, as carpd computes it."""
+    return policy(personality).master_down_us(advbase, advskew) / US
 
 
 def ifconfig(host: Host, args: list[str], echo: Echo | None = None) -> str:

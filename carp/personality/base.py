@@ -134,3 +134,92 @@ class Personality:
         return f"carp: packet too short {length} on {dev}"
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
+    # The texts are each BSD's own, verbatim; the front ends fill in their {fields}.
+
+    # ifconfig(8): the command line
+    ifconfig_options: str  # getopt(3) letters; a letter followed by ':' takes an argument
+    ifconfig_usage: str
+    plain_words: frozenset[str] = frozenset()  # keywords its ifconfig lacks: plain words
+    lists_without_a = True  # a bare `ifconfig` lists every interface
+    bare_name_is_group = False  # `ifconfig carp`: a name without a unit is a group
+    sets_group_demotion = False  # `ifconfig -g carp carpdemote 50`
+    creates_on_first_use = False  # configuring a carpN that does not exist creates it
+    looks_up_before_destroy = False  # destroying a missing interface: no_such_interface
+
+    # ifconfig(8): parameters
+    ifconfig_numbers: str  # its number parser: "strtonum", "atoi" or "table" (ifconfig.apply)
+    refusals_print_usage = False  # a refused word prints the usage, not a message
+    exact_state_words = False  # `state` takes INIT/BACKUP/MASTER as written, not in any case
+    ignores_unknown_state = False  # an unknown `state` word on a carpN is no error
+    lowest_vhid = 1  # `vhid 0` is refused (where it parses, the kernel ignores it)
+    max_advbase = 255
+    advbase_zero_keeps = False  # `advbase 0` leaves the advbase alone
+    parses_width_apart = False  # the /width of an address is checked apart from it
+    nomask_warning = ""  # printed when an IPv4 address comes without a mask
+
+    # ifconfig(8): error texts (a whole stderr line, without its newline)
+    names_interface_in_errors = False  # "ifconfig: carp0: SIOCSVH: Invalid argument"
+    create_ioctl = "SIOCIFCREATE"
+    no_such_interface: str  # {name}: the interface
+    no_such_address = "ifconfig: SIOCDIFADDR: Can't assign requested address"
+
+    # ifconfig(8): output.  The lines of an interface, in order, by the names
+    # carp.ifconfig's CarpLines and PhysicalLines give them.
+    carp_interface_lines: tuple[str, ...]
+    physical_interface_lines: tuple[str, ...]
+    carp_is_loopback = False  # carpN is LOOPBACK-typed, RUNNING once it has an address
+    shows_lower_up = False  # the LOWER_UP flag
+    flags_in_0x = False  # snprintb(3)'s new style: flags=0x8843<...>, flags=0x0
+    addresses_with_prefix = False  # `inet A/24 ... flags 0x0`, not `inet A netmask M`
+    # The broadcast the kernel gives an address set without one, where it is not the
+    # subnet's all-ones address (RFC 3021 point-to-point subnets); None: no broadcast.
+    broadcast_by_prefixlen: dict[int, str | None] = {}
+    media_subtypes: dict[int, str] = {  # Mb/s -> if_media.h's name
+        10: "10baseT",
+        100: "100baseTX",
+        1000: "1000baseT",
+        2500: "2500baseT",
+        5000: "5000baseT",
+        10000: "10GbaseT",
+        25000: "25GbaseCR",
+        40000: "40GbaseCR4",
+        100000: "100GbaseCR4",
+    }
+    media_options_in_angles = False  # `(1000baseT <full-duplex>)`
+    egress_group = False  # interfaces with the default route are in group `egress`
+    lists_first_inet_only = False  # -a shows one inet address per interface (-A: all)
+
+    # sysctl(8)
+    sysctl_options: str  # getopt(3) letters; a letter followed by ':' takes an argument
+    sysctl_usage: str
+    getopt_verb = "illegal"  # getopt(3)'s word for a letter it does not know
+    sysctl_lists_without_args = False  # `sysctl` alone means `sysctl -a`
+    sysctl_d_alone_lists_all = False  # `sysctl -d` without names means `sysctl -da`
+    sysctl_stops_at_error = False  # the first failing argument (not -f line) ends the run
+    sysctl_file_colon = False  # -f lines may read `name: value`
+    sysctl_trims_assignments = False  # blanks around name and value, quotes around it go
+    sysctl_quiet_hides_unknown = True  # -q silences unknown names
+    sysctl_lists_interior_on_write = False  # `net.inet.carp=1` lists the node
+    sysctl_numbers: str  # its number parser: "strtonum", "strtol", "strtouq" (sysctl.dialect)
+    sysctl_separator: str  # between name and value (-e: "=")
+    sysctl_n_echo_shows_old = False  # -n on a write prints "old -> new", not "new"
+    sysctl_no_description = ""  # -d for a node without a description
+    sysctl_unknown: str  # {name}, its first unknown component {part} at {level} ("third")
+    sysctl_unknown_past_leaf: str | None = None  # a name running on past a leaf
+    sysctl_read_only = "{name}: Operation not permitted"
+    sysctl_not_leaf = "{name}: incomplete specification"
+    sysctl_struct_read: str | None = None  # reading the stats struct (None: silence)
+    sysctl_struct_write = "{name}: Invalid argument"
+    sysctl_kernel_error = "{name}: {reason}"  # the kernel refused {value}
+    sysctl_refusal_shows: str | None = None  # stdout before a refused write ({old})
+    sysctl_file_error = "{msg}"  # an error on line {lineno} of -f {fname}
+    # net.inet.carp.<name> -> the node's sysctl.tree.Node arguments, in `sysctl -a` order
+    carp_sysctl_nodes: dict[str, dict[str, int | str | bool]]
+
+    def sysctl_exit_status(self, failures: int) -> int:
+        """sysctl's exit status after `failures` failed arguments."""
+        return 1 if failures else 0
+
+    # netstat(1): `netstat -s -p carp`, (counter, line) with {n} the count and {s} the
+    # plural "s"; the counters are carp.wire.STAT_FIELDS.
+    netstat_carp_layout: tuple[tuple[str, str], ...]

@@ -84,6 +84,74 @@ class OpenBSD(Personality):
         return super().too_short_text(family, dev, length)
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
+    # ifconfig(8): sbin/ifconfig/ifconfig.c
+    ifconfig_options = "AaCg:M:"
+    ifconfig_usage = (
+        "usage: ifconfig [-AaC] [-M lladdr] [interface] [address_family]\n"
+        "\t\t[address [dest_address]] [parameters]\n"
+    )
+    plain_words = frozenset({"-carpdev"})
+    bare_name_is_group = True
+    sets_group_demotion = True
+    creates_on_first_use = True
+    ifconfig_numbers = "strtonum"  # "vhid 256: too large"
+    ignores_unknown_state = True  # setcarp_state: any case; nothing for other words
+    max_advbase = 254
+    names_interface_in_errors = True
+    no_such_interface = "{name}: no such interface"
+    carp_interface_lines = (
+        "mtu", "lladdr", "index", "carpnodes", "groups", "status", "link_local", "addresses",
+    )  # fmt: skip
+    # No vhids on physical interfaces in OpenBSD: ours show the NetBSD carp way.
+    physical_interface_lines = (
+        "mtu", "lladdr", "index", "carp_per_vhid", "groups", "media", "link_local", "inet",
+        "inet6",
+    )  # fmt: skip
+    broadcast_by_prefixlen = {31: None, 32: None}  # in_ifinit: IN_RFC3021_SUBNET
+    egress_group = True
+    lists_first_inet_only = True
+
+    # sysctl(8): sbin/sysctl/sysctl.c
+    sysctl_options = "Aanqwf:"
+    sysctl_usage = "usage: sysctl [-Aanq] [name[=value] ...]"
+    getopt_verb = "unknown"
+    sysctl_lists_without_args = True
+    sysctl_quiet_hides_unknown = False
+    sysctl_numbers = "strtonum"
+    sysctl_separator = "="
+    sysctl_unknown = "{level} level name {part} in {name} is invalid"
+    sysctl_unknown_past_leaf = "name {part} in {name} is unknown"
+    sysctl_struct_read = sysctl_struct_write = "use netstat to view {name} information"
+    carp_sysctl_nodes = {
+        "allow": {"default": 1},
+        "preempt": {"default": 0},
+        "log": {"default": 2},
+        # arpbalance existed in OpenBSD 3.5-3.x; the man pages of that era use it.
+        "arpbalance": {"default": 0, "listed": False},
+        "stats": {"kind": "struct"},
+    }
+
+    def sysctl_exit_status(self, failures: int) -> int:
+        return 0  # sysctl warns and carries on: exit status 0 even on errors
+
+    # netstat(1): usr.bin/netstat/inet.c carp_stats()
+    netstat_carp_layout = (
+        ("ipackets", "\t{n} packet{s} received (IPv4)"),
+        ("ipackets6", "\t{n} packet{s} received (IPv6)"),
+        ("badif", "\t\t{n} packet{s} discarded for bad interface"),
+        ("badttl", "\t\t{n} packet{s} discarded for wrong TTL"),
+        ("hdrops", "\t\t{n} packet{s} shorter than header"),
+        ("badsum", "\t\t{n} discarded for bad checksum{s}"),
+        ("badver", "\t\t{n} discarded packet{s} with a bad version"),
+        ("badlen", "\t\t{n} discarded because packet too short"),
+        ("badauth", "\t\t{n} discarded for bad authentication"),
+        ("badvhid", "\t\t{n} discarded for unknown vhid"),
+        ("badaddrs", "\t\t{n} discarded because of a bad address list"),
+        ("opackets", "\t{n} packet{s} sent (IPv4)"),
+        ("opackets6", "\t{n} packet{s} sent (IPv6)"),
+        ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+        ("preempt", "\t{n} transition{s} to master"),
+    )
 
 
 POLICY = OpenBSD()

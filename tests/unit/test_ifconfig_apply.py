@@ -550,15 +550,17 @@ def test_apply_leaves_the_state_object_alone_on_failure(host: Host) -> None:
     from carp.ifconfig.apply import apply
     from carp.ifconfig.errors import IfconfigError
     from carp.ifconfig.operations import parse_command
+    from carp.personality import policy
 
     run_all(host, ["ifconfig carp0 vhid 1 carpdev em0 192.168.1.10/24"])
     state = host.state
     before = state.to_dict()
-    cmd = parse_command("carp0", "advskew 99 pass new up 192.168.1.11 vhid 0".split(), "openbsd")
+    obsd = policy("openbsd")
+    cmd = parse_command("carp0", "advskew 99 pass new up 192.168.1.11 vhid 0".split(), obsd)
     with pytest.raises(IfconfigError):
         apply(cmd, state, host.sysif)
     assert state.to_dict() == before
-    warnings = apply(parse_command("carp0", ["advskew", "99"], "openbsd"), state, host.sysif)
+    warnings = apply(parse_command("carp0", ["advskew", "99"], obsd), state, host.sysif)
     assert warnings == [] and state.interfaces["carp0"].nodes == [Node(1, 99)]
 
 

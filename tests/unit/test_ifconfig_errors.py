@@ -10,7 +10,7 @@ import pytest
 from ifconfig_support import Host
 
 from carp.ifconfig import render
-from carp.ifconfig.errors import USAGE
+from carp.personality import policy
 
 U = "usage"  # expected stderr is the personality's usage text
 
@@ -163,7 +163,7 @@ def test_error(tmp_path: Path, personality: str, command: str, expected: str) ->
         assert r.code == 0, (line, r.err)
     before = h.raw()
     r = h(*command.split())
-    assert r.err == (USAGE[personality] if expected is U else expected)
+    assert r.err == (policy(personality).ifconfig_usage if expected is U else expected)
     assert r.code == 1
     assert r.out == ""
     assert h.raw() == before

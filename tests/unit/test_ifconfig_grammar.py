@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 
 from carp.ifconfig import grammar, lexer, maketables
 from carp.ifconfig import operations as o
-from carp.ifconfig.errors import USAGE, IfconfigError
+from carp.ifconfig.errors import IfconfigError
 from carp.ifconfig.grammar import VhidClause
+from carp.personality import policy
 
 
 def ops(words: str | list[str], personality: str = "openbsd") -> list[o.Op]:
     ws = words.split() if isinstance(words, str) else words
-    return list(o.parse_command("carp0", ws, personality).ops)
+    return list(o.parse_command("carp0", ws, policy(personality)).ops)
 
 
 ARG_CASES = [
@@ -102,12 +103,12 @@ def test_keywords_are_case_sensitive() -> None:
 
 
 def test_family_only_as_first_word() -> None:
-    parsed = grammar.parse("inet vhid 1 alias 192.168.1.50/32".split(), "freebsd")
+    parsed = grammar.parse("inet vhid 1 alias 192.168.1.50/32".split(), policy("freebsd"))
     assert parsed.family == "inet"
     assert [type(op) for op in parsed.ops()] == [o.SetVhid, o.Alias, o.AddressWord]
-    later = grammar.parse("vhid 1 inet6".split(), "freebsd")
+    later = grammar.parse("vhid 1 inet6".split(), policy("freebsd"))
     assert later.family is None and later.ops()[-1] == o.AddressWord("", "inet6")
-    assert grammar.parse(["inet6"], "openbsd").family == "inet6"
+    assert grammar.parse(["inet6"], policy("openbsd")).family == "inet6"
 
 
 def test_address_order_is_preserved() -> None:
@@ -122,7 +123,7 @@ def test_minus_carpdev_is_an_address_on_openbsd() -> None:
 
 def test_vhid_clause_holds_the_parameters_after_it() -> None:
     words = "advskew 5 192.168.1.1/24 vhid 1 advskew 100 pass x up vhid 2 state master"
-    parsed = grammar.parse(words.split(), "freebsd")
+    parsed = grammar.parse(words.split(), policy("freebsd"))
     assert parsed.params == (o.SetAdvskew("advskew", "5"), o.AddressWord("", "192.168.1.1/24"))
     assert parsed.vhids == (
         VhidClause(
@@ -138,11 +139,11 @@ def test_vhid_clause_holds_the_parameters_after_it() -> None:
         o.SetVhid("vhid", "2"),
         *parsed.vhids[1].params,
     )
-    assert grammar.parse(["up"], "openbsd").vhids == ()
+    assert grammar.parse(["up"], policy("openbsd")).vhids == ()
 
 
 def _types(word: str) -> list[str]:
-    toks = lexer.tokenize(["carpnodes", word], "openbsd")
+    toks = lexer.tokenize(["carpnodes", word], policy("openbsd"))
     assert toks[0].type == "CARPNODES"
     return [t.type for t in toks[1:]]
 
@@ -217,15 +218,15 @@ def test_docstring_sketch_is_the_grammar() -> None:
 @pytest.mark.parametrize("keyword", sorted(lexer.ARG_KEYWORDS))
 def test_missing_argument(personality: str, keyword: str) -> None:
     with pytest.raises(IfconfigError) as exc:
-        grammar.parse(["vhid", "1", keyword], personality)
+        grammar.parse(["vhid", "1", keyword], policy(personality))
     assert exc.value.text == f"ifconfig: '{keyword}' requires argument\n"
     assert exc.value.code == 1
 
 
 def test_missing_argument_netbsd_is_usage() -> None:
     with pytest.raises(IfconfigError) as exc:
-        grammar.parse(["advskew"], "netbsd")
-    assert exc.value.text == USAGE["netbsd"] and exc.value.code == 1
+        grammar.parse(["advskew"], policy("netbsd"))
+    assert exc.value.text == policy("netbsd").ifconfig_usage and exc.value.code == 1
 
 
 def test_grammar_has_no_conflicts_and_writes_nothing(tmp_path: Path) -> None:
@@ -297,7 +298,7 @@ WORDS = st.sampled_from(
 @given(st.lists(WORDS, max_size=8), st.sampled_from(["openbsd", "freebsd", "netbsd"]))
 def test_committed_tables_parse_as_ply_does(words: list[str], personality: str) -> None:
     try:
-        toks = lexer.tokenize(words, personality)
+        toks = lexer.tokenize(words, policy(personality))
     except IfconfigError:
         return  # a keyword without its argument: the lexer's error, before any parsing
     assert _by_tables(toks) == _by_ply(toks)
@@ -338,7 +339,8 @@ def test_write_path_does_not_import_ply() -> None:
     code = (
         "import sys\n"
         "from carp.ifconfig.operations import parse_command\n"
-        "parse_command('carp0', 'inet vhid 1 pass up 192.168.1.1/24'.split(), 'openbsd')\n"
+        "from carp.personality import policy\n"
+        "parse_command('carp0', 'inet vhid 1 pass up 192.168.1.1/24'.split(), policy('openbsd'))\n"
         "assert not any(m.startswith('ply') for m in sys.modules), sorted(sys.modules)\n"
         "print('ok')\n"
     )
@@ -362,5 +364,5 @@ def test_show_path_does_not_import_ply() -> None:
 
 def test_parse_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
-        grammar.parse("vhid 1 advskew 100".split(), "openbsd")
+        grammar.parse("vhid 1 advskew 100".split(), policy("openbsd"))
     assert caplog.records == []

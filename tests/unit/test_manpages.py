@@ -82,7 +82,7 @@ def test_mib_has_the_documented_nodes(personality: str) -> None:
     mib = set(tree.names(tree.MIB[personality]))
     missing = [f"{tree.CARP}.{n}" for n in EXPECTED_NODES[personality]
                if f"{tree.CARP}.{n}" not in mib]
-    assert not missing, f"sysctl/tree.py lacks {missing} for {personality}"
+    assert not missing, f"the {personality} policy's carp_sysctl_nodes lack {missing}"
     assert set(MAPPED) <= mib
     assert {tree.LINUX_MAPPED[n] for n in MAPPED} == {
         "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}

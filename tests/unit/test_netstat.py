@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from carp import netstat
+from carp.personality import PERSONALITIES, policy
 from carp.wire import STAT_FIELDS
 from sysctl.store import Store
 
@@ -97,38 +98,39 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("personality", ["openbsd", "freebsd", "netbsd"])
 def test_zero_layout_golden(personality: str) -> None:
-    assert netstat.render(personality, {}) == ZERO[personality]
+    assert netstat.render(policy(personality), {}) == ZERO[personality]
 
 
 def test_singular_for_one() -> None:
-    assert netstat.render("openbsd", ONES) == OPENBSD_ONE
+    assert netstat.render(policy("openbsd"), ONES) == OPENBSD_ONE
 
 
 def test_plural_rule() -> None:
     assert [netstat.plural(n) for n in (0, 1, 2, 10**12)] == ["s", "", "s", "s"]
-    text = netstat.render("netbsd", {"badsum": 2, "badlen": 1})
+    text = netstat.render(policy("netbsd"), {"badsum": 2, "badlen": 1})
     assert "\t\t2 packets discarded for bad checksum\n" in text
     assert "\t\t1 discarded because packet was too short\n" in text
 
 
 def test_ss_leaves_out_zero_lines() -> None:
     counters = {"ipackets": 12, "badttl": 1, "opackets": 7, "preempt": 2}
-    assert netstat.render("openbsd", counters, sflag=2) == (
+    assert netstat.render(policy("openbsd"), counters, sflag=2) == (
         "carp:\n"
         "\t12 packets received (IPv4)\n"
         "\t\t1 packet discarded for wrong TTL\n"
         "\t7 packets sent (IPv4)\n"
         "\t2 transitions to master\n"
     )
-    assert netstat.render("freebsd", {}, sflag=2) == "carp:\n"
+    assert netstat.render(policy("freebsd"), {}, sflag=2) == "carp:\n"
     # FreeBSD has no transitions line even when the counter is set.
-    assert "transition" not in netstat.render("freebsd", counters, sflag=2)
+    assert "transition" not in netstat.render(policy("freebsd"), counters, sflag=2)
 
 
 def test_layouts_name_real_counters() -> None:
-    for layout in netstat.LAYOUTS.values():
-        assert {stat for stat, _ in layout} <= set(STAT_FIELDS)
-    assert [s for s, _ in netstat.OPENBSD] == [s for s in STAT_FIELDS if s != "ostates"]
+    for name in PERSONALITIES:
+        assert {stat for stat, _ in policy(name).netstat_carp_layout} <= set(STAT_FIELDS)
+    openbsd = policy("openbsd").netstat_carp_layout
+    assert [s for s, _ in openbsd] == [s for s in STAT_FIELDS if s != "ostates"]
 
 
 @pytest.mark.parametrize(

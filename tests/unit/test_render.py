@@ -16,6 +16,7 @@ from carp import sysif
 from carp.config import Address, CarpInterface, Node
 from carp.ifconfig import render
 from carp.ifconfig import render_fmt as fmt
+from carp.personality import policy
 from sysctl.store import State
 
 ETHER_UP = 0x11043  # Linux UP|BROADCAST|RUNNING|MULTICAST|LOWER_UP
@@ -492,13 +493,13 @@ def test_real_loopback(personality: str, monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_netmask_is_unpadded_hex() -> None:
     # BSD prints the mask with "0x%x": no zero padding.
-    assert fmt.inet_line("openbsd", "10.1.2.3", 8, None) == (
+    assert fmt.inet_line(policy("openbsd"), "10.1.2.3", 8, None) == (
         "\tinet 10.1.2.3 netmask 0xff000000 broadcast 10.255.255.255\n"
     )
-    assert fmt.inet_line("freebsd", "0.0.0.0", 0, None, bcast_flag=False) == (
+    assert fmt.inet_line(policy("freebsd"), "0.0.0.0", 0, None, bcast_flag=False) == (
         "\tinet 0.0.0.0 netmask 0x0\n"
     )
-    assert fmt.inet_line("freebsd", "10.0.0.1", 30, None, vhid=3) == (
+    assert fmt.inet_line(policy("freebsd"), "10.0.0.1", 30, None, vhid=3) == (
         "\tinet 10.0.0.1 netmask 0xfffffffc broadcast 10.0.0.3 vhid 3\n"
     )
 
@@ -519,8 +520,8 @@ def test_netmask_is_unpadded_hex() -> None:
 def test_subnet_broadcast_is_each_kernels(
     personality: str, addr: str, plen: int, expected: str | None
 ) -> None:
-    assert fmt.subnet_broadcast(personality, addr, plen) == expected
-    line = fmt.inet_line(personality, addr, plen, None)
+    assert fmt.subnet_broadcast(policy(personality), addr, plen) == expected
+    line = fmt.inet_line(policy(personality), addr, plen, None)
     assert (" broadcast " in line) == (expected is not None)
     assert f" broadcast {expected} " in line.replace("\n", " ") or expected is None
 
@@ -531,29 +532,31 @@ def test_flag_translation() -> None:
     assert fmt.bsd_flags(0x11043, lower_up=True) == 0x1008843
     assert fmt.bsd_flags(0x10049) == 0x49  # loopback is not SIMPLEX
     assert fmt.bsd_flags(0x0) == 0
-    assert fmt.flags_field(0, "openbsd") == "flags=0<>"
-    netbsd = fmt.flags_field(0x8843, "netbsd")
+    assert fmt.flags_field(0, policy("openbsd")) == "flags=0<>"
+    netbsd = fmt.flags_field(0x8843, policy("netbsd"))
     assert netbsd == "flags=0x8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST>"
 
 
 def test_media_lines() -> None:
-    assert fmt.media_line("openbsd", True, 100, "half") == (
+    assert fmt.media_line(policy("openbsd"), True, 100, "half") == (
         "\tmedia: Ethernet autoselect (100baseTX half-duplex)\n"
     )
-    assert fmt.media_line("freebsd", True, 10000, "full") == (
+    assert fmt.media_line(policy("freebsd"), True, 10000, "full") == (
         "\tmedia: Ethernet autoselect (10Gbase-T <full-duplex>)\n"
     )
-    assert fmt.media_line("netbsd", True, None, None) == "\tmedia: Ethernet autoselect\n"
-    assert fmt.media_line("openbsd", False, 1000, "full") == "\tmedia: Ethernet autoselect (none)\n"
+    assert fmt.media_line(policy("netbsd"), True, None, None) == "\tmedia: Ethernet autoselect\n"
+    assert fmt.media_line(policy("openbsd"), False, 1000, "full") == (
+        "\tmedia: Ethernet autoselect (none)\n"
+    )
 
 
 def test_inet6_lines() -> None:
-    assert fmt.inet6_line("openbsd", "2001:db8::1", 64, 0, "carp0") == (
+    assert fmt.inet6_line(policy("openbsd"), "2001:db8::1", 64, 0, "carp0") == (
         "\tinet6 2001:db8::1 prefixlen 64\n"
     )
-    assert fmt.inet6_line("netbsd", "fe80::1", 64, 2, "wm0") == (
+    assert fmt.inet6_line(policy("netbsd"), "fe80::1", 64, 2, "wm0") == (
         "\tinet6 fe80::1%wm0/64 flags 0x0 scopeid 0x2\n"
     )
-    assert fmt.inet6_line("freebsd", "2001:db8::5", 64, 0, "em0", vhid=5) == (
+    assert fmt.inet6_line(policy("freebsd"), "2001:db8::5", 64, 0, "em0", vhid=5) == (
         "\tinet6 2001:db8::5 prefixlen 64 vhid 5\n"
     )

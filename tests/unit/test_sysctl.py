@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from carp.personality import policy
 from sysctl import cli, linux, tree
 from sysctl.personality_cmd import UnknownPersonality, set_personality
 from sysctl.store import Store
@@ -240,11 +241,11 @@ def test_demotion_and_suppress_preempt_include_carpd_runtime(sysctl, env: Path) 
 
 
 def test_effective_value_without_carpd() -> None:
-    node = tree.lookup("freebsd", "net.inet.carp.demotion")
+    node = tree.lookup(policy("freebsd"), "net.inet.carp.demotion")
     assert node is not None
     assert tree.effective_value(node, {"net.inet.carp.demotion": 5}, None) == 5
     assert tree.effective_value(node, {}, {"demotion": 7}) == 7
-    sp = tree.lookup("freebsd", "net.inet.carp.suppress_preempt")
+    sp = tree.lookup(policy("freebsd"), "net.inet.carp.suppress_preempt")
     assert sp is not None and tree.effective_value(sp, {}, None) == 0
 
 
