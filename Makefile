@@ -38,7 +38,7 @@ test: all sysdeps lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: all sysdeps
-	$(PY) -m carp.demo
+	$(PY) -m carp.lab.demo
 
 bench: all sysdeps
 	$(PY) -m bench

@@ -199,7 +199,7 @@ def _rss_mb(pid: int) -> float:
 def _clone_interfaces(host: Host, n: int) -> None:
     """carp0 came from ifconfig; carp1..carp<n-1> are copies with their own vhid and
     address, written in one store transaction (510 ifconfig runs would dominate)."""
-    from sysctl.store import Store
+    from carp.store import Store
 
     with Store(host.rundir).transaction() as state:
         base = state.interfaces["carp0"]

@@ -22,10 +22,11 @@ cloned-interface creation, then physical interfaces, then carp interfaces.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
@@ -291,18 +292,26 @@ def plan(root: Path = Path("/")) -> list[Step]:
     return _sysctl_conf(root) + creates + others
 
 
+def _run_sysctl(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    """sysctl(8) as a program, as a BSD's rc runs it for sysctl.conf: the sysctl front
+    end sits above this package and is never imported by it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "sysctl.cli", *argv],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    stdout.write(proc.stdout)
+    stderr.write(proc.stderr)
+    return proc.returncode
+
+
 def _run_step(step: Step, stdout: TextIO, stderr: TextIO) -> int:
-    """Run one step in-process; its exit status (SystemExit and crashes included)."""
+    """Run one step; its exit status (SystemExit and crashes included)."""
     try:
         if step.kind == "ifconfig":
             from carp.ifconfig import cli as ifconfig_cli
 
             return ifconfig_cli.run(list(step.argv), stdout=stdout, stderr=stderr)
-        from sysctl import cli as sysctl_cli
-
-        # sysctl's front end prints to sys.stdout/sys.stderr.
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            return sysctl_cli.main(list(step.argv))
+        return _run_sysctl(list(step.argv), stdout, stderr)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

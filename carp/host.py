@@ -37,6 +37,7 @@ import itertools
 import random
 from collections.abc import Iterable, Mapping
 
+from carp import mib
 from carp import states as st
 from carp.actions import (
     Action,
@@ -55,14 +56,9 @@ from carp.wire import (
     mac_bytes,
     virtual_mac,
 )
-from sysctl.tree import DEFAULTS as _TREE_DEFAULTS
 
 CARP = "net.inet.carp"
 VKey = tuple[str, int]  # (carp interface key, vhid)
-
-
-def defaults(personality: str) -> dict[str, int]:
-    return dict(_TREE_DEFAULTS[personality])
 
 
 
@@ -98,7 +94,7 @@ class CarpHost:
         self.rng = rng
         self.env = Env(personality)
         self.policy = self.env.policy
-        self.sysctl = defaults(personality)
+        self.sysctl = mib.defaults(self.policy)
         self._allow = True  # net.inet.carp.allow, cached: read on every packet
         self.ifaces: dict[str, CarpInterface] = {}
         self.vhosts: dict[VKey, VirtualHost] = {}
@@ -177,7 +173,7 @@ class CarpHost:
     ) -> list[Action]:
         """Apply the store: only the difference (see the contract above)."""
         before = self.demotion.snapshot()
-        self.sysctl = {**defaults(self.personality), **dict(sysctl)}
+        self.sysctl = {**mib.defaults(self.policy), **dict(sysctl)}
         self.env.preempt = self._sc("preempt") != 0
         self.env.tos4 = self.policy.tos(4, self.sysctl)
         self.env.tclass6 = self.policy.tos(6, self.sysctl)
@@ -390,4 +386,4 @@ class CarpHost:
         return {vk: v.state for vk, v in self.vhosts.items()}
 
 
-__all__ = ["BACKUP", "INIT", "MASTER", "CarpHost", "defaults"]  # states re-exported
+__all__ = ["BACKUP", "INIT", "MASTER", "CarpHost"]  # states re-exported

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from carp.personality import Policy
-    from sysctl.store import Store
+    from carp.store import Store
 
 SYSTEM_NETSTATS = ("/bin/netstat", "/usr/bin/netstat", "/sbin/netstat", "/usr/sbin/netstat")
 NO_NETSTAT = 'netstat: only "netstat -s -p carp" is provided here; use ss(8) or ip(8)'
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         os.execv(path, ["netstat", *args])
     try:
-        from sysctl.store import Store, policy_of
+        from carp.store import Store, policy_of
 
         store = Store()
         pol = policy_of(store.load_doc())

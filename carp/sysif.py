@@ -19,7 +19,7 @@ from carp.record import field, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sysctl.store import State
+    from carp.store import State
 
 SYS_NET = "/sys/class/net"
 IFMAP_PATH = "/etc/carp/ifmap"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-from sysctl import linux, tree
+from carp import mib
+from carp.store import Store, StoreError, policy_of
+from sysctl import linux
 from sysctl.dialect import EINVAL_TEXT, EPERM_TEXT, BadNumber, Dialect
-from sysctl.store import Store, StoreError, policy_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class Runner:
 
     def item(self, arg: str) -> None:
         name, value = split_arg(arg, self.pol, self.fname is not None)
-        if tree.is_bsd_name(name):
+        if mib.is_bsd_name(name):
             self.bsd(name, value)
         else:
             self.linux(name, value)
@@ -160,12 +161,12 @@ class Runner:
 
     def bsd(self, name: str, value: str | None) -> None:
         pol = self.pol
-        node = tree.lookup(pol, name)
+        node = mib.lookup(pol, name)
         if node is None:
-            if not tree.is_interior(pol, name):
-                self.unknown(name, tree.unknown_at(pol, name))
+            if not mib.is_interior(pol, name):
+                self.unknown(name, mib.unknown_at(pol, name))
             elif value is None or pol.sysctl_lists_interior_on_write:
-                self.listing(tree.listing(pol, name))
+                self.listing(mib.listing(pol, name))
             else:
                 self.fail(self.d.not_leaf(name))
         elif value is None:
@@ -173,24 +174,24 @@ class Runner:
         else:
             self.write(node, value)
 
-    def listing(self, nodes: list[tree.Node]) -> None:
+    def listing(self, nodes: list[mib.Node]) -> None:
         for node in nodes:
             if node.kind == "struct":
                 continue  # the stats struct is netstat's, skipped in listings
             if node.kind == "linux":
                 try:
-                    value: object = linux.read(tree.LINUX_MAPPED[node.name])
+                    value: object = linux.read(mib.LINUX_MAPPED[node.name])
                 except OSError:
                     continue
             else:
-                value = tree.effective_value(node, self.stored, self._status_for(node))
+                value = mib.effective_value(node, self.stored, self._status_for(node))
             self.show(node.name, value, node.descr)
 
-    def _status_for(self, node: tree.Node) -> Mapping[str, object] | None:
-        runtime = node.name in (f"{tree.CARP}.demotion", f"{tree.CARP}.suppress_preempt")
+    def _status_for(self, node: mib.Node) -> Mapping[str, object] | None:
+        runtime = node.name in (f"{mib.CARP}.demotion", f"{mib.CARP}.suppress_preempt")
         return self.status if runtime else None
 
-    def read(self, node: tree.Node) -> None:
+    def read(self, node: mib.Node) -> None:
         if node.kind == "struct":
             if self.opts.descr:
                 self.show(node.name, "", node.descr)
@@ -199,14 +200,14 @@ class Runner:
             if msg:
                 self.warn(msg)
             return
-        if node.kind == "linux" and not linux.exists(tree.LINUX_MAPPED[node.name]):
+        if node.kind == "linux" and not linux.exists(mib.LINUX_MAPPED[node.name]):
             # e.g. IPv6 disabled: the Linux side of the mapping does not exist here
             parts = node.name.split(".")
             self.unknown(node.name, (len(parts) - 1, parts[-1], False))
             return
         self.listing([node])
 
-    def write(self, node: tree.Node, value: str) -> None:
+    def write(self, node: mib.Node, value: str) -> None:
         if node.kind == "struct":
             self.fail(self.d.struct_write(node.name))
             return
@@ -219,15 +220,15 @@ class Runner:
             self.fail(str(exc))
             return
         if node.kind == "linux":
-            self.write_linux(node.name, tree.LINUX_MAPPED[node.name], str(number), value)
+            self.write_linux(node.name, mib.LINUX_MAPPED[node.name], str(number), value)
             return
-        old = tree.effective_value(node, self.stored, self._status_for(node))
+        old = mib.effective_value(node, self.stored, self._status_for(node))
         if not self.writable:
             self.refused(node.name, value, old, EPERM_TEXT)
             return
         if node.adds:  # FreeBSD demotion: the written value is an adjustment
             result = self.stored.get(node.name, 0) + number
-            if not tree.INT_MIN <= result <= tree.INT_MAX:
+            if not mib.INT_MIN <= result <= mib.INT_MAX:
                 self.refused(node.name, value, old, EINVAL_TEXT)
                 return
             self.stored[node.name] = result
@@ -307,7 +308,7 @@ def split_arg(arg: str, pol: Policy, in_file: bool) -> tuple[str, str | None]:
 def _writes_store(items: list[tuple[str, int]], pol: Policy, in_file: bool) -> bool:
     for arg, _ in items:
         name, value = split_arg(arg, pol, in_file)
-        if value is not None and tree.is_bsd_name(name):
+        if value is not None and mib.is_bsd_name(name):
             return True
     return False
 
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(pol, opts, stored, store)
     try:
         if not items:
-            runner.listing(tree.listing(pol))
+            runner.listing(mib.listing(pol))
         elif _writes_store(items, pol, opts.file is not None):
             _run_writing(runner, store, items, opts.file)
         else:

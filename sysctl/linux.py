@@ -71,7 +71,7 @@ def walk(prefix: str, root: str | None = None) -> list[tuple[str, str]]:
 
 
 def unknown_at(name: str, root: str | None = None) -> tuple[int, str, bool]:
-    """Like tree.unknown_at for a Linux name: (index, component, past_leaf)."""
+    """Like carp.mib.unknown_at for a Linux name: (index, component, past_leaf)."""
     parts = name.split(".")
     path = root_dir(root)
     for i, part in enumerate(parts):

@@ -40,8 +40,8 @@ from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.host import CarpHost
 from carp.states import MASTER
+from carp.store import State, Store, StoreError, netns_name
 from carp.sysif import resolve  # the BSD -> Linux interface name map
-from sysctl.store import State, Store, StoreError, netns_name
 
 Job = Callable[[], Awaitable[None]]
 STORE_POLL = 1.0  # seconds between checks of the store file (edits without "sync")

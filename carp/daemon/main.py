@@ -83,9 +83,9 @@ def _bootconf():  # type: ignore[no-untyped-def]
 
 def set_personality(name: str) -> int:
     """`carpd --personality NAME`: the one documented way to switch after creation."""
-    from sysctl.personality_cmd import UnknownPersonality
-    from sysctl.personality_cmd import set_personality as store_personality
-    from sysctl.store import Store, StoreError
+    from carp.personality_switch import UnknownPersonality
+    from carp.personality_switch import set_personality as store_personality
+    from carp.store import Store, StoreError
 
     try:
         store_personality(Store(), name)  # also tells a running carpd
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     from carp.daemon import watchdog
-    from sysctl.store import Store
+    from carp.store import Store
 
     log = Logger(debug=args.debug)
     store = Store()

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from sysctl.store import Store
+from carp.store import Store
 
 MIN_INTERVAL = 1.0
 

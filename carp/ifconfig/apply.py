@@ -23,7 +23,7 @@ from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.addresses import Addresses, final_prefixlen, gather_address, no_such_address
 from carp.ifconfig.errors import IfconfigError, fail
-from sysctl.store import State
+from carp.store import State
 
 # A type-checking-only Protocol: typing costs ~5 ms at start-up.
 TYPE_CHECKING = False

@@ -14,7 +14,7 @@ from carp.ifconfig import errors
 from carp.ifconfig.errors import IfconfigError
 from carp.personality import DEFAULT, policy
 from carp.record import record
-from sysctl.store import State, Store, StoreError
+from carp.store import State, Store, StoreError
 
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
 if TYPE_CHECKING:

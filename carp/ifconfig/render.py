@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need
 if TYPE_CHECKING:
     from carp.ifconfig.render_carp import Status
     from carp.personality import Policy
-    from sysctl.store import State
+    from carp.store import State
 
 # What `ifconfig -C` lists: our carp plus the BSD cloners whose Linux counterpart
 # (bridge, 802.1Q vlan) has the same meaning and naming.

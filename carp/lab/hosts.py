@@ -152,7 +152,7 @@ class Host:
 
     def status(self) -> dict[str, Any] | None:
         """carpd's published status.json (None when no live carpd wrote it)."""
-        from sysctl.store import Store
+        from carp.store import Store
 
         return Store(self.rundir).read_status()
 

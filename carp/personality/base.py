@@ -213,7 +213,7 @@ class Personality:
     sysctl_kernel_error = "{name}: {reason}"  # the kernel refused {value}
     sysctl_refusal_shows: str | None = None  # stdout before a refused write ({old})
     sysctl_file_error = "{msg}"  # an error on line {lineno} of -f {fname}
-    # net.inet.carp.<name> -> the node's sysctl.tree.Node arguments, in `sysctl -a` order
+    # net.inet.carp.<name> -> the node's carp.mib.Node arguments, in `sysctl -a` order
     carp_sysctl_nodes: dict[str, dict[str, int | str | bool]]
 
     def sysctl_exit_status(self, failures: int) -> int:

@@ -80,7 +80,7 @@ SYSCTL = {
 @pytest.mark.parametrize("personality", sorted(CASES))
 def test_boot_files_replay(personality: str, tmp_path: Path) -> None:
     from carp.lab import Lab
-    from sysctl.store import Store
+    from carp.store import Store
 
     for rel, text in CASES[personality].items():
         path = tmp_path / rel

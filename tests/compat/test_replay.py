@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sysctl.store import State, Store
+from carp.store import State, Store
 from tests.compat import corpus
 from tests.compat.expected import EXPECT, Expect, parse_spec
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from sysctl.store import Store
+from carp.store import Store
 
 pytestmark = pytest.mark.netns
 
@@ -34,7 +34,7 @@ VMAC = "00:00:5e:00:01:01"
 WRITE_STORE = """
 import sys
 from carp.config import Address, CarpInterface, Node
-from sysctl.store import Store
+from carp.store import Store
 with Store().transaction() as st:
     st.interfaces["carp0"] = CarpInterface(
         name="carp0", carpdev=sys.argv[1], nodes=[Node(1, int(sys.argv[2]))],

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from carp.ifconfig import cli
-from sysctl.store import State, Store
+from carp.store import State, Store
 
 # The hosts of the man pages: em0 on 192.168.1.0/24, em1 on 192.168.2.0/24.
 LINKS: dict[str, list[str]] = {

@@ -291,23 +291,35 @@ def fake_clis(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
         stdout.write(f"ok {' '.join(argv)}\n")
         return 0
 
-    def sysctl_main(argv: list[str]) -> int:
+    def run_sysctl(argv: list[str], stdout: io.StringIO, stderr: io.StringIO) -> int:
         calls.append(("sysctl", argv))
-        print(f"{argv[0].split('=')[0]}: 0 -> 1")
+        stdout.write(f"{argv[0].split('=')[0]}: 0 -> 1\n")
         return 0
 
     ifconfig_pkg = types.ModuleType("carp.ifconfig.cli")
     ifconfig_pkg.run = ifconfig_run  # type: ignore[attr-defined]
-    sysctl_pkg = types.ModuleType("sysctl.cli")
-    sysctl_pkg.main = sysctl_main  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "carp.ifconfig.cli", ifconfig_pkg)
-    monkeypatch.setitem(sys.modules, "sysctl.cli", sysctl_pkg)
+    monkeypatch.setattr(bootconf, "_run_sysctl", run_sysctl)
     import carp.ifconfig
-    import sysctl
 
     monkeypatch.setattr(carp.ifconfig, "cli", ifconfig_pkg, raising=False)
-    monkeypatch.setattr(sysctl, "cli", sysctl_pkg, raising=False)
     return calls
+
+
+def test_sysctl_lines_run_the_sysctl_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real front end, as a program: its output, its status and its write."""
+    from carp.store import Store
+
+    monkeypatch.setenv("CARP_RUNDIR", str(tmp_path))
+    monkeypatch.setenv("CARP_PERSONALITY", "openbsd")
+    out, err = io.StringIO(), io.StringIO()
+    assert bootconf._run_sysctl(["net.inet.carp.preempt=1"], out, err) == 0
+    assert out.getvalue() == "net.inet.carp.preempt: 0 -> 1\n" and err.getvalue() == ""
+    assert Store(tmp_path).load().sysctl["net.inet.carp.preempt"] == 1
+    bootconf._run_sysctl(["net.inet.carp.nosuch=1"], out, err)  # OpenBSD's sysctl exits 0
+    assert err.getvalue() == "sysctl: fourth level name nosuch in net.inet.carp.nosuch is invalid\n"
 
 
 def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) -> None:

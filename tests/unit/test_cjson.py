@@ -1,4 +1,4 @@
-"""sysctl.cjson: json's own results, text and errors without importing json at start-up."""
+"""carp.cjson: json's own results, text and errors without importing json at start-up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sysctl import cjson
+from carp import cjson
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
 VALUES = st.recursive(

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 from carp.daemon import control
-from sysctl.store import Store
+from carp.store import Store
 
 
 class FakeDaemon:

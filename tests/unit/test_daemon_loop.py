@@ -12,7 +12,7 @@ from carp.daemon.hooks import HookRunner
 from carp.daemon.loop import Daemon
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
-from sysctl.store import Store
+from carp.store import Store
 
 SEND = Send("carp0", "eth0", 4, "224.0.0.18", bytes(36), 1)
 TO_MASTER = StateChange("carp0", "eth0", 1, "BACKUP", "MASTER", "master timed out")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from carp.daemon import main as carpd
-from sysctl.store import Store
+from carp.store import Store
 
 ROOT_STATUS = "Name:\tcarpd\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n"
 

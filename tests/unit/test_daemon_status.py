@@ -9,7 +9,7 @@ import pytest
 
 from carp.daemon import status as status_mod
 from carp.daemon.status import StatusWriter
-from sysctl.store import Store
+from carp.store import Store
 
 
 class CountingStore(Store):

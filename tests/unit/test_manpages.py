@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from carp import mib
 from carp.daemon.main import build_parser
+from carp.personality import policy
 from carp.vhost import Env, Params, VirtualHost
 from carp.wire import hmac_key
-from sysctl import tree
 
 MAN = Path(__file__).resolve().parents[2] / "man"
 PAGES = ("carp.4", "carpd.8", "ifconfig.8", "sysctl.8", "netstat.8")
@@ -79,23 +80,23 @@ def _documented() -> dict[str, set[str]]:
 
 @pytest.mark.parametrize("personality", sorted(EXPECTED_NODES))
 def test_mib_has_the_documented_nodes(personality: str) -> None:
-    mib = set(tree.names(tree.MIB[personality]))
-    missing = [f"{tree.CARP}.{n}" for n in EXPECTED_NODES[personality]
-               if f"{tree.CARP}.{n}" not in mib]
+    names = set(mib.names(mib.mib(policy(personality))))
+    missing = [f"{mib.CARP}.{n}" for n in EXPECTED_NODES[personality]
+               if f"{mib.CARP}.{n}" not in names]
     assert not missing, f"the {personality} policy's carp_sysctl_nodes lack {missing}"
-    assert set(MAPPED) <= mib
-    assert {tree.LINUX_MAPPED[n] for n in MAPPED} == {
+    assert set(MAPPED) <= names
+    assert {mib.LINUX_MAPPED[n] for n in MAPPED} == {
         "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}
 
 
 @pytest.mark.parametrize("personality", sorted(EXPECTED_NODES))
 def test_carp_4_documents_every_node(personality: str) -> None:
     documented = _documented()
-    expected = {f"{tree.CARP}.{n}" for n in EXPECTED_NODES[personality]}
+    expected = {f"{mib.CARP}.{n}" for n in EXPECTED_NODES[personality]}
     assert expected <= documented[personality]
     # and every node the MIB has, so a new node cannot go undocumented
-    mib = set(tree.names(tree.MIB[personality]))
-    undocumented = mib - documented[personality] - documented["all"]
+    names = set(mib.names(mib.mib(policy(personality))))
+    undocumented = names - documented[personality] - documented["all"]
     assert not undocumented, f"carp.4 does not document {sorted(undocumented)}"
     assert set(MAPPED) <= documented["all"]
 

@@ -12,8 +12,8 @@ import pytest
 
 from carp import netstat
 from carp.personality import PERSONALITIES, policy
+from carp.store import Store
 from carp.wire import STAT_FIELDS
-from sysctl.store import Store
 
 OPENBSD_ZERO = """carp:
 \t0 packets received (IPv4)

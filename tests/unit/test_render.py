@@ -17,7 +17,7 @@ from carp.config import Address, CarpInterface, Node
 from carp.ifconfig import render
 from carp.ifconfig import render_fmt as fmt
 from carp.personality import policy
-from sysctl.store import State
+from carp.store import State
 
 ETHER_UP = 0x11043  # Linux UP|BROADCAST|RUNNING|MULTICAST|LOWER_UP
 LOOP_UP = 0x10049  # Linux UP|LOOPBACK|RUNNING|LOWER_UP

@@ -2,7 +2,7 @@
 
 A graceful failover (`ifconfig carp0 down` on the master) waits for ifconfig's start-up,
 and scripts run `ifconfig` and `sysctl` in loops.  Each module below costs 3-30 ms to
-import; the front ends do without them (see carp.record, carp.ifconfig.lr, sysctl.cjson).
+import; the front ends do without them (see carp.record, carp.ifconfig.lr, carp.cjson).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from carp.ifconfig import cli
-from sysctl.store import Store
+from carp.store import Store
 
 SLOW = (
     "contextlib dataclasses enum inspect ipaddress json pathlib ply pyroute2 re socket"

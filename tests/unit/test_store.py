@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from carp import store as store_mod
 from carp.config import Address, CarpInterface, Node
-from sysctl import store as store_mod
-from sysctl.store import State, Store, StoreCorrupt
+from carp.store import State, Store, StoreCorrupt
 
 
 @pytest.fixture(autouse=True)

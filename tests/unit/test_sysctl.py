@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from carp import mib
 from carp.personality import policy
-from sysctl import cli, linux, tree
-from sysctl.personality_cmd import UnknownPersonality, set_personality
-from sysctl.store import Store
+from carp.personality_switch import UnknownPersonality, set_personality
+from carp.store import Store
+from sysctl import cli, linux
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = ("openbsd", "freebsd", "netbsd")
@@ -241,12 +242,12 @@ def test_demotion_and_suppress_preempt_include_carpd_runtime(sysctl, env: Path) 
 
 
 def test_effective_value_without_carpd() -> None:
-    node = tree.lookup(policy("freebsd"), "net.inet.carp.demotion")
+    node = mib.lookup(policy("freebsd"), "net.inet.carp.demotion")
     assert node is not None
-    assert tree.effective_value(node, {"net.inet.carp.demotion": 5}, None) == 5
-    assert tree.effective_value(node, {}, {"demotion": 7}) == 7
-    sp = tree.lookup(policy("freebsd"), "net.inet.carp.suppress_preempt")
-    assert sp is not None and tree.effective_value(sp, {}, None) == 0
+    assert mib.effective_value(node, {"net.inet.carp.demotion": 5}, None) == 5
+    assert mib.effective_value(node, {}, {"demotion": 7}) == 7
+    sp = mib.lookup(policy("freebsd"), "net.inet.carp.suppress_preempt")
+    assert sp is not None and mib.effective_value(sp, {}, None) == 0
 
 
 # -- errors ------------------------------------------------------------------------
@@ -441,7 +442,7 @@ def test_mapped_bsd_names(sysctl, proc: Path) -> None:
     assert sysctl("netbsd", "net.inet.ip.forwarding").out == "net.inet.ip.forwarding = 1\n"
     assert sysctl("freebsd", "net.inet.ip.forwarding=yes").err == (
         "sysctl: invalid integer 'yes'\n")
-    assert tree.LINUX_MAPPED == {
+    assert mib.LINUX_MAPPED == {
         "net.inet.ip.forwarding": "net.ipv4.ip_forward",
         "net.inet6.ip6.forwarding": "net.ipv6.conf.all.forwarding",
     }
@@ -480,12 +481,12 @@ def test_set_personality(env: Path, sysctl) -> None:
 
 
 def test_defaults_table_is_complete() -> None:
-    assert set(tree.DEFAULTS) == set(ALL)
-    assert tree.DEFAULTS["openbsd"]["net.inet.carp.log"] == 2
-    assert tree.DEFAULTS["freebsd"]["net.inet.carp.log"] == 1
-    assert tree.DEFAULTS["netbsd"]["net.inet.carp.log"] == 0
-    assert tree.DEFAULTS["freebsd"]["net.inet.carp.dscp"] == 56
-    assert "net.inet.carp.stats" not in tree.DEFAULTS["openbsd"]
+    assert all(mib.defaults(policy(p)) for p in ALL)
+    assert mib.defaults(policy("openbsd"))["net.inet.carp.log"] == 2
+    assert mib.defaults(policy("freebsd"))["net.inet.carp.log"] == 1
+    assert mib.defaults(policy("netbsd"))["net.inet.carp.log"] == 0
+    assert mib.defaults(policy("freebsd"))["net.inet.carp.dscp"] == 56
+    assert "net.inet.carp.stats" not in mib.defaults(policy("openbsd"))
 
 
 def test_python_m_entry_point(env: Path, proc: Path) -> None:

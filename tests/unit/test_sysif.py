@@ -10,7 +10,7 @@ import pytest
 
 from carp import sysif
 from carp.config import CarpInterface, Node
-from sysctl.store import State
+from carp.store import State
 
 # -- real interfaces --------------------------------------------------------------
 

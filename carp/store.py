@@ -15,8 +15,8 @@ from __future__ import annotations
 import fcntl
 import os
 
+from carp import cjson
 from carp.personality import DEFAULT, from_environment, policy
-from sysctl import cjson
 
 # Import cost matters: `sysctl net.inet.carp.preempt` reads this store and must start
 # fast, so typing, dataclasses, hashlib, pathlib, socket, contextlib, json (see cjson)

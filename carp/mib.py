@@ -90,19 +90,6 @@ def defaults(pol: Policy) -> dict[str, int]:
     return {n.name: n.default for n in mib(pol) if n.kind == "int"}
 
 
-def __getattr__(attr: str) -> object:
-    """MIB and DEFAULTS, keyed by personality name, for code that wants every
-    personality's (carpd's CarpHost, tests); built on first use, so that sysctl(8)
-    loads only its own personality's policy."""
-    from carp.personality import PERSONALITIES, policy
-
-    if attr == "MIB":
-        return {p: mib(policy(p)) for p in PERSONALITIES}
-    if attr == "DEFAULTS":
-        return {p: defaults(policy(p)) for p in PERSONALITIES}
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
-
-
 def is_bsd_name(name: str) -> bool:
     """Whether `name` belongs to the BSD tree (else it is passed to Linux)."""
     return any(name == r or name.startswith(r + ".") for r in BSD_ROOTS)

@@ -6,9 +6,9 @@ every front end sees the old or the new personality, never a mixture.
 
 from __future__ import annotations
 
+from carp import mib
 from carp.personality import PERSONALITIES
-from sysctl import tree
-from sysctl.store import Store
+from carp.store import Store
 
 
 class UnknownPersonality(ValueError):
@@ -36,7 +36,7 @@ def set_personality(store: Store, name: str) -> None:
             return
         state.personality = value
         state.sysctl = {
-            k: v for k, v in state.sysctl.items() if tree.lookup(state.policy, k) is not None
+            k: v for k, v in state.sysctl.items() if mib.lookup(state.policy, k) is not None
         }
         generation = state.generation + 1
     store.wait_applied(generation)
