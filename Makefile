@@ -33,6 +33,7 @@ sysdeps:
 
 lint: all
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: all sysdeps lint
 	$(PY) -m pytest -q -p no:cacheprovider tests

@@ -11,7 +11,7 @@ json's too.
 
 from __future__ import annotations
 
-import _json
+from carp.cmodules import json_c as _json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ class _Defaults:
     }.__getitem__
 
 
-_scan_once = _json.make_scanner(_Defaults())  # type: ignore[arg-type]  # duck-typed context
+# duck-typed context; None without the C module: then json does all the work
+_scan_once = _json.make_scanner(_Defaults()) if _json else None  # type: ignore[arg-type]
 _WHITESPACE = " \t\n\r"  # json's WHITESPACE pattern
 _SLOW = object()
 
@@ -50,6 +51,8 @@ def loads(data: str | bytes) -> Any:
 
 def _fast_loads(data: str | bytes) -> Any:
     """What json.loads returns for valid JSON, else _SLOW."""
+    if _scan_once is None:
+        return _SLOW
     if isinstance(data, bytes):
         # json guesses UTF-16/32 from NULs and BOMs; '{' and a non-NUL is UTF-8.
         if data[:1] != b"{" or data[1:2] == b"\0":
@@ -77,6 +80,10 @@ def dumps(
 ) -> str:
     """json.dumps(value, sort_keys=..., separators=...) with json's other defaults."""
     item_separator, key_separator = separators
+    if _json is None:
+        import json
+
+        return json.dumps(value, sort_keys=sort_keys, separators=separators)
     encode = _json.make_encoder(
         {},  # markers: check_circular
         _default,

@@ -166,13 +166,13 @@ def _make(cls: type[_T], frozen: bool) -> type[_T]:
             raise TypeError(f"non-default argument '{name}' follows default argument")
     setattr(cls, _SPEC, tuple(spec.values()))
     cls.__match_args__ = tuple(spec)  # type: ignore[attr-defined, misc]
-    cls.__init__ = _init  # type: ignore[misc, method-assign]
-    cls.__repr__ = _repr  # type: ignore[assignment, method-assign]
-    cls.__eq__ = _eq  # type: ignore[assignment, method-assign]
+    cls.__init__ = _init  # type: ignore[method-assign]
+    cls.__repr__ = _repr  # type: ignore[method-assign]
+    cls.__eq__ = _eq  # type: ignore[method-assign]
     if frozen:
-        cls.__setattr__ = _frozen_setattr  # type: ignore[assignment, method-assign]
-        cls.__delattr__ = _frozen_delattr  # type: ignore[assignment, method-assign]
-        cls.__hash__ = _hash  # type: ignore[assignment, method-assign]
+        cls.__setattr__ = _frozen_setattr  # type: ignore[method-assign]
+        cls.__delattr__ = _frozen_delattr  # type: ignore[method-assign]
+        cls.__hash__ = _hash  # type: ignore[method-assign]
     else:
         cls.__hash__ = None  # type: ignore[assignment]  # mutable and compared by value
     return cls

@@ -24,11 +24,11 @@ from carp.personality import DEFAULT, from_environment, policy
 # strings (os.path).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import _socket
     from pathlib import Path
     from types import TracebackType
     from typing import Any
 
+    from carp.cmodules import socket as _socket
     from carp.config import CarpInterface
     from carp.personality import Policy
 
@@ -155,10 +155,8 @@ def policy_of(doc: dict[str, Any] | None) -> Policy:
 
 
 def _digest(payload: bytes) -> str:
-    try:  # the builtin module: hashlib would load OpenSSL (~3 ms) for the same digest
-        from _sha256 import sha256
-    except ImportError:  # pragma: no cover - interpreters without the builtin
-        from hashlib import sha256
+    from carp.cmodules import sha256
+
     return sha256(payload).hexdigest()
 
 
@@ -320,7 +318,7 @@ class Store:
         when no carpd listens, or when it does not answer within `timeout`."""
         if not os.path.exists(self.socket_file):
             return None
-        import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
+        from carp.cmodules import socket as _socket
 
         try:
             sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)

@@ -12,9 +12,9 @@ function says otherwise.
 
 from __future__ import annotations
 
-import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
 import os
 
+from carp.cmodules import socket as _socket
 from carp.record import field, record
 
 TYPE_CHECKING = False

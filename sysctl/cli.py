@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         sys.stderr.write(f"sysctl: {opts.file}: {exc.strerror}\n")
         return 1
-    stored = {k: int(v) for k, v in (doc or {}).get("sysctl", {}).items()}  # type: ignore[union-attr]
+    stored = {k: int(v) for k, v in (doc or {}).get("sysctl", {}).items()}
     runner = Runner(pol, opts, stored, store)
     try:
         if not items:

@@ -51,7 +51,7 @@ MAX_DEMOTE = 255
 def system_sysif() -> SysIfApi:
     from carp import sysif
 
-    return sysif  # type: ignore[return-value]
+    return sysif
 
 
 def copy_state(state: State) -> State:

@@ -12,12 +12,14 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from typing import Any, Protocol
+    from typing import Any, Protocol, TypeVar
 
     class Token(Protocol):
         type: str
         value: Any
         lexpos: int
+
+    Tok = TypeVar("Tok", bound=Token)  # the lexer's own token class
 
     # (left-hand side, length, rule) per production; ACTION and GOTO rows per state.
     Productions = Sequence[tuple[str, int, Callable[["Production"], None] | None]]
@@ -61,8 +63,8 @@ def parse(
     action: Table,
     goto: Table,
     defaults: Defaults,
-    tokens: Sequence[Token],
-    error: Callable[[Token | None], None],
+    tokens: Sequence[Tok],
+    error: Callable[[Tok | None], None],
 ) -> Any:
     """The start symbol's value for tokens; error(token or None at the end) must raise.
 

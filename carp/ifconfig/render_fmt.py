@@ -8,9 +8,8 @@ golden tests can pin it.  Integer arithmetic replaces `ipaddress` to keep
 
 from __future__ import annotations
 
-import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
-
 from carp import sysif
+from carp.cmodules import socket as _socket
 
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
 if TYPE_CHECKING:

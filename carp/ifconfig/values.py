@@ -8,7 +8,7 @@ give an address set without one.  Pure functions; errors come back as values or 
 
 from __future__ import annotations
 
-import _socket  # the C module: socket.py builds IntEnums, ~10 ms at every start
+from carp.cmodules import socket as _socket
 
 # No `re` here: ifconfig would pay ~8 ms at start-up for it (with enum, functools and
 # collections).  str.isspace() and str.isdecimal() are exactly re's \s and \d.

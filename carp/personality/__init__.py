@@ -27,7 +27,7 @@ def from_environment() -> Personality:
     value = os.environ.get(ENV_VAR, DEFAULT).strip().lower() or DEFAULT
     if value not in PERSONALITIES:
         raise ValueError(f"{ENV_VAR}={value!r}: must be one of {', '.join(PERSONALITIES)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def policy(name: str) -> Policy:
@@ -38,4 +38,4 @@ def policy(name: str) -> Policy:
     # front end ~0.4 ms at start-up.
     module = f"carp.personality.{name}"
     __import__(module)
-    return sys.modules[module].POLICY  # type: ignore[no-any-return]
+    return sys.modules[module].POLICY
