@@ -17,6 +17,7 @@ import os
 
 from carp import cjson
 from carp.personality import DEFAULT, from_environment, policy
+from carp.record import field, record
 
 # Import cost matters: `sysctl net.inet.carp.preempt` reads this store and must start
 # fast, so typing, dataclasses, hashlib, pathlib, socket, contextlib, json (see cjson)
@@ -82,42 +83,21 @@ def _clean(path: str) -> str:
     return root + "/".join(part for part in path.split("/") if part not in ("", ".")) or "."
 
 
+@record
 class State:
-    """Everything the store holds.  Mutate it inside `Store.transaction()`.
+    """Everything the store holds.  Mutate it inside `Store.transaction()`."""
 
-    A plain class rather than a dataclass: importing dataclasses costs ~10 ms."""
-
-    __slots__ = ("generation", "personality", "sysctl", "interfaces", "groups", "ifmap")
-
-    def __init__(
-        self,
-        generation: int = 0,
-        personality: str = DEFAULT,
-        sysctl: dict[str, int] | None = None,
-        interfaces: dict[str, CarpInterface] | None = None,
-        groups: dict[str, dict[str, int]] | None = None,
-        ifmap: dict[str, str] | None = None,
-    ) -> None:
-        self.generation = generation
-        self.personality = personality
-        self.sysctl: dict[str, int] = {} if sysctl is None else sysctl  # admin-written only
-        self.interfaces: dict[str, CarpInterface] = {} if interfaces is None else interfaces
-        self.groups: dict[str, dict[str, int]] = {} if groups is None else groups  # carpdemote
-        self.ifmap: dict[str, str] = {} if ifmap is None else ifmap  # BSD name -> Linux name
+    generation: int = 0
+    personality: str = DEFAULT
+    sysctl: dict[str, int] = field(default_factory=dict)  # admin-written only
+    interfaces: dict[str, CarpInterface] = field(default_factory=dict)
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)  # carpdemote
+    ifmap: dict[str, str] = field(default_factory=dict)  # BSD name -> Linux name
 
     @property
     def policy(self) -> Policy:
         """The rules of this store's personality."""
         return policy(self.personality)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, State):
-            return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
-        return f"State({inner})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
