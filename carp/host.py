@@ -1,10 +1,10 @@
 """The carp part of one host's kernel, pure: every virtual host, the sysctls, demotion.
 
-CONTRACT (implemented by the protocol-core work; carpd and tests/sim drive only this):
+carpd and the simulator (tests/sim) drive only this:
 
     host = CarpHost(personality="openbsd", name="hostA")
     acts = host.configure(state.sysctl, interfaces, groups, now)   # from the store
-    acts = host.packet(carpdev, family, src, dst, ttl, payload, now)  # one received IP payload
+    acts = host.packet(carpdev, family, src, dst, ttl, payload, now, local)  # one IP payload
     acts = host.link(carpdev, up, now)                              # parent link state
     acts = host.timeout(now)                                        # run every due timer
     host.next_deadline() -> float | None                            # absolute, same clock as now

@@ -1,6 +1,6 @@
 """netstat(1), the CARP part: `netstat -s -p carp` prints carpd's counters.
 
-Layouts are each BSD's (bsd-userland.md section 4): its policy's netstat_carp_layout.
+Layouts are each BSD's (docs/userland.md §4): its policy's netstat_carp_layout.
 With carpd not running the block is printed with zeros, as an idle kernel prints it.
 Any other use of netstat is handed to the system's netstat binary when there is one.
 """

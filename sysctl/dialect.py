@@ -1,6 +1,6 @@
 """How sysctl(8) prints, parses numbers and fails, in the personality's words.
 
-Reference: bsd-userland.md section 3, and the NetBSD/FreeBSD/OpenBSD sysctl.c sources.
+Reference: docs/userland.md §3, and the NetBSD/FreeBSD/OpenBSD sysctl.c sources.
 The texts and choices are the personality's (carp.personality, "sysctl_*"); this
 module fills them in.  Each message is returned as text; the caller decides where it
 goes and what it costs.

@@ -2,7 +2,7 @@
 classic pcap for tcpdump to read, and reading tcpdump's CARP and VRRP decodes back.
 
 The parsers follow upstream tcpdump 4.99 (print-carp.c, print-vrrp.c, print-ip.c,
-print-ip6.c; bsd-userland.md section 7). They are strict on purpose: a line that does not
+print-ip6.c; docs/userland.md §7). They are strict on purpose: a line that does not
 have the expected shape yields no record, so a changed decode fails a test instead of
 passing unread."""
 

@@ -1,4 +1,4 @@
-"""BSD `ifconfig` output for the personality in State.personality (reference section 2).
+"""BSD `ifconfig` output for the personality in State.personality (docs/userland.md §2).
 
 Every function returns text ready for sys.stdout.write (each line ends in a newline),
 or None where the interface or group does not exist.  Names are BSD-visible: carp

@@ -110,7 +110,7 @@ class FreeBSD(Personality):
     sysctl_kernel_error = "{name}={value}: {reason}"
     sysctl_refusal_shows = "{name}: {old}"
     sysctl_file_error = "{msg} at line {lineno}"
-    # The newest OID is listed first (reference 3.3), so the nodes are in that order.
+    # The newest OID is listed first (docs/userland.md §3.3), so the nodes are in that order.
     carp_sysctl_nodes = {
         "ifdown_demotion_factor": {
             "default": 240, "descr": "Interface down demotion factor adjustment",

@@ -1,6 +1,6 @@
 """The man-page command corpus (corpus.txt) and the scanners that check it is complete.
 
-The seeds and reference section 9 are copied beside this file (seeds/,
+The seeds and docs/userland.md §9 are copied beside this file (seeds/,
 reference-section9.md) so the suite runs from a clean clone.
 """
 
@@ -85,7 +85,7 @@ def scan_seed(text: str) -> list[str]:
 
 
 def scan_reference(text: str) -> list[tuple[str, str]]:
-    """(tag, command) for every tagged line of reference section 9.
+    """(tag, command) for every tagged line of docs/userland.md §9.
 
     Trailing parenthesised notes are dropped; the synopsis `carpN` means carp0."""
     found: list[tuple[str, str]] = []

@@ -1,4 +1,4 @@
-"""corpus.txt holds every command line of the seeds and of reference section 9."""
+"""corpus.txt holds every command line of the seeds and of docs/userland.md §9."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_reference_section_9_covered() -> None:
         for tag, c in corpus.scan_reference(corpus.REFERENCE.read_text())
         if not any((p, c) in have for p in _tag_personalities(tag))
     ]
-    assert not missing, f"reference section 9 lines not in corpus.txt: {missing}"
+    assert not missing, f"docs/userland.md §9 lines not in corpus.txt: {missing}"
     # `[all]` lines must be replayed on every personality that has the form.
     for p in PERSONALITIES:
         assert (p, "sysctl net.inet.carp") in have

@@ -1,6 +1,6 @@
 """tcpdump reads advertisements built by this tree's codec (carp.wire) the way it reads a
 BSD kernel's: a classic pcap written here, decoded by `tcpdump -r` with `-T carp` (CARP)
-and without it (VRRP, bsd-userland.md section 7).
+and without it (VRRP, docs/userland.md §7).
 
 Every expected value comes from the test's own inputs or from Python's hmac, never from
 decoding with carp.wire, so a wrong field, checksum or digest in the codec fails here.
@@ -78,7 +78,7 @@ def frame(case: Case, dgram: bytes | None = None) -> bytes:
 
 
 def kernel_digest(case: Case) -> bytes:
-    """HMAC-SHA1 as the kernels compute it (carp-protocol.md 2.2): key = the passphrase,
+    """HMAC-SHA1 as the kernels compute it (docs/protocol.md §2.2): key = the passphrase,
     message = version 2, type 1, vhid, the address, the 8 counter bytes."""
     fam = socket.AF_INET6 if ":" in case.vip else socket.AF_INET
     msg = (bytes([2, 1, case.vhid]) + socket.inet_pton(fam, case.vip)

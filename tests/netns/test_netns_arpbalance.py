@@ -36,7 +36,7 @@ def _configure(host: Host, skews: tuple[int, int]) -> None:
 
 
 def _expected_vhid(pers: str, mac: str, ip: str) -> int:
-    if pers == "netbsd":  # NetBSD hashes the sender MAC (reference 6.3)
+    if pers == "netbsd":  # NetBSD hashes the sender MAC (docs/protocol.md §6.3)
         return 1 + arp_index(hmac_key(PASS), mac_bytes(mac), 2)
     return 1 + freebsd_arpbalance_index(ip, 2)  # FreeBSD <= 9: the sender IP
 

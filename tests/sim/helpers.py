@@ -49,7 +49,7 @@ def ad_interval_us(advbase: int, advskew: int) -> int:
 
 
 def explain(lan: object, pers: str, skews: dict[tuple[str, int], int], preempt: bool) -> None:
-    """Assert that every recorded transition is one the rules of reference 4.3/4.4 allow.
+    """Assert that every recorded transition is one the rules of docs/protocol.md §4.3/4.4 allow.
 
     `skews` maps (host, vhid) to its configured advskew (advbase 1 everywhere); the
     check recomputes every deadline from the deliveries, independently of carp.vhost."""

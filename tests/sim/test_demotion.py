@@ -1,4 +1,4 @@
-"""Demotion hands every vhid of the demoted host's group to the peer (reference 5)."""
+"""Demotion hands every vhid of the demoted host's group to the peer (docs/protocol.md §5)."""
 
 from __future__ import annotations
 

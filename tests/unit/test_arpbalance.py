@@ -1,5 +1,5 @@
 """net.inet.carp.arpbalance: which carp interface, on which host, answers a who-has
-(reference 6.3 NetBSD, 6.4 FreeBSD <= 9; the carp(4) EXAMPLES of those eras)."""
+(docs/protocol.md §6.3 NetBSD, 6.4 FreeBSD <= 9; the carp(4) EXAMPLES of those eras)."""
 
 from __future__ import annotations
 

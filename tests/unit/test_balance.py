@@ -1,4 +1,4 @@
-"""carp.balance: carp_hash (lookup2), ip fold, arpbalance indices (reference section 6)."""
+"""carp.balance: carp_hash (lookup2), ip fold, arpbalance indices (docs/protocol.md §6)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def test_state_request_applied_once_per_seq_and_not_replayed_at_start() -> None:
     assert h.states()[("carp0", 1)] == "MASTER"
 
 
-# -- receive validation (reference 7) ---------------------------------------------------
+# -- receive validation (docs/protocol.md §7) ---------------------------------------------------
 
 
 def test_valid_packet_counts_ipackets_and_resets_the_timer() -> None:
@@ -215,7 +215,7 @@ def test_init_vhid_is_badvhid() -> None:
     assert counts(rx(h, payload())) == ["ipackets", "badvhid"]
 
 
-# -- demotion (reference 5) ---------------------------------------------------------------
+# -- demotion (docs/protocol.md §5) ---------------------------------------------------------------
 
 
 def two(pers: str) -> CarpHost:
@@ -296,7 +296,7 @@ def test_status_shape() -> None:
     assert st["counters"]["opackets"] == 1 and st["counters"]["preempt"] == 1
 
 
-# -- send errors (reference 5) -----------------------------------------------------------
+# -- send errors (docs/protocol.md §5) -----------------------------------------------------------
 
 
 def test_openbsd_send_errors_demote_the_groups() -> None:

@@ -27,7 +27,7 @@ def make(tmp_path: Path, personality: str) -> Host:
     return Host(tmp_path / personality, personality)
 
 
-# -- the corpus: reference section 9 and the seeds, one fresh host per script ---------
+# -- the corpus: docs/userland.md §9 and the seeds, one fresh host per script ---------
 
 CORPUS: dict[str, dict[str, list[str]]] = {
     "openbsd": {

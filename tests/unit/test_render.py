@@ -1,4 +1,4 @@
-"""Golden tests: ifconfig output compared literally with reference section 2.
+"""Golden tests: ifconfig output compared literally with docs/userland.md §2.
 
 The Linux side is faked (monkeypatched carp.sysif) so the goldens do not depend on
 this machine; a few tests at the end render the real interfaces.
@@ -84,7 +84,7 @@ def _carp(name: str, **kw: Any) -> CarpInterface:
     return CarpInterface(name, **kw)
 
 
-# -- OpenBSD (reference 2.2) ------------------------------------------------------------
+# -- OpenBSD (docs/userland.md §2.2) ------------------------------------------------------
 
 OBSD_MASTER = """\
 carp0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500
@@ -279,7 +279,7 @@ def test_cloners(fake: FakeSys) -> None:
         assert out.endswith("\n") and "carp" in words and words == sorted(words)
 
 
-# -- -a / -l: every interface once -----------------------------------------------------------
+# -- -a / -l: every interface once --------------------------------------------------------
 
 
 @pytest.fixture
@@ -345,7 +345,7 @@ def test_name_map_renames_physical(host: State) -> None:
     assert render.list_names(host, None) == "lo em0 eth1 carp0 carp1\n"
 
 
-# -- FreeBSD (reference 2.3) ------------------------------------------------------------------
+# -- FreeBSD (docs/userland.md §2.3) ------------------------------------------------------
 
 FBSD_PHYS = """\
 em0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu 1500
@@ -441,7 +441,7 @@ def test_freebsd_legacy_carp0(fake: FakeSys) -> None:
     assert render.show_interface("carp0", state, status, show_key=True) == keyed
 
 
-# -- NetBSD (reference 2.4) -------------------------------------------------------------------
+# -- NetBSD (docs/userland.md §2.4) -------------------------------------------------------
 
 NBSD_CARP = """\
 carp0: flags=0x8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500
@@ -469,7 +469,7 @@ def test_netbsd_unconfigured_has_no_carp_line(fake: FakeSys) -> None:
     )
 
 
-# -- this machine's real interfaces -------------------------------------------------------------
+# -- this machine's real interfaces -------------------------------------------------------
 
 
 @pytest.mark.parametrize("personality", ["openbsd", "freebsd", "netbsd"])
@@ -488,7 +488,7 @@ def test_real_loopback(personality: str, monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert names.split() == sysif.names()
 
 
-# -- line helpers -------------------------------------------------------------------------------
+# -- line helpers -------------------------------------------------------------------------
 
 
 def test_netmask_is_unpadded_hex() -> None:
@@ -513,7 +513,7 @@ def test_netmask_is_unpadded_hex() -> None:
         ("openbsd", "10.0.0.1", 31, None),  # IN_RFC3021_SUBNET: /31 and /32 have none
         ("openbsd", "10.0.0.9", 32, None),
         ("freebsd", "10.0.0.1", 31, "255.255.255.255"),  # IN_RFC3021_MASK
-        ("freebsd", "192.168.1.50", 32, "192.168.1.50"),  # reference 2.1: the /32 alias
+        ("freebsd", "192.168.1.50", 32, "192.168.1.50"),  # docs/userland.md §2.1: the /32 alias
         ("netbsd", "10.0.0.0", 31, "10.0.0.1"),
     ],
 )

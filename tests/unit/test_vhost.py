@@ -64,7 +64,7 @@ def sent(acts: list[object]) -> list[Advert]:
     return out
 
 
-# -- timers (reference 4.2, KA-3, KA-4) ---------------------------------------------------
+# -- timers (docs/protocol.md §4.2, KA-3, KA-4) ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_netbsd_never_sends_ipv6_adverts() -> None:
     assert Count("opackets6") not in master(make("netbsd", v6=("2001:db8::1",)))
 
 
-# -- receiving (reference 4.4) ------------------------------------------------------------
+# -- receiving (docs/protocol.md §4.4) ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
@@ -306,7 +306,7 @@ def test_init_ignores_adverts() -> None:
     assert v.state == INIT
 
 
-# -- counters (reference 3) ---------------------------------------------------------------
+# -- counters (docs/protocol.md §3) ---------------------------------------------------------------
 
 
 def test_openbsd_cookie_is_random_once_then_constant() -> None:
@@ -378,7 +378,7 @@ def test_advertise_now_only_on_master() -> None:
     assert len(sent(acts)) == 1 and v.next_deadline() == 4.5
 
 
-# -- log texts (reference 8) --------------------------------------------------------------
+# -- log texts (docs/protocol.md §8) --------------------------------------------------------------
 
 
 def test_openbsd_carpnodes_log_names_the_vhid() -> None:

@@ -1,4 +1,4 @@
-"""carp.wire: known answers (reference section 11), HMAC variants, decode robustness."""
+"""carp.wire: known answers (docs/protocol.md §11), HMAC variants, decode robustness."""
 
 from __future__ import annotations
 
