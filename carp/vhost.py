@@ -44,7 +44,7 @@ from carp.states import (
     skew_us,
     to_us,
 )
-from carp.wire import Advert, Signer, int_to_counter, make_advert, random_counter
+from carp.wire import Advert, Signer, counter_to_int, int_to_counter, make_advert, random_counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -317,7 +317,7 @@ class VirtualHost:
         now_us = round(now * US)
         pol = self.env.policy
         if not pol.cookie_counter:  # own counter := received counter
-            self.counter = int.from_bytes(adv.counter, "big")
+            self.counter = counter_to_int(adv.counter)
             self.init_counter = False
         mine = self.advbase * US + pol.election_skew(self.advskew, self.env) * US // 256
         theirs = adv.advbase * US + adv.advskew * US // 256

@@ -370,10 +370,11 @@ class Signer:
 
     def verify(self, adv: Advert) -> bool:
         """Constant-time digest check; OpenBSD flavour also accepts the ORIG context."""
-        if hmac.compare_digest(self._send.digest(adv.counter), adv.digest):
+        if hmac.compare_digest(self.sign(adv.counter), adv.digest):
             return True
-        alt = self._alt
-        return alt is not None and hmac.compare_digest(alt.digest(adv.counter), adv.digest)
+        return self._alt is not None and hmac.compare_digest(
+            self.sign_orig(adv.counter), adv.digest
+        )
 
 
 def make_advert(
