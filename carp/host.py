@@ -345,10 +345,10 @@ class CarpHost:
             return self._post(acts, ())
         if type(payload) is not bytes:  # the decode cache needs a hashable payload
             payload = bytes(payload)
-        more, reached = self._validate(
-            self._by_dev, self._devs, carpdev, family, src, dst, ttl, payload, now, local
+        reached = self._validate(
+            acts, self._by_dev, self._devs, carpdev, family, src, dst, ttl, payload, now, local
         )
-        return self._post(acts + more, (reached,) if reached else ())
+        return self._post(acts, (reached,) if reached else ())
 
     # -- status ------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Two orders exist.  The KAME one (OpenBSD's carp_proto_input/carp6_proto_input, a
 NetBSD's): TTL, length, checksum, vhid, version, HMAC, own cookie.  FreeBSD's
 (carp_input/carp6_input, then carp_input_c): length, version, checksum, vhid, TTL,
 HMAC.  The personality picks the order; the texts that differ within one order are
-the policy's.  A validator returns the actions and the vhid the packet reached.
+the policy's.  A validator appends its actions and returns the vhid the packet reached.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from carp.personality.base import Personality
     from carp.vhost import VirtualHost
 
-Received = tuple[list[Action], "VirtualHost | None"]
 ByDev = dict[tuple[str, int], list["VirtualHost"]]
 
 # Count is frozen: share one instance per counter instead of building one per packet.
@@ -31,11 +30,15 @@ COUNT: dict[str, Count] = {stat: Count(stat) for stat in STAT_FIELDS}
 _decode = lru_cache(maxsize=4096)(decode)
 
 
-def _drop(stat: str, prio: int, kind: str, text: str | None) -> Received:
-    acts: list[Action] = [COUNT[stat]]
+def _drop(
+    acts: list[Action], stat: str, prio: int = LOG_INFO, kind: str = "packet",
+    text: str | None = None,
+) -> VirtualHost | None:  # fmt: skip
+    """Count the drop (and log it, if it has a text): the packet reached no vhid."""
+    acts.append(COUNT[stat])
     if text is not None:
         acts.append(Log(prio, kind, text))
-    return acts, None
+    return None
 
 
 def lookup(by_dev: ByDev, carpdev: str, vhid: int, family: int, dst: str) -> VirtualHost | None:
@@ -55,34 +58,34 @@ class Validator:
         self.policy = policy
 
     def __call__(
-        self, by_dev: ByDev, devs: set[str], dev: str, family: int, src: str, dst: str,
-        ttl: int, payload: bytes, now: float, local: str,
-    ) -> Received:  # fmt: skip
+        self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
+        src: str, dst: str, ttl: int, payload: bytes, now: float, local: str,
+    ) -> VirtualHost | None:  # fmt: skip
         pol = self.policy
         if (family == 6 or pol.checks_parent_v4) and dev not in devs:
-            return _drop(
-                "badif", LOG_INFO, "packet", f"carp: packet received on non-carp interface: {dev}"
-            )
+            text = f"carp: packet received on non-carp interface: {dev}"
+            return _drop(acts, "badif", LOG_INFO, "packet", text)
         if ttl != 255:
             text = f"carp: received ttl {ttl} != 255 on {dev}"
-            return _drop("badttl", LOG_NOTICE, "packet", text)
+            return _drop(acts, "badttl", LOG_NOTICE, "packet", text)
         adv = _decode(payload)
         if isinstance(adv, Reject):
             why = self._reject_text(adv, family, dev, payload)
-            return _drop(adv.stat, LOG_INFO, "packet", why)
+            return _drop(acts, adv.stat, LOG_INFO, "packet", why)
         v = lookup(by_dev, dev, adv.vhid, family, dst)
         if v is None:
-            return [COUNT["badvhid"]], None
+            return _drop(acts, "badvhid")
         name = v.p.logname
         if adv.version != 2:
             text = f"{name}: invalid version {adv.version} != 2"
-            return _drop("badver", LOG_NOTICE, "packet", text)
+            return _drop(acts, "badver", LOG_NOTICE, "packet", text)
         if not v.signer.verify(adv):
-            return _drop("badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
+            return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
         if v.is_own(adv):
             text = f"{name}: replay or network loop detected"
-            return _drop("badauth", LOG_WARNING, "error", text)
-        return v.receive(adv, now, src, local), v
+            return _drop(acts, "badauth", LOG_WARNING, "error", text)
+        acts += v.receive(adv, now, src, local)
+        return v
 
     def _reject_text(self, rej: Reject, family: int, dev: str, payload: bytes) -> str | None:
         if rej is Reject.BAD_CHECKSUM:
@@ -96,36 +99,37 @@ class FreeBSDValidator(Validator):
     """carp_input / carp6_input, then carp_input_c; VRRPv3 vhids do not exist here yet."""
 
     def __call__(
-        self, by_dev: ByDev, devs: set[str], dev: str, family: int, src: str, dst: str,
-        ttl: int, payload: bytes, now: float, local: str,
-    ) -> Received:  # fmt: skip
+        self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
+        src: str, dst: str, ttl: int, payload: bytes, now: float, local: str,
+    ) -> VirtualHost | None:  # fmt: skip
         if family == 6 and dev not in devs:
-            return _drop("badif", LOG_INFO, "packet",
+            return _drop(acts, "badif", LOG_INFO, "packet",
                          f"carp6_input: packet received on non-carp interface: {dev}")  # fmt: skip
         if len(payload) < 8:
-            return _drop("badlen", LOG_INFO, "packet",
+            return _drop(acts, "badlen", LOG_INFO, "packet",
                          f"carp_input: received len {len(payload)} < sizeof(struct vrrpv3_header)"
                          f" on {dev}")  # fmt: skip
         ver = payload[0] >> 4  # len >= 8 here
         if ver not in (2, 3):
             text = f"carp_input: unsupported version {ver} on {dev}"
-            return _drop("badver", LOG_INFO, "packet", text)
+            return _drop(acts, "badver", LOG_INFO, "packet", text)
         if ver == 3:
-            return [COUNT["badver" if by_dev.get((dev, payload[1])) else "badvhid"]], None
+            return _drop(acts, "badver" if by_dev.get((dev, payload[1])) else "badvhid")
         adv = _decode(payload, whole_payload=family == 4)
         if isinstance(adv, Reject):
             why = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
-            return _drop(adv.stat, LOG_INFO, "packet", why)
+            return _drop(acts, adv.stat, LOG_INFO, "packet", why)
         v = lookup(by_dev, dev, adv.vhid, family, dst)
         if v is None:
-            return [COUNT["badvhid"]], None
+            return _drop(acts, "badvhid")
         if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
-            return _drop("badttl", LOG_INFO, "packet",
+            return _drop(acts, "badttl", LOG_INFO, "packet",
                          f"carp_input_c: received ttl {ttl} != 255 on {dev}")  # fmt: skip
         if not v.signer.verify(adv):
-            return _drop("badauth", LOG_INFO, "packet",
+            return _drop(acts, "badauth", LOG_INFO, "packet",
                          f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")  # fmt: skip
-        return v.receive(adv, now, src, local), v
+        acts += v.receive(adv, now, src, local)
+        return v
 
 
-Validate = Callable[..., Received]
+Validate = Callable[..., "VirtualHost | None"]

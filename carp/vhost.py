@@ -184,7 +184,7 @@ class VirtualHost:
                 self.cookie = random_counter(self.rng)
             return self.cookie
         if self.init_counter:  # first ad: a random 64-bit start, then counter++
-            self.counter = int.from_bytes(random_counter(self.rng), "big")
+            self.counter = counter_to_int(random_counter(self.rng))
             self.init_counter = False
         else:
             self.counter = (self.counter + 1) & 0xFFFF_FFFF_FFFF_FFFF
@@ -317,9 +317,9 @@ class VirtualHost:
         now_us = round(now * US)
         pol = self.env.policy
         if not pol.cookie_counter:  # own counter := received counter
-            self.counter = counter_to_int(adv.counter)
+            self.counter = int.from_bytes(adv.counter, "big")  # hot: no length check
             self.init_counter = False
-        mine = self.advbase * US + pol.election_skew(self.advskew, self.env) * US // 256
+        mine = self.advbase * US + pol.sent_advskew(self.advskew, self.env) * US // 256
         theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote
         if state == MASTER:
@@ -329,11 +329,14 @@ class VirtualHost:
                 return self._become_backup(R_MORE_FREQUENT, now_us)
             return []
         self.last_heard = now_us
-        reason = pol.backup_takes_over(
-            mine, theirs, my_demote, ch_demote, self.env.preempt, self.advbase
-        )
-        if reason is not None:
-            return self._become_master(reason, now_us)
+        # A BACKUP only ever takes over from a slower or a more demoted master, in every
+        # BSD: the usual advert (faster, no more demoted) skips the policy's rules.
+        if theirs > mine or ch_demote > my_demote:
+            reason = pol.backup_takes_over(
+                mine, theirs, my_demote, ch_demote, self.env.preempt, self.advbase
+            )
+            if reason is not None:
+                return self._become_master(reason, now_us)
         md = self._md
         if md is None or self._md_for != (self.advbase, self.advskew):
             self._md_for = (self.advbase, self.advskew)

@@ -370,11 +370,10 @@ class Signer:
 
     def verify(self, adv: Advert) -> bool:
         """Constant-time digest check; OpenBSD flavour also accepts the ORIG context."""
-        if hmac.compare_digest(self.sign(adv.counter), adv.digest):
+        if hmac.compare_digest(self._send.digest(adv.counter), adv.digest):
             return True
-        return self._alt is not None and hmac.compare_digest(
-            self.sign_orig(adv.counter), adv.digest
-        )
+        alt = self._alt  # (the contexts directly: this runs for every packet received)
+        return alt is not None and hmac.compare_digest(alt.digest(adv.counter), adv.digest)
 
 
 def make_advert(

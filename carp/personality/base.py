@@ -60,12 +60,8 @@ class Personality:
     # -- timing (carp_setrun) ----------------------------------------------------------
 
     def sent_advskew(self, advskew: int, env: Env) -> int:
-        """The advskew put in our packets."""
+        """The advskew put in our packets, and compared with a received one."""
         return advskew
-
-    def election_skew(self, advskew: int, env: Env) -> int:
-        """Our own advskew in comparisons with a received advertisement."""
-        return self.sent_advskew(advskew, env)
 
     def master_down_us(self, advbase: int, advskew: int) -> int:
         """3 x advbase + advskew/256; advbase 0 (NetBSD allows it) waits 3 skews."""
