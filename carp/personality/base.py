@@ -45,16 +45,20 @@ class Personality:
         """IPv4 TOS / IPv6 traffic class of adverts: IPTOS_LOWDELAY, and 0 for IPv6."""
         return 0x10 if family == 4 else 0
 
-    # -- configuration -----------------------------------------------------------------
-    allow_stops_vhids = False  # net.inet.carp.allow=0 forces every vhid to INIT
-    # the HMAC's message (carp_hmac_prepare): IPv6 scope bytes zeroed in link-local
-    # unicast and link/interface-local multicast (IN6_IS_SCOPE_EMBED), or unicast only
+    # -- authentication (carp_hmac_prepare) --------------------------------------------
+    # IPv6 scope bytes are zeroed in link-local unicast and link/interface-local
+    # multicast (IN6_IS_SCOPE_EMBED), or in link-local unicast only
     hmac_zeroes_multicast_scope = True
     # OpenBSD's two contexts: signs without link-locals (NOV6LL), accepts either
     hmac_two_contexts = False
-    # net.inet.carp.arpbalance: who answers a who-has shared by several carp
-    # interfaces, the sender IP modulo their count (OpenBSD 3.x, FreeBSD <= 9), or
-    # carp_hash of the sender MAC with each interface's key (NetBSD)
+
+    # -- configuration -----------------------------------------------------------------
+    allow_stops_vhids = False  # net.inet.carp.allow=0 forces every vhid to INIT
+
+    # -- net.inet.carp.arpbalance ------------------------------------------------------
+    # who answers a who-has shared by several carp interfaces: the sender IP modulo
+    # their count (OpenBSD 3.x, FreeBSD <= 9), or carp_hash of the sender MAC with
+    # each interface's key (NetBSD)
     arpbalance_hashes_mac = False
 
     # -- timing (carp_setrun) ----------------------------------------------------------
