@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         def highest_ifindex(self) -> int: ...
 
 
-KEY_LEN = 19  # CARP_KEY_LEN 20 including the NUL
+PASS_LEN = config.KEY_LEN - 1  # what strlcpy keeps of `pass`: the key's last byte is a NUL
 MAX_DEMOTE = 255
 
 
@@ -219,7 +219,7 @@ class _Applier:
             if not (pol.advbase_zero_keeps and base == 0):
                 ci.advbase = base
         elif isinstance(op, o.SetPass):
-            ci.passphrase = op.value[:KEY_LEN]
+            ci.passphrase = op.value[:PASS_LEN]
         elif isinstance(op, o.SetCarpdev):
             if is_clone_name(op.value) or not self.linux_exists(op.value):
                 raise self.einval()
@@ -464,7 +464,7 @@ class _Applier:
                         raise self.einval()
                     ci.advbase = base
             elif isinstance(op, o.SetPass):
-                ci.passphrase = op.value[:KEY_LEN]
+                ci.passphrase = op.value[:PASS_LEN]
             elif isinstance(op, o.SetState):
                 req = self.state_request(op.value, vhid)
                 if req is not None:
