@@ -28,7 +28,8 @@ from carp.store import State
 # A type-checking-only Protocol: typing costs ~5 ms at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Protocol
+    from collections.abc import Callable
+    from typing import Any, Protocol
 
     from carp.personality import Policy
 
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
         def carpdev_for(self, address: str, prefixlen: int, state: State) -> str | None: ...
 
         def highest_ifindex(self) -> int: ...
+
+    # A parameter's handler: _Applier's method for the Op class (any: one per class).
+    Handler = Callable[["_Applier", CarpInterface, Any], None]
 
 
 PASS_LEN = config.KEY_LEN - 1  # what strlcpy keeps of `pass`: the key's last byte is a NUL
@@ -101,41 +105,12 @@ class _Applier:
         # A seq no earlier request can have: the generation this commit will get.
         return StateRequest(seq=self.state.generation + 1, state=upper, vhid=vhid)
 
-    def peer(self, word: str) -> str:
-        if values.is_inet(word):
-            return word
-        raise errors.bad_value(self.pol, word)
-
-    def peer6(self, word: str) -> str:
-        canon = values.inet6(word)
-        if canon is None:
-            raise errors.syntax(self.pol, f"Invalid IPv6 address {word}")
-        return canon
-
-    def carppeer(self, word: str) -> str:
-        if values.is_inet(word):
-            return word
-        if values.inet6(word) is not None:
-            raise errors.syntax(self.pol, "only IPv4 addresses supported for the carppeer")
-        import socket  # only for a host name: socket.py costs ~10 ms at start-up
-
-        try:
-            infos = socket.getaddrinfo(word, None, socket.AF_INET)
-        except (socket.gaierror, UnicodeError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-            raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
-        return str(infos[0][4][0])
-
-    def lladdr(self, word: str) -> str | None:
-        if word == "random":
-            raw = bytearray(os.urandom(6))
-            raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
-            return ":".join(f"{b:02x}" for b in raw)
-        canon = values.mac(word)
-        if canon is None:
-            # BSD warns and carries on (warnx), so the command still succeeds.
-            self.warnings.append("ifconfig: malformed link-level address\n")
-        return canon
+    def atoi_in(self, word: str, low: int, high: int) -> int:
+        """atoi(word), which the kernel refuses (EINVAL) outside [low, high]."""
+        n = values.atoi(word)
+        if not low <= n <= high:
+            raise self.einval()
+        return n
 
     # -- cloned carpN -----------------------------------------------------------------
 
@@ -168,7 +143,7 @@ class _Applier:
                 del self.state.interfaces[self.name]
                 alive = None
                 continue
-            self.clone_op(alive, op)
+            CLONE_OPS[type(op)](self, alive, op)
         if alive is not None:
             self.clone_addresses(alive, acc)
             alive.nodes = [n for n in alive.nodes if n.vhid != 0]
@@ -197,77 +172,6 @@ class _Applier:
             return errors.no_such_interface(self.pol, self.name)
         return errors.ioctl(self.pol, self.name, "SIOCIFDESTROY", "Device not configured")
 
-    def clone_op(self, ci: CarpInterface, op: o.Op) -> None:
-        pol = self.pol
-        if isinstance(op, o.Up):
-            ci.up = True
-        elif isinstance(op, o.Down):
-            ci.up = False
-        elif isinstance(op, o.SetVhid):
-            vhid = self.clone_vhid(op.value)
-            if vhid:
-                skew = ci.nodes[0].advskew if ci.nodes else 0
-                ci.nodes = [Node(vhid, skew)]  # leaves carpnodes mode, as OpenBSD does
-        elif isinstance(op, o.SetAdvskew):
-            skew = self.clone_number("advskew", op.value, 0, 254)
-            if ci.nodes:
-                ci.nodes[0].advskew = skew
-            else:  # kept on a vhid-0 placeholder until a vhid arrives (dropped if none)
-                ci.nodes = [Node(0, skew)]
-        elif isinstance(op, o.SetAdvbase):
-            base = self.clone_number("advbase", op.value, 0, pol.max_advbase)
-            if not (pol.advbase_zero_keeps and base == 0):
-                ci.advbase = base
-        elif isinstance(op, o.SetPass):
-            ci.passphrase = op.value[:PASS_LEN]
-        elif isinstance(op, o.SetCarpdev):
-            if is_clone_name(op.value) or not self.linux_exists(op.value):
-                raise self.einval()
-            ci.carpdev = op.value
-        elif isinstance(op, o.ClearCarpdev):
-            ci.carpdev = None
-        elif isinstance(op, o.SetState):
-            req = self.state_request(op.value, None)
-            if req is not None:
-                ci.state_request = req
-        elif isinstance(op, o.SetCarpnodes):
-            ci.nodes = self.carpnodes(op.value)
-        elif isinstance(op, o.SetBalancing):
-            mode = op.value.lower()
-            if mode not in config.BALANCING_MODES:
-                raise errors.syntax(pol, f"balancing {op.value}: unknown mode")
-            ci.balancing = mode  # type: ignore[assignment]
-        elif isinstance(op, o.SetCarppeer):
-            ci.peer = self.carppeer(op.value)
-        elif isinstance(op, o.ClearCarppeer | o.Mcast):
-            ci.peer = config.CARP_GROUP_V4
-        elif isinstance(op, o.SetPeer):
-            ci.peer = self.peer(op.value)
-        elif isinstance(op, o.SetPeer6):
-            ci.peer6 = self.peer6(op.value)
-        elif isinstance(op, o.Mcast6):
-            ci.peer6 = config.CARP_GROUP_V6
-        elif isinstance(op, o.SetCarpver | o.SetVrrpprio | o.SetVrrpinterval):
-            self.vrrp(ci, op)
-        elif isinstance(op, o.AddGroup):
-            self.add_group(ci, op.value)
-        elif isinstance(op, o.DelGroup):
-            if op.value not in ci.groups:
-                raise fail("SIOCDIFGROUP: No such file or directory")
-            ci.groups.remove(op.value)
-        elif isinstance(op, o.SetLladdr):
-            mac = self.lladdr(op.value)
-            if mac is not None:
-                ci.lladdr = mac
-        else:  # pragma: no cover - every Op class is handled above
-            raise AssertionError(op)
-
-    def clone_vhid(self, word: str) -> int:
-        """The vhid; 0 (where it parses) leaves the vhid alone."""
-        if self.pol.ifconfig_numbers == "atoi" and values.atoi(word) <= 0:  # ifcarp.c's own
-            raise fail("vhid must be greater than 0")
-        return self.clone_number("vhid", word, self.pol.lowest_vhid, 255)
-
     def clone_number(self, what: str, word: str, low: int, high: int) -> int:
         """A number of the personality's parser, in [low, high] (else its error)."""
         numbers = self.pol.ifconfig_numbers
@@ -277,10 +181,7 @@ class _Applier:
                 raise fail(f"{what} {word}: {err}")
             return n
         if numbers == "atoi":  # the kernel checks the range
-            n = values.atoi(word)
-            if not low <= n <= high:
-                raise self.einval()
-            return n
+            return self.atoi_in(word, low, high)
         m = values.decimal(word, low, high)
         if m is None:
             raise errors.usage(self.pol)
@@ -307,36 +208,6 @@ class _Applier:
         if 0 in vhids or len(set(vhids)) != len(vhids):
             raise self.einval()  # the kernel refuses duplicate (or zero) vhids
         return nodes
-
-    def add_group(self, ci: CarpInterface, group: str) -> None:
-        if len(group) >= 16:
-            raise fail("setifgroup: group name too long")
-        if group[-1:].isdigit():
-            raise fail("setifgroup: group names may not end in a digit")
-        if not group:
-            raise fail("SIOCAIFGROUP: Invalid argument")
-        if group not in ci.groups:
-            ci.groups.append(group)
-
-    def vrrp(self, ci: CarpInterface, op: o.Op) -> None:
-        """FreeBSD 15 VRRPv3 knobs; the kernel validates the ranges (EINVAL).
-
-        FreeBSD refuses to change the version of an existing vhid; we allow it (carpd
-        restarts the vhost) so the man-page lines replay in order on one host."""
-        assert isinstance(op, o.Valued)
-        n = values.atoi(op.value)
-        if isinstance(op, o.SetCarpver):
-            if n not in (2, 3):
-                raise self.einval()
-            ci.version = n
-        elif isinstance(op, o.SetVrrpprio):
-            if not 1 <= n <= 255:
-                raise self.einval()
-            ci.vrrp_prio = n
-        else:
-            if not 1 <= n <= 4095:
-                raise self.einval()
-            ci.vrrp_interval = n
 
     def clone_addresses(self, ci: CarpInterface, acc: Addresses) -> None:
         for fam in acc.remove_family:
@@ -392,25 +263,18 @@ class _Applier:
                 if not 1 <= n <= 255:
                     raise errors.syntax(pol, "vhid must be greater than 0 and less than 255")
                 vhid = n
-            elif isinstance(op, o.SetAdvskew | o.SetAdvbase | o.SetPass | o.SetState):
-                if vhid is None:
-                    what = "passwd" if isinstance(op, o.SetPass) else op.word
+            elif type(op) in VHID_OPS:
+                if vhid is None and type(op) not in WITHOUT_VHID:
+                    what = REQUIRES_VHID_NAMES.get(type(op), op.word)
                     raise errors.syntax(pol, f"{what} requires vhid")
                 if isinstance(op, o.SetState):
                     self.state_word(op.value, clone=False)  # refused in argv order
                 pending.append(op)
-            elif isinstance(op, o.SetCarpver | o.SetVrrpprio | o.SetVrrpinterval):
-                if vhid is None:
-                    what = "version" if isinstance(op, o.SetCarpver) else op.word
-                    raise errors.syntax(pol, f"{what} requires vhid")
-                pending.append(op)
-            elif isinstance(op, o.SetPeer | o.SetPeer6 | o.Mcast | o.Mcast6):
-                pending.append(op)
             elif isinstance(op, o.Up | o.Down | o.SetLladdr | o.AddGroup | o.DelGroup):
                 continue  # the physical interface itself is Linux's business, not ours
             else:
-                # carpdev, carpnodes, balancing, carppeer: FreeBSD has no such keyword
-                # and takes the word as an address.
+                # [-]carpdev, carpnodes, balancing, [-]carppeer: FreeBSD has no such
+                # keyword and takes the word as an address.
                 raise errors.bad_value(pol, op.word)
         if vhid is None:
             self.physical_addresses_without_vhid(acc)
@@ -452,33 +316,7 @@ class _Applier:
             )
         self.touched.add(key)
         for op in pending:
-            if isinstance(op, o.SetAdvskew):
-                skew = values.atoi(op.value)
-                if not 0 <= skew <= 254:
-                    raise self.einval()
-                ci.nodes[0].advskew = skew
-            elif isinstance(op, o.SetAdvbase):
-                base = values.atoi(op.value)
-                if base != 0:  # 0 keeps the current value
-                    if not 1 <= base <= 255:
-                        raise self.einval()
-                    ci.advbase = base
-            elif isinstance(op, o.SetPass):
-                ci.passphrase = op.value[:PASS_LEN]
-            elif isinstance(op, o.SetState):
-                req = self.state_request(op.value, vhid)
-                if req is not None:
-                    ci.state_request = req
-            elif isinstance(op, o.SetPeer):
-                ci.peer = self.peer(op.value)
-            elif isinstance(op, o.SetPeer6):
-                ci.peer6 = self.peer6(op.value)
-            elif isinstance(op, o.Mcast):
-                ci.peer = config.CARP_GROUP_V4
-            elif isinstance(op, o.Mcast6):
-                ci.peer6 = config.CARP_GROUP_V6
-            else:
-                self.vrrp(ci, op)
+            VHID_OPS[type(op)](self, ci, op)
         self.state.interfaces[key] = ci
         for fam in acc.remove_family:
             ci.addresses = [a for a in ci.addresses if a.family != fam]
@@ -500,6 +338,148 @@ class _Applier:
                 ci.addresses[same] = new
             ci.up = True
 
+    # -- parameters: a handler per Op class (CLONE_OPS, VHID_OPS) ------------------------
+    # Each validates its value in the personality's words and changes ci.
+
+    def set_up(self, ci: CarpInterface, op: o.Up) -> None:
+        ci.up = True
+
+    def set_down(self, ci: CarpInterface, op: o.Down) -> None:
+        ci.up = False
+
+    def clone_vhid(self, ci: CarpInterface, op: o.SetVhid) -> None:
+        """The vhid; 0 (where it parses) leaves the vhid alone."""
+        if self.pol.ifconfig_numbers == "atoi" and values.atoi(op.value) <= 0:  # ifcarp.c's own
+            raise fail("vhid must be greater than 0")
+        vhid = self.clone_number("vhid", op.value, self.pol.lowest_vhid, 255)
+        if vhid:
+            skew = ci.nodes[0].advskew if ci.nodes else 0
+            ci.nodes = [Node(vhid, skew)]  # leaves carpnodes mode, as OpenBSD does
+
+    def clone_advskew(self, ci: CarpInterface, op: o.SetAdvskew) -> None:
+        skew = self.clone_number("advskew", op.value, 0, 254)
+        if ci.nodes:
+            ci.nodes[0].advskew = skew
+        else:  # kept on a vhid-0 placeholder until a vhid arrives (dropped if none)
+            ci.nodes = [Node(0, skew)]
+
+    def vhid_advskew(self, ci: CarpInterface, op: o.SetAdvskew) -> None:
+        ci.nodes[0].advskew = self.atoi_in(op.value, 0, 254)
+
+    def clone_advbase(self, ci: CarpInterface, op: o.SetAdvbase) -> None:
+        base = self.clone_number("advbase", op.value, 0, self.pol.max_advbase)
+        if not (self.pol.advbase_zero_keeps and base == 0):
+            ci.advbase = base
+
+    def vhid_advbase(self, ci: CarpInterface, op: o.SetAdvbase) -> None:
+        if values.atoi(op.value) != 0:  # 0 keeps the current value
+            ci.advbase = self.atoi_in(op.value, 1, 255)
+
+    def set_pass(self, ci: CarpInterface, op: o.SetPass) -> None:
+        ci.passphrase = op.value[:PASS_LEN]
+
+    def clone_state(self, ci: CarpInterface, op: o.SetState) -> None:
+        req = self.state_request(op.value, None)
+        if req is not None:
+            ci.state_request = req
+
+    def vhid_state(self, ci: CarpInterface, op: o.SetState) -> None:
+        req = self.state_request(op.value, ci.vhid)
+        if req is not None:
+            ci.state_request = req
+
+    def set_carpdev(self, ci: CarpInterface, op: o.SetCarpdev) -> None:
+        if is_clone_name(op.value) or not self.linux_exists(op.value):
+            raise self.einval()
+        ci.carpdev = op.value
+
+    def clear_carpdev(self, ci: CarpInterface, op: o.ClearCarpdev) -> None:
+        ci.carpdev = None
+
+    def set_carpnodes(self, ci: CarpInterface, op: o.SetCarpnodes) -> None:
+        ci.nodes = self.carpnodes(op.value)
+
+    def set_balancing(self, ci: CarpInterface, op: o.SetBalancing) -> None:
+        mode = op.value.lower()
+        if mode not in config.BALANCING_MODES:
+            raise errors.syntax(self.pol, f"balancing {op.value}: unknown mode")
+        ci.balancing = mode  # type: ignore[assignment]
+
+    def set_carppeer(self, ci: CarpInterface, op: o.SetCarppeer) -> None:
+        word = op.value
+        if values.is_inet(word):
+            ci.peer = word
+            return
+        if values.inet6(word) is not None:
+            raise errors.syntax(self.pol, "only IPv4 addresses supported for the carppeer")
+        import socket  # only for a host name: socket.py costs ~10 ms at start-up
+
+        try:
+            infos = socket.getaddrinfo(word, None, socket.AF_INET)
+        except (socket.gaierror, UnicodeError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+            raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
+        ci.peer = str(infos[0][4][0])
+
+    def set_peer(self, ci: CarpInterface, op: o.SetPeer) -> None:
+        if not values.is_inet(op.value):
+            raise errors.bad_value(self.pol, op.value)
+        ci.peer = op.value
+
+    def set_peer6(self, ci: CarpInterface, op: o.SetPeer6) -> None:
+        canon = values.inet6(op.value)
+        if canon is None:
+            raise errors.syntax(self.pol, f"Invalid IPv6 address {op.value}")
+        ci.peer6 = canon
+
+    def mcast(self, ci: CarpInterface, op: o.Mcast | o.ClearCarppeer) -> None:
+        ci.peer = config.CARP_GROUP_V4
+
+    def mcast6(self, ci: CarpInterface, op: o.Mcast6) -> None:
+        ci.peer6 = config.CARP_GROUP_V6
+
+    # FreeBSD 15 VRRPv3 knobs; the kernel validates the ranges (EINVAL).
+
+    def set_carpver(self, ci: CarpInterface, op: o.SetCarpver) -> None:
+        # FreeBSD refuses to change the version of an existing vhid; we allow it (carpd
+        # restarts the vhost) so the man-page lines replay in order on one host.
+        ci.version = self.atoi_in(op.value, 2, 3)
+
+    def set_vrrpprio(self, ci: CarpInterface, op: o.SetVrrpprio) -> None:
+        ci.vrrp_prio = self.atoi_in(op.value, 1, 255)
+
+    def set_vrrpinterval(self, ci: CarpInterface, op: o.SetVrrpinterval) -> None:
+        ci.vrrp_interval = self.atoi_in(op.value, 1, 4095)
+
+    def add_group(self, ci: CarpInterface, op: o.AddGroup) -> None:
+        group = op.value
+        if len(group) >= 16:
+            raise fail("setifgroup: group name too long")
+        if group[-1:].isdigit():
+            raise fail("setifgroup: group names may not end in a digit")
+        if not group:
+            raise fail("SIOCAIFGROUP: Invalid argument")
+        if group not in ci.groups:
+            ci.groups.append(group)
+
+    def del_group(self, ci: CarpInterface, op: o.DelGroup) -> None:
+        if op.value not in ci.groups:
+            raise fail("SIOCDIFGROUP: No such file or directory")
+        ci.groups.remove(op.value)
+
+    def set_lladdr(self, ci: CarpInterface, op: o.SetLladdr) -> None:
+        if op.value == "random":
+            raw = bytearray(os.urandom(6))
+            raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
+            ci.lladdr = ":".join(f"{b:02x}" for b in raw)
+            return
+        mac = values.mac(op.value)
+        if mac is None:
+            # BSD warns and carries on (warnx), so the command still succeeds.
+            self.warnings.append("ifconfig: malformed link-level address\n")
+        else:
+            ci.lladdr = mac
+
     # -- invariants ----------------------------------------------------------------------
 
     def check(self) -> None:
@@ -515,6 +495,55 @@ class _Applier:
                 if other is not None and (key in self.touched or other in self.touched):
                     raise self.einval()
                 seen[node.vhid] = key
+
+
+# What each parameter does to a cloned carpN: every Op class but the address words
+# (gathered apart, see carp.ifconfig.addresses) and create/destroy (the life cycle).
+CLONE_OPS: dict[type[o.Op], Handler] = {
+    o.Up: _Applier.set_up,
+    o.Down: _Applier.set_down,
+    o.SetVhid: _Applier.clone_vhid,
+    o.SetAdvskew: _Applier.clone_advskew,
+    o.SetAdvbase: _Applier.clone_advbase,
+    o.SetPass: _Applier.set_pass,
+    o.SetCarpdev: _Applier.set_carpdev,
+    o.ClearCarpdev: _Applier.clear_carpdev,
+    o.SetState: _Applier.clone_state,
+    o.SetCarpnodes: _Applier.set_carpnodes,
+    o.SetBalancing: _Applier.set_balancing,
+    o.SetCarppeer: _Applier.set_carppeer,
+    o.ClearCarppeer: _Applier.mcast,
+    o.SetPeer: _Applier.set_peer,
+    o.SetPeer6: _Applier.set_peer6,
+    o.Mcast: _Applier.mcast,
+    o.Mcast6: _Applier.mcast6,
+    o.SetCarpver: _Applier.set_carpver,
+    o.SetVrrpprio: _Applier.set_vrrpprio,
+    o.SetVrrpinterval: _Applier.set_vrrpinterval,
+    o.AddGroup: _Applier.add_group,
+    o.DelGroup: _Applier.del_group,
+    o.SetLladdr: _Applier.set_lladdr,
+}
+
+# What each parameter `physical` keeps for the vhid does to a FreeBSD 10+ vhid.
+VHID_OPS: dict[type[o.Op], Handler] = {
+    o.SetAdvskew: _Applier.vhid_advskew,
+    o.SetAdvbase: _Applier.vhid_advbase,
+    o.SetPass: _Applier.set_pass,
+    o.SetState: _Applier.vhid_state,
+    o.SetPeer: _Applier.set_peer,
+    o.SetPeer6: _Applier.set_peer6,
+    o.Mcast: _Applier.mcast,
+    o.Mcast6: _Applier.mcast6,
+    o.SetCarpver: _Applier.set_carpver,
+    o.SetVrrpprio: _Applier.set_vrrpprio,
+    o.SetVrrpinterval: _Applier.set_vrrpinterval,
+}
+
+# The VHID_OPS FreeBSD's ifconfig takes before any `vhid` (they go to the last one named);
+# the others are `... requires vhid`, two of them named in ifcarp.c's words.
+WITHOUT_VHID: tuple[type[o.Op], ...] = (o.SetPeer, o.SetPeer6, o.Mcast, o.Mcast6)
+REQUIRES_VHID_NAMES: dict[type[o.Op], str] = {o.SetPass: "passwd", o.SetCarpver: "version"}
 
 
 def apply(cmd: o.Command, state: State, sysif: SysIfApi | None = None) -> list[str]:
