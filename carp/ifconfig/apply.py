@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 
 from carp import config
-from carp.config import Address, CarpInterface, Node, StateRequest
+from carp.config import CarpInterface, Node, StateRequest
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
-from carp.ifconfig.addresses import Addresses, final_prefixlen, gather_address, no_such_address
+from carp.ifconfig.addresses import Addresses, change_addresses, gather_address
 from carp.ifconfig.errors import IfconfigError, fail
 from carp.store import State
 
@@ -145,7 +145,9 @@ class _Applier:
                 continue
             CLONE_OPS[type(op)](self, alive, op)
         if alive is not None:
-            self.clone_addresses(alive, acc)
+            new = change_addresses(alive, acc, self.pol, self.warnings)
+            if new is not None and alive.carpdev is None:  # the carpdev on the new subnet
+                alive.carpdev = self.sysif.carpdev_for(new.address, new.prefixlen, self.state)
             alive.nodes = [n for n in alive.nodes if n.vhid != 0]
 
     def create(self) -> CarpInterface:
@@ -209,38 +211,6 @@ class _Applier:
             raise self.einval()  # the kernel refuses duplicate (or zero) vhids
         return nodes
 
-    def clone_addresses(self, ci: CarpInterface, acc: Addresses) -> None:
-        for fam in acc.remove_family:
-            ci.addresses = [a for a in ci.addresses if a.family != fam]
-        if acc.unalias:
-            if acc.address is None:
-                victim = next((a for a in ci.addresses if a.family == acc.family), None)
-            else:
-                victim = next((a for a in ci.addresses if a.address == acc.address), None)
-            if victim is None:
-                raise no_such_address(self.pol)
-            ci.addresses.remove(victim)
-            return
-        if acc.address is None:
-            return
-        plen = final_prefixlen(acc, self.pol, self.warnings)
-        new = Address(acc.address, plen, acc.broadcast)
-        same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
-        if same is not None:
-            ci.addresses[same] = new
-        elif not acc.alias:
-            # Without `alias`, SIOCAIFADDR replaces the first address of the family.
-            first = next((i for i, a in enumerate(ci.addresses) if a.family == new.family), None)
-            if first is None:
-                ci.addresses.append(new)
-            else:
-                ci.addresses[first] = new
-        else:
-            ci.addresses.append(new)
-        ci.up = True  # SIOCAIFADDR marks the interface UP
-        if ci.carpdev is None:
-            ci.carpdev = self.sysif.carpdev_for(new.address, plen, self.state)
-
     # -- FreeBSD 10+ vhids on a physical interface -------------------------------------
 
     def physical(self) -> None:
@@ -302,7 +272,6 @@ class _Applier:
                     del self.state.interfaces[ci.key]
 
     def physical_vhid(self, vhid: int, pending: list[o.Op], acc: Addresses) -> None:
-        pol = self.pol
         key = config.vhid_key(self.name, vhid)
         ci = self.state.interfaces.get(key)
         if ci is None:
@@ -318,25 +287,9 @@ class _Applier:
         for op in pending:
             VHID_OPS[type(op)](self, ci, op)
         self.state.interfaces[key] = ci
-        for fam in acc.remove_family:
-            ci.addresses = [a for a in ci.addresses if a.family != fam]
-        if acc.unalias:
-            victim = next((a for a in ci.addresses if a.address == acc.address), None)
-            if victim is None:
-                raise no_such_address(pol)
-            ci.addresses.remove(victim)
-            if not ci.addresses:
-                del self.state.interfaces[key]
-            return
-        if acc.address is not None:
-            plen = final_prefixlen(acc, pol, self.warnings)
-            new = Address(acc.address, plen, acc.broadcast, vhid=vhid)
-            same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
-            if same is None:
-                ci.addresses.append(new)
-            else:
-                ci.addresses[same] = new
-            ci.up = True
+        change_addresses(ci, acc, self.pol, self.warnings)
+        if acc.unalias and not ci.addresses:  # removing the last address of a vhid destroys it
+            del self.state.interfaces[key]
 
     # -- parameters: a handler per Op class (CLONE_OPS, VHID_OPS) ------------------------
     # Each validates its value in the personality's words and changes ci.
