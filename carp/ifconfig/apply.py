@@ -189,28 +189,6 @@ class _Applier:
             raise errors.usage(self.pol)
         return m
 
-    def carpnodes(self, word: str) -> list[Node]:
-        pol = self.pol
-        import re  # only here: re costs ~8 ms at start-up
-
-        nodes: list[Node] = []
-        for tok in word.split(","):
-            if len(nodes) >= config.MAX_CARPNODES:
-                raise errors.syntax(pol, "too many carp nodes")
-            m = re.match(r"\s*\+?(\d+):\s*\+?(\d+)", tok)  # sscanf("%u:%u")
-            if m is None:
-                raise errors.syntax(pol, f"non parsable arg: {tok}")
-            vhid, skew = int(m.group(1)), int(m.group(2))
-            if vhid > 255:
-                raise errors.syntax(pol, f"vhid {vhid}: value too large")
-            if skew >= 255:
-                raise errors.syntax(pol, f"advskew {skew}: value too large")
-            nodes.append(Node(vhid, skew))
-        vhids = [n.vhid for n in nodes]
-        if 0 in vhids or len(set(vhids)) != len(vhids):
-            raise self.einval()  # the kernel refuses duplicate (or zero) vhids
-        return nodes
-
     # -- FreeBSD 10+ vhids on a physical interface -------------------------------------
 
     def physical(self) -> None:
@@ -350,7 +328,23 @@ class _Applier:
         ci.carpdev = None
 
     def set_carpnodes(self, ci: CarpInterface, op: o.SetCarpnodes) -> None:
-        ci.nodes = self.carpnodes(op.value)
+        pol = self.pol
+        nodes: list[Node] = []
+        for node in op.nodes:  # in order: each error is ifconfig's as it meets the entry
+            if len(nodes) >= config.MAX_CARPNODES:
+                raise errors.syntax(pol, "too many carp nodes")
+            if node.vhid is None or node.advskew is None:
+                raise errors.syntax(pol, f"non parsable arg: {node.text}")
+            vhid, skew = int(node.vhid), int(node.advskew)
+            if vhid > 255:
+                raise errors.syntax(pol, f"vhid {vhid}: value too large")
+            if skew >= 255:
+                raise errors.syntax(pol, f"advskew {skew}: value too large")
+            nodes.append(Node(vhid, skew))
+        vhids = [n.vhid for n in nodes]
+        if 0 in vhids or len(set(vhids)) != len(vhids):
+            raise self.einval()  # the kernel refuses duplicate (or zero) vhids
+        ci.nodes = nodes
 
     def set_balancing(self, ci: CarpInterface, op: o.SetBalancing) -> None:
         mode = op.value.lower()
