@@ -25,7 +25,7 @@ from carp.ifconfig.addresses import Addresses, change_addresses, gather_address
 from carp.ifconfig.errors import IfconfigError, fail
 from carp.store import State
 
-# A type-checking-only Protocol: typing costs ~5 ms at start-up.
+# Names for type checkers only: typing costs ~5 ms at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,13 +97,13 @@ class _Applier:
             return None
         raise errors.syntax(self.pol, "unknown state")
 
-    def state_request(self, word: str, vhid: int | None) -> StateRequest | None:
-        """`state X`: a request for MASTER/BACKUP, None for a no-op (INIT, ignored words)."""
-        upper = self.state_word(word, clone=vhid is None)
-        if upper not in ("MASTER", "BACKUP"):
-            return None
-        # A seq no earlier request can have: the generation this commit will get.
-        return StateRequest(seq=self.state.generation + 1, state=upper, vhid=vhid)
+    def request_state(self, ci: CarpInterface, word: str, vhid: int | None) -> None:
+        """`state X` (vhid None on a carpN): a one-shot request for MASTER or BACKUP;
+        INIT and the words a carpN ignores request nothing."""
+        state = self.state_word(word, clone=vhid is None)
+        if state in ("MASTER", "BACKUP"):
+            # A seq no earlier request can have: the generation this commit will get.
+            ci.state_request = StateRequest(self.state.generation + 1, state, vhid)
 
     def atoi_in(self, word: str, low: int, high: int) -> int:
         """atoi(word), which the kernel refuses (EINVAL) outside [low, high]."""
@@ -117,7 +117,7 @@ class _Applier:
     def clone(self) -> None:
         ops = list(self.cmd.ops)
         ci = self.state.interfaces.get(self.name)
-        if ci is not None and ci.style != "clone":  # pragma: no cover - keys differ
+        if ci is not None and ci.style != "clone":  # a vhid's key (`em0:1`) typed as a name
             ci = None
         if ci is None:
             if ops and isinstance(ops[0], o.Create):
@@ -310,14 +310,10 @@ class _Applier:
         ci.passphrase = op.value[:PASS_LEN]
 
     def clone_state(self, ci: CarpInterface, op: o.SetState) -> None:
-        req = self.state_request(op.value, None)
-        if req is not None:
-            ci.state_request = req
+        self.request_state(ci, op.value, None)
 
     def vhid_state(self, ci: CarpInterface, op: o.SetState) -> None:
-        req = self.state_request(op.value, ci.vhid)
-        if req is not None:
-            ci.state_request = req
+        self.request_state(ci, op.value, ci.vhid)
 
     def set_carpdev(self, ci: CarpInterface, op: o.SetCarpdev) -> None:
         if is_clone_name(op.value) or not self.linux_exists(op.value):

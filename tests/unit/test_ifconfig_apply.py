@@ -265,6 +265,17 @@ def test_freebsd_vhid_without_address_and_removal(tmp_path: Path) -> None:
     assert "em0:3" not in h.state.interfaces  # last address gone: the vhid goes too
 
 
+@pytest.mark.parametrize("personality", PERSONALITIES)
+def test_a_vhid_key_is_no_interface_name(tmp_path: Path, personality: str) -> None:
+    """The store keys a FreeBSD vhid `em0:1`; typed as a name it is no carpN to change."""
+    h = make(tmp_path, personality)
+    run_all(h, ["ifconfig em0 vhid 1 192.168.1.50/32"])
+    before = h.raw()
+    r = h("em0:1", "advskew", "3")
+    assert r.code == 1 and r.err
+    assert h.raw() == before
+
+
 def test_freebsd_peer_mcast_state_vrrp(tmp_path: Path) -> None:
     h = make(tmp_path, "freebsd")
     run_all(h, CORPUS["freebsd"]["ifconfig.8 14+"][:2])
