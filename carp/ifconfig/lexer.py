@@ -83,7 +83,8 @@ def classify(word: str) -> str:
 
 @record
 class Token:
-    """One token for the parser; lexpos is the argv index (for messages)."""
+    """One token for the parser; lexpos is the argv index of its word (tokens of one
+    word share it), as a ply token carries its position."""
 
     type: str
     value: str

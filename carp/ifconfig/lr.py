@@ -12,12 +12,14 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from typing import Any, Protocol
+    from typing import Any, Protocol, TypeVar
 
     class Token(Protocol):
         type: str
         value: Any
-        lexpos: int
+
+    # The caller's token class: its error function is handed one of its own tokens.
+    Tok = TypeVar("Tok", bound=Token)
 
     # (left-hand side, length, rule) per production; ACTION and GOTO rows per state.
     Productions = Sequence[tuple[str, int, Callable[["Production"], None] | None]]
@@ -36,7 +38,7 @@ class _Symbol:
 
 
 class Production:
-    """What a p_* rule is handed, as ply's YaccProduction: p[i], p[0] = v, p.lexpos(i)."""
+    """What a p_* rule is handed, as ply's YaccProduction: p[i], p[0] = v, len(p), p.slice."""
 
     __slots__ = ("slice",)
 
@@ -52,17 +54,14 @@ class Production:
     def __len__(self) -> int:
         return len(self.slice)
 
-    def lexpos(self, n: int) -> int:
-        return getattr(self.slice[n], "lexpos", 0)
-
 
 def parse(
     productions: Productions,
     action: Table,
     goto: Table,
     defaults: Defaults,
-    tokens: Sequence[Token],
-    error: Callable[[Token | None], None],
+    tokens: Sequence[Tok],
+    error: Callable[[Tok | None], None],
 ) -> Any:
     """The start symbol's value for tokens; error(token or None at the end) must raise.
 
