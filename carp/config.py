@@ -33,6 +33,10 @@ STATES: tuple[str, ...] = (INIT, BACKUP, MASTER)
 CARP_GROUP_V4 = "224.0.0.18"
 CARP_GROUP_V6 = "ff02::12"
 MAX_CARPNODES = 32
+# CARP_KEY_LEN, the kernel's key buffer: `pass` is strlcpy'd into it, so the key is at
+# most KEY_LEN - 1 bytes of the passphrase then NULs (docs/protocol.md 2.1).  Here, not
+# in carp.wire, so that ifconfig can truncate `pass` without loading the codec.
+KEY_LEN = 20
 
 
 @record

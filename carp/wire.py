@@ -18,12 +18,13 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from carp.config import KEY_LEN
+
 # part of the codec API; kept in carp.mac so the front ends need not load the codec
 from carp.mac import virtual_mac as virtual_mac
 from carp.personality import DEFAULT, PERSONALITIES, policy
 from carp.personality.base import Personality
 
-KEY_LEN = 20  # CARP_KEY_LEN
 HEADER_LEN = 36
 CARP_VERSION = 2
 CARP_ADVERTISEMENT = 1

@@ -3,14 +3,15 @@
 BSD ifconfig validates an address, netmask or prefixlen the moment it meets it (so
 errors come out in command-line order) but adds the address only after every other
 keyword (SIOCAIFADDR last).  `gather_address` folds those words into `Addresses`;
-the applier then adds or removes the result.
+`change_addresses` then adds or removes the result.
 """
 
 from __future__ import annotations
 
+from carp.config import Address, CarpInterface
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
-from carp.ifconfig.errors import IfconfigError, fail
+from carp.ifconfig.errors import fail
 from carp.record import field, record
 
 TYPE_CHECKING = False
@@ -117,7 +118,43 @@ def gather_address(op: o.Op, acc: Addresses, pol: Policy) -> bool:
     return True
 
 
-def final_prefixlen(acc: Addresses, pol: Policy, warnings: list[str]) -> int:
+def change_addresses(
+    ci: CarpInterface, acc: Addresses, pol: Policy, warnings: list[str]
+) -> Address | None:
+    """Make the command's address change on ci; the address added, if any.
+
+    -inet/-inet6 first, then SIOCDIFADDR (-alias, delete) or SIOCAIFADDR.  On a carpN,
+    -alias without an address removes the family's first one, and an address without
+    `alias` replaces the family's first (SIOCAIFADDR's rule).  A FreeBSD vhid's address
+    is bound to its vhid and added beside the others; its -alias needs the address."""
+    clone = ci.style == "clone"
+    for fam in acc.remove_family:
+        ci.addresses = [a for a in ci.addresses if a.family != fam]
+    if acc.unalias:
+        if clone and acc.address is None:
+            victim = next((a for a in ci.addresses if a.family == acc.family), None)
+        else:
+            victim = next((a for a in ci.addresses if a.address == acc.address), None)
+        if victim is None:
+            raise errors.line(pol.no_such_address)
+        ci.addresses.remove(victim)
+        return None
+    if acc.address is None:
+        return None
+    plen = _final_prefixlen(acc, pol, warnings)
+    new = Address(acc.address, plen, acc.broadcast, vhid=None if clone else ci.vhid)
+    at = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
+    if at is None and clone and not acc.alias:  # SIOCAIFADDR replaces the family's first
+        at = next((i for i, a in enumerate(ci.addresses) if a.family == new.family), None)
+    if at is None:
+        ci.addresses.append(new)
+    else:
+        ci.addresses[at] = new
+    ci.up = True  # SIOCAIFADDR marks the interface UP
+    return new
+
+
+def _final_prefixlen(acc: Addresses, pol: Policy, warnings: list[str]) -> int:
     if acc.prefixlen is not None:
         return acc.prefixlen
     if acc.family == 6:
@@ -126,7 +163,3 @@ def final_prefixlen(acc: Addresses, pol: Policy, warnings: list[str]) -> int:
         warnings.append(pol.nomask_warning)
     assert acc.address is not None
     return values.classful_prefixlen(acc.address)
-
-
-def no_such_address(pol: Policy) -> IfconfigError:
-    return errors.line(pol.no_such_address)

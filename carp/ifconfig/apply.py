@@ -18,17 +18,18 @@ from __future__ import annotations
 import os
 
 from carp import config
-from carp.config import Address, CarpInterface, Node, StateRequest
+from carp.config import CarpInterface, Node, StateRequest
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
-from carp.ifconfig.addresses import Addresses, final_prefixlen, gather_address, no_such_address
+from carp.ifconfig.addresses import Addresses, change_addresses, gather_address
 from carp.ifconfig.errors import IfconfigError, fail
 from carp.store import State
 
-# A type-checking-only Protocol: typing costs ~5 ms at start-up.
+# Names for type checkers only: typing costs ~5 ms at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Protocol
+    from collections.abc import Callable
+    from typing import Any, Protocol
 
     from carp.personality import Policy
 
@@ -43,8 +44,11 @@ if TYPE_CHECKING:
 
         def highest_ifindex(self) -> int: ...
 
+    # A parameter's handler: _Applier's method for the Op class (any: one per class).
+    Handler = Callable[["_Applier", CarpInterface, Any], None]
 
-KEY_LEN = 19  # CARP_KEY_LEN 20 including the NUL
+
+PASS_LEN = config.KEY_LEN - 1  # what strlcpy keeps of `pass`: the key's last byte is a NUL
 MAX_DEMOTE = 255
 
 
@@ -93,56 +97,27 @@ class _Applier:
             return None
         raise errors.syntax(self.pol, "unknown state")
 
-    def state_request(self, word: str, vhid: int | None) -> StateRequest | None:
-        """`state X`: a request for MASTER/BACKUP, None for a no-op (INIT, ignored words)."""
-        upper = self.state_word(word, clone=vhid is None)
-        if upper not in ("MASTER", "BACKUP"):
-            return None
-        # A seq no earlier request can have: the generation this commit will get.
-        return StateRequest(seq=self.state.generation + 1, state=upper, vhid=vhid)
+    def request_state(self, ci: CarpInterface, word: str, vhid: int | None) -> None:
+        """`state X` (vhid None on a carpN): a one-shot request for MASTER or BACKUP;
+        INIT and the words a carpN ignores request nothing."""
+        state = self.state_word(word, clone=vhid is None)
+        if state in ("MASTER", "BACKUP"):
+            # A seq no earlier request can have: the generation this commit will get.
+            ci.state_request = StateRequest(self.state.generation + 1, state, vhid)
 
-    def peer(self, word: str) -> str:
-        if values.is_inet(word):
-            return word
-        raise errors.bad_value(self.pol, word)
-
-    def peer6(self, word: str) -> str:
-        canon = values.inet6(word)
-        if canon is None:
-            raise errors.syntax(self.pol, f"Invalid IPv6 address {word}")
-        return canon
-
-    def carppeer(self, word: str) -> str:
-        if values.is_inet(word):
-            return word
-        if values.inet6(word) is not None:
-            raise errors.syntax(self.pol, "only IPv4 addresses supported for the carppeer")
-        import socket  # only for a host name: socket.py costs ~10 ms at start-up
-
-        try:
-            infos = socket.getaddrinfo(word, None, socket.AF_INET)
-        except (socket.gaierror, UnicodeError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-            raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
-        return str(infos[0][4][0])
-
-    def lladdr(self, word: str) -> str | None:
-        if word == "random":
-            raw = bytearray(os.urandom(6))
-            raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
-            return ":".join(f"{b:02x}" for b in raw)
-        canon = values.mac(word)
-        if canon is None:
-            # BSD warns and carries on (warnx), so the command still succeeds.
-            self.warnings.append("ifconfig: malformed link-level address\n")
-        return canon
+    def atoi_in(self, word: str, low: int, high: int) -> int:
+        """atoi(word), which the kernel refuses (EINVAL) outside [low, high]."""
+        n = values.atoi(word)
+        if not low <= n <= high:
+            raise self.einval()
+        return n
 
     # -- cloned carpN -----------------------------------------------------------------
 
     def clone(self) -> None:
         ops = list(self.cmd.ops)
         ci = self.state.interfaces.get(self.name)
-        if ci is not None and ci.style != "clone":  # pragma: no cover - keys differ
+        if ci is not None and ci.style != "clone":  # a vhid's key (`em0:1`) typed as a name
             ci = None
         if ci is None:
             if ops and isinstance(ops[0], o.Create):
@@ -168,9 +143,11 @@ class _Applier:
                 del self.state.interfaces[self.name]
                 alive = None
                 continue
-            self.clone_op(alive, op)
+            CLONE_OPS[type(op)](self, alive, op)
         if alive is not None:
-            self.clone_addresses(alive, acc)
+            new = change_addresses(alive, acc, self.pol, self.warnings)
+            if new is not None and alive.carpdev is None:  # the carpdev on the new subnet
+                alive.carpdev = self.sysif.carpdev_for(new.address, new.prefixlen, self.state)
             alive.nodes = [n for n in alive.nodes if n.vhid != 0]
 
     def create(self) -> CarpInterface:
@@ -197,77 +174,6 @@ class _Applier:
             return errors.no_such_interface(self.pol, self.name)
         return errors.ioctl(self.pol, self.name, "SIOCIFDESTROY", "Device not configured")
 
-    def clone_op(self, ci: CarpInterface, op: o.Op) -> None:
-        pol = self.pol
-        if isinstance(op, o.Up):
-            ci.up = True
-        elif isinstance(op, o.Down):
-            ci.up = False
-        elif isinstance(op, o.SetVhid):
-            vhid = self.clone_vhid(op.value)
-            if vhid:
-                skew = ci.nodes[0].advskew if ci.nodes else 0
-                ci.nodes = [Node(vhid, skew)]  # leaves carpnodes mode, as OpenBSD does
-        elif isinstance(op, o.SetAdvskew):
-            skew = self.clone_number("advskew", op.value, 0, 254)
-            if ci.nodes:
-                ci.nodes[0].advskew = skew
-            else:  # kept on a vhid-0 placeholder until a vhid arrives (dropped if none)
-                ci.nodes = [Node(0, skew)]
-        elif isinstance(op, o.SetAdvbase):
-            base = self.clone_number("advbase", op.value, 0, pol.max_advbase)
-            if not (pol.advbase_zero_keeps and base == 0):
-                ci.advbase = base
-        elif isinstance(op, o.SetPass):
-            ci.passphrase = op.value[:KEY_LEN]
-        elif isinstance(op, o.SetCarpdev):
-            if is_clone_name(op.value) or not self.linux_exists(op.value):
-                raise self.einval()
-            ci.carpdev = op.value
-        elif isinstance(op, o.ClearCarpdev):
-            ci.carpdev = None
-        elif isinstance(op, o.SetState):
-            req = self.state_request(op.value, None)
-            if req is not None:
-                ci.state_request = req
-        elif isinstance(op, o.SetCarpnodes):
-            ci.nodes = self.carpnodes(op.value)
-        elif isinstance(op, o.SetBalancing):
-            mode = op.value.lower()
-            if mode not in config.BALANCING_MODES:
-                raise errors.syntax(pol, f"balancing {op.value}: unknown mode")
-            ci.balancing = mode  # type: ignore[assignment]
-        elif isinstance(op, o.SetCarppeer):
-            ci.peer = self.carppeer(op.value)
-        elif isinstance(op, o.ClearCarppeer | o.Mcast):
-            ci.peer = config.CARP_GROUP_V4
-        elif isinstance(op, o.SetPeer):
-            ci.peer = self.peer(op.value)
-        elif isinstance(op, o.SetPeer6):
-            ci.peer6 = self.peer6(op.value)
-        elif isinstance(op, o.Mcast6):
-            ci.peer6 = config.CARP_GROUP_V6
-        elif isinstance(op, o.SetCarpver | o.SetVrrpprio | o.SetVrrpinterval):
-            self.vrrp(ci, op)
-        elif isinstance(op, o.AddGroup):
-            self.add_group(ci, op.value)
-        elif isinstance(op, o.DelGroup):
-            if op.value not in ci.groups:
-                raise fail("SIOCDIFGROUP: No such file or directory")
-            ci.groups.remove(op.value)
-        elif isinstance(op, o.SetLladdr):
-            mac = self.lladdr(op.value)
-            if mac is not None:
-                ci.lladdr = mac
-        else:  # pragma: no cover - every Op class is handled above
-            raise AssertionError(op)
-
-    def clone_vhid(self, word: str) -> int:
-        """The vhid; 0 (where it parses) leaves the vhid alone."""
-        if self.pol.ifconfig_numbers == "atoi" and values.atoi(word) <= 0:  # ifcarp.c's own
-            raise fail("vhid must be greater than 0")
-        return self.clone_number("vhid", word, self.pol.lowest_vhid, 255)
-
     def clone_number(self, what: str, word: str, low: int, high: int) -> int:
         """A number of the personality's parser, in [low, high] (else its error)."""
         numbers = self.pol.ifconfig_numbers
@@ -277,98 +183,11 @@ class _Applier:
                 raise fail(f"{what} {word}: {err}")
             return n
         if numbers == "atoi":  # the kernel checks the range
-            n = values.atoi(word)
-            if not low <= n <= high:
-                raise self.einval()
-            return n
+            return self.atoi_in(word, low, high)
         m = values.decimal(word, low, high)
         if m is None:
             raise errors.usage(self.pol)
         return m
-
-    def carpnodes(self, word: str) -> list[Node]:
-        pol = self.pol
-        import re  # only here: re costs ~8 ms at start-up
-
-        nodes: list[Node] = []
-        for tok in word.split(","):
-            if len(nodes) >= config.MAX_CARPNODES:
-                raise errors.syntax(pol, "too many carp nodes")
-            m = re.match(r"\s*\+?(\d+):\s*\+?(\d+)", tok)  # sscanf("%u:%u")
-            if m is None:
-                raise errors.syntax(pol, f"non parsable arg: {tok}")
-            vhid, skew = int(m.group(1)), int(m.group(2))
-            if vhid > 255:
-                raise errors.syntax(pol, f"vhid {vhid}: value too large")
-            if skew >= 255:
-                raise errors.syntax(pol, f"advskew {skew}: value too large")
-            nodes.append(Node(vhid, skew))
-        vhids = [n.vhid for n in nodes]
-        if 0 in vhids or len(set(vhids)) != len(vhids):
-            raise self.einval()  # the kernel refuses duplicate (or zero) vhids
-        return nodes
-
-    def add_group(self, ci: CarpInterface, group: str) -> None:
-        if len(group) >= 16:
-            raise fail("setifgroup: group name too long")
-        if group[-1:].isdigit():
-            raise fail("setifgroup: group names may not end in a digit")
-        if not group:
-            raise fail("SIOCAIFGROUP: Invalid argument")
-        if group not in ci.groups:
-            ci.groups.append(group)
-
-    def vrrp(self, ci: CarpInterface, op: o.Op) -> None:
-        """FreeBSD 15 VRRPv3 knobs; the kernel validates the ranges (EINVAL).
-
-        FreeBSD refuses to change the version of an existing vhid; we allow it (carpd
-        restarts the vhost) so the man-page lines replay in order on one host."""
-        assert isinstance(op, o.Valued)
-        n = values.atoi(op.value)
-        if isinstance(op, o.SetCarpver):
-            if n not in (2, 3):
-                raise self.einval()
-            ci.version = n
-        elif isinstance(op, o.SetVrrpprio):
-            if not 1 <= n <= 255:
-                raise self.einval()
-            ci.vrrp_prio = n
-        else:
-            if not 1 <= n <= 4095:
-                raise self.einval()
-            ci.vrrp_interval = n
-
-    def clone_addresses(self, ci: CarpInterface, acc: Addresses) -> None:
-        for fam in acc.remove_family:
-            ci.addresses = [a for a in ci.addresses if a.family != fam]
-        if acc.unalias:
-            if acc.address is None:
-                victim = next((a for a in ci.addresses if a.family == acc.family), None)
-            else:
-                victim = next((a for a in ci.addresses if a.address == acc.address), None)
-            if victim is None:
-                raise no_such_address(self.pol)
-            ci.addresses.remove(victim)
-            return
-        if acc.address is None:
-            return
-        plen = final_prefixlen(acc, self.pol, self.warnings)
-        new = Address(acc.address, plen, acc.broadcast)
-        same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
-        if same is not None:
-            ci.addresses[same] = new
-        elif not acc.alias:
-            # Without `alias`, SIOCAIFADDR replaces the first address of the family.
-            first = next((i for i, a in enumerate(ci.addresses) if a.family == new.family), None)
-            if first is None:
-                ci.addresses.append(new)
-            else:
-                ci.addresses[first] = new
-        else:
-            ci.addresses.append(new)
-        ci.up = True  # SIOCAIFADDR marks the interface UP
-        if ci.carpdev is None:
-            ci.carpdev = self.sysif.carpdev_for(new.address, plen, self.state)
 
     # -- FreeBSD 10+ vhids on a physical interface -------------------------------------
 
@@ -392,25 +211,18 @@ class _Applier:
                 if not 1 <= n <= 255:
                     raise errors.syntax(pol, "vhid must be greater than 0 and less than 255")
                 vhid = n
-            elif isinstance(op, o.SetAdvskew | o.SetAdvbase | o.SetPass | o.SetState):
-                if vhid is None:
-                    what = "passwd" if isinstance(op, o.SetPass) else op.word
+            elif type(op) in VHID_OPS:
+                if vhid is None and type(op) not in WITHOUT_VHID:
+                    what = REQUIRES_VHID_NAMES.get(type(op), op.word)
                     raise errors.syntax(pol, f"{what} requires vhid")
                 if isinstance(op, o.SetState):
                     self.state_word(op.value, clone=False)  # refused in argv order
                 pending.append(op)
-            elif isinstance(op, o.SetCarpver | o.SetVrrpprio | o.SetVrrpinterval):
-                if vhid is None:
-                    what = "version" if isinstance(op, o.SetCarpver) else op.word
-                    raise errors.syntax(pol, f"{what} requires vhid")
-                pending.append(op)
-            elif isinstance(op, o.SetPeer | o.SetPeer6 | o.Mcast | o.Mcast6):
-                pending.append(op)
             elif isinstance(op, o.Up | o.Down | o.SetLladdr | o.AddGroup | o.DelGroup):
                 continue  # the physical interface itself is Linux's business, not ours
             else:
-                # carpdev, carpnodes, balancing, carppeer: FreeBSD has no such keyword
-                # and takes the word as an address.
+                # [-]carpdev, carpnodes, balancing, [-]carppeer: FreeBSD has no such
+                # keyword and takes the word as an address.
                 raise errors.bad_value(pol, op.word)
         if vhid is None:
             self.physical_addresses_without_vhid(acc)
@@ -438,7 +250,6 @@ class _Applier:
                     del self.state.interfaces[ci.key]
 
     def physical_vhid(self, vhid: int, pending: list[o.Op], acc: Addresses) -> None:
-        pol = self.pol
         key = config.vhid_key(self.name, vhid)
         ci = self.state.interfaces.get(key)
         if ci is None:
@@ -452,53 +263,165 @@ class _Applier:
             )
         self.touched.add(key)
         for op in pending:
-            if isinstance(op, o.SetAdvskew):
-                skew = values.atoi(op.value)
-                if not 0 <= skew <= 254:
-                    raise self.einval()
-                ci.nodes[0].advskew = skew
-            elif isinstance(op, o.SetAdvbase):
-                base = values.atoi(op.value)
-                if base != 0:  # 0 keeps the current value
-                    if not 1 <= base <= 255:
-                        raise self.einval()
-                    ci.advbase = base
-            elif isinstance(op, o.SetPass):
-                ci.passphrase = op.value[:KEY_LEN]
-            elif isinstance(op, o.SetState):
-                req = self.state_request(op.value, vhid)
-                if req is not None:
-                    ci.state_request = req
-            elif isinstance(op, o.SetPeer):
-                ci.peer = self.peer(op.value)
-            elif isinstance(op, o.SetPeer6):
-                ci.peer6 = self.peer6(op.value)
-            elif isinstance(op, o.Mcast):
-                ci.peer = config.CARP_GROUP_V4
-            elif isinstance(op, o.Mcast6):
-                ci.peer6 = config.CARP_GROUP_V6
-            else:
-                self.vrrp(ci, op)
+            VHID_OPS[type(op)](self, ci, op)
         self.state.interfaces[key] = ci
-        for fam in acc.remove_family:
-            ci.addresses = [a for a in ci.addresses if a.family != fam]
-        if acc.unalias:
-            victim = next((a for a in ci.addresses if a.address == acc.address), None)
-            if victim is None:
-                raise no_such_address(pol)
-            ci.addresses.remove(victim)
-            if not ci.addresses:
-                del self.state.interfaces[key]
+        change_addresses(ci, acc, self.pol, self.warnings)
+        if acc.unalias and not ci.addresses:  # removing the last address of a vhid destroys it
+            del self.state.interfaces[key]
+
+    # -- parameters: a handler per Op class (CLONE_OPS, VHID_OPS) ------------------------
+    # Each validates its value in the personality's words and changes ci.
+
+    def set_up(self, ci: CarpInterface, op: o.Up) -> None:
+        ci.up = True
+
+    def set_down(self, ci: CarpInterface, op: o.Down) -> None:
+        ci.up = False
+
+    def clone_vhid(self, ci: CarpInterface, op: o.SetVhid) -> None:
+        """The vhid; 0 (where it parses) leaves the vhid alone."""
+        if self.pol.ifconfig_numbers == "atoi" and values.atoi(op.value) <= 0:  # ifcarp.c's own
+            raise fail("vhid must be greater than 0")
+        vhid = self.clone_number("vhid", op.value, self.pol.lowest_vhid, 255)
+        if vhid:
+            skew = ci.nodes[0].advskew if ci.nodes else 0
+            ci.nodes = [Node(vhid, skew)]  # leaves carpnodes mode, as OpenBSD does
+
+    def clone_advskew(self, ci: CarpInterface, op: o.SetAdvskew) -> None:
+        skew = self.clone_number("advskew", op.value, 0, 254)
+        if ci.nodes:
+            ci.nodes[0].advskew = skew
+        else:  # kept on a vhid-0 placeholder until a vhid arrives (dropped if none)
+            ci.nodes = [Node(0, skew)]
+
+    def vhid_advskew(self, ci: CarpInterface, op: o.SetAdvskew) -> None:
+        ci.nodes[0].advskew = self.atoi_in(op.value, 0, 254)
+
+    def clone_advbase(self, ci: CarpInterface, op: o.SetAdvbase) -> None:
+        base = self.clone_number("advbase", op.value, 0, self.pol.max_advbase)
+        if not (self.pol.advbase_zero_keeps and base == 0):
+            ci.advbase = base
+
+    def vhid_advbase(self, ci: CarpInterface, op: o.SetAdvbase) -> None:
+        if values.atoi(op.value) != 0:  # 0 keeps the current value
+            ci.advbase = self.atoi_in(op.value, 1, 255)
+
+    def set_pass(self, ci: CarpInterface, op: o.SetPass) -> None:
+        ci.passphrase = op.value[:PASS_LEN]
+
+    def clone_state(self, ci: CarpInterface, op: o.SetState) -> None:
+        self.request_state(ci, op.value, None)
+
+    def vhid_state(self, ci: CarpInterface, op: o.SetState) -> None:
+        self.request_state(ci, op.value, ci.vhid)
+
+    def set_carpdev(self, ci: CarpInterface, op: o.SetCarpdev) -> None:
+        if is_clone_name(op.value) or not self.linux_exists(op.value):
+            raise self.einval()
+        ci.carpdev = op.value
+
+    def clear_carpdev(self, ci: CarpInterface, op: o.ClearCarpdev) -> None:
+        ci.carpdev = None
+
+    def set_carpnodes(self, ci: CarpInterface, op: o.SetCarpnodes) -> None:
+        pol = self.pol
+        nodes: list[Node] = []
+        for node in op.nodes:  # in order: each error is ifconfig's as it meets the entry
+            if len(nodes) >= config.MAX_CARPNODES:
+                raise errors.syntax(pol, "too many carp nodes")
+            if node.vhid is None or node.advskew is None:
+                raise errors.syntax(pol, f"non parsable arg: {node.text}")
+            vhid, skew = int(node.vhid), int(node.advskew)
+            if vhid > 255:
+                raise errors.syntax(pol, f"vhid {vhid}: value too large")
+            if skew >= 255:
+                raise errors.syntax(pol, f"advskew {skew}: value too large")
+            nodes.append(Node(vhid, skew))
+        vhids = [n.vhid for n in nodes]
+        if 0 in vhids or len(set(vhids)) != len(vhids):
+            raise self.einval()  # the kernel refuses duplicate (or zero) vhids
+        ci.nodes = nodes
+
+    def set_balancing(self, ci: CarpInterface, op: o.SetBalancing) -> None:
+        mode = op.value.lower()
+        if mode not in config.BALANCING_MODES:
+            raise errors.syntax(self.pol, f"balancing {op.value}: unknown mode")
+        ci.balancing = mode  # type: ignore[assignment]
+
+    def set_carppeer(self, ci: CarpInterface, op: o.SetCarppeer) -> None:
+        word = op.value
+        if values.is_inet(word):
+            ci.peer = word
             return
-        if acc.address is not None:
-            plen = final_prefixlen(acc, pol, self.warnings)
-            new = Address(acc.address, plen, acc.broadcast, vhid=vhid)
-            same = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
-            if same is None:
-                ci.addresses.append(new)
-            else:
-                ci.addresses[same] = new
-            ci.up = True
+        if values.inet6(word) is not None:
+            raise errors.syntax(self.pol, "only IPv4 addresses supported for the carppeer")
+        import socket  # only for a host name: socket.py costs ~10 ms at start-up
+
+        try:
+            infos = socket.getaddrinfo(word, None, socket.AF_INET)
+        except (socket.gaierror, UnicodeError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+            raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
+        ci.peer = str(infos[0][4][0])
+
+    def set_peer(self, ci: CarpInterface, op: o.SetPeer) -> None:
+        if not values.is_inet(op.value):
+            raise errors.bad_value(self.pol, op.value)
+        ci.peer = op.value
+
+    def set_peer6(self, ci: CarpInterface, op: o.SetPeer6) -> None:
+        canon = values.inet6(op.value)
+        if canon is None:
+            raise errors.syntax(self.pol, f"Invalid IPv6 address {op.value}")
+        ci.peer6 = canon
+
+    def mcast(self, ci: CarpInterface, op: o.Mcast | o.ClearCarppeer) -> None:
+        ci.peer = config.CARP_GROUP_V4
+
+    def mcast6(self, ci: CarpInterface, op: o.Mcast6) -> None:
+        ci.peer6 = config.CARP_GROUP_V6
+
+    # FreeBSD 15 VRRPv3 knobs; the kernel validates the ranges (EINVAL).
+
+    def set_carpver(self, ci: CarpInterface, op: o.SetCarpver) -> None:
+        # FreeBSD refuses to change the version of an existing vhid; we allow it (carpd
+        # restarts the vhost) so the man-page lines replay in order on one host.
+        ci.version = self.atoi_in(op.value, 2, 3)
+
+    def set_vrrpprio(self, ci: CarpInterface, op: o.SetVrrpprio) -> None:
+        ci.vrrp_prio = self.atoi_in(op.value, 1, 255)
+
+    def set_vrrpinterval(self, ci: CarpInterface, op: o.SetVrrpinterval) -> None:
+        ci.vrrp_interval = self.atoi_in(op.value, 1, 4095)
+
+    def add_group(self, ci: CarpInterface, op: o.AddGroup) -> None:
+        group = op.value
+        if len(group) >= 16:
+            raise fail("setifgroup: group name too long")
+        if group[-1:].isdigit():
+            raise fail("setifgroup: group names may not end in a digit")
+        if not group:
+            raise fail("SIOCAIFGROUP: Invalid argument")
+        if group not in ci.groups:
+            ci.groups.append(group)
+
+    def del_group(self, ci: CarpInterface, op: o.DelGroup) -> None:
+        if op.value not in ci.groups:
+            raise fail("SIOCDIFGROUP: No such file or directory")
+        ci.groups.remove(op.value)
+
+    def set_lladdr(self, ci: CarpInterface, op: o.SetLladdr) -> None:
+        if op.value == "random":
+            raw = bytearray(os.urandom(6))
+            raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
+            ci.lladdr = ":".join(f"{b:02x}" for b in raw)
+            return
+        mac = values.mac(op.value)
+        if mac is None:
+            # BSD warns and carries on (warnx), so the command still succeeds.
+            self.warnings.append("ifconfig: malformed link-level address\n")
+        else:
+            ci.lladdr = mac
 
     # -- invariants ----------------------------------------------------------------------
 
@@ -515,6 +438,55 @@ class _Applier:
                 if other is not None and (key in self.touched or other in self.touched):
                     raise self.einval()
                 seen[node.vhid] = key
+
+
+# What each parameter does to a cloned carpN: every Op class but the address words
+# (gathered apart, see carp.ifconfig.addresses) and create/destroy (the life cycle).
+CLONE_OPS: dict[type[o.Op], Handler] = {
+    o.Up: _Applier.set_up,
+    o.Down: _Applier.set_down,
+    o.SetVhid: _Applier.clone_vhid,
+    o.SetAdvskew: _Applier.clone_advskew,
+    o.SetAdvbase: _Applier.clone_advbase,
+    o.SetPass: _Applier.set_pass,
+    o.SetCarpdev: _Applier.set_carpdev,
+    o.ClearCarpdev: _Applier.clear_carpdev,
+    o.SetState: _Applier.clone_state,
+    o.SetCarpnodes: _Applier.set_carpnodes,
+    o.SetBalancing: _Applier.set_balancing,
+    o.SetCarppeer: _Applier.set_carppeer,
+    o.ClearCarppeer: _Applier.mcast,
+    o.SetPeer: _Applier.set_peer,
+    o.SetPeer6: _Applier.set_peer6,
+    o.Mcast: _Applier.mcast,
+    o.Mcast6: _Applier.mcast6,
+    o.SetCarpver: _Applier.set_carpver,
+    o.SetVrrpprio: _Applier.set_vrrpprio,
+    o.SetVrrpinterval: _Applier.set_vrrpinterval,
+    o.AddGroup: _Applier.add_group,
+    o.DelGroup: _Applier.del_group,
+    o.SetLladdr: _Applier.set_lladdr,
+}
+
+# What each parameter `physical` keeps for the vhid does to a FreeBSD 10+ vhid.
+VHID_OPS: dict[type[o.Op], Handler] = {
+    o.SetAdvskew: _Applier.vhid_advskew,
+    o.SetAdvbase: _Applier.vhid_advbase,
+    o.SetPass: _Applier.set_pass,
+    o.SetState: _Applier.vhid_state,
+    o.SetPeer: _Applier.set_peer,
+    o.SetPeer6: _Applier.set_peer6,
+    o.Mcast: _Applier.mcast,
+    o.Mcast6: _Applier.mcast6,
+    o.SetCarpver: _Applier.set_carpver,
+    o.SetVrrpprio: _Applier.set_vrrpprio,
+    o.SetVrrpinterval: _Applier.set_vrrpinterval,
+}
+
+# The VHID_OPS FreeBSD's ifconfig takes before any `vhid` (they go to the last one named);
+# the others are `... requires vhid`, two of them named in ifcarp.c's words.
+WITHOUT_VHID: tuple[type[o.Op], ...] = (o.SetPeer, o.SetPeer6, o.Mcast, o.Mcast6)
+REQUIRES_VHID_NAMES: dict[type[o.Op], str] = {o.SetPass: "passwd", o.SetCarpver: "version"}
 
 
 def apply(cmd: o.Command, state: State, sysif: SysIfApi | None = None) -> list[str]:

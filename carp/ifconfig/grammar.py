@@ -197,7 +197,8 @@ def p_carp_param(p: P) -> None:
 
 def p_carpnodes(p: P) -> None:
     "carp_param : CARPNODES nodes"
-    p[0] = o.SetCarpnodes(p[1], ",".join(p[2]))
+    nodes: list[o.Carpnode] = p[2]
+    p[0] = o.SetCarpnodes(p[1], ",".join(n.text for n in nodes), tuple(nodes))
 
 
 def p_nodes_one(p: P) -> None:
@@ -213,16 +214,22 @@ def p_nodes(p: P) -> None:
 
 # OpenBSD's `vhid:advskew`, read by sscanf("%u:%u"), which ignores what follows the
 # pair (REST).  An entry it cannot read is a BADNODE, which apply reports in its turn.
-# A node's value is its text as typed, so that apply gets the word back whole.
+# A node keeps its text as typed, so that the operation holds the word whole.
 def p_node(p: P) -> None:
     """node : NUMBER COLON NUMBER
     | NUMBER COLON NUMBER REST"""
-    p[0] = "".join(p[i] for i in range(1, len(p)))
+    text = "".join(p[i] for i in range(1, len(p)))
+    p[0] = o.Carpnode(text, _digits(p[1]), _digits(p[3]))
 
 
 def p_node_bad(p: P) -> None:
     "node : BADNODE"
-    p[0] = p[1]
+    p[0] = o.Carpnode(p[1])
+
+
+def _digits(number: str) -> str:
+    """What %u converts of a NUMBER: it skips the blanks and the '+' before the digits."""
+    return number.lstrip().lstrip("+")
 
 
 # -- the link -----------------------------------------------------------------------

@@ -83,7 +83,8 @@ def classify(word: str) -> str:
 
 @record
 class Token:
-    """One token for the parser; lexpos is the argv index (for messages)."""
+    """One token for the parser; lexpos is the argv index of its word (tokens of one
+    word share it), as a ply token carries its position."""
 
     type: str
     value: str
@@ -118,7 +119,7 @@ def tokenize(words: list[str], pol: Policy) -> list[Token]:
 def _number_end(text: str, i: int) -> int:
     """Where the number sscanf's %u reads from text[i:] ends, or -1 without digits.
 
-    Blanks, one '+', decimal digits: what apply's pattern `\\s*\\+?(\\d+)` matches."""
+    Blanks, one '+', decimal digits: what the pattern `\\s*\\+?(\\d+)` matches."""
     while i < len(text) and text[i].isspace():
         i += 1
     if text[i : i + 1] == "+":
@@ -135,7 +136,7 @@ def carpnodes_tokens(word: str, lexpos: int) -> list[Token]:
     An entry OpenBSD's sscanf("%u:%u") reads is NUMBER COLON NUMBER, then REST for
     whatever follows the pair (sscanf ignores it); any other entry is one BADNODE,
     which apply reports (`non parsable arg`) in its turn.  The values are the raw
-    text, so joined they give the word back: apply still gets it as typed."""
+    text, so joined they give the word back: the operation keeps it as typed."""
     out: list[Token] = []
     for n, entry in enumerate(word.split(",")):
         if n:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     class Token(Protocol):
         type: str
         value: Any
-        lexpos: int
+
+    # The caller's token class: its error function is handed one of its own tokens.
+    Tok = TypeVar("Tok", bound=Token)
 
     Tok = TypeVar("Tok", bound=Token)  # the lexer's own token class
 
@@ -38,7 +40,7 @@ class _Symbol:
 
 
 class Production:
-    """What a p_* rule is handed, as ply's YaccProduction: p[i], p[0] = v, p.lexpos(i)."""
+    """What a p_* rule is handed, as ply's YaccProduction: p[i], p[0] = v, len(p), p.slice."""
 
     __slots__ = ("slice",)
 
@@ -53,9 +55,6 @@ class Production:
 
     def __len__(self) -> int:
         return len(self.slice)
-
-    def lexpos(self, n: int) -> int:
-        return getattr(self.slice[n], "lexpos", 0)
 
 
 def parse(

@@ -71,7 +71,21 @@ class ClearCarpdev(Op): ...
 class SetState(Valued): ...
 
 
-class SetCarpnodes(Valued): ...
+@record(frozen=True)
+class Carpnode:
+    """One entry of a carpnodes word: `text` as typed and, if sscanf("%u:%u") reads it,
+    the digits of its vhid and advskew (None, None: `non parsable arg`)."""
+
+    text: str
+    vhid: str | None = None
+    advskew: str | None = None
+
+
+@record(frozen=True)
+class SetCarpnodes(Valued):
+    """`value` is the word as typed, `nodes` its entries as the grammar read them."""
+
+    nodes: tuple[Carpnode, ...]
 
 
 class SetBalancing(Valued): ...

@@ -265,6 +265,17 @@ def test_freebsd_vhid_without_address_and_removal(tmp_path: Path) -> None:
     assert "em0:3" not in h.state.interfaces  # last address gone: the vhid goes too
 
 
+@pytest.mark.parametrize("personality", PERSONALITIES)
+def test_a_vhid_key_is_no_interface_name(tmp_path: Path, personality: str) -> None:
+    """The store keys a FreeBSD vhid `em0:1`; typed as a name it is no carpN to change."""
+    h = make(tmp_path, personality)
+    run_all(h, ["ifconfig em0 vhid 1 192.168.1.50/32"])
+    before = h.raw()
+    r = h("em0:1", "advskew", "3")
+    assert r.code == 1 and r.err
+    assert h.raw() == before
+
+
 def test_freebsd_peer_mcast_state_vrrp(tmp_path: Path) -> None:
     h = make(tmp_path, "freebsd")
     run_all(h, CORPUS["freebsd"]["ifconfig.8 14+"][:2])
@@ -562,6 +573,21 @@ def test_apply_leaves_the_state_object_alone_on_failure(host: Host) -> None:
     assert state.to_dict() == before
     warnings = apply(parse_command("carp0", ["advskew", "99"], obsd), state, host.sysif)
     assert warnings == [] and state.interfaces["carp0"].nodes == [Node(1, 99)]
+
+
+def test_every_parameter_has_a_handler() -> None:
+    """apply dispatches on the Op class: a new keyword's Op needs a handler (a KeyError
+    otherwise), the address words aside, which carp.ifconfig.addresses gathers."""
+    from carp.ifconfig import apply
+    from carp.ifconfig import operations as o
+
+    every = {c for c in vars(o).values() if isinstance(c, type) and issubclass(c, o.Op)}
+    address = {o.AddressWord, o.Netmask, o.Prefixlen, o.Broadcast, o.Alias, o.Unalias}
+    address.add(o.RemoveFamily)
+    life_cycle = {o.Create, o.Destroy}
+    assert set(apply.CLONE_OPS) == every - {o.Op, o.Valued} - address - life_cycle
+    assert set(apply.VHID_OPS) <= set(apply.CLONE_OPS)
+    assert set(apply.WITHOUT_VHID) <= set(apply.VHID_OPS)
 
 
 @pytest.mark.parametrize(

@@ -155,16 +155,18 @@ def test_carpnodes_are_lexed_into_entries() -> None:
     assert _types("1:0,x,") == [*pair, "COMMA", "BADNODE", "COMMA", "BADNODE"]
     assert _types("") == ["BADNODE"]
     assert _types("-1:0") == _types("1 :0") == _types("1:") == _types("++1:0") == ["BADNODE"]
-    assert ops(["carpnodes", " +1:0x,,y"]) == [o.SetCarpnodes("carpnodes", " +1:0x,,y")]
+    nodes = (o.Carpnode(" +1:0x", "1", "0"), o.Carpnode(""), o.Carpnode("y"))
+    assert ops(["carpnodes", " +1:0x,,y"]) == [o.SetCarpnodes("carpnodes", " +1:0x,,y", nodes)]
 
 
-NODE_TEXT = st.text(st.sampled_from("0123456789:, +x\t\u0663-"), max_size=12)
+NODE_TEXT = st.text(st.sampled_from("0123456789:, +x\t\x1c\u0663-"), max_size=12)
 
 
 @given(NODE_TEXT)
 def test_carpnodes_entries_are_what_apply_reads(word: str) -> None:
-    # apply still parses the word (sscanf "%u:%u" as this pattern); the lexer must
-    # agree on every entry, and its tokens must give the word back.
+    # apply reads the entries the grammar makes of the lexer's tokens: they must be what
+    # sscanf("%u:%u") reads, as this pattern models it, and the tokens and the
+    # operation must give the word back.
     import re
 
     toks = lexer.carpnodes_tokens(word, 1)
@@ -184,6 +186,12 @@ def test_carpnodes_entries_are_what_apply_reads(word: str) -> None:
             assert entry[0].value.lstrip().lstrip("+") == m.group(1)
             assert entry[2].value.lstrip().lstrip("+") == m.group(2)
             assert "".join(t.value for t in entry[:3]) == m.group(0)
+    (op,) = ops(["carpnodes", word])
+    assert isinstance(op, o.SetCarpnodes) and op.value == word
+    for text, node in zip(word.split(","), op.nodes, strict=True):
+        m = re.match(r"\s*\+?(\d+):\s*\+?(\d+)", text)
+        assert node.text == text
+        assert (node.vhid, node.advskew) == (m.groups() if m else (None, None))
 
 
 def _sketch() -> set[tuple[str, tuple[str, ...]]]:
