@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     # The caller's token class: its error function is handed one of its own tokens.
     Tok = TypeVar("Tok", bound=Token)
 
-    Tok = TypeVar("Tok", bound=Token)  # the lexer's own token class
-
     # (left-hand side, length, rule) per production; ACTION and GOTO rows per state.
     Productions = Sequence[tuple[str, int, Callable[["Production"], None] | None]]
     Table = Mapping[int, Mapping[str, int]]
