@@ -55,7 +55,7 @@ def run() -> list[Figure]:
     figures: list[Figure] = []
     for key, label in LABELS.items():
         figures.append((f"{label} / python3 -c pass", med[key] / med["python3"], "x",
-                        TARGETS[key]))  # fmt: skip
+                        TARGETS[key]))
         figures.append((f"{label} / .venv python -c pass", med[key] / med["venv"], "x", ""))
     for key, label in LABELS.items():
         figures.append((label, med[key] * 1000, "ms", "median"))

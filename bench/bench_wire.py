@@ -65,4 +65,4 @@ def run() -> list[Figure]:
          ">= 50000"),
         ("forged adverts rejected per second (2 contexts)", _rate(reject_step), "ads/s",
          ">= 50000"),
-    ]  # fmt: skip
+    ]

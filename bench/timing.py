@@ -33,7 +33,7 @@ def baselines() -> dict[str, list[list[str]]]:
 def _once(argv: list[str], env: dict[str, str] | None) -> float:
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          check=False)  # fmt: skip
+                          check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.decode()}")

@@ -151,7 +151,7 @@ def arp_members(
         if ci.style != "clone" or len(ci.nodes) != 1:
             continue
         member = ArpMember(ci.vhid, hmac_key(ci.passphrase), ci.lladdr or virtual_mac(ci.vhid),
-                           (ci.key, ci.vhid) in masters)  # fmt: skip
+                           (ci.key, ci.vhid) in masters)
         for a in ci.addresses:
             if a.family == 4:
                 out.setdefault((str(ci.carpdev), a.address), []).append(member)

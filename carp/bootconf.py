@@ -298,7 +298,7 @@ def _run_sysctl(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     proc = subprocess.run(
         [sys.executable, "-m", "sysctl.cli", *argv],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    )
     stdout.write(proc.stdout)
     stderr.write(proc.stderr)
     return proc.returncode

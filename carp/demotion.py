@@ -222,9 +222,9 @@ class GroupDemotion(Demotion):
                 self.senderr.pop(key, None)
             elif own and list(ci.groups) != old:
                 acts += self._groups(name, [g for g in old if g not in ci.groups], -own,
-                                     "carpdev")  # fmt: skip
+                                     "carpdev")
                 acts += self._groups(name, [g for g in ci.groups if g not in old], own,
-                                     "carpdev")  # fmt: skip
+                                     "carpdev")
                 self.members[key] = (ci.name, list(ci.groups))
         return acts
 
@@ -257,7 +257,7 @@ class _PerVhid(Demotion):
         if unit not in self.host.vhosts:
             return None
         return (unit, SENDERR_LIMIT, f"send error {error} on {act.carpdev}",
-                f"send ok on {act.carpdev}")  # fmt: skip
+                f"send ok on {act.carpdev}")
 
 
 class GlobalDemotion(_PerVhid):

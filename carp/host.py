@@ -68,7 +68,7 @@ def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
     return (
         ci.style, ci.parent, vhid, addrs, ci.passphrase, ci.lladdr, ci.effective_balancing,
         ci.peer, ci.peer6, ci.vhid, len(ci.nodes), ci.version,
-    )  # fmt: skip
+    )
 
 
 
@@ -232,7 +232,7 @@ class CarpHost:
             key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
             nodes=len(ci.nodes), balancing=balancing, dst4=ci.peer, dst6=ci.peer6,
             src_mac="" if self.policy.vmac_source else macvlan_mac(ci),
-        )  # fmt: skip
+        )
         return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
 
     def _bows_out(self) -> bool:
@@ -359,7 +359,7 @@ class CarpHost:
             vhosts.setdefault(key, {})[str(vhid)] = {
                 "state": v.state, "since": v.since, "reason": v.reason,
                 "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
-            }  # fmt: skip
+            }
         return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
 
     # -- ARP balancing (net.inet.carp.arpbalance, §6.3/6.4) ---------------------------

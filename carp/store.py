@@ -277,7 +277,7 @@ class Store:
         return (
             len(words) == 2 and words[0] == "applied" and words[1].isdigit()
             and int(words[1]) >= generation
-        )  # fmt: skip
+        )
 
     def live_counters(self, timeout: float = 1.0) -> dict[str, int] | None:
         """carpd's counters as they are now (`counters NAME=N ...`); None when no carpd

@@ -289,7 +289,7 @@ def capabilities(linux_name: str) -> int | None:
     if wol:
         opts = int.from_bytes(wol[8:12], "little")
         for bit, cap in ((1 << 1, IFCAP_WOL_UCAST), (1 << 2, IFCAP_WOL_MCAST),
-                         (1 << 5, IFCAP_WOL_MAGIC)):  # fmt: skip
+                         (1 << 5, IFCAP_WOL_MAGIC)):
             if opts & bit:
                 caps |= cap
     if _read(linux_name, "carrier") is not None or not flags & IFF_UP:

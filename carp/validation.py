@@ -33,7 +33,7 @@ _decode = lru_cache(maxsize=4096)(decode)
 def _drop(
     acts: list[Action], stat: str, prio: int = LOG_INFO, kind: str = "packet",
     text: str | None = None,
-) -> VirtualHost | None:  # fmt: skip
+) -> VirtualHost | None:
     """Count the drop (and log it, if it has a text): the packet reached no vhid."""
     acts.append(COUNT[stat])
     if text is not None:
@@ -60,7 +60,7 @@ class Validator:
     def __call__(
         self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
         src: str, dst: str, ttl: int, payload: bytes, now: float, local: str,
-    ) -> VirtualHost | None:  # fmt: skip
+    ) -> VirtualHost | None:
         pol = self.policy
         if (family == 6 or pol.checks_parent_v4) and dev not in devs:
             text = f"carp: packet received on non-carp interface: {dev}"
@@ -101,14 +101,14 @@ class FreeBSDValidator(Validator):
     def __call__(
         self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
         src: str, dst: str, ttl: int, payload: bytes, now: float, local: str,
-    ) -> VirtualHost | None:  # fmt: skip
+    ) -> VirtualHost | None:
         if family == 6 and dev not in devs:
             return _drop(acts, "badif", LOG_INFO, "packet",
-                         f"carp6_input: packet received on non-carp interface: {dev}")  # fmt: skip
+                         f"carp6_input: packet received on non-carp interface: {dev}")
         if len(payload) < 8:
             return _drop(acts, "badlen", LOG_INFO, "packet",
                          f"carp_input: received len {len(payload)} < sizeof(struct vrrpv3_header)"
-                         f" on {dev}")  # fmt: skip
+                         f" on {dev}")
         ver = payload[0] >> 4  # len >= 8 here
         if ver not in (2, 3):
             text = f"carp_input: unsupported version {ver} on {dev}"
@@ -124,10 +124,10 @@ class FreeBSDValidator(Validator):
             return _drop(acts, "badvhid")
         if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
             return _drop(acts, "badttl", LOG_INFO, "packet",
-                         f"carp_input_c: received ttl {ttl} != 255 on {dev}")  # fmt: skip
+                         f"carp_input_c: received ttl {ttl} != 255 on {dev}")
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet",
-                         f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")  # fmt: skip
+                         f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")
         acts += v.receive(adv, now, src, local)
         return v
 

@@ -124,7 +124,7 @@ class VirtualHost:
         self.signer = Signer(
             params.key, params.vhid, params.v4, params.v6, params.hmac_mac,
             flavour=env.policy.name,
-        )  # fmt: skip
+        )
         self.cookie: bytes | None = None  # OpenBSD: random once, then constant
         self.counter = 0  # FreeBSD/NetBSD: incrementing, copies the peer's
         self.init_counter = True
@@ -201,11 +201,11 @@ class VirtualHost:
         zero_id = env.policy.zero_ip_id
         if p.v4:
             send = Send(p.ifname, p.carpdev, 4, p.dst4, payload, p.vhid, env.tos4, zero_id,
-                        p.src_mac)  # fmt: skip
+                        p.src_mac)
             acts += [send, _OPACKETS]
         if p.v6 and env.policy.sends_ipv6:
             send = Send(p.ifname, p.carpdev, 6, p.dst6, payload, p.vhid, env.tclass6, zero_id,
-                        p.src_mac)  # fmt: skip
+                        p.src_mac)
             acts += [send, _OPACKETS6]
         return acts
 

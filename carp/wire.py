@@ -39,7 +39,7 @@ VRRP_HEADER_LEN = 8
 STAT_FIELDS: tuple[str, ...] = (
     "ipackets", "ipackets6", "badif", "badttl", "hdrops", "badsum", "badver", "badlen",
     "badauth", "badvhid", "badaddrs", "opackets", "opackets6", "onomem", "ostates", "preempt",
-)  # fmt: skip
+)
 
 
 class Reject(enum.Enum):
@@ -102,15 +102,15 @@ class Advert:
 # for Advert; decode sets the slots directly, which is several times faster.
 _new = object.__new__
 _FIELDS = ("vhid", "advskew", "advbase", "counter", "digest", "demote", "version", "type",
-           "authlen")  # fmt: skip
+           "authlen")
 (_set_vhid, _set_advskew, _set_advbase, _set_counter, _set_digest, _set_demote,
- _set_version, _set_type, _set_authlen) = (Advert.__dict__[f].__set__ for f in _FIELDS)  # fmt: skip
+ _set_version, _set_type, _set_authlen) = (Advert.__dict__[f].__set__ for f in _FIELDS)
 
 
 def _fast_advert(
     vt: int, vhid: int, advskew: int, authlen: int, demote: int, advbase: int,
     counter: bytes, digest: bytes,
-) -> Advert:  # fmt: skip
+) -> Advert:
     adv = _new(Advert)
     _set_vhid(adv, vhid)
     _set_advskew(adv, advskew)
@@ -158,7 +158,7 @@ def encode(adv: Advert) -> bytes:
         raw = bytearray(_HEADER.pack(
             adv.version << 4 | adv.type, adv.vhid, adv.advskew, adv.authlen,
             adv.demote, adv.advbase, 0, adv.counter, adv.digest,
-        ))  # fmt: skip
+        ))
     except struct.error as exc:
         raise ValueError(str(exc)) from exc
     _CKSUM.pack_into(raw, 6, checksum(raw))
@@ -387,7 +387,7 @@ def make_advert(
         raw = bytearray(_HEADER.pack(
             CARP_VERSION << 4 | CARP_ADVERTISEMENT, vhid, advskew, AUTHLEN, demote, advbase, 0,
             counter, signer.sign(counter),
-        ))  # fmt: skip
+        ))
     except struct.error as exc:
         raise ValueError(str(exc)) from exc
     _CKSUM.pack_into(raw, 6, checksum(raw))
@@ -429,7 +429,7 @@ def parse_ipv4(datagram: bytes) -> IPInfo | Reject:
         return IPInfo(
             socket.inet_ntoa(src), socket.inet_ntoa(dst), ttl,
             bytes(datagram[ihl:min(total, len(datagram))]), int(socket.AF_INET), proto,
-        )  # fmt: skip
+        )
     except (TypeError, ValueError, struct.error):
         return Reject.SHORT_HEADER
 
@@ -441,7 +441,7 @@ def build_ipv4(
     hdr = bytearray(_IPV4.pack(
         0x45, tos, 20 + len(payload), ident & 0xFFFF, 0x4000, ttl, IPPROTO_CARP, 0,
         _pack4(src), _pack4(dst),
-    ))  # fmt: skip
+    ))
     _CKSUM.pack_into(hdr, 10, checksum(hdr))
     return bytes(hdr) + payload
 
@@ -495,7 +495,7 @@ _ARP = struct.Struct("!HHBBH6s4s6s4s")  # Ethernet/IPv4 ARP, 28 bytes
 
 def _arp_frame(eth_dst: str, op: int, sha: str, spa: str, tha: str, tpa: str) -> bytes:
     arp = _ARP.pack(1, ETH_P_IP, 6, 4, op, mac_bytes(sha), _pack4(spa), mac_bytes(tha),
-                    _pack4(tpa))  # fmt: skip
+                    _pack4(tpa))
     return ethernet_frame(eth_dst, sha, ETH_P_ARP, arp)
 
 

@@ -32,7 +32,7 @@ def program(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         path = next((f"{d}/{name}" for d in SBIN_DIRS if os.access(f"{d}/{name}", os.X_OK)),
-                    None)  # fmt: skip
+                    None)
     if path is not None:
         return path
     why = f"{name} is not installed (Debian package {name}; `make sysdeps` installs it)"
@@ -65,7 +65,7 @@ def tcpdump(pcap: Path, *args: str) -> str:
     """`tcpdump -r pcap -tt -nn args...`; stdout (the "reading from file" banner is on
     stderr). Raises on a non-zero exit, e.g. a pcap tcpdump cannot read."""
     proc = subprocess.run([program("tcpdump"), "-r", str(pcap), "-tt", "-nn", *args],
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+                          capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, f"tcpdump failed: {proc.stderr}"
     return proc.stdout
 
@@ -86,26 +86,26 @@ _TIME = r"^(?P<t>\d+\.\d+) "
 _ETHER = r"(?:(?P<src_mac>[0-9a-f:]{17}) > (?P<dst_mac>[0-9a-f:]{17}), ethertype \S+ \(0x[0-9a-f]+\), length \d+: )?"  # noqa: E501
 _IP4 = (r"(?:IP )?\(tos (?P<tos>0x[0-9a-f]+), ttl (?P<ttl>\d+), id \d+, offset 0, "
         r"flags \[(?P<flags>[^\]]*)\], proto (?P<proto_name>\w+) \((?P<proto>\d+)\), "
-        r"length (?P<iplen>\d+)(?P<ipbad>, bad cksum \w+ \(->\w+\)!)?\)\s+")  # fmt: skip
+        r"length (?P<iplen>\d+)(?P<ipbad>, bad cksum \w+ \(->\w+\)!)?\)\s+")
 _IP6 = (r"(?:IP6 )?\((?:[^)]*?, )?hlim (?P<ttl>\d+), next-header (?P<proto_name>\w+) "
-        r"\((?P<proto>\d+)\),? payload length: (?P<iplen>\d+)\) ")  # fmt: skip
+        r"\((?P<proto>\d+)\),? payload length: (?P<iplen>\d+)\) ")
 _ADDRS = r"(?P<src>[0-9a-f.:]+) > (?P<dst>[0-9a-f.:]+): "
 _CARP = (r"CARPv(?P<version>\d+)-(?P<type>advertise|unknown) (?P<len>\d+): "
          r"(?:\[ttl=(?P<ttl_note>\d+)!\] )?vhid=(?P<vhid>\d+) advbase=(?P<advbase>\d+) "
          r"advskew=(?P<advskew>\d+) authlen=(?P<authlen>\d+)"
          # tcpdump 4.99 prints "authlen=7  (bad carp cksum 1234!)counter=..."
          r"(?:\s+\(bad carp cksum (?P<carp_bad>\w+)!\)\s*|\s)"
-         r"counter=(?P<counter>\d+)$")  # fmt: skip
+         r"counter=(?P<counter>\d+)$")
 _VRRP = (r"VRRPv(?P<version>\d+), Advertisement, vrid (?P<vrid>\d+), prio (?P<prio>\d+), "
          r"authtype (?P<authtype>\w+), intvl (?P<intvl>\d+)s, length (?P<len>\d+)"
-         r"(?P<rest>.*)$")  # fmt: skip
+         r"(?P<rest>.*)$")
 _INTS = ("ttl", "proto", "iplen", "version", "len", "vhid", "advbase", "advskew", "authlen",
-         "counter", "vrid", "prio", "intvl", "ttl_note")  # fmt: skip
+         "counter", "vrid", "prio", "intvl", "ttl_note")
 
 
 def _match(body: str, pattern: str, family: int) -> dict[str, Any] | None:
     m = re.match(_TIME + _ETHER + (_IP4 if family == 4 else _IP6) + _ADDRS + pattern, body,
-                 re.DOTALL)  # fmt: skip
+                 re.DOTALL)
     if m is None:
         return None
     rec: dict[str, Any] = {k: v for k, v in m.groupdict().items()}

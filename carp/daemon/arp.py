@@ -61,7 +61,7 @@ class ArpBalancer:
     """The balanced addresses of every carpdev and a socket on each carpdev that has any."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, answer: Answer,
-                 log: Callable[[str], None]) -> None:  # fmt: skip
+                 log: Callable[[str], None]) -> None:
         self.loop = loop
         self.answer = answer
         self.log = log

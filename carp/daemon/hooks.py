@@ -187,7 +187,7 @@ class HookRunner:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,  # its own process group: a kill takes its children
-            )  # fmt: skip
+            )
         except OSError as exc:
             self.log(f"hook {hook}: cannot run: {exc.strerror}")
             return None
@@ -206,7 +206,7 @@ class HookRunner:
         if proc.returncode:
             tail = out.decode(errors="replace").strip().splitlines()[-1:] if out else []
             self.log(f"{what}: exit status {proc.returncode}"
-                     + (f": {tail[0]}" if tail else ""))  # fmt: skip
+                     + (f": {tail[0]}" if tail else ""))
         return proc.returncode
 
     async def _kill(self, proc: asyncio.subprocess.Process, message: str) -> None:

@@ -292,7 +292,7 @@ class Daemon:
             index = await self.nl.ensure_macvlan(mv.linux_name, mv.carpdev, mv.mac)
         except NetlinkError as exc:  # e.g. EADDRINUSE: that MAC already on the carpdev
             self.log.error(f"{key}: cannot create macvlan {mv.linux_name} on {mv.carpdev} "
-                           f"with {mv.mac}: {os.strerror(exc.code)}")  # fmt: skip
+                           f"with {mv.mac}: {os.strerror(exc.code)}")
             index = None
         finally:
             self._creating.discard(key)

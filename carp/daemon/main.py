@@ -34,14 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="carpd", description="userland CARP daemon")
     p.add_argument("-d", action="store_true", dest="debug", help="debug logging to stderr")
     p.add_argument("-n", action="store_true", dest="check",
-                   help="check the boot configuration, print what it would do, exit")  # fmt: skip
+                   help="check the boot configuration, print what it would do, exit")
     p.add_argument("-H", metavar="DIR", dest="hooks", help="state-change hooks directory")
     p.add_argument("-R", "--root", metavar="DIR", dest="root",
-                   help="read the boot files under DIR (DIR/etc/...) instead of /")  # fmt: skip
+                   help="read the boot files under DIR (DIR/etc/...) instead of /")
     p.add_argument(
         "--personality", metavar="NAME",
         help="set the store's personality (openbsd|freebsd|netbsd) and exit",
-    )  # fmt: skip
+    )
     return p
 
 
@@ -111,7 +111,7 @@ def boot_root(arg: str | None) -> tuple[Path, str | None]:
         return root, f"carpd: -R {arg}: no such directory"
     if not (root / "etc").is_dir():
         return root, (f"carpd: -R {arg}: no etc directory in it "
-                      "(give the directory that holds etc/)")  # fmt: skip
+                      "(give the directory that holds etc/)")
     return root, None
 
 

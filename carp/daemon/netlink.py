@@ -197,7 +197,7 @@ class Netlink:
         await self.cmd.link(
             "add", ifname=name, kind="macvlan", link=parent.index,
             macvlan_mode="bridge", address=mac,
-        )  # fmt: skip
+        )
         index = (await self.cmd.link_lookup(ifname=name))[0]
         # The tag cannot ride on RTM_NEWLINK; a crash in between leaves an untagged
         # macvlan with a virtual MAC, which the next ensure_macvlan adopts (see above).

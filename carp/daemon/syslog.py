@@ -32,7 +32,7 @@ class Logger:
             _syslog.syslog(priority, text)
         if self.to_stderr and (priority < LOG_DEBUG or self.debug_enabled):
             print(f"carpd[{os.getpid()}] {_NAMES.get(priority, priority)}: {text}",
-                  file=sys.stderr, flush=True)  # fmt: skip
+                  file=sys.stderr, flush=True)
 
     # carpd's own operational messages (not BSD kernel texts)
     def error(self, text: str) -> None:

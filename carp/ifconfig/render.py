@@ -92,11 +92,11 @@ def _render(
         return render_carp(
             obj, state.policy, status, macvlan=macvlan, mtu=mtu or 1500,
             mac=interface_mac(obj), show_key=show_key, first_v4_only=first_v4_only,
-        )  # fmt: skip
+        )
     return render_phys(
         obj, name, state.policy, status, _vhids_on(obj.name, state),
         show_key=show_key, first_v4_only=first_v4_only,
-    )  # fmt: skip
+    )
 
 
 def _lookup(name: str, state: State) -> Entry | None:

@@ -152,7 +152,7 @@ class CarpLines(fmt.Lines):
     def __init__(
         self, ci: CarpInterface, pol: Policy, status: Status, macvlan: SysIf | None,
         mtu: int, mac: str, show_key: bool, first_v4_only: bool,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._flags = carp_flags(ci, pol)
         head = f"{ci.name}: {fmt.flags_field(self._flags, pol)}"
         super().__init__(head, mtu, mac, macvlan.index if macvlan else ci.index, CARP_PRIORITY)
@@ -184,7 +184,7 @@ class CarpLines(fmt.Lines):
         return address_lines(
             self._pol, self._ci.name, self._ci.addresses, index=self._index,
             bcast_flag=bool(self._flags & fmt.BROADCAST), first_v4_only=self._first_v4_only,
-        )  # fmt: skip
+        )
 
 
 def render_carp(

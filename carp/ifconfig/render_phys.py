@@ -64,7 +64,7 @@ class PhysicalLines(fmt.Lines):
     def __init__(
         self, facts: SysIf, display: str, pol: Policy, status: Status,
         vhids: list[CarpInterface], show_key: bool, first_v4_only: bool,
-    ) -> None:  # fmt: skip
+    ) -> None:
         loop = bool(facts.flags & sysif.IFF_LOOPBACK)
         head = f"{display}: {fmt.flags_field(phys_flags(facts, pol), pol)}"
         super().__init__(head, facts.mtu, None if loop else facts.mac, facts.index, 0)
@@ -109,7 +109,7 @@ class PhysicalLines(fmt.Lines):
     def _vhid_lines(self, family: int) -> list[str]:
         addrs = [a for a in self._vaddrs if a.family == family]
         return rc.address_lines(self._pol, self._display, addrs, index=self._facts.index,
-                                bcast_flag=self._bflag, with_vhid=True)  # fmt: skip
+                                bcast_flag=self._bflag, with_vhid=True)
 
     def inet(self) -> list[str]:
         pol, bflag = self._pol, self._bflag

@@ -224,14 +224,14 @@ class Client:
 
     def arp_args(self, ip: str, window: float, count: int, interval: float,
                  first: bool, src_ip: str | None = None,
-                 src_mac: str | None = None) -> list[str]:  # fmt: skip
+                 src_mac: str | None = None) -> list[str]:
         return ["arp", "--iface", "eth0", "--src-ip", src_ip or self.ip, "--ip", ip,
                 "--count", str(count), "--interval", str(interval), "--window", str(window),
                 *(["--first"] if first else []), *(["--src-mac", src_mac] if src_mac else [])]
 
     def arp(self, ip: str, window: float = 0.3, count: int = 1, interval: float = 0.1,
             first: bool = False, src_ip: str | None = None,
-            src_mac: str | None = None) -> dict[str, Any]:  # fmt: skip
+            src_mac: str | None = None) -> dict[str, Any]:
         """{"sent": [t...], "replies": [{"t", "mac", "eth_src"}...]} for who-has `ip`,
         asked as this client or as the station (src_ip, src_mac) it poses as."""
         args = self.arp_args(ip, window, count, interval, first, src_ip, src_mac)

@@ -85,7 +85,7 @@ class Personality:
     def backup_takes_over(
         self, mine: int, theirs: int, my_demote: int, ch_demote: int, preempt: bool,
         advbase: int,
-    ) -> str | None:  # fmt: skip
+    ) -> str | None:
         """The reason a BACKUP becomes MASTER on this advertisement, or None."""
         if mine < theirs and preempt:
             return R_PREEMPT

@@ -74,7 +74,7 @@ class FreeBSD(Personality):
     physical_interface_lines = (
         "metric_mtu", "options", "ether", "inet", "link_local", "inet6", "carp_vhid", "groups",
         "media", "nd6",
-    )  # fmt: skip
+    )
     carp_is_loopback = True  # <= 9: IFT_CARP, found its parent by subnet
     shows_lower_up = True  # 14+
     broadcast_by_prefixlen = {31: "255.255.255.255"}
@@ -133,7 +133,7 @@ class FreeBSD(Personality):
         "suppress_preempt": {
             "default": 0, "writable": False, "listed": False, "descr": "Preemption is suppressed",
         },
-    }  # fmt: skip
+    }
 
     def sysctl_exit_status(self, failures: int) -> int:
         return min(failures, 255)  # the number of failed arguments

@@ -80,7 +80,7 @@ class NetBSD(Personality):
     carp_interface_lines = ("mtu", "carp_per_vhid", "address", "link_local", "addresses")
     physical_interface_lines = (
         "mtu", "carp_per_vhid", "address", "media", "inet", "link_local", "inet6",
-    )  # fmt: skip
+    )
     flags_in_0x = True  # NetBSD 8+
     addresses_with_prefix = True
 

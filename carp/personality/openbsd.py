@@ -45,7 +45,7 @@ class OpenBSD(Personality):
     def backup_takes_over(
         self, mine: int, theirs: int, my_demote: int, ch_demote: int, preempt: bool,
         advbase: int,
-    ) -> str | None:  # fmt: skip
+    ) -> str | None:
         if mine < theirs and preempt and ch_demote >= my_demote:
             return R_PREEMPT
         if ch_demote > my_demote:
@@ -101,12 +101,12 @@ class OpenBSD(Personality):
     no_such_interface = "{name}: no such interface"
     carp_interface_lines = (
         "mtu", "lladdr", "index", "carpnodes", "groups", "status", "link_local", "addresses",
-    )  # fmt: skip
+    )
     # No vhids on physical interfaces in OpenBSD: ours show the NetBSD carp way.
     physical_interface_lines = (
         "mtu", "lladdr", "index", "carp_per_vhid", "groups", "media", "link_local", "inet",
         "inet6",
-    )  # fmt: skip
+    )
     broadcast_by_prefixlen = {31: None, 32: None}  # in_ifinit: IN_RFC3021_SUBNET
     egress_group = True
     lists_first_inet_only = True

@@ -58,7 +58,7 @@ CASES = (
 
 def ether(src_mac: str, dst_mac: str, ethertype: int, payload: bytes) -> bytes:
     return (bytes.fromhex(dst_mac.replace(":", "")) + bytes.fromhex(src_mac.replace(":", ""))
-            + struct.pack("!H", ethertype) + payload)  # fmt: skip
+            + struct.pack("!H", ethertype) + payload)
 
 
 def datagram(case: Case, ttl: int = 255) -> bytes:
@@ -66,7 +66,7 @@ def datagram(case: Case, ttl: int = 255) -> bytes:
     v4, v6 = ([], [case.vip]) if ":" in case.vip else ([case.vip], [])
     signer = wire.Signer(wire.hmac_key(PASS), case.vhid, v4, v6)
     payload = wire.make_advert(signer, case.vhid, case.advbase, case.advskew,
-                               wire.int_to_counter(case.counter))  # fmt: skip
+                               wire.int_to_counter(case.counter))
     if case.v6:
         return wire.build_ipv6(case.src, case.dst, payload, tclass=case.tos, hlim=ttl)
     return wire.build_ipv4(case.src, case.dst, payload, case.tos, 0x1234, ttl=ttl)
@@ -82,7 +82,7 @@ def kernel_digest(case: Case) -> bytes:
     message = version 2, type 1, vhid, the address, the 8 counter bytes."""
     fam = socket.AF_INET6 if ":" in case.vip else socket.AF_INET
     msg = (bytes([2, 1, case.vhid]) + socket.inet_pton(fam, case.vip)
-           + case.counter.to_bytes(8, "big"))  # fmt: skip
+           + case.counter.to_bytes(8, "big"))
     return hmac.new(PASS.encode(), msg, hashlib.sha1).digest()
 
 
@@ -165,7 +165,7 @@ def test_tcpdump_flags_what_is_broken(tmp_path: Path) -> None:
     bad_ip[10] ^= 0xFF  # IPv4 header checksum
     path = tmp_path / "broken.pcap"
     write_pcap(path, [frame(case, bytes(bad_sum)), frame(case, datagram(case, ttl=1)),
-                      frame(case, bytes(bad_ip))])  # fmt: skip
+                      frame(case, bytes(bad_ip))])
     recs = carp_records(tcpdump(path, "-e", "-vv", "-T", "carp"))
     assert [("unparsed" in r) for r in recs] == [False, False, False], recs
     assert recs[0]["carp_bad"] is not None, recs[0]["text"]

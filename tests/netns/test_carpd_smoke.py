@@ -112,7 +112,7 @@ class Host:
     def arp_replies(self, src: str, target: str = VIP) -> list[str]:
         """Who answers an ARP request for `target` on this host's LAN (sender MACs)."""
         out = run("ip", "netns", "exec", self.ns, sys.executable, "-c", ARP_PROBE,
-                  self.dev, src, target)  # fmt: skip
+                  self.dev, src, target)
         return out.stdout.split()
 
     def log(self) -> str:
@@ -131,7 +131,7 @@ def pair(tmp_path: Path) -> Iterator[tuple[Host, Host]]:
             run("ip", "netns", "add", h.ns)
             run("ip", "-n", h.ns, "link", "set", "lo", "up")
         run("ip", "-n", a.ns, "link", "add", a.dev, "type", "veth",
-            "peer", "name", b.dev, "netns", b.ns)  # fmt: skip
+            "peer", "name", b.dev, "netns", b.ns)
         for i, (h, skew) in enumerate(((a, 0), (b, 100)), start=11):
             run("ip", "-n", h.ns, "addr", "add", f"192.168.1.{i}/24", "dev", h.dev)
             run("ip", "-n", h.ns, "link", "set", h.dev, "up")
@@ -142,7 +142,7 @@ def pair(tmp_path: Path) -> Iterator[tuple[Host, Host]]:
             hook.chmod(0o755)
             env = ("env", f"CARP_RUNDIR={h.rundir}", f"PYTHONPATH={ROOT}")
             run("ip", "netns", "exec", h.ns, *env, sys.executable, "-c", WRITE_STORE,
-                h.dev, str(skew))  # fmt: skip
+                h.dev, str(skew))
         yield a, b
     finally:
         for h in hosts:
@@ -182,7 +182,7 @@ def start(h: Host) -> None:
         ["ip", "netns", "exec", h.ns, "env", f"CARP_RUNDIR={h.rundir}",
          str(CARPD), "-d", "-H", str(h.rundir / "hooks.d")],
         stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    )
     log.close()
     pid = h.proc.pid  # `ip netns exec`, env and the launcher all exec: this is carpd
     wait_for(f"carpd in {h.ns} to publish status", lambda: h.store.read_status(), 15)
@@ -210,7 +210,7 @@ def test_master_backup_kill9_takeover_and_clean_stop(pair: tuple[Host, Host]) ->
     assert VIP not in a.addresses(a.dev) and VIP not in b.addresses(b.dev)
     for h in (a, b):  # ARP flux prevention on the carpdev
         conf = run("ip", "netns", "exec", h.ns, "cat",
-                   f"/proc/sys/net/ipv4/conf/{h.dev}/arp_ignore").stdout  # fmt: skip
+                   f"/proc/sys/net/ipv4/conf/{h.dev}/arp_ignore").stdout
         assert conf.strip() == "1"
     # Only the MASTER answers ARP for the virtual address, with the virtual MAC (no flux).
     assert b.arp_replies("192.168.1.12") == [VMAC]

@@ -31,7 +31,7 @@ def _configure(host: Host, skews: tuple[int, int]) -> None:
     for n, skew in enumerate(skews):
         host.ifconfig(f"carp{n}", "create")
         host.ifconfig(f"carp{n}", "vhid", str(n + 1), *(["advskew", str(skew)] if skew else []),
-                      "pass", PASS, VIP, "netmask", "255.255.255.0")  # fmt: skip
+                      "pass", PASS, VIP, "netmask", "255.255.255.0")
     host.sysctl("-w", "net.inet.carp.arpbalance=1")
 
 
@@ -61,7 +61,7 @@ def example_lab(pers: str) -> Iterator[tuple[Lab, Capture]]:
         _configure(a, (0, 100))
         _configure(b, (100, 0))
         assert wait_states({a: {1: "MASTER", 2: "BACKUP"}, b: {1: "BACKUP", 2: "MASTER"}},
-                           10), f"A {vhid_states(a)} B {vhid_states(b)}"  # fmt: skip
+                           10), f"A {vhid_states(a)} B {vhid_states(b)}"
         yield lab, cap
 
 

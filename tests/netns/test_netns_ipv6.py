@@ -51,7 +51,7 @@ def _virtual_mac_advert(cap: Capture, host: Host, since: float) -> dict[str, obj
         lambda r: r["kind"] == "carp" and r["port"] == host.port() and ":" in r["dst_ip"]
         and r["src_mac"] == VMAC1,
         timeout=5, since=since,
-    )  # fmt: skip
+    )
 
 
 def test_ipv6_adverts_carry_the_virtual_mac_and_are_accepted(

@@ -70,6 +70,6 @@ def test_equal_hosts_started_together_then_a_forced_tie(pers: str) -> None:
         assert sorted(set(ads[:2])) == sorted(h.letter for h in rest), ads[:2]
         winner = agreed_master(rest, lab, cap, thawed + 0.5)
         times = [r["t"] for r in cap.adverts(vhid=1, since=thawed)
-                 if lab.port_owner(r["port"]) == winner]  # fmt: skip
+                 if lab.port_owner(r["port"]) == winner]
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
         assert max(gaps) < 1.5, f"{winner} stopped advertising for {max(gaps):.2f}s"

@@ -44,7 +44,7 @@ UCARP_POLL = 1 + 100 / 256
 HOLD = UCARP_MD + UCARP_POLL + 1.0
 CARPD_MD = 3 * (1 + 100 / 256)  # OpenBSD: 3 x (advbase + advskew/256), KA-3
 DROPS = ("badif", "badttl", "hdrops", "badsum", "badver", "badlen", "badauth", "badvhid",
-         "badaddrs")  # fmt: skip
+         "badaddrs")
 # every message ucarp 1.5.2 logs when it drops an advertisement (its strings)
 UCARP_REJECTS = re.compile(
     r"Bad TTL|Bad version|Ignoring vhid|Bad IP checksum|Bogus size|Bad digest"
@@ -65,17 +65,17 @@ class Ucarp:
         self.log_path = host.lab.tmp / f"ucarp-{host.letter}.log"
         self.up = _script(host.lab, "vip-up.sh", 'ip addr add "$2/24" dev "$1"')
         self.down = _script(host.lab, "vip-down.sh",
-                            'ip addr del "$2/24" dev "$1" 2>/dev/null; exit 0')  # fmt: skip
+                            'ip addr del "$2/24" dev "$1" 2>/dev/null; exit 0')
 
     def start(self) -> int:
         # -P: preempt, as an admin sets it; -f none: no syslog, stderr is the log
         argv = [program("ucarp"), "-i", self.host.dev(), "-s", self.host.ip(), "-v", "1",
                 "-p", self.password, "-a", VIP, "-b", "1", "-k", str(self.advskew),
-                "-u", str(self.up), "-d", str(self.down), "-P", "-f", "none"]  # fmt: skip
+                "-u", str(self.up), "-d", str(self.down), "-P", "-f", "none"]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(netns.exec_argv(self.host.ns, argv),
                                          stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)  # fmt: skip
+                                         stderr=subprocess.STDOUT)
         return self.proc.pid
 
     def kill(self) -> float:
@@ -106,7 +106,7 @@ class Ucarp:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+                 tb: TracebackType | None) -> None:
         self.kill()
         print(f"----- ucarp log of {self.host.name}\n{self.log()}")
 
@@ -120,11 +120,11 @@ class SwitchDump:
         # --immediate-mode: libpcap hands over each frame at once, not in timed blocks
         # that a SIGTERM would discard; -U writes each to the file as it comes
         argv = [program("tcpdump"), "-i", "br1", "-nn", "--immediate-mode", "-U",
-                "-w", str(self.path), "ip proto 112"]  # fmt: skip
+                "-w", str(self.path), "ip proto 112"]
         with open(err, "wb") as f:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 netns.exec_argv(lab.switch, argv), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=f)  # fmt: skip
+                stdout=subprocess.DEVNULL, stderr=f)
         if not wait_until(lambda: "listening on" in err.read_text(errors="replace"), 10):
             self.stop()
             raise RuntimeError(f"tcpdump did not start: {err.read_text(errors='replace')}")
@@ -145,7 +145,7 @@ class SwitchDump:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+                 tb: TracebackType | None) -> None:
         self.stop()
 
 
@@ -211,7 +211,7 @@ def test_carpd_master_ucarp_backup_then_ucarp_takes_over() -> None:
             last_a = max(r["t"] for r in cap.adverts(port=a.port()))
             detect = first_b["t"] - last_a
             print(f"ucarp took over {detect:.3f} s after carpd's last advertisement "
-                  f"(master-down {UCARP_MD:.3f} s)")  # fmt: skip
+                  f"(master-down {UCARP_MD:.3f} s)")
             # never early; late by at most one of ucarp's poll() periods (peers.md)
             assert UCARP_MD - 0.05 <= detect <= UCARP_MD + UCARP_POLL + 0.5, detect
             assert (first_b["vhid"], first_b["advbase"], first_b["advskew"]) == (1, 1, 100)
@@ -281,7 +281,7 @@ def test_ucarp_master_carpd_backup_then_carpd_takes_over() -> None:
             last_b = max(r["t"] for r in cap.adverts(port=b.port()))
             detect = first_a["t"] - last_b
             print(f"carpd took over {detect:.3f} s after ucarp's last advertisement "
-                  f"(master-down {CARPD_MD:.3f} s)")  # fmt: skip
+                  f"(master-down {CARPD_MD:.3f} s)")
             assert detect >= CARPD_MD - 0.05, detect
             assert (first_a["advskew"], first_a["ttl"], first_a["src_mac"]) == (100, 255, VMAC1)
             counters = carp_counters(a)

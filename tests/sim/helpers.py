@@ -24,12 +24,12 @@ def iface(
         return CarpInterface(
             name=carpdev, style="vhid", nodes=[Node(vhid, advskew)], advbase=advbase,
             passphrase="secret", addresses=[Address(addr, 24, vhid=vhid)], up=True,
-        )  # fmt: skip
+        )
     return CarpInterface(
         name=name or f"carp{vhid - 1}", carpdev=carpdev, nodes=[Node(vhid, advskew)],
         advbase=advbase, passphrase="secret", addresses=[Address(addr, 24)], up=True,
         groups=groups or ["carp"],
-    )  # fmt: skip
+    )
 
 
 def key(personality: str, vhid: int = 1, carpdev: str = "em0", name: str | None = None) -> str:

@@ -101,7 +101,7 @@ class Lan:
         sh = SimHost(
             name, personality, f"10.0.0.{len(self.hosts) + 1}",
             {ci.key: ci for ci in interfaces}, dict(sysctl or {}), dict(groups or {}),
-        )  # fmt: skip
+        )
         self.hosts[name] = sh
         self.side[name] = 0
         self.boot(name)
@@ -208,7 +208,7 @@ class Lan:
             n for n, sh in self.hosts.items()
             if sh.host is not None
             and any(v == vhid and s == "MASTER" for (_, v), s in sh.host.states().items())
-        )  # fmt: skip
+        )
 
     def transitions_of(self, name: str, new: str | None = None) -> list[Transition]:
         return [t for t in self.transitions if t.host == name and (new is None or t.new == new)]
@@ -290,5 +290,5 @@ class Lan:
         acts = sh.host.packet(
             send.carpdev, send.family, self.hosts[src].addr, send.dst, 255, p, self.now / US,
             sh.addr,
-        )  # fmt: skip
+        )
         self._handle(sh, acts, lazy=True)

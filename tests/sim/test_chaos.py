@@ -51,7 +51,7 @@ def check_one_master(lan: Lan, pers: str, skews: dict[tuple[str, int], int]) -> 
 
 @pytest.mark.parametrize(("pers", "preempt", "seed"), [
     ("openbsd", 0, 1), ("openbsd", 1, 2), ("freebsd", 1, 3), ("netbsd", 0, 4),
-])  # fmt: skip
+])
 def test_sixteen_hosts_an_hour_of_crashes(pers: str, preempt: int, seed: int) -> None:
     lan, skews = cluster(pers, preempt, seed)
     schedule_chaos(lan, seed, HOUR - 120 * US)

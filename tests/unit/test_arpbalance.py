@@ -21,7 +21,7 @@ IPS = [f"192.168.1.{100 + i}" for i in range(16)]
 def carp(vhid: int, advskew: int = 0, addr: str = VIP) -> CarpInterface:
     """The carp(4) example: carp<vhid-1> with the shared address on em0."""
     return CarpInterface(name=f"carp{vhid - 1}", carpdev="em0", nodes=[Node(vhid, advskew)],
-                         passphrase=PASS, addresses=[Address(addr, 24)], up=True)  # fmt: skip
+                         passphrase=PASS, addresses=[Address(addr, 24)], up=True)
 
 
 def host_a(pers: str, sysctl: dict[str, int] | None = None) -> CarpHost:
@@ -70,7 +70,7 @@ def test_both_hosts_answer_every_request_exactly_once() -> None:
     """A is MASTER of vhid 1 and B of vhid 2: each request gets one answer, and both
     hosts get some of them."""
     members = [ArpMember(1, hmac_key(PASS), "00:00:5e:00:01:01", True),
-               ArpMember(2, hmac_key(PASS), "00:00:5e:00:01:02", False)]  # fmt: skip
+               ArpMember(2, hmac_key(PASS), "00:00:5e:00:01:02", False)]
     b_view = [ArpMember(m.vhid, m.key, m.mac, not m.master) for m in members]
     for pers in ("netbsd", "freebsd"):
         owners = []
@@ -84,7 +84,7 @@ def test_both_hosts_answer_every_request_exactly_once() -> None:
 
 def test_a_host_master_of_both_answers_everything_with_the_chosen_mac() -> None:
     members = [ArpMember(2, hmac_key(PASS), "00:00:5e:00:01:02", True),
-               ArpMember(1, hmac_key(PASS), "00:00:5e:00:01:01", True)]  # fmt: skip
+               ArpMember(1, hmac_key(PASS), "00:00:5e:00:01:01", True)]
     for ip in IPS:
         chosen = arp_responder(policy("freebsd"), members, mac_bytes(MACS[0]), ip)
         assert chosen is not None

@@ -95,7 +95,7 @@ def test_ka15_ip_fold_ipv4() -> None:
 def test_ip_fold_ipv6_xors_eight_words() -> None:
     s, d = "2001:db8::1", "2001:db8:0:1::2:3"
     words = struct.unpack("!8I", socket.inet_pton(socket.AF_INET6, s)
-                          + socket.inet_pton(socket.AF_INET6, d))  # fmt: skip
+                          + socket.inet_pton(socket.AF_INET6, d))
     expect = 0
     for w in words:
         expect ^= w

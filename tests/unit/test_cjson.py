@@ -59,7 +59,7 @@ def _outcome(fn: object, data: str | bytes) -> object:
         b"", b"{", b'{"a":\xff}', b"\xef\xbb\xbf{}", '{"a":1}'.encode("utf-16"),
         '{"a":1}'.encode("utf-16-le"), '{"a":1}'.encode("utf-32"), b"[1]", b" {}",
     ],
-)  # fmt: skip
+)
 def test_anything_else_gets_json_own_answer_or_error(data: str | bytes) -> None:
     assert _outcome(cjson.loads, data) == _outcome(json.loads, data)
 

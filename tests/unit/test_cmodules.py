@@ -47,7 +47,7 @@ def _run(tmp_path: Path, hide: tuple[str, ...]) -> dict[str, object]:
     rundir = tmp_path / ("public" if hide else "c")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARP_")}
     out = subprocess.run([sys.executable, "-c", code, str(rundir)], capture_output=True,
-                         text=True, check=True, env=env)  # fmt: skip
+                         text=True, check=True, env=env)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 

@@ -173,7 +173,7 @@ def test_shutdown_lets_a_transition_not_overtaken_finish(tmp_path: Path) -> None
     its vhost: its running hook is not cut short."""
     out = tmp_path / "out.txt"
     _hook(tmp_path, "10-slow", f'#!/bin/sh\necho "$1 $2 $$" >> "{out}"\nsleep 0.3\n'
-                               f'echo "$1 done $$" >> "{out}"\n')  # fmt: skip
+                               f'echo "$1 done $$" >> "{out}"\n')
     logged: list[str] = []
 
     async def scenario() -> None:
@@ -201,7 +201,7 @@ class Watch:
 def test_the_watch_is_told_of_each_hook_group(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     _hook(tmp_path, "10-group", f'#!/bin/sh\nread -r _ _ _ _ pgid _ < /proc/$$/stat\n'
-                                f'echo "$$ $pgid" >> "{out}"\n')  # fmt: skip
+                                f'echo "$$ $pgid" >> "{out}"\n')
     watch = Watch()
     logged: list[str] = []
 

@@ -22,12 +22,12 @@ def ci(pers: str = "openbsd", vhid: int = 1, skew: int = 0, dev: str = "em0", **
         base = CarpInterface(
             name=dev, style="vhid", nodes=[Node(vhid, skew)], passphrase="pw",
             addresses=[Address(f"192.168.{vhid}.1", 24, vhid=vhid)], up=True,
-        )  # fmt: skip
+        )
     else:
         base = CarpInterface(
             name=f"carp{vhid - 1}", carpdev=dev, nodes=[Node(vhid, skew)], passphrase="pw",
             addresses=[Address(f"192.168.{vhid}.1", 24)], up=True,
-        )  # fmt: skip
+        )
     return replace(base, **kw)
 
 
@@ -38,7 +38,7 @@ def host(pers: str = "openbsd", *ifs: CarpInterface, sysctl: dict[str, int] | No
 
 
 def payload(vhid: int = 1, skew: int = 0, pw: str = "pw", demote: int = 0, counter: int = 9,
-            version: int = 2, advbase: int = 1) -> bytes:  # fmt: skip
+            version: int = 2, advbase: int = 1) -> bytes:
     c = int_to_counter(counter)
     digest = Signer(hmac_key(pw), vhid, [f"192.168.{vhid}.1"], []).sign(c)
     return encode(Advert(vhid, skew, advbase, c, digest, demote, version=version))
@@ -53,7 +53,7 @@ def texts(acts: list[Action]) -> list[str]:
 
 
 def rx(h: CarpHost, data: bytes, ttl: int = 255, dev: str = "em0", family: int = 4,
-       now: float = 1.0) -> list[Action]:  # fmt: skip
+       now: float = 1.0) -> list[Action]:
     dst = "224.0.0.18" if family == 4 else "ff02::12"
     return h.packet(dev, family, "10.0.0.2", dst, ttl, data, now)
 

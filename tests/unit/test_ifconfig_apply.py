@@ -478,14 +478,14 @@ KEYWORDS = [
     "lladdr", "peer", "peer6", "mcast", "mcast6", "carpver", "vrrpprio", "vrrpinterval",
     "inet", "inet6", "-inet", "-inet6", "netmask", "prefixlen", "broadcast", "alias",
     "-alias", "delete", "up", "down",
-]  # fmt: skip
+]
 VALUES = [
     "0", "1", "2", "3", "100", "254", "255", "256", "-1", "abc", "", "em0", "em1", "nosuch0",
     "carp1", "master", "BACKUP", "init", "1:0,2:100", "1:0,1:0", "ip", "arp", "bogus",
     "10.0.0.2", "192.168.1.10", "192.168.1.10/24", "192.168.1.10/33", "2001:db8::1",
     "2001:db8::1/64", "255.255.255.0", "0xffffff00", "255.0.255.0", "0:1:2:3:4:5", "random",
     "lan", "lan0", "x" * 40,
-]  # fmt: skip
+]
 NAMES = ["carp0", "carp1", "em0", "em1", "nosuch0", "carp"]
 FLAGS = ["-a", "-A", "-C", "-l", "-g", "-k", "-u", "-d", "-x"]
 
@@ -498,7 +498,7 @@ GOOD: dict[str, list[str]] = {
     "peer6": ["2001:db8::3"], "carpver": ["2", "3"], "vrrpprio": ["100"],
     "vrrpinterval": ["100"], "netmask": ["255.255.255.0"], "prefixlen": ["24"],
     "broadcast": ["192.168.1.255"],
-}  # fmt: skip
+}
 ADDRESSES = ["192.168.1.10", "192.168.2.10/24", "10.9.9.9", "192.168.1.11/32"]
 PARAM = st.one_of(
     st.sampled_from(sorted(GOOD)).flatmap(

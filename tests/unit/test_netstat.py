@@ -222,11 +222,11 @@ def test_main_reads_live_counters_from_carpd(
 
 
 @pytest.mark.parametrize("reply", [b"error expected: sync <generation>\n",  # an older carpd
-                                   b"counters ipackets=x\n", b"counters ipackets=1"])  # fmt: skip
+                                   b"counters ipackets=x\n", b"counters ipackets=1"])
 def test_main_falls_back_to_status_without_an_answer(
     env: Path, carpd: Callable[[bytes], list[bytes]], reply: bytes,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     Store(env).write_status({"pid": os.getpid(), "counters": {"ipackets": 5}})
     carpd(reply)
     assert netstat.main(["-ss", "-p", "carp"]) == 0

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(
     p for d in ("carp", "sysctl") for p in (ROOT / d).rglob("*.py")
     if "personality" not in p.relative_to(ROOT).parts
-)  # fmt: skip
+)
 NAMES = set(PERSONALITIES)
 
 

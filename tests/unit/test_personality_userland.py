@@ -25,7 +25,7 @@ def test_every_declared_rule_has_a_value(name: str) -> None:
 def test_interface_lines_name_real_kinds(name: str) -> None:
     pol = policy(name)
     for kinds, lines in ((pol.carp_interface_lines, CarpLines),
-                         (pol.physical_interface_lines, PhysicalLines)):  # fmt: skip
+                         (pol.physical_interface_lines, PhysicalLines)):
         unknown = [k for k in kinds if k.startswith("_") or not callable(getattr(lines, k, None))]
         assert not unknown, f"{name}: {lines.__name__} has no {unknown}"
 

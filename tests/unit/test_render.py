@@ -103,7 +103,7 @@ def obsd_master(fake: FakeSys) -> State:
     ci = _carp(
         "carp0", carpdev="em0", nodes=[Node(1, 0)], up=True, index=7, passphrase="mekmitasdigoat",
         addresses=[Address("192.168.1.1", 24)],
-    )  # fmt: skip
+    )
     return State(personality="openbsd", interfaces={"carp0": ci}, ifmap={"em0": "eth0"})
 
 
@@ -152,11 +152,11 @@ def test_openbsd_backup_with_carppeer_and_link_local(fake: FakeSys) -> None:
     fake.add("em1", 3)
     # carpd's macvlan: its ifindex and link-local show; its VIP copy is not shown twice.
     fake.add("carp1", 8, mac="00:00:5e:00:01:02", v4=[("10.0.0.10", 24, "10.0.0.255")],
-             v6=[("fe80::200:5eff:fe00:102", 64, 8)], kind="macvlan")  # fmt: skip
+             v6=[("fe80::200:5eff:fe00:102", 64, 8)], kind="macvlan")
     ci = _carp(
         "carp1", carpdev="em1", nodes=[Node(2, 100)], up=True, index=99, peer="10.0.0.2",
         addresses=[Address("10.0.0.10", 24)],
-    )  # fmt: skip
+    )
     state = State(personality="openbsd", interfaces={"carp1": ci})
     assert render.show_interface("carp1", state, _status(carp1={2: "BACKUP"})) == OBSD_BACKUP
 
@@ -179,7 +179,7 @@ def test_openbsd_carpnodes_balancing(fake: FakeSys) -> None:
     ci = _carp(
         "carp0", carpdev="em0", nodes=[Node(1, 0), Node(2, 100)], balancing="ip", up=True,
         index=9, addresses=[Address("192.168.1.10", 24)],
-    )  # fmt: skip
+    )
     state = State(personality="openbsd", interfaces={"carp0": ci})
     status = _status(carp0={1: "MASTER", 2: "BACKUP"})
     assert render.show_interface("carp0", state, status) == OBSD_BALANCING
@@ -243,11 +243,11 @@ def test_openbsd_physical_without_carrier_and_broadcast_fact(fake: FakeSys) -> N
         ("freebsd", ["\tinet 10.0.0.1 netmask 0xfffffffe broadcast 255.255.255.255\n",
                      "\tinet 10.0.0.9 netmask 0xffffffff broadcast 10.0.0.9\n"]),
     ],
-)  # fmt: skip
+)
 def test_physical_point_to_point_subnets(fake: FakeSys, personality: str, lines: list[str]) -> None:
     # Linux holds no broadcast for a /31 or /32: each BSD kernel's own rule decides.
     fake.add("em0", 1, v4=[("192.168.1.2", 24, "192.168.1.77"), ("10.0.0.1", 31, None),
-                           ("10.0.0.9", 32, None)])  # fmt: skip
+                           ("10.0.0.9", 32, None)])
     out = render.show_interface("em0", State(personality=personality), None)
     assert out is not None
     assert "\tinet 192.168.1.2 netmask 0xffffff00 broadcast 192.168.1.77\n" in out  # set by hand
@@ -285,17 +285,17 @@ def test_cloners(fake: FakeSys) -> None:
 @pytest.fixture
 def host(fake: FakeSys) -> State:
     fake.add("lo", 1, mac="00:00:00:00:00:00", mtu=65536, flags=LOOP_UP, operstate="unknown",
-             v4=[("127.0.0.1", 8, None)], v6=[("::1", 128, 0)], kind="loopback")  # fmt: skip
+             v4=[("127.0.0.1", 8, None)], v6=[("::1", 128, 0)], kind="loopback")
     fake.add("eth0", 2, v4=[("192.168.1.2", 24, "192.168.1.255"), ("192.168.1.3", 24, None)])
     fake.add("eth1", 3, flags=0x1002, carrier=None, operstate="down", mac="52:54:00:00:00:01")
     fake.add("carp0", 4, mac="00:00:5e:00:01:01", kind="macvlan",
-             v4=[("192.168.1.1", 24, "192.168.1.255")])  # fmt: skip
+             v4=[("192.168.1.1", 24, "192.168.1.255")])
     fake.add("vh7-eth0", 5, mac="00:00:5e:00:01:07", kind="macvlan")
     carp0 = _carp("carp0", carpdev="eth0", nodes=[Node(1)], up=True, index=4,
-                  addresses=[Address("192.168.1.1", 24), Address("192.168.1.9", 24)])  # fmt: skip
+                  addresses=[Address("192.168.1.1", 24), Address("192.168.1.9", 24)])
     carp1 = _carp("carp1", index=6)  # created, carpd has not made its macvlan (yet)
     vh = _carp("eth0", style="vhid", nodes=[Node(7)],
-               addresses=[Address("192.168.1.7", 32, vhid=7)])  # fmt: skip
+               addresses=[Address("192.168.1.7", 32, vhid=7)])
     return State(personality="openbsd", interfaces={"carp0": carp0, "carp1": carp1, vh.key: vh})
 
 
@@ -365,14 +365,14 @@ em0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu
 @pytest.fixture
 def fbsd(fake: FakeSys) -> State:
     fake.add("em0", 1, v4=[("192.168.1.2", 24, "192.168.1.255")],
-             v6=[("fe80::5054:ff:fe12:3456", 64, 1)])  # fmt: skip
+             v6=[("fe80::5054:ff:fe12:3456", 64, 1)])
     fake.add("vh1-em0", 6, mac="00:00:5e:00:01:01", kind="macvlan",
-             v4=[("192.168.1.1", 24, "192.168.1.255")])  # fmt: skip
+             v4=[("192.168.1.1", 24, "192.168.1.255")])
     fake.speeds["em0"] = (1000, "full")
     fake.caps["em0"] = 0x4E524BB
     fake.v6_off.add("em0")
     vh = _carp("em0", style="vhid", nodes=[Node(1, 0)], passphrase="mekmitasdigoat",
-               addresses=[Address("192.168.1.1", 24, vhid=1)])  # fmt: skip
+               addresses=[Address("192.168.1.1", 24, vhid=1)])
     return State(personality="freebsd", interfaces={vh.key: vh})
 
 
@@ -390,7 +390,7 @@ def test_freebsd_key_only_with_k(fbsd: State) -> None:
 
 def test_freebsd_two_vhids_and_peer(fbsd: State) -> None:
     vh = _carp("em0", style="vhid", nodes=[Node(2, 100)], peer="192.168.1.3",
-               peer6="2001:db8::3", addresses=[Address("192.168.1.50", 32, vhid=2)])  # fmt: skip
+               peer6="2001:db8::3", addresses=[Address("192.168.1.50", 32, vhid=2)])
     fbsd.interfaces[vh.key] = vh
     out = render.show_interface("em0", fbsd, _status(em0__1={1: "MASTER"}, em0__2={2: "BACKUP"}))
     assert out is not None
@@ -433,7 +433,7 @@ carp0: flags=49<UP,LOOPBACK,RUNNING> metric 0 mtu 1500
 
 def test_freebsd_legacy_carp0(fake: FakeSys) -> None:
     ci = _carp("carp0", nodes=[Node(1)], up=True, passphrase="foobar",
-               addresses=[Address("192.168.1.50", 24)])  # fmt: skip
+               addresses=[Address("192.168.1.50", 24)])
     state = State(personality="freebsd", interfaces={"carp0": ci})
     assert render.show_interface("carp0", state, _status(carp0={1: "MASTER"})) == FBSD_LEGACY
     keyed = FBSD_LEGACY.replace("advskew 0\n", 'advskew 0 key "foobar"\n')
@@ -454,7 +454,7 @@ carp0: flags=0x8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500
 def test_netbsd_carp(fake: FakeSys) -> None:
     fake.add("wm0", 1)
     ci = _carp("carp0", carpdev="wm0", nodes=[Node(1)], up=True, passphrase="mekmitasdigoat",
-               addresses=[Address("192.168.1.1", 24)])  # fmt: skip
+               addresses=[Address("192.168.1.1", 24)])
     state = State(personality="netbsd", interfaces={"carp0": ci})
     status = _status(carp0={1: "MASTER"})
     assert render.show_interface("carp0", state, status) == NBSD_CARP

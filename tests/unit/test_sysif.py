@@ -58,12 +58,12 @@ def test_address_without_kernel_broadcast(monkeypatch: pytest.MonkeyPatch) -> No
         {"addr": "192.168.2.2", "netmask": "255.255.255.0", "broadcast": "192.168.2.255"},
         {"addr": "10.0.0.9", "netmask": "255.255.255.255", "broadcast": "10.0.0.9"},
         {"addr": "10.1.0.1", "netmask": "255.255.0.0"},
-    ]}  # fmt: skip
+    ]}
     fake = types.SimpleNamespace(AF_INET=2, AF_INET6=10, ifaddresses=lambda name: table)
     monkeypatch.setitem(sys.modules, "netifaces", fake)
     v4, v6 = sysif.addresses("em0", 2)
     assert v4 == [("192.168.1.2", 24, None), ("192.168.2.2", 24, "192.168.2.255"),
-                  ("10.0.0.9", 32, None), ("10.1.0.1", 16, None)]  # fmt: skip
+                  ("10.0.0.9", 32, None), ("10.1.0.1", 16, None)]
     assert v6 == []
 
 

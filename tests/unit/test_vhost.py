@@ -26,7 +26,7 @@ def make(
         ifname=kw.pop("ifname", "carp0"), logname=kw.pop("logname", "carp0"),  # type: ignore[arg-type]
         carpdev="em0", vhid=kw.pop("vhid", 1), v4=V4, v6=v6, key=KEY,  # type: ignore[arg-type]
         mac="00:00:5e:00:01:01", **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
     env = Env(pers, preempt=preempt)
     return VirtualHost(env, params, advbase, advskew, rng=random.Random(7))
 

@@ -392,11 +392,11 @@ nibble = st.integers(0, 15)
 @given(
     byte, byte, byte, st.binary(min_size=8, max_size=8), st.binary(min_size=20, max_size=20),
     byte, nibble, nibble, byte,
-)  # fmt: skip
+)
 def test_encode_decode_round_trip(
     vhid: int, advskew: int, advbase: int, counter: bytes, digest: bytes,
     demote: int, version: int, typ: int, authlen: int,
-) -> None:  # fmt: skip
+) -> None:
     adv = Advert(vhid, advskew, advbase, counter, digest, demote, version, typ, authlen)
     pkt = encode(adv)
     assert len(pkt) == 36 and ref_checksum(pkt) == 0
@@ -412,7 +412,7 @@ def test_make_advert_verifies(
     assert isinstance(adv, Advert)
     assert (adv.vhid, adv.advbase, adv.advskew, adv.counter, adv.demote) == (
         vhid, advbase, advskew, counter, d,
-    )  # fmt: skip
+    )
     assert signer.verify(adv)
     assert not signer.verify(dataclasses.replace(adv, digest=bytes(20)))
 
@@ -443,7 +443,7 @@ def test_every_reject_maps_to_a_stat_field() -> None:
         (Reject.UNKNOWN_VHID, "badvhid"), (Reject.BAD_INTERFACE, "badif"),
         (Reject.BAD_ADDRESSES, "badaddrs"), (Reject.LOOP, "badauth"),
     ],
-)  # fmt: skip
+)
 def test_reject_stat(reject: Reject, stat: str) -> None:
     assert reject.stat == stat
 
@@ -471,7 +471,7 @@ def test_build_ipv6_header() -> None:
     vtf, plen, nh, hlim = struct.unpack_from("!IHBB", dg)
     assert (vtf, plen, nh, hlim) == (0x6E000000, 36, 112, 255)  # traffic class, flow 0
     assert dg[8:40] == (socket.inet_pton(socket.AF_INET6, "fe80::1")
-                        + socket.inet_pton(socket.AF_INET6, "ff02::12"))  # fmt: skip
+                        + socket.inet_pton(socket.AF_INET6, "ff02::12"))
     assert dg[40:] == payload
 
 
@@ -515,7 +515,7 @@ def test_gratuitous_arp_layout() -> None:
         "0001" "0800" "06" "04" "0001"  # Ethernet/IPv4, request
         "00005e000101" "c0a80101"  # sender = virtual MAC, virtual IP
         "000000000000" "c0a80101"  # target HW zero, target IP = virtual IP
-    )  # fmt: skip
+    )
 
 
 def _na_parts(frame: bytes) -> tuple[bytes, bytes, bytes, bytes]:
@@ -543,7 +543,7 @@ def test_unsolicited_na() -> None:
 
 def test_unsolicited_na_router_flag_and_source() -> None:
     frame = wire.unsolicited_na("00:00:5e:00:01:02", "2001:db8::2", router=True,
-                                src_ip6="fe80::1")  # fmt: skip
+                                src_ip6="fe80::1")
     _, _, icmp, addrs = _na_parts(frame)
     assert icmp[4] == 0xA0
     assert addrs[:16] == socket.inet_pton(socket.AF_INET6, "fe80::1")
@@ -577,7 +577,7 @@ def test_vrrp_round_trip_ipv4_and_ipv6() -> None:
     assert len(msg6) == 24 and wire.decode_vrrp(msg6, "fe80::1", "ff02::12") == v6
     pseudo = (socket.inet_pton(socket.AF_INET6, "fe80::1")
               + socket.inet_pton(socket.AF_INET6, "ff02::12") + struct.pack("!I3xB", 24, 112))
-    assert ref_checksum(pseudo + msg6) == 0  # fmt: skip
+    assert ref_checksum(pseudo + msg6) == 0
 
 
 def test_vrrp_rejects() -> None:
