@@ -29,7 +29,7 @@ import pytest
 from carp.lab import Host, Lab, netns
 from carp.lab.capture import Predicate
 from carp.lab.scenario import PASS, VMAC1, configure_carp, vhid_states, wait_states, wait_until
-from carp.netstat import OPENBSD
+from carp.personality import policy
 from tests.external import carp_records, program, tcpdump
 from tests.netns.lab_fixtures import VIP, open_lab
 
@@ -160,7 +160,7 @@ def carp_counters(host: Host) -> dict[str, int]:
     """carpd's counters as `netstat -s -p carp` prints them (OpenBSD layout)."""
     out = host.netstat("-s", "-p", "carp").stdout
     counters = {}
-    for stat, fmt in OPENBSD:
+    for stat, fmt in policy("openbsd").netstat_carp_layout:
         pat = re.escape(fmt.strip()).replace(r"\{n\}", r"(\d+)").replace(r"\{s\}", "s?")
         m = re.search(rf"^\s*{pat}$", out, re.MULTILINE)
         assert m is not None, f"no {stat} line in:\n{out}"
