@@ -138,8 +138,11 @@ class VirtualHost:
     # -- timing (§4.2) ---------------------------------------------------------------
 
     def sent_advskew(self) -> int:
-        """The advskew put in our packets."""
-        return self.env.policy.sent_advskew(self.advskew, self.env)
+        """The advskew put in our packets, and compared with a received one."""
+        pol = self.env.policy
+        if not pol.demotion_raises_advskew:  # OpenBSD: no call on the hot path
+            return self.advskew
+        return pol.sent_advskew(self.advskew, self.env)
 
     def ad_interval_us(self) -> int:
         """advbase + advskew/256 of the advskew we send; 1/256 s at least."""
@@ -319,7 +322,10 @@ class VirtualHost:
         if not pol.cookie_counter:  # own counter := received counter
             self.counter = int.from_bytes(adv.counter, "big")  # hot: no length check
             self.init_counter = False
-        mine = self.advbase * US + pol.sent_advskew(self.advskew, self.env) * US // 256
+        skew = pol.sent_advskew(self.advskew, self.env) if pol.demotion_raises_advskew else (
+            self.advskew
+        )  # sent_advskew() inlined: this runs for every advert heard
+        mine = self.advbase * US + skew * US // 256
         theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote
         if state == MASTER:

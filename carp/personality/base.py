@@ -63,6 +63,8 @@ class Personality:
 
     # -- timing (carp_setrun) ----------------------------------------------------------
 
+    demotion_raises_advskew = True  # else sent_advskew is the configured advskew
+
     def sent_advskew(self, advskew: int, env: Env) -> int:
         """The advskew put in our packets, and compared with a received one."""
         return advskew

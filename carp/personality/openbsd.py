@@ -29,6 +29,7 @@ class OpenBSD(Personality):
     hashes_lladdr = True
     hmac_two_contexts = True
     counts_preempt = True
+    demotion_raises_advskew = False  # demotion travels in the demote byte instead
 
     def master_down_us(self, advbase: int, advskew: int) -> int:
         """carp_setrun: three whole advertisement intervals, 1/256 s at least."""
