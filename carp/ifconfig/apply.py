@@ -23,6 +23,7 @@ from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.addresses import Addresses, change_addresses, gather_address
 from carp.ifconfig.errors import IfconfigError, fail
+from carp.states import BACKUP, MASTER
 from carp.store import State
 
 # Names for type checkers only: typing costs ~5 ms at start-up.
@@ -101,7 +102,7 @@ class _Applier:
         """`state X` (vhid None on a carpN): a one-shot request for MASTER or BACKUP;
         INIT and the words a carpN ignores request nothing."""
         state = self.state_word(word, clone=vhid is None)
-        if state in ("MASTER", "BACKUP"):
+        if state in (MASTER, BACKUP):
             # A seq no earlier request can have: the generation this commit will get.
             ci.state_request = StateRequest(self.state.generation + 1, state, vhid)
 

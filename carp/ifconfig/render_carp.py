@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from carp.config import CARP_GROUP_V4, CARP_GROUP_V6, STATES, Address, CarpInterface
 from carp.ifconfig import render_fmt as fmt
+from carp.states import BACKUP, INIT, MASTER
 
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
 if TYPE_CHECKING:
@@ -24,20 +25,20 @@ CARP_PRIORITY = 15  # OpenBSD if_priority of a carp interface
 
 def vhid_state(status: Status, key: str, vhid: int) -> str:
     if not status:
-        return "INIT"
+        return INIT
     try:
         state = status["vhosts"][key][str(vhid)]["state"]
     except (KeyError, TypeError):
-        return "INIT"
+        return INIT
     return state if state in STATES else "<UNKNOWN>"  # OpenBSD's text for out-of-range
 
 
 def link_status(ci: CarpInterface, status: Status) -> str:
     """OpenBSD `status:` of a carpN: master if any vhid is, else backup, else invalid."""
     states = {vhid_state(status, ci.key, n.vhid) for n in ci.nodes}
-    if "MASTER" in states:
+    if MASTER in states:
         return "master"
-    return "backup" if "BACKUP" in states else "invalid"
+    return "backup" if BACKUP in states else "invalid"
 
 
 def carp_flags(ci: CarpInterface, pol: Policy) -> int:
