@@ -149,7 +149,7 @@ class Personality:
     looks_up_before_destroy = False  # destroying a missing interface: no_such_interface
 
     # ifconfig(8): parameters
-    ifconfig_numbers: str  # its number parser: "strtonum", "atoi" or "table" (ifconfig.apply)
+    ifconfig_numbers: str  # its number parser: "strtonum", "atoi" or "table" (ifconfig.apply_clone)
     refusals_print_usage = False  # a refused word prints the usage, not a message
     exact_state_words = False  # `state` takes INIT/BACKUP/MASTER as written, not in any case
     ignores_unknown_state = False  # an unknown `state` word on a carpN is no error

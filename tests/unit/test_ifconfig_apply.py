@@ -578,16 +578,17 @@ def test_apply_leaves_the_state_object_alone_on_failure(host: Host) -> None:
 def test_every_parameter_has_a_handler() -> None:
     """apply dispatches on the Op class: a new keyword's Op needs a handler (a KeyError
     otherwise), the address words aside, which carp.ifconfig.addresses gathers."""
-    from carp.ifconfig import apply
     from carp.ifconfig import operations as o
+    from carp.ifconfig.apply_clone import CLONE_OPS
+    from carp.ifconfig.apply_vhid import VHID_OPS, WITHOUT_VHID
 
     every = {c for c in vars(o).values() if isinstance(c, type) and issubclass(c, o.Op)}
     address = {o.AddressWord, o.Netmask, o.Prefixlen, o.Broadcast, o.Alias, o.Unalias}
     address.add(o.RemoveFamily)
     life_cycle = {o.Create, o.Destroy}
-    assert set(apply.CLONE_OPS) == every - {o.Op, o.Valued} - address - life_cycle
-    assert set(apply.VHID_OPS) <= set(apply.CLONE_OPS)
-    assert set(apply.WITHOUT_VHID) <= set(apply.VHID_OPS)
+    assert set(CLONE_OPS) == every - {o.Op, o.Valued} - address - life_cycle
+    assert set(VHID_OPS) <= set(CLONE_OPS)
+    assert set(WITHOUT_VHID) <= set(VHID_OPS)
 
 
 @pytest.mark.parametrize(

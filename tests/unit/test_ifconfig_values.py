@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from carp.ifconfig import values
-from carp.ifconfig.apply import is_clone_name
+from carp.ifconfig.apply_common import is_clone_name
 
 # Signs, digits of several scripts, Unicode and ASCII white space, letters.
 CHARS = st.sampled_from("+-0123456789٣߂０١ \t\n\u00a0\u2003\u3000xaF:_.")
