@@ -232,9 +232,20 @@ def _write(
 
     # Parse before taking the lock: syntax errors need only the personality.
     cmd = parse_command(name, words, state.policy)
-    with store.transaction() as st:
-        before = st.generation
-        warnings = apply(cmd, st, sysif)
+    locked = False
+    try:
+        with store.transaction() as st:
+            locked = True
+            before = st.generation
+            warnings = apply(cmd, st, sysif)
+    except PermissionError:
+        if locked:
+            raise
+        # Not root: the store's lock is root's, as the kernel's privilege check is.
+        from carp.ifconfig.apply import is_clone_name
+
+        creates = is_clone_name(name) and name not in state.interfaces
+        raise errors.not_permitted(state.policy, cmd, creates) from None
     for text in warnings:
         stderr.write(text)
     if st.generation != before:
