@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 
 KEY_LEN = 19  # CARP_KEY_LEN 20 including the NUL
+EAI_NONAME_TEXT = "Name or service not known"  # glibc's gai_strerror(EAI_NONAME)
 MAX_DEMOTE = 255
 
 
@@ -122,7 +123,9 @@ class _Applier:
         try:
             infos = socket.getaddrinfo(word, None, socket.AF_INET)
         except (socket.gaierror, UnicodeError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+            # a name the resolver cannot even encode (an empty or over-long label, a NUL)
+            # is one it does not know: gai_strerror(EAI_NONAME), not Python's words
+            reason = exc.strerror if isinstance(exc, socket.gaierror) else EAI_NONAME_TEXT
             raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
         return str(infos[0][4][0])
 

@@ -14,6 +14,7 @@ from carp.ifconfig import errors
 from carp.ifconfig.errors import IfconfigError
 from carp.personality import DEFAULT, policy
 from carp.record import record
+from carp.stdio import byte_faithful
 from carp.store import State, Store, StoreError
 
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
@@ -255,6 +256,7 @@ def _write(
 
 
 def main(argv: list[str] | None = None) -> int:
+    byte_faithful(sys.stdout, sys.stderr)
     return run(sys.argv[1:] if argv is None else argv, stdout=sys.stdout, stderr=sys.stderr)
 
 
