@@ -51,6 +51,7 @@ LOCK_FILE = "store.lock"
 SOCKET_FILE = "carpd.sock"
 KEYS_PREFIX = "store.keys."
 STALE_PREFIX = "stale-"
+SET_ASIDE = "an earlier host's store, set aside in"  # what the log says, and where
 FORMAT = 1
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 SO_NETNS_COOKIE = 71  # Linux 5.14+; not in every Python's socket module
@@ -87,7 +88,7 @@ def default_rundir() -> str:
 
 def _resolve() -> tuple[str, bool]:
     """This process's store directory, and whether it is its named namespace's own
-    (then the store is tied to that namespace's identity; see `host_identity`)."""
+    (then the store is tied to that namespace's identity: see Store.identity)."""
     override = os.environ.get("CARP_RUNDIR")
     if override:
         return _clean(override), False
@@ -580,7 +581,8 @@ class Transaction:
             found = store._load(keys=True, strict=True)
             if found is not None and found.stale is not None:
                 # a new host: the old one's configuration is kept, out of the way
-                _notice(f"{store.file}: {found.stale}: set aside in {store._move_aside(found)}")
+                where = store._move_aside(found)
+                _notice(f"{store.file}: {found.stale}: {SET_ASIDE} {where}")
                 found = None
             self.keys_id = found.keys_id if found is not None else None
             # a store of an older version holds its keys in clear: the next commit moves them

@@ -155,7 +155,7 @@ def set_aside_stale(store: Store, log: Logger) -> None:
     """A store left by an earlier incarnation of this host (another boot, a namespace
     deleted and made again under the same name) is moved aside, never deleted: this is a
     new host, and its boot configuration is replayed."""
-    from carp.store import StoreError
+    from carp.store import SET_ASIDE, StoreError
 
     try:
         moved = store.set_aside_stale()
@@ -164,7 +164,7 @@ def set_aside_stale(store: Store, log: Logger) -> None:
         return
     if moved is not None:
         where, why = moved
-        log.warning(f"{store.file}: {why}: an earlier host's store, set aside in {where}")
+        log.warning(f"{store.file}: {why}: {SET_ASIDE} {where}")
 
 
 def lock_pidfile(rundir: Path) -> int | None:
