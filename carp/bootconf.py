@@ -43,6 +43,7 @@ _RC_IFCONFIG = re.compile(r"ifconfig_([A-Za-z0-9_.]+?)(?:_(ipv6)|_alias(\d+))?$"
 
 PHYSICAL = "address of a physical interface: carpd never touches the carpdev's own addresses"
 SHELL = "shell command line: not run by carpd"
+HIDDEN = "********"  # a passphrase in carpd's log
 
 
 @dataclass
@@ -59,8 +60,21 @@ class Step:
         return shlex.join([self.kind, *self.argv])
 
     def __str__(self) -> str:
+        return self.shown(self.command)
+
+    def shown(self, command: str) -> str:
         note = f"  (skipped: {self.skip})" if self.skip else ""
-        return f"{self.source}: {self.command}{note}"
+        return f"{self.source}: {command}{note}"
+
+    @property
+    def logged(self) -> str:
+        """The command as the log shows it: the passphrase after `pass` hidden (carpd -n
+        prints the files' own words to the admin who runs it; the log keeps no key)."""
+        words = [self.kind, *self.argv]
+        return " ".join(
+            HIDDEN if i and words[i - 1] == "pass" else shlex.quote(word)
+            for i, word in enumerate(words)
+        )
 
 
 # -- parsing helpers ---------------------------------------------------------------------
@@ -328,7 +342,7 @@ def replay(steps: list[Step], *, stdout: TextIO, stderr: TextIO) -> int:
     failures = 0
     for step in steps:
         if step.skip:
-            stdout.write(f"{step}\n")
+            stdout.write(f"{step.shown(step.logged)}\n")
             continue
         errors = io.StringIO()
         status = _run_step(step, stdout, errors)
@@ -336,7 +350,7 @@ def replay(steps: list[Step], *, stdout: TextIO, stderr: TextIO) -> int:
         if status != 0:
             failures += 1
             if not messages:
-                messages = [f"{step.command}: exit status {status}"]
+                messages = [f"{step.logged}: exit status {status}"]
         for message in messages:  # warnings of a successful step are shown too
             stderr.write(f"{step.source}: {message}\n")
     return failures

@@ -85,6 +85,9 @@ def system_netstat() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from carp.stdio import byte_faithful
+
+    byte_faithful(sys.stdout, sys.stderr)
     args = sys.argv[1:] if argv is None else argv
     sflag = parse_carp_stats(args)
     if not sflag:

@@ -69,8 +69,11 @@ _REJECT_STAT: dict[Reject, str] = {Reject.LOOP: "badauth"}
 
 
 def hmac_key(passphrase: str | bytes) -> bytes:
-    """The 20-byte kernel key: strlcpy of the passphrase, i.e. 19 bytes and NUL padding."""
-    raw = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    """The 20-byte kernel key: strlcpy of the passphrase, i.e. 19 bytes and NUL padding.
+
+    A str is the passphrase as Python decoded it from argv (surrogateescape): its bytes
+    are the ones typed, whether UTF-8 or not, as the kernels take them."""
+    raw = passphrase.encode(errors="surrogateescape") if isinstance(passphrase, str) else passphrase
     return (raw[: KEY_LEN - 1] + b"\0" * KEY_LEN)[:KEY_LEN]
 
 

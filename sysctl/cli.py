@@ -12,6 +12,7 @@ import os
 import sys
 
 from carp import mib
+from carp.stdio import byte_faithful
 from carp.store import Store, StoreError, policy_of
 from sysctl import linux
 from sysctl.dialect import EINVAL_TEXT, EPERM_TEXT, BadNumber, Dialect
@@ -317,8 +318,8 @@ def _items(opts: Options, args: list[str]) -> list[tuple[str, int]]:
     """The arguments, or the `name=value` lines of `-f file` with their line numbers."""
     if opts.file is None:
         return [(a, 0) for a in args]
-    with open(opts.file, encoding="utf-8") as f:
-        lines = f.read().splitlines()
+    with open(opts.file, encoding="utf-8", errors="surrogateescape") as f:  # any bytes
+        lines = f.read().split("\n")  # as fgets reads: \n ends a line, nothing else
     items = []
     for n, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0].strip()
@@ -338,6 +339,7 @@ def run(runner: Runner, items: list[tuple[str, int]], fname: str | None) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
+    byte_faithful(sys.stdout, sys.stderr)
     args = sys.argv[1:] if argv is None else argv
     store = Store()
     try:

@@ -19,17 +19,28 @@ def root_dir(root: str | None = None) -> str:
 
 def path_of(name: str, root: str | None = None) -> str:
     """`net.ipv4.ip_forward` -> /proc/sys/net/ipv4/ip_forward (`a/b/c` names kept as is,
-    as Linux sysctl(8) does, so components with dots such as `eth0.100` can be named)."""
+    as Linux sysctl(8) does, so components with dots such as `eth0.100` can be named).
+    The path stays under the root whatever the name."""
+    if "\0" in name:  # no file has such a name (open() would raise ValueError)
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
     rel = name if "/" in name else name.replace(".", "/")
-    return os.path.join(root_dir(root), rel.strip("/"))
+    # never above the root: `../../etc/passwd` is etc/passwd under it (an unknown name),
+    # as in procps, whose dots-to-slashes turn any `..` into slashes
+    return os.path.join(root_dir(root), os.path.normpath("/" + rel).lstrip("/"))
 
 
 def is_dir(name: str, root: str | None = None) -> bool:
-    return os.path.isdir(path_of(name, root))
+    try:
+        return os.path.isdir(path_of(name, root))
+    except OSError:
+        return False
 
 
 def exists(name: str, root: str | None = None) -> bool:
-    return os.path.exists(path_of(name, root))
+    try:
+        return os.path.exists(path_of(name, root))
+    except OSError:
+        return False
 
 
 def read(name: str, root: str | None = None) -> str:
@@ -45,7 +56,7 @@ def write(name: str, value: str, root: str | None = None) -> None:
         raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
     fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
     try:
-        os.write(fd, value.encode())
+        os.write(fd, value.encode(errors="surrogateescape"))  # the bytes typed
     finally:
         os.close(fd)
 

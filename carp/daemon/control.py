@@ -3,13 +3,21 @@
 * `sync N`: a front end committed generation N; carpd reloads the store and answers
   `applied M` (M = the generation now applied, >= N unless the store itself is older).
 * `counters`: `counters NAME=N ...`, the carpstats counters as they are at this moment
-  (netstat reads them here: status.json is rewritten at most once a second)."""
+  (netstat reads them here: status.json is rewritten at most once a second).
+
+Only root is served: the socket file is 0600, and every connection's peer credentials
+(SO_PEERCRED) are checked as well, so neither a mode loosened by hand nor a connection
+made between bind() and chmod() lets another user make carpd reload or count.  Anyone
+else gets one line, `error Operation not permitted`, to its first request, and the
+connection is closed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import socket
+import struct
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
@@ -17,6 +25,21 @@ Sync = Callable[[int], Awaitable[int]]
 Counters = Callable[[], Mapping[str, int]]
 MAX_LINE = 256
 USAGE = "error expected: sync <generation> | counters\n"
+NOT_PERMITTED = "error Operation not permitted\n"
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def peer_uid(sock: socket.socket | None) -> int | None:
+    """The user id of the process at the other end of a Unix socket (None if unknown)."""
+    if sock is None:
+        return None
+    try:
+        _pid, uid, _gid = _UCRED.unpack(
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+        )
+    except OSError:
+        return None
+    return uid
 
 
 async def _reply(words: list[str], sync: Sync, counters: Counters) -> str:
@@ -31,6 +54,7 @@ async def handle(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sync: Sync, counters: Counters
 ) -> None:
     """Serve one client: any number of request lines, one reply line each."""
+    root = peer_uid(writer.get_extra_info("socket")) == 0
     try:
         while True:
             try:
@@ -38,6 +62,10 @@ async def handle(
             except (TimeoutError, ValueError):
                 break
             if not line:
+                break
+            if not root:  # its request read (so that it gets the answer), then closed
+                writer.write(NOT_PERMITTED.encode())
+                await writer.drain()
                 break
             words = line[:MAX_LINE].decode(errors="replace").split()
             writer.write((await _reply(words, sync, counters)).encode())

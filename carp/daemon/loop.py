@@ -98,7 +98,7 @@ class Daemon:
         self.loop = asyncio.get_running_loop()
         self.loop.set_exception_handler(self._loop_error)
         try:
-            state = self.store.load()
+            state = self.store.load(private=True)
         except (StoreError, ValueError) as exc:
             self.log.error(str(exc))
             return 1
@@ -185,7 +185,7 @@ class Daemon:
             return
         self._store_stamp = self._stamp()
         try:
-            state = self.store.load()
+            state = self.store.load(private=True)
         except (StoreError, ValueError) as exc:
             self.log.error(f"store not reloaded: {exc}")
             return

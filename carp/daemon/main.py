@@ -22,6 +22,10 @@ from pathlib import Path
 
 from carp.daemon.syslog import Logger
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from carp.store import Store
+
 CAP_NET_ADMIN = 12
 CAP_NET_RAW = 13
 REQUIRED_CAPS = {CAP_NET_ADMIN: "CAP_NET_ADMIN", CAP_NET_RAW: "CAP_NET_RAW"}
@@ -147,11 +151,30 @@ def replay_boot(store_path: Path, log: Logger, root: Path = Path("/")) -> None:
         log.error(f"boot: {line}")
 
 
+def set_aside_stale(store: Store, log: Logger) -> None:
+    """A store left by an earlier incarnation of this host (another boot, a namespace
+    deleted and made again under the same name) is moved aside, never deleted: this is a
+    new host, and its boot configuration is replayed."""
+    from carp.store import SET_ASIDE, StoreError
+
+    try:
+        moved = store.set_aside_stale()
+    except (StoreError, OSError) as exc:
+        log.error(f"cannot check the store: {exc}")  # the start reports it too
+        return
+    if moved is not None:
+        where, why = moved
+        log.warning(f"{store.file}: {why}: {SET_ASIDE} {where}")
+
+
 def lock_pidfile(rundir: Path) -> int | None:
     """One carpd per store: an flock'ed pid file (inherited by the watchdog on purpose,
     so a successor waits until a dead carpd's watchdog has cleaned up)."""
     rundir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(rundir / PID_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    # 0600: any user who could open it could flock it and keep carpd from starting
+    fd = os.open(rundir / PID_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    if os.fstat(fd).st_mode & 0o077:
+        os.fchmod(fd, 0o600)  # made by an older version
     deadline = time.monotonic() + LOCK_WAIT
     while True:
         try:
@@ -191,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if lock is None:
         print(f"carpd: already running for {store.rundir}", file=sys.stderr)
         return 1
+    set_aside_stale(store, log)
     replay_boot(store.path, log, root)
     leftovers = watchdog.delete_tagged()
     if leftovers:

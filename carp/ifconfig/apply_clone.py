@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     Handler = Callable[["CloneApplier", CarpInterface, Any], None]
 
 
+EAI_NONAME_TEXT = "Name or service not known"  # glibc's gai_strerror(EAI_NONAME)
+
+
 class CloneApplier(Applier):
     may_ignore_unknown_state = True
 
@@ -174,7 +177,9 @@ class CloneApplier(Applier):
         try:
             infos = socket.getaddrinfo(word, None, socket.AF_INET)
         except (socket.gaierror, UnicodeError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+            # a name the resolver cannot even encode (an empty or over-long label, a NUL)
+            # is one it does not know: gai_strerror(EAI_NONAME), not Python's words
+            reason = exc.strerror if isinstance(exc, socket.gaierror) else EAI_NONAME_TEXT
             raise errors.syntax(self.pol, f"error in parsing address string: {reason}") from None
         ci.peer = str(infos[0][4][0])
 

@@ -14,6 +14,7 @@ from carp.ifconfig import errors
 from carp.ifconfig.errors import IfconfigError
 from carp.personality import DEFAULT, policy
 from carp.record import record
+from carp.stdio import byte_faithful
 from carp.store import State, Store, StoreError
 
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
@@ -232,9 +233,20 @@ def _write(
 
     # Parse before taking the lock: syntax errors need only the personality.
     cmd = parse_command(name, words, state.policy)
-    with store.transaction() as st:
-        before = st.generation
-        warnings = apply(cmd, st, sysif)
+    locked = False
+    try:
+        with store.transaction() as st:
+            locked = True
+            before = st.generation
+            warnings = apply(cmd, st, sysif)
+    except PermissionError:
+        if locked:
+            raise
+        # Not root: the store's lock is root's, as the kernel's privilege check is.
+        from carp.ifconfig.apply import is_clone_name
+
+        creates = is_clone_name(name) and name not in state.interfaces
+        raise errors.not_permitted(state.policy, cmd, creates) from None
     for text in warnings:
         stderr.write(text)
     if st.generation != before:
@@ -244,6 +256,7 @@ def _write(
 
 
 def main(argv: list[str] | None = None) -> int:
+    byte_faithful(sys.stdout, sys.stderr)
     return run(sys.argv[1:] if argv is None else argv, stdout=sys.stdout, stderr=sys.stderr)
 
 

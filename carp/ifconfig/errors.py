@@ -10,7 +10,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need it
 if TYPE_CHECKING:
+    from carp.ifconfig.operations import Command
     from carp.personality import Policy
+
+EPERM = "Operation not permitted"
 
 PROG = "ifconfig"
 
@@ -64,3 +67,35 @@ def requires_argument(pol: Policy, keyword: str) -> IfconfigError:
 
 def bad_value(pol: Policy, word: str) -> IfconfigError:
     return syntax(pol, f"{word}: bad value")
+
+
+def not_permitted(pol: Policy, cmd: Command, creates: bool) -> IfconfigError:
+    """A user other than root: the first request of the command fails with EPERM, as the
+    BSD kernels check privilege on every request that changes an interface.
+
+    ifconfig first creates a missing cloned interface (`creates`), then walks the
+    keywords in order, each with its own request (up/down SIOCSIFFLAGS, the carp keywords
+    SIOCSVH, ...), and adds or deletes the address last."""
+    from carp.ifconfig import operations as o
+
+    if creates and not any(isinstance(op, o.Destroy) for op in cmd.ops):
+        return ioctl(pol, cmd.ifname, pol.create_ioctl, EPERM)
+    address = "SIOCAIFADDR"
+    for op in cmd.ops:
+        if isinstance(op, o.Create):
+            return ioctl(pol, cmd.ifname, pol.create_ioctl, EPERM)
+        if isinstance(op, o.Destroy):
+            return ioctl(pol, cmd.ifname, "SIOCIFDESTROY", EPERM)
+        if isinstance(op, o.Up | o.Down):
+            return fail(f"SIOCSIFFLAGS: {EPERM}")
+        if isinstance(op, o.AddGroup):
+            return fail(f"SIOCAIFGROUP: {EPERM}")
+        if isinstance(op, o.DelGroup):
+            return fail(f"SIOCDIFGROUP: {EPERM}")
+        if isinstance(op, o.SetLladdr):
+            return fail(f"SIOCSIFLLADDR: {EPERM}")
+        if isinstance(op, o.Unalias | o.RemoveFamily):
+            address = "SIOCDIFADDR"
+        elif not isinstance(op, o.AddressWord | o.Netmask | o.Prefixlen | o.Broadcast | o.Alias):
+            return ioctl(pol, cmd.ifname, "SIOCSVH", EPERM)  # a carp keyword
+    return fail(f"{address}: {EPERM}")

@@ -607,6 +607,7 @@ def test_freebsd_vhid_binds_every_address_of_the_command(tmp_path: Path, line: s
 
 def test_not_root_is_eperm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     h = make(tmp_path, "openbsd")
+    assert h("carp0", "create").code == 0
 
     def denied(self: object) -> None:
         raise PermissionError(13, "Permission denied")
@@ -614,6 +615,8 @@ def test_not_root_is_eperm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(type(h.store), "transaction", denied)
     r = h("carp0", "vhid", "1")
     assert (r.code, r.err) == (1, "ifconfig: carp0: SIOCSVH: Operation not permitted\n")
+    r = h("carp1", "vhid", "1")  # ifconfig creates a missing carp1 first
+    assert (r.code, r.err) == (1, "ifconfig: carp1: SIOCIFCREATE: Operation not permitted\n")
     r = h("-g", "carp", "carpdemote")
     assert (r.code, r.err) == (1, "ifconfig: SIOCSIFGATTR: Operation not permitted\n")
 
