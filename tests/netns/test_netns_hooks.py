@@ -77,7 +77,7 @@ def test_sigterm_kills_hanging_hooks_and_runs_the_init_hooks(host: Host) -> None
         ("1@carp0", "INIT"), ("2@carp1", "INIT"),
     ], recs
     # carpd is gone: so is every group of every hook it ran, right now, without waiting.
-    assert {pid: group_members(pid) for _, _, pid in recs} == {pid: [] for _, _, pid in recs}
+    assert {pid: wait_group_gone(pid) for _, _, pid in recs} == {pid: [] for _, _, pid in recs}
     log = host.log()
     [(master, _, _)] = started(out, "MASTER")
     other = "2@carp1" if master == "1@carp0" else "1@carp0"

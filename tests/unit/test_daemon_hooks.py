@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from carp.daemon.hooks import Event, HookRunner, hooks_in
-from tests.procs import group_members, wait_group_gone
+from tests.procs import wait_group_gone
 
 RECORD = """#!/bin/sh
 echo "$(basename "$0") $1 $2 $CARP_SUBSYSTEM $CARP_TYPE $CARP_VHID $CARP_INTERFACE" >> "{out}"
@@ -131,7 +131,7 @@ def test_shutdown_deadline_kills_the_running_group_and_skips_the_rest(tmp_path: 
     asyncio.run(scenario())
     records = _records(out)
     assert [(s, st) for s, st, _ in records] == [("1@carp0", "INIT"), ("2@carp1", "INIT")]
-    assert group_members(records[1][2]) == []  # the hook and its child: gone on return
+    assert wait_group_gone(records[1][2]) == []  # the hook and its child (SIGKILLed)
     assert logged == [
         f"hook {hooks}/10-hang 2@carp1 INIT: killed, carpd is stopping",
         "hooks 3@carp2 INIT: skipped, carpd is stopping",
@@ -161,7 +161,7 @@ def test_shutdown_init_hooks_run_after_overtaken_transitions(tmp_path: Path) -> 
     assert [(s, st) for s, st, _ in records] == [
         ("1@carp0", "MASTER"), ("1@carp0", "INIT"), ("2@carp1", "INIT"),
     ]
-    assert group_members(records[0][2]) == []
+    assert wait_group_gone(records[0][2]) == []
     assert logged == [
         f"hook {hooks}/10-hang 1@carp0 MASTER: killed, carpd is stopping",
         "hooks 2@carp1 MASTER: skipped, carpd is stopping",
