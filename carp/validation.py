@@ -41,11 +41,20 @@ def _drop(
     return None
 
 
-def lookup(by_dev: ByDev, carpdev: str, vhid: int, family: int, dst: str) -> VirtualHost | None:
-    """The vhid on that parent whose peer kind (multicast/unicast) fits `dst`;
-    None also when it is not running (INIT), as "not UP+RUNNING" is badvhid."""
+def lookup(
+    by_dev: ByDev, carpdev: str, vhid: int, family: int, dst: str, peer_kind: bool = True,
+    by_family: bool = False,
+) -> VirtualHost | None:  # fmt: skip
+    """The vhid on that parent; with `peer_kind` the one whose peer kind (multicast or
+    unicast) fits `dst` (OpenBSD), with `by_family` one holding an address of the
+    packet's family (FreeBSD).  None also when it is not running (INIT), as "not
+    UP+RUNNING" is badvhid (§7)."""
     for v in by_dev.get((carpdev, vhid), ()):
-        if dst and is_multicast(dst) != is_multicast(v.p.dst4 if family == 4 else v.p.dst6):
+        p = v.p
+        if peer_kind and dst and is_multicast(dst) != is_multicast(p.dst4 if family == 4
+                                                                   else p.dst6):
+            continue
+        if by_family and not (p.v4 if family == 4 else p.v6):
             continue
         return v if v.state != INIT else None
     return None
@@ -56,6 +65,8 @@ class Validator:
 
     def __init__(self, policy: Personality) -> None:
         self.policy = policy
+        self.peer_kind = policy.lookup_by_peer_kind
+        self.by_family = policy.lookup_by_family
 
     def __call__(
         self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
@@ -72,7 +83,7 @@ class Validator:
         if isinstance(adv, Reject):
             why = self._reject_text(adv, family, dev, payload)
             return _drop(acts, adv.stat, LOG_INFO, "packet", why)
-        v = lookup(by_dev, dev, adv.vhid, family, dst)
+        v = lookup(by_dev, dev, adv.vhid, family, dst, self.peer_kind, self.by_family)
         if v is None:
             return _drop(acts, "badvhid")
         name = v.p.logname
@@ -119,7 +130,7 @@ class FreeBSDValidator(Validator):
         if isinstance(adv, Reject):
             why = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
             return _drop(acts, adv.stat, LOG_INFO, "packet", why)
-        v = lookup(by_dev, dev, adv.vhid, family, dst)
+        v = lookup(by_dev, dev, adv.vhid, family, dst, self.peer_kind, self.by_family)
         if v is None:
             return _drop(acts, "badvhid")
         if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:

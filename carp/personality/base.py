@@ -113,6 +113,10 @@ class Personality:
 
     # -- receive validation ------------------------------------------------------------
     checks_parent_v4 = False  # IPv4 adverts on a parent without carp count badif
+    # the vhid lookup (§7): only a vhid whose peer kind (multicast or unicast) fits the
+    # destination; only a vhid holding an address of the advert's family
+    lookup_by_peer_kind = False
+    lookup_by_family = False
 
     def validator(self) -> Validator:
         """The receive validation order (carp.validation, imported only here)."""

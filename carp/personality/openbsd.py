@@ -29,6 +29,7 @@ class OpenBSD(Personality):
     hashes_lladdr = True
     hmac_two_contexts = True
     counts_preempt = True
+    lookup_by_peer_kind = True  # carp_proto_input: carppeer vhids take unicast adverts only
 
     def master_down_us(self, advbase: int, advskew: int) -> int:
         """carp_setrun: three whole advertisement intervals, 1/256 s at least."""

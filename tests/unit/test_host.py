@@ -210,6 +210,29 @@ def test_netbsd_order_and_texts() -> None:
     assert texts(host("netbsd").timeout(3.0)) == []  # log 0: silent
 
 
+def test_the_vhid_lookup_matches_the_peer_kind_in_openbsd_only() -> None:
+    """§7.1 step 8: OpenBSD looks for a vhid whose peer kind fits the destination (a
+    carppeer vhid takes unicast adverts, the others multicast ones); FreeBSD and NetBSD
+    take an advert for the vhid whatever its destination."""
+    def unicast(h: CarpHost) -> list[str]:
+        return counts(h.packet("em0", 4, "10.0.0.2", "10.0.0.1", 255, payload(), 1.0))
+
+    assert unicast(host("openbsd")) == ["ipackets", "badvhid"]
+    assert unicast(host("openbsd", ci(peer="10.0.0.2"))) == ["ipackets"]
+    assert counts(rx(host("openbsd", ci(peer="10.0.0.2")), payload())) == ["ipackets", "badvhid"]
+    for pers in ("freebsd", "netbsd"):
+        assert unicast(host(pers, ci(pers))) == ["ipackets"]
+        assert counts(rx(host(pers, ci(pers, peer="10.0.0.2")), payload())) == ["ipackets"]
+
+
+def test_freebsd_looks_for_the_vhid_among_addresses_of_the_adverts_family() -> None:
+    """§7.2 step 7: a vhid with IPv4 addresses only does not hear IPv6 adverts."""
+    h = host("freebsd", ci("freebsd"))
+    assert counts(rx(h, payload(), family=6)) == ["ipackets6", "badvhid"]
+    assert counts(rx(h, payload(counter=10))) == ["ipackets"]
+    assert counts(rx(host("openbsd"), payload(), family=6)) == ["ipackets6"]
+
+
 def test_init_vhid_is_badvhid() -> None:
     h = host("openbsd", ci(up=False))
     assert counts(rx(h, payload())) == ["ipackets", "badvhid"]
