@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from carp.actions import LOG_INFO, LOG_NOTICE, LOG_WARNING, Action, Count, Log
 from carp.states import INIT
-from carp.wire import STAT_FIELDS, Reject, decode, is_multicast
+from carp.wire import STAT_FIELDS, Advert, Reject, decode, is_multicast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,6 +39,19 @@ def _drop(
     if text is not None:
         acts.append(Log(prio, kind, text))
     return None
+
+
+def _stale(
+    acts: list[Action], pol: Personality, v: VirtualHost, why: str, dev: str, adv: Advert
+) -> VirtualHost | None:
+    """An authenticated advert that is our own (OpenBSD's cookie loop, §3) or a replay
+    (carp.4, "Replay"): both count badauth, as OpenBSD counts its loop check."""
+    if why == "loop":
+        text = f"{v.p.logname}: replay or network loop detected"
+    else:
+        counter = int.from_bytes(adv.counter, "big")
+        text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.heard or 0)
+    return _drop(acts, "badauth", LOG_WARNING, "error", text)
 
 
 def lookup(
@@ -92,9 +105,9 @@ class Validator:
             return _drop(acts, "badver", LOG_NOTICE, "packet", text)
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
-        if v.is_own(adv):
-            text = f"{name}: replay or network loop detected"
-            return _drop(acts, "badauth", LOG_WARNING, "error", text)
+        why = v.stale(adv)
+        if why is not None:
+            return _stale(acts, pol, v, why, dev, adv)
         acts += v.receive(adv, now, src, local)
         return v
 
@@ -139,6 +152,9 @@ class FreeBSDValidator(Validator):
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet",
                          f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")  # fmt: skip
+        why = v.stale(adv)
+        if why is not None:
+            return _stale(acts, self.policy, v, why, dev, adv)
         acts += v.receive(adv, now, src, local)
         return v
 

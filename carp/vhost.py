@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
@@ -44,13 +46,17 @@ from carp.states import (
     skew_us,
     to_us,
 )
-from carp.wire import Advert, Signer, counter_to_int, int_to_counter, make_advert, random_counter
+from carp.wire import Advert, Signer, counter_start, int_to_counter, make_advert, random_counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.personality.base import Personality
 
 BOW_OUT = 255  # advbase = advskew = 255 in a leaving master's last advertisement
+# Counters compare in RFC 1982 serial-number order on 64 bits: c comes after d when
+# 0 < (c - d) mod 2**64 < 2**63, so a counter that wraps past 2**64 - 1 still comes after.
+_MASK64 = (1 << 64) - 1
+_HALF64 = 1 << 63
 
 # frozen: shared instances
 _OPACKETS, _OPACKETS6, _PREEMPT = Count("opackets"), Count("opackets6"), Count("preempt")
@@ -75,6 +81,8 @@ class Env:
     suppress_preempt: int = 0  # NetBSD / legacy: >0 forces advskew 240
     tos4: int = 0x10  # IPv4 TOS and IPv6 traffic class of our adverts (the policy's)
     tclass6: int = 0
+    # The wall clock, read once per vhid: where its incrementing counter starts.
+    wall: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self.policy: Personality = policy(self.personality)
@@ -126,8 +134,12 @@ class VirtualHost:
             flavour=env.policy.name,
         )  # fmt: skip
         self.cookie: bytes | None = None  # OpenBSD: random once, then constant
-        self.counter = 0  # FreeBSD/NetBSD: incrementing, copies the peer's
+        self.counter = 0  # FreeBSD/NetBSD: incrementing, takes a newer peer's
         self.init_counter = True
+        # The newest counter accepted since the vhid left INIT (policy.refuses_replays),
+        # and the counter of our last advertisement.
+        self.heard: int | None = None
+        self.sent: int | None = None
         self.ad_at: int | None = None  # MASTER: next advertisement (us)
         self.down_at: int | None = None  # BACKUP: master-down deadline (us)
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
@@ -183,11 +195,12 @@ class VirtualHost:
             if self.cookie is None:
                 self.cookie = random_counter(self.rng)
             return self.cookie
-        if self.init_counter:  # first ad: a random 64-bit start, then counter++
-            self.counter = counter_to_int(random_counter(self.rng))
+        if self.init_counter:  # first ad: the start (wall second, random), then counter++
+            self.counter = counter_start(self.env.wall(), self.rng)
             self.init_counter = False
         else:
             self.counter = (self.counter + 1) & 0xFFFF_FFFF_FFFF_FFFF
+        self.sent = self.counter
         return int_to_counter(self.counter)
 
     def _advertise(self, bow_out: bool = False) -> list[Action]:
@@ -263,9 +276,11 @@ class VirtualHost:
     # -- events ---------------------------------------------------------------------------
 
     def start(self, now: float, reason: str = R_INIT_DONE) -> list[Action]:
-        """setrun while up: INIT -> BACKUP, arm master-down."""
+        """setrun while up: INIT -> BACKUP, arm master-down.  What the vhid heard before
+        it went INIT is forgotten: the group may have restarted meanwhile."""
         if self.state != INIT:
             return []
+        self.heard = None
         return self._become_backup(reason, to_us(now))
 
     def stop(self, now: float, reason: str, bow_out: bool = False) -> list[Action]:
@@ -306,6 +321,27 @@ class VirtualHost:
         """OpenBSD: our own cookie came back (a loop or a replay)."""
         return self.env.policy.cookie_counter and adv.counter == self.cookie
 
+    def stale(self, adv: Advert) -> str | None:
+        """Why an authenticated advertisement must still be dropped, or None.
+
+        "loop": OpenBSD's own cookie came back (§3).  "replay" (policy.refuses_replays,
+        this implementation's rule, not a BSD's): its counter is not newer than the
+        newest one this vhid accepted since it left INIT, so it was heard before, or it
+        is older than what was heard (carp.4, "Replay").  Except that a MASTER hears an
+        advert carrying the counter of its own last one: masters that took the same
+        counter from each other send the same next one, and must hear each other to
+        settle (the same bytes echoed back are a tie, as on a BSD)."""
+        pol = self.env.policy
+        if pol.cookie_counter:
+            return "loop" if adv.counter == self.cookie else None
+        last = self.heard
+        if last is None or not pol.refuses_replays:
+            return None
+        c = int.from_bytes(adv.counter, "big")
+        if 0 < (c - last) & _MASK64 < _HALF64 or (c == self.sent and self.state == MASTER):
+            return None
+        return "replay"
+
     def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
         """An authenticated advertisement for this vhid (§4.4).  Hot path.
 
@@ -316,9 +352,16 @@ class VirtualHost:
             return []
         now_us = round(now * US)
         pol = self.env.policy
-        if not pol.cookie_counter:  # own counter := received counter
-            self.counter = int.from_bytes(adv.counter, "big")  # hot: no length check
+        if not pol.cookie_counter:
+            # FreeBSD and NetBSD copy the peer's counter; we take it only if it is newer,
+            # so that what we send never goes back (the wire does not show the difference).
+            c = int.from_bytes(adv.counter, "big")  # hot: no length check
+            if self.init_counter or 0 < (c - self.counter) & _MASK64 < _HALF64:
+                self.counter = c
             self.init_counter = False
+            last = self.heard
+            if last is None or 0 < (c - last) & _MASK64 < _HALF64:
+                self.heard = c
         mine = self.advbase * US + pol.sent_advskew(self.advskew, self.env) * US // 256
         theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote

@@ -32,6 +32,9 @@ class Personality:
 
     # -- advertisements ----------------------------------------------------------------
     cookie_counter = False  # one random counter per vhid (OpenBSD) vs counter++ and copy
+    # Ours, not a BSD's: an authenticated advert whose counter is not newer than the newest
+    # the vhid accepted is a replay, dropped as badauth (needs an incrementing counter).
+    refuses_replays = True
     sends_demote = False  # the demote byte of the header carries the group demotion
     sends_ipv6 = True
     bows_out = True  # a leaving MASTER sends advbase = advskew = 255
@@ -126,6 +129,10 @@ class Personality:
 
     def bad_hash_text(self, name: str, src: str) -> str:
         return f"{name}: incorrect hash from {src}"
+
+    def replay_text(self, name: str, vhid: int, dev: str, counter: int, last: int) -> str:
+        """A refused replay (refuses_replays); no BSD has such a line: ours, in its style."""
+        return f"{name}: replayed advertisement, counter {counter:#x} not after {last:#x}"
 
     def checksum_text(self, family: int, dev: str) -> str:
         return f"carp: checksum failed on {dev}"

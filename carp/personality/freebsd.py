@@ -49,6 +49,11 @@ class FreeBSD(Personality):
 
         return FreeBSDValidator(self)
 
+    def replay_text(self, name: str, vhid: int, dev: str, counter: int, last: int) -> str:
+        """Where carp_input_c says "XXX Replay protection goes here"; in its style."""
+        return (f"carp_input_c: replayed advertisement for VHID {vhid}@{dev}: "
+                f"counter {counter:#x} not after {last:#x}")  # fmt: skip
+
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
     # ifconfig(8): sbin/ifconfig (10+: vhids on the physical interface; <= 9: carpN)
     ifconfig_options = "aCdf:g:kLlmuv"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 class OpenBSD(Personality):
     name = "openbsd"
     cookie_counter = True  # sc_counter: random once, echoed back means a loop or replay
+    refuses_replays = False  # a constant cookie: a replay looks like the live master
     sends_demote = True
     delayed_announce = True  # carp_send_ad: sc_delayed_arp
     hashes_lladdr = True

@@ -167,9 +167,11 @@ def _lookup(personality: str, pkt: Packet, vhid: int, running: dict[int, str]) -
 
 def validate(
     personality: str, pkt: Packet, running: dict[int, str], cookie: dict[int, bytes | None],
-    heard: dict[int, int],
+    heard: dict[int, int], sent: dict[int, int | None],
 ) -> Expect:  # fmt: skip
-    """§7: the one drop counter of a delivered packet, or acceptance."""
+    """§7: the one drop counter of a delivered packet, or acceptance.  `cookie` and
+    `sent` are what the target put in its own adverts (OpenBSD; the others), `heard`
+    the newest counter the harness saw it accept."""
     p = pkt.payload
     if personality in KAME:
         if (pkt.family == 6 or personality == "netbsd") and pkt.dev != CARPDEV:
@@ -210,8 +212,14 @@ def validate(
     counter, dig = p[8:16], p[16:36]
     if not authentic(personality, conf.vhid, counter, dig):
         return Expect("badauth")
-    if personality == "openbsd" and counter == cookie.get(conf.vhid):
-        return Expect("badauth")  # §3: our own cookie came back, a loop
+    if personality == "openbsd":
+        if counter == cookie.get(conf.vhid):
+            return Expect("badauth")  # §3: our own cookie came back, a loop
+    else:  # carp.4 "Replay": not newer than the last accepted, nor a MASTER's own counter
+        n = int.from_bytes(counter, "big")
+        own = running[conf.vhid] == "MASTER" and n == sent.get(conf.vhid)
+        if not newer(n, heard.get(conf.vhid)) and not own:
+            return Expect("badauth")
     return Expect(None, conf.vhid, counter=int.from_bytes(counter, "big"))
 
 
@@ -249,9 +257,9 @@ def elect(personality: str, conf: VhidConf, state: str, preempt: int, pkt: Packe
 
 def expect(
     personality: str, state: str, preempt: int, pkt: Packet, running: dict[int, str],
-    cookie: dict[int, bytes | None], heard: dict[int, int],
+    cookie: dict[int, bytes | None], heard: dict[int, int], sent: dict[int, int | None],
 ) -> Expect:  # fmt: skip
-    out = validate(personality, pkt, running, cookie, heard)
+    out = validate(personality, pkt, running, cookie, heard, sent)
     if out.drop is None:
         out.state = elect(personality, VHIDS[out.vhid], running[out.vhid], preempt, pkt)
     return out

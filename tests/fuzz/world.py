@@ -32,6 +32,7 @@ PEER4, PEER6 = "10.0.0.2", "fe80::2"  # where the corpus adverts come from
 GROUP4, GROUP6 = "224.0.0.18", "ff02::12"
 UNICAST_PEER = PEER4  # vhid 5's carppeer
 T0 = 100.0  # every packet arrives at this time (s); targets are built before it
+WALL = 1_800_000_000.0  # the targets' wall clock: where their counters start
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class Target:
 
     def reset(self) -> None:
         self.resets += 1
-        h = CarpHost(self.personality, self.name, rng=random.Random(self.seed))
+        h = CarpHost(self.personality, self.name, rng=random.Random(self.seed),
+                     wall=lambda: WALL)  # fmt: skip
         sysctl = {"net.inet.carp.preempt": self.preempt}
         if self.state == "MASTER":
             h.configure(sysctl, interfaces(self.personality), {}, T0 - 50.0)
@@ -128,8 +130,8 @@ class Target:
     def own_counter(self, vhid: int) -> int | None:
         """FreeBSD/NetBSD: the counter of this target's last advertisement for `vhid`."""
         for (_key, v), vh in self.host.vhosts.items():
-            if v == vhid and not vh.init_counter:
-                return vh.counter
+            if v == vhid:
+                return vh.sent
         return None
 
 

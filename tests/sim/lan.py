@@ -20,6 +20,7 @@ from carp.config import CarpInterface
 from carp.host import CarpHost
 
 US = 1_000_000
+WALL_EPOCH = 1_800_000_000  # the wall clock at simulated time 0 (2027-01-15)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Lan:
         sh.boots += 1
         self.events.append((self.now, name, "boot"))
         rng = random.Random(f"{self.seed}/{name}/{sh.boots}")
-        sh.host = CarpHost(sh.personality, name, rng=rng)
+        sh.host = CarpHost(sh.personality, name, rng=rng, wall=self._wall)
         acts = sh.host.configure(sh.sysctl, sh.interfaces, sh.groups, self._s())
         for dev in sorted(sh.links_down):
             acts += sh.host.link(dev, False, self._s())
@@ -217,6 +218,10 @@ class Lan:
 
     def _s(self) -> float:
         return self.now / US
+
+    def _wall(self) -> float:
+        """Every host's wall clock: the simulated time since a fixed date."""
+        return WALL_EPOCH + self.now / US
 
     def _push(self, t: int, kind: str, data: object) -> None:
         self._seq += 1

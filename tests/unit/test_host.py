@@ -181,6 +181,32 @@ def test_openbsd_own_cookie_is_a_loop() -> None:
     assert h.states()[("carp0", 1)] == "MASTER"
 
 
+@pytest.mark.parametrize(("pers", "text"), [
+    ("freebsd", "carp_input_c: replayed advertisement for VHID 1@em0: counter 0x9 not after 0x9"),
+    ("netbsd", "carp0: replayed advertisement, counter 0x9 not after 0x9"),
+])  # fmt: skip
+def test_a_replayed_advert_counts_badauth_and_changes_nothing(pers: str, text: str) -> None:
+    """carp.4 "Replay": the incrementing personalities drop an authenticated advert whose
+    counter is not newer than the last one the vhid accepted."""
+    h = host(pers, ci(pers, skew=100), sysctl={"net.inet.carp.log": 2})
+    assert counts(rx(h, payload(counter=9), now=1.0)) == ["ipackets"]
+    deadline, status = h.next_deadline(), h.status()["vhosts"]
+    acts = rx(h, payload(counter=9), now=2.0)
+    assert counts(acts) == ["ipackets", "badauth"] and texts(acts) == [text]
+    assert counts(rx(h, payload(counter=8), now=2.1)) == ["ipackets", "badauth"]
+    assert (h.next_deadline(), h.status()["vhosts"]) == (deadline, status)
+    assert counts(rx(h, payload(counter=10), now=2.5)) == ["ipackets"]
+    assert h.next_deadline() == 2.5 + 3.390625
+
+
+def test_openbsd_takes_a_replayed_advert_as_the_master_s() -> None:
+    """A constant cookie: a replay is indistinguishable from the live master (carp.4)."""
+    h = host("openbsd", ci(skew=100))
+    for t in (1.0, 2.0, 3.0):
+        assert counts(rx(h, payload(counter=9), now=t)) == ["ipackets"]
+    assert h.next_deadline() == 3.0 + 4.171875
+
+
 def test_log_threshold_filters_openbsd_lines() -> None:
     h = host("openbsd")  # default log 2: CRIT only
     assert texts(rx(h, b"x", ttl=1)) == []

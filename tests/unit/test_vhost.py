@@ -319,14 +319,65 @@ def test_openbsd_cookie_is_random_once_then_constant() -> None:
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
-def test_bsd_counter_increments_and_copies_the_peer(pers: str) -> None:
+def test_bsd_counter_increments_and_takes_a_newer_peers(pers: str) -> None:
     v = make(pers, advskew=0)
+    v.env.wall = lambda: 1_800_000_000.5
     ads = sent(master(v) + v.timeout(4.0) + v.timeout(5.0))
     nums = [counter_to_int(a.counter) for a in ads]
+    assert nums[0] >> 32 == 1_800_000_000  # the wall second, then 32 random bits
     assert nums[1] == nums[0] + 1 and nums[2] == nums[0] + 2
-    v.receive(peer_ad(v, 100, counter=1000), 5.5)  # slower peer: we stay MASTER
-    assert counter_to_int(sent(v.timeout(6.0))[0].counter) == 1001
+    v.receive(peer_ad(v, 100, counter=nums[2] + 1000), 5.5)  # slower peer: we stay MASTER
+    assert counter_to_int(sent(v.timeout(6.0))[0].counter) == nums[2] + 1001
+    v.receive(peer_ad(v, 100, counter=nums[2]), 6.5)  # an older counter is not taken
+    assert counter_to_int(sent(v.timeout(7.0))[0].counter) == nums[2] + 1002
     assert not v.is_own(ads[0])  # no loop check outside OpenBSD
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_a_counter_not_newer_than_the_last_accepted_is_a_replay(pers: str) -> None:
+    v = make(pers, advskew=100)
+    v.start(0.0)
+    first = peer_ad(v, 0, counter=2**64 - 2)
+    assert v.stale(first) is None  # nothing accepted yet
+    v.receive(first, 1.0)
+    assert v.stale(first) == "replay"  # the same advert again
+    assert v.stale(peer_ad(v, 0, counter=2**64 - 3)) == "replay"  # an older one
+    assert v.stale(peer_ad(v, 0, counter=2**64 - 2 - 2**63)) == "replay"  # half way round
+    assert v.stale(peer_ad(v, 0, counter=2**64 - 1)) is None
+    assert v.stale(peer_ad(v, 0, counter=5)) is None  # wrapped past 2**64 - 1: newer
+    v.receive(peer_ad(v, 0, counter=5), 2.0)
+    assert v.stale(peer_ad(v, 0, counter=2**64 - 1)) == "replay"
+    v.stop(3.0, "test")
+    v.start(4.0)  # what a vhid heard before INIT is forgotten
+    assert v.stale(first) is None
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_a_master_hears_an_advert_with_the_counter_of_its_own_last(pers: str) -> None:
+    """Two masters that took the same counter from each other send the same next one at
+    the same time: each must hear the other's to settle."""
+    v = make(pers, advskew=0)
+    master(v)
+    v.receive(peer_ad(v, 100, counter=v.counter + 10), 3.5)  # a slower master: we take its
+    (ad,) = sent(v.timeout(4.0))
+    crossing = peer_ad(v, 100, counter=counter_to_int(ad.counter))
+    assert v.stale(crossing) is None
+    v.receive(crossing, 4.0001)  # one peer master's advert with our counter
+    assert v.state == MASTER and v.heard == counter_to_int(ad.counter)
+    assert v.stale(crossing) is None  # the same counter again, from another master
+    assert v.stale(peer_ad(v, 0, counter=counter_to_int(ad.counter) - 1)) == "replay"
+    v.request(BACKUP, 4.5)
+    assert v.stale(crossing) == "replay"  # a BACKUP never does
+
+
+def test_openbsd_refuses_only_its_own_cookie() -> None:
+    v = make("openbsd", advskew=100)
+    v.start(0.0)
+    ad = peer_ad(v, 0, counter=9)
+    v.receive(ad, 1.0)
+    assert v.stale(ad) is None  # a constant cookie: a replay looks like the master
+    own = sent(v.request(MASTER, 2.0))[0]
+    assert v.stale(own) == "loop"
 
 
 # -- admin and shutdown -------------------------------------------------------------------
