@@ -166,6 +166,26 @@ class Lan:
         for n in self.side:
             self.side[n] = 0
 
+    def inject(
+        self, payload: bytes, family: int = 4, src: str = "10.0.0.250", dst: str | None = None,
+        ttl: int = 255, carpdev: str = "em0", to: list[str] | None = None,
+    ) -> list[Action]:  # fmt: skip
+        """An attacker's packet on the segment now: every live host (or those `to`) gets
+        it like an advertisement, with the IP source, destination and TTL given (the
+        group address by default).  Not in `deliveries`: those are the hosts' adverts.
+        Returns what the hosts asked for."""
+        out: list[Action] = []
+        group = "224.0.0.18" if family == 4 else "ff02::12"
+        for name in to or list(self.hosts):
+            sh = self.hosts[name]
+            if sh.host is None or carpdev in sh.links_down:
+                continue
+            acts = sh.host.packet(carpdev, family, src, dst or group, ttl, payload, self._s(),
+                                  sh.addr)  # fmt: skip
+            out += acts
+            self._handle(sh, acts, lazy=True)
+        return out
+
     # -- running -----------------------------------------------------------------------
 
     def at(self, t_us: int, fn: Callable[[], None]) -> None:
