@@ -44,6 +44,7 @@ SRC6 = ("fe80::2", "fe80::1", "fe80::", "fe80::3", "2001:db8:1::1", "::")
 DST6 = ("ff02::12", "ff02::1", "fe80::1", "ff05::12", "2001:db8::9")
 WRONG_KEY = b"not-the-pass".ljust(20, b"\0")
 MAX_LEN = 9216  # a jumbo frame's worth
+MASK64 = (1 << 64) - 1
 POOL_MAX = 600
 
 
@@ -277,12 +278,15 @@ class Mutator:
         for c in (target.own_counter(vhid), target.heard.get(vhid)):
             if c is not None:
                 choices += [c, c, c - 1, c + 1, c + 2]
-        return (rng.choice(choices) & ((1 << 64) - 1)).to_bytes(8, "big")
+        return (rng.choice(choices) & MASK64).to_bytes(8, "big")
 
     def _sign(self, buf: bytearray, off: int, target: Target) -> None:
         """Sign with the right key (mostly), a wrong key, or another vhid's address list."""
         rng = self.rng
         vhid = buf[off + 1]
+        last = target.heard.get(vhid)
+        if last is not None and rng.random() < 0.5:  # a live peer: just after the last heard
+            buf[off + 8:off + 16] = ((last + rng.randrange(1, 4)) & MASK64).to_bytes(8, "big")
         counter = bytes(buf[off + 8:off + 16])
         r = rng.random()
         pers = target.personality

@@ -9,7 +9,7 @@ from tests.fuzz.harness import Result, run_one
 from tests.fuzz.mutate import Mutator
 from tests.fuzz.world import targets
 
-RESET_EVERY = 64  # inputs per target between rebuilds: forgets the counters it accepted
+RESET_EVERY = 256  # inputs per target between rebuilds: forgets the counters it accepted
 
 
 def fuzz(inputs: int, seed: int = 1, progress: TextIO | None = None) -> Result:

@@ -108,7 +108,7 @@ class Target:
                      wall=lambda: WALL)  # fmt: skip
         sysctl = {"net.inet.carp.preempt": self.preempt}
         if self.state == "MASTER":
-            h.configure(sysctl, interfaces(self.personality), {}, T0 - 50.0)
+            h.configure(sysctl, interfaces(self.personality), {}, T0 - 8.0)
             while (due := h.next_deadline()) is not None and due <= T0:
                 h.timeout(due)  # every running vhid times out, then advertises until T0
         else:
