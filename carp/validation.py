@@ -63,11 +63,9 @@ def lookup(
     packet's family (FreeBSD).  None also when it is not running (INIT), as "not
     UP+RUNNING" is badvhid (§7)."""
     for v in by_dev.get((carpdev, vhid), ()):
-        p = v.p
-        if peer_kind and dst and is_multicast(dst) != is_multicast(p.dst4 if family == 4
-                                                                   else p.dst6):
+        if peer_kind and dst and is_multicast(dst) != (v.mcast4 if family == 4 else v.mcast6):
             continue
-        if by_family and not (p.v4 if family == 4 else p.v6):
+        if by_family and not (v.p.v4 if family == 4 else v.p.v6):
             continue
         return v if v.state != INIT else None
     return None
@@ -105,10 +103,10 @@ class Validator:
             return _drop(acts, "badver", LOG_NOTICE, "packet", text)
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
-        why = v.stale(adv)
-        if why is not None:
-            return _stale(acts, pol, v, why, dev, adv)
-        acts += v.receive(adv, now, src, local)
+        out = v.accept(adv, now, src, local)
+        if isinstance(out, str):
+            return _stale(acts, pol, v, out, dev, adv)
+        acts += out
         return v
 
     def _reject_text(self, rej: Reject, family: int, dev: str, payload: bytes) -> str | None:
@@ -146,16 +144,16 @@ class FreeBSDValidator(Validator):
         v = lookup(by_dev, dev, adv.vhid, family, dst, self.peer_kind, self.by_family)
         if v is None:
             return _drop(acts, "badvhid")
-        if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
+        if ttl != 255 and (v.mcast4 if family == 4 else v.mcast6):
             return _drop(acts, "badttl", LOG_INFO, "packet",
                          f"carp_input_c: received ttl {ttl} != 255 on {dev}")  # fmt: skip
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet",
                          f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")  # fmt: skip
-        why = v.stale(adv)
-        if why is not None:
-            return _stale(acts, self.policy, v, why, dev, adv)
-        acts += v.receive(adv, now, src, local)
+        out = v.accept(adv, now, src, local)
+        if isinstance(out, str):
+            return _stale(acts, self.policy, v, out, dev, adv)
+        acts += out
         return v
 
 

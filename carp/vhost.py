@@ -46,7 +46,15 @@ from carp.states import (
     skew_us,
     to_us,
 )
-from carp.wire import Advert, Signer, counter_start, int_to_counter, make_advert, random_counter
+from carp.wire import (
+    Advert,
+    Signer,
+    counter_start,
+    int_to_counter,
+    is_multicast,
+    make_advert,
+    random_counter,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,8 +63,8 @@ if TYPE_CHECKING:
 BOW_OUT = 255  # advbase = advskew = 255 in a leaving master's last advertisement
 # Counters compare in RFC 1982 serial-number order on 64 bits: c comes after d when
 # 0 < (c - d) mod 2**64 < 2**63, so a counter that wraps past 2**64 - 1 still comes after.
-_MASK64 = (1 << 64) - 1
-_HALF64 = 1 << 63
+# Written out where it is used, as 0 < (c - d) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63 (folded
+# into constants when compiled: the receive path runs it for every advert).
 
 # frozen: shared instances
 _OPACKETS, _OPACKETS6, _PREEMPT = Count("opackets"), Count("opackets6"), Count("preempt")
@@ -140,6 +148,11 @@ class VirtualHost:
         # and the counter of our last advertisement.
         self.heard: int | None = None
         self.sent: int | None = None
+        self.mcast4 = is_multicast(params.dst4)  # multicast or unicast peer, per family
+        self.mcast6 = is_multicast(params.dst6)
+        pol = env.policy  # read on every advert received: kept here
+        self._cookie_counter = pol.cookie_counter
+        self._refuses_replays = pol.refuses_replays and not pol.cookie_counter
         self.ad_at: int | None = None  # MASTER: next advertisement (us)
         self.down_at: int | None = None  # BACKUP: master-down deadline (us)
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
@@ -321,8 +334,18 @@ class VirtualHost:
         """OpenBSD: our own cookie came back (a loop or a replay)."""
         return self.env.policy.cookie_counter and adv.counter == self.cookie
 
-    def stale(self, adv: Advert) -> str | None:
-        """Why an authenticated advertisement must still be dropped, or None.
+    def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
+        """An authenticated advertisement for this vhid (§4.4), taken whatever its counter
+        (`accept` is what the receive path calls)."""
+        out = self.accept(adv, now, src, local, check=False)
+        assert not isinstance(out, str)
+        return out
+
+    def accept(
+        self, adv: Advert, now: float, src: str = "", local: str = "", check: bool = True
+    ) -> list[Action] | str:
+        """An authenticated advertisement for this vhid: "loop" or "replay" when it must
+        still be dropped, else what §4.4 makes of it.  Hot path.
 
         "loop": OpenBSD's own cookie came back (§3).  "replay" (policy.refuses_replays,
         this implementation's rule, not a BSD's): its counter is not newer than the
@@ -330,38 +353,32 @@ class VirtualHost:
         is older than what was heard (carp.4, "Replay").  Except that a MASTER hears an
         advert carrying the counter of its own last one: masters that took the same
         counter from each other send the same next one, and must hear each other to
-        settle (the same bytes echoed back are a tie, as on a BSD)."""
-        pol = self.env.policy
-        if pol.cookie_counter:
-            return "loop" if adv.counter == self.cookie else None
-        last = self.heard
-        if last is None or not pol.refuses_replays:
-            return None
-        c = int.from_bytes(adv.counter, "big")
-        if 0 < (c - last) & _MASK64 < _HALF64 or (c == self.sent and self.state == MASTER):
-            return None
-        return "replay"
-
-    def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
-        """An authenticated advertisement for this vhid (§4.4).  Hot path.
+        settle (the same bytes echoed back are a tie, as on a BSD).
 
         `src` is the sender's address, `local` ours on the carpdev in that family (the
         source of our own advertisements): they break ties between two MASTERs."""
         state = self.state
         if state == INIT:
             return []
-        now_us = round(now * US)
-        pol = self.env.policy
-        if not pol.cookie_counter:
+        if self._cookie_counter:
+            if check and adv.counter == self.cookie:
+                return "loop"
+        else:
+            c = int.from_bytes(adv.counter, "big")  # hot: no length check
+            last = self.heard
+            if last is None or 0 < (c - last) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63:
+                self.heard = c
+            elif check and self._refuses_replays and (c != self.sent or state != MASTER):
+                return "replay"
             # FreeBSD and NetBSD copy the peer's counter; we take it only if it is newer,
             # so that what we send never goes back (the wire does not show the difference).
-            c = int.from_bytes(adv.counter, "big")  # hot: no length check
-            if self.init_counter or 0 < (c - self.counter) & _MASK64 < _HALF64:
+            if self.init_counter:
                 self.counter = c
-            self.init_counter = False
-            last = self.heard
-            if last is None or 0 < (c - last) & _MASK64 < _HALF64:
-                self.heard = c
+                self.init_counter = False
+            elif 0 < (c - self.counter) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63:
+                self.counter = c
+        now_us = round(now * US)
+        pol = self.env.policy
         mine = self.advbase * US + pol.sent_advskew(self.advskew, self.env) * US // 256
         theirs = adv.advbase * US + adv.advskew * US // 256
         my_demote, ch_demote = self.demote, adv.demote

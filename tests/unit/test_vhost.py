@@ -338,18 +338,18 @@ def test_a_counter_not_newer_than_the_last_accepted_is_a_replay(pers: str) -> No
     v = make(pers, advskew=100)
     v.start(0.0)
     first = peer_ad(v, 0, counter=2**64 - 2)
-    assert v.stale(first) is None  # nothing accepted yet
-    v.receive(first, 1.0)
-    assert v.stale(first) == "replay"  # the same advert again
-    assert v.stale(peer_ad(v, 0, counter=2**64 - 3)) == "replay"  # an older one
-    assert v.stale(peer_ad(v, 0, counter=2**64 - 2 - 2**63)) == "replay"  # half way round
-    assert v.stale(peer_ad(v, 0, counter=2**64 - 1)) is None
-    assert v.stale(peer_ad(v, 0, counter=5)) is None  # wrapped past 2**64 - 1: newer
-    v.receive(peer_ad(v, 0, counter=5), 2.0)
-    assert v.stale(peer_ad(v, 0, counter=2**64 - 1)) == "replay"
-    v.stop(3.0, "test")
+    assert v.accept(first, 1.0) == []  # nothing accepted yet: taken
+    deadline = v.down_at
+    assert v.accept(first, 2.0) == "replay"  # the same advert again
+    assert v.accept(peer_ad(v, 0, counter=2**64 - 3), 2.0) == "replay"  # an older one
+    assert v.accept(peer_ad(v, 0, counter=2**64 - 2 - 2**63), 2.0) == "replay"  # half round
+    assert v.down_at == deadline and v.heard == 2**64 - 2  # a replay changes nothing
+    assert v.accept(peer_ad(v, 0, counter=5), 2.5) == []  # wrapped past 2**64 - 1: newer
+    assert v.accept(peer_ad(v, 0, counter=2**64 - 1), 3.0) == "replay"
+    assert v.receive(first, 3.0) == []  # receive() takes it whatever its counter
+    v.stop(3.5, "test")
     v.start(4.0)  # what a vhid heard before INIT is forgotten
-    assert v.stale(first) is None
+    assert v.accept(first, 4.5) == []
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
@@ -358,26 +358,27 @@ def test_a_master_hears_an_advert_with_the_counter_of_its_own_last(pers: str) ->
     the same time: each must hear the other's to settle."""
     v = make(pers, advskew=0)
     master(v)
-    v.receive(peer_ad(v, 100, counter=v.counter + 10), 3.5)  # a slower master: we take its
+    assert v.accept(peer_ad(v, 100, counter=v.counter + 10), 3.5) == []  # a slower master
     (ad,) = sent(v.timeout(4.0))
-    crossing = peer_ad(v, 100, counter=counter_to_int(ad.counter))
-    assert v.stale(crossing) is None
-    v.receive(crossing, 4.0001)  # one peer master's advert with our counter
-    assert v.state == MASTER and v.heard == counter_to_int(ad.counter)
-    assert v.stale(crossing) is None  # the same counter again, from another master
-    assert v.stale(peer_ad(v, 0, counter=counter_to_int(ad.counter) - 1)) == "replay"
+    ours = counter_to_int(ad.counter)
+    assert ours == v.heard + 1  # we took its counter
+    crossing = peer_ad(v, 100, counter=ours)
+    assert v.accept(crossing, 4.0001) == []  # one peer master's advert with our counter
+    assert v.state == MASTER and v.heard == ours
+    assert v.accept(crossing, 4.0002) == []  # the same counter again, from another master
+    assert v.accept(peer_ad(v, 100, counter=ours - 1), 4.0003) == "replay"
     v.request(BACKUP, 4.5)
-    assert v.stale(crossing) == "replay"  # a BACKUP never does
+    assert v.accept(crossing, 4.6) == "replay"  # a BACKUP never does
 
 
 def test_openbsd_refuses_only_its_own_cookie() -> None:
     v = make("openbsd", advskew=100)
     v.start(0.0)
     ad = peer_ad(v, 0, counter=9)
-    v.receive(ad, 1.0)
-    assert v.stale(ad) is None  # a constant cookie: a replay looks like the master
-    own = sent(v.request(MASTER, 2.0))[0]
-    assert v.stale(own) == "loop"
+    assert v.accept(ad, 1.0) == v.accept(ad, 2.0) == []  # a replay looks like the master
+    own = sent(v.request(MASTER, 3.0))[0]
+    assert v.accept(own, 3.5) == "loop"
+    assert v.state == MASTER
 
 
 # -- admin and shutdown -------------------------------------------------------------------
