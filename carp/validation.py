@@ -42,7 +42,8 @@ def _drop(
 
 
 def _stale(
-    acts: list[Action], pol: Personality, v: VirtualHost, why: str, dev: str, adv: Advert
+    acts: list[Action], pol: Personality, v: VirtualHost, why: str, dev: str, adv: Advert,
+    src: str,
 ) -> VirtualHost | None:
     """An authenticated advert that is our own (OpenBSD's cookie loop, §3) or a replay
     (carp.4, "Replay"): both count badauth, as OpenBSD counts its loop check."""
@@ -50,7 +51,7 @@ def _stale(
         text = f"{v.p.logname}: replay or network loop detected"
     else:
         counter = int.from_bytes(adv.counter, "big")
-        text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.heard or 0)
+        text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.senders[src][0], src)
     return _drop(acts, "badauth", LOG_WARNING, "error", text)
 
 
@@ -105,7 +106,7 @@ class Validator:
             return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
         out = v.accept(adv, now, src, local)
         if isinstance(out, str):
-            return _stale(acts, pol, v, out, dev, adv)
+            return _stale(acts, pol, v, out, dev, adv, src)
         acts += out
         return v
 
@@ -152,7 +153,7 @@ class FreeBSDValidator(Validator):
                          f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")  # fmt: skip
         out = v.accept(adv, now, src, local)
         if isinstance(out, str):
-            return _stale(acts, self.policy, v, out, dev, adv)
+            return _stale(acts, self.policy, v, out, dev, adv, src)
         acts += out
         return v
 

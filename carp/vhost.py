@@ -66,6 +66,13 @@ BOW_OUT = 255  # advbase = advskew = 255 in a leaving master's last advertisemen
 # Written out where it is used, as 0 < (c - d) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63 (folded
 # into constants when compiled: the receive path runs it for every advert).
 
+# Replay protection is per sender (the advert's IP source) within a vhid; what is known of
+# a sender is [newest counter accepted, kind]:
+ONCE = 0  # one counter heard (once or more: not yet told apart)
+COOKIE = 1  # one counter repeated: OpenBSD's constant cookie, no protection possible
+INCREMENTING = 2  # two different counters accepted: each must now be newer (FreeBSD, NetBSD)
+MAX_SENDERS = 8  # senders remembered per vhid; a new one makes the vhid forget the oldest
+
 # frozen: shared instances
 _OPACKETS, _OPACKETS6, _PREEMPT = Count("opackets"), Count("opackets6"), Count("preempt")
 
@@ -144,9 +151,10 @@ class VirtualHost:
         self.cookie: bytes | None = None  # OpenBSD: random once, then constant
         self.counter = 0  # FreeBSD/NetBSD: incrementing, takes a newer peer's
         self.init_counter = True
-        # The newest counter accepted since the vhid left INIT (policy.refuses_replays),
+        # Per sender (IP source) since the vhid left INIT: [newest counter accepted, kind]
+        # (ONCE, COOKIE, INCREMENTING; at most MAX_SENDERS, in the order first heard);
         # and the counter of our last advertisement.
-        self.heard: int | None = None
+        self.senders: dict[str, list[int]] = {}
         self.sent: int | None = None
         self.mcast4 = is_multicast(params.dst4)  # multicast or unicast peer, per family
         self.mcast6 = is_multicast(params.dst6)
@@ -293,7 +301,7 @@ class VirtualHost:
         it went INIT is forgotten: the group may have restarted meanwhile."""
         if self.state != INIT:
             return []
-        self.heard = None
+        self.senders.clear()
         return self._become_backup(reason, to_us(now))
 
     def stop(self, now: float, reason: str, bow_out: bool = False) -> list[Action]:
@@ -348,12 +356,14 @@ class VirtualHost:
         still be dropped, else what §4.4 makes of it.  Hot path.
 
         "loop": OpenBSD's own cookie came back (§3).  "replay" (policy.refuses_replays,
-        this implementation's rule, not a BSD's): its counter is not newer than the
-        newest one this vhid accepted since it left INIT, so it was heard before, or it
-        is older than what was heard (carp.4, "Replay").  Except that a MASTER hears an
-        advert carrying the counter of its own last one: masters that took the same
-        counter from each other send the same next one, and must hear each other to
-        settle (the same bytes echoed back are a tie, as on a BSD).
+        this implementation's rule, not a BSD's; carp.4, "Replay"): the sender (`src`)
+        is INCREMENTING, two of its accepted adverts having carried different counters,
+        and this counter is not newer, in serial-number order, than the newest accepted
+        from it since the vhid left INIT.  A sender that only repeats one counter is an
+        OpenBSD cookie (a replay of it is the same bytes): always accepted; one whose
+        repeated counter changes got a new cookie (OpenBSD recreated its vhost) and is
+        heard afresh.  Each sender is compared with its own history only, so hosts that
+        count and hosts with a constant cookie share a vhid.
 
         `src` is the sender's address, `local` ours on the carpdev in that family (the
         source of our own advertisements): they break ties between two MASTERs."""
@@ -365,11 +375,31 @@ class VirtualHost:
                 return "loop"
         else:
             c = int.from_bytes(adv.counter, "big")  # hot: no length check
-            last = self.heard
-            if last is None or 0 < (c - last) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63:
-                self.heard = c
-            elif check and self._refuses_replays and (c != self.sent or state != MASTER):
-                return "replay"
+            rec = self.senders.get(src)
+            if rec is None:
+                senders = self.senders
+                if len(senders) >= MAX_SENDERS:
+                    del senders[next(iter(senders))]  # forget the oldest
+                senders[src] = [c, ONCE]
+            else:
+                last, kind = rec
+                if c == last:
+                    if kind == INCREMENTING:
+                        if check and self._refuses_replays:
+                            return "replay"
+                    else:
+                        rec[1] = COOKIE
+                elif 0 < (c - last) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63:  # newer
+                    rec[0] = c
+                    rec[1] = ONCE if kind == COOKIE else INCREMENTING
+                elif kind == INCREMENTING:
+                    if check and self._refuses_replays:
+                        return "replay"
+                elif kind == ONCE:
+                    rec[1] = INCREMENTING  # its newest stays the newest
+                else:  # a new cookie
+                    rec[0] = c
+                    rec[1] = ONCE
             # FreeBSD and NetBSD copy the peer's counter; we take it only if it is newer,
             # so that what we send never goes back (the wire does not show the difference).
             if self.init_counter:

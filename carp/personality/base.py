@@ -130,9 +130,12 @@ class Personality:
     def bad_hash_text(self, name: str, src: str) -> str:
         return f"{name}: incorrect hash from {src}"
 
-    def replay_text(self, name: str, vhid: int, dev: str, counter: int, last: int) -> str:
+    def replay_text(
+        self, name: str, vhid: int, dev: str, counter: int, last: int, src: str
+    ) -> str:
         """A refused replay (refuses_replays); no BSD has such a line: ours, in its style."""
-        return f"{name}: replayed advertisement, counter {counter:#x} not after {last:#x}"
+        return (f"{name}: replayed advertisement from {src}, counter {counter:#x} "
+                f"not after {last:#x}")  # fmt: skip
 
     def checksum_text(self, family: int, dev: str) -> str:
         return f"carp: checksum failed on {dev}"

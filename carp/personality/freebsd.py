@@ -49,9 +49,11 @@ class FreeBSD(Personality):
 
         return FreeBSDValidator(self)
 
-    def replay_text(self, name: str, vhid: int, dev: str, counter: int, last: int) -> str:
+    def replay_text(
+        self, name: str, vhid: int, dev: str, counter: int, last: int, src: str
+    ) -> str:
         """Where carp_input_c says "XXX Replay protection goes here"; in its style."""
-        return (f"carp_input_c: replayed advertisement for VHID {vhid}@{dev}: "
+        return (f"carp_input_c: replayed advertisement for VHID {vhid}@{dev} from {src}: "
                 f"counter {counter:#x} not after {last:#x}")  # fmt: skip
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------

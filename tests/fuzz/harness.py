@@ -58,8 +58,8 @@ def snapshot(host: CarpHost) -> tuple[object, ...]:
     """Everything a dropped packet must leave alone (the counters are checked apart)."""
     vs = tuple(
         (vk, v.state, v.since, v.reason, v.ad_at, v.down_at, v.counter, v.init_counter,
-         v.cookie, v.heard, v.sent, v.last_heard, v.delayed_arp, v.demote, v.advbase,
-         v.advskew)
+         v.cookie, tuple((k, tuple(r)) for k, r in v.senders.items()), v.sent, v.last_heard,
+         v.delayed_arp, v.demote, v.advbase, v.advskew)
         for vk, v in host.vhosts.items()
     )  # fmt: skip
     env = host.env
@@ -121,9 +121,8 @@ def check(target: Target, data: bytes) -> tuple[str, str | None]:
     exp = oracle.Expect(None)
     if pkt.delivered and not pkt.ip_drop:
         cookies = {v: target.cookie(v) for v in VHIDS}
-        sent = {v: target.own_counter(v) for v in VHIDS}
         exp = oracle.expect(target.personality, target.state, target.preempt, pkt, running,
-                            cookies, target.heard, sent)  # fmt: skip
+                            cookies, target.senders)  # fmt: skip
     before = snapshot(target.host)
     moved, acts = deliver(target, data)
     want = expected_counts(target, pkt, exp, running)
@@ -150,6 +149,7 @@ def check(target: Target, data: bytes) -> tuple[str, str | None]:
                 problems.append(f"vhid {exp.vhid}: master-down at {v.down_at}, "
                                 f"expected {NOW_US + md}")  # fmt: skip
         target.heard[exp.vhid] = exp.counter
+        oracle.remember(target.senders, exp.vhid, pkt.src, exp.counter)
         if after != running[exp.vhid]:
             target.reset()
     return outcome, "; ".join(problems) or None

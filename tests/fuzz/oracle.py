@@ -18,7 +18,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
-from tests.fuzz.world import CARPDEV, KEY, LOCAL4, LOCAL6, OTHER, VHIDS, VhidConf
+from tests.fuzz.world import CARPDEV, KEY, LOCAL4, LOCAL6, OTHER, VHIDS, Senders, VhidConf
 
 US = 1_000_000
 MASK64 = (1 << 64) - 1
@@ -83,6 +83,32 @@ def authentic(personality: str, vhid: int, counter: bytes, dig: bytes) -> bool:
 def newer(counter: int, than: int | None) -> bool:
     """RFC 1982 serial-number order on 64 bits: `counter` comes after `than`."""
     return than is None or 0 < (counter - than) & MASK64 < 1 << 63
+
+
+MAX_SENDERS = 8  # senders a vhid remembers (carp.4, "Replay"); a new one evicts the oldest
+
+
+def replayed(n: int, rec: list[int] | None) -> bool:
+    """carp.4 "Replay": the sender sent two different counters and `n` is not newer than
+    the newest accepted from it."""
+    return rec is not None and bool(rec[2]) and not newer(n, rec[1])
+
+
+def remember(senders: Senders, vhid: int, src: bytes, n: int) -> None:
+    """An accepted counter from `src` (incrementing personalities)."""
+    per = senders.setdefault(vhid, {})
+    rec = per.get(src)
+    if rec is None or (not rec[2] and rec[3] and n != rec[0]):  # new, or a new cookie
+        if rec is None and len(per) >= MAX_SENDERS:
+            del per[next(iter(per))]
+        per[src] = [n, n, 0, 0]
+        return
+    if n != rec[1]:
+        rec[2] = 1
+    elif not rec[2]:
+        rec[3] += 1
+    if newer(n, rec[1]):
+        rec[1] = n
 
 
 def is_multicast(raw: bytes) -> bool:
@@ -167,11 +193,11 @@ def _lookup(personality: str, pkt: Packet, vhid: int, running: dict[int, str]) -
 
 def validate(
     personality: str, pkt: Packet, running: dict[int, str], cookie: dict[int, bytes | None],
-    heard: dict[int, int], sent: dict[int, int | None],
+    senders: Senders,
 ) -> Expect:  # fmt: skip
-    """§7: the one drop counter of a delivered packet, or acceptance.  `cookie` and
-    `sent` are what the target put in its own adverts (OpenBSD; the others), `heard`
-    the newest counter the harness saw it accept."""
+    """§7: the one drop counter of a delivered packet, or acceptance.  `cookie` is what
+    the target put in its own adverts (OpenBSD), `senders` what the harness saw it accept
+    from each sender (the others)."""
     p = pkt.payload
     if personality in KAME:
         if (pkt.family == 6 or personality == "netbsd") and pkt.dev != CARPDEV:
@@ -215,10 +241,9 @@ def validate(
     if personality == "openbsd":
         if counter == cookie.get(conf.vhid):
             return Expect("badauth")  # §3: our own cookie came back, a loop
-    else:  # carp.4 "Replay": not newer than the last accepted, nor a MASTER's own counter
+    else:  # carp.4 "Replay": a counting sender's counter not newer than its last accepted
         n = int.from_bytes(counter, "big")
-        own = running[conf.vhid] == "MASTER" and n == sent.get(conf.vhid)
-        if not newer(n, heard.get(conf.vhid)) and not own:
+        if replayed(n, senders.get(conf.vhid, {}).get(pkt.src)):
             return Expect("badauth")
     return Expect(None, conf.vhid, counter=int.from_bytes(counter, "big"))
 
@@ -257,9 +282,9 @@ def elect(personality: str, conf: VhidConf, state: str, preempt: int, pkt: Packe
 
 def expect(
     personality: str, state: str, preempt: int, pkt: Packet, running: dict[int, str],
-    cookie: dict[int, bytes | None], heard: dict[int, int], sent: dict[int, int | None],
+    cookie: dict[int, bytes | None], senders: Senders,
 ) -> Expect:  # fmt: skip
-    out = validate(personality, pkt, running, cookie, heard, sent)
+    out = validate(personality, pkt, running, cookie, senders)
     if out.drop is None:
         out.state = elect(personality, VHIDS[out.vhid], running[out.vhid], preempt, pkt)
     return out

@@ -28,9 +28,8 @@ def _outcome(target: Target, data: bytes) -> str:
     if pkt.ip_drop:
         return pkt.ip_drop
     cookies = {v: target.cookie(v) for v in range(1, 7)}
-    sent = {v: target.own_counter(v) for v in range(1, 7)}
     exp = oracle.expect(target.personality, target.state, target.preempt, pkt,
-                        target.running(), cookies, target.heard, sent)  # fmt: skip
+                        target.running(), cookies, target.senders)  # fmt: skip
     return exp.drop or "accept"
 
 

@@ -33,6 +33,9 @@ GROUP4, GROUP6 = "224.0.0.18", "ff02::12"
 UNICAST_PEER = PEER4  # vhid 5's carppeer
 T0 = 100.0  # every packet arrives at this time (s); targets are built before it
 WALL = 1_800_000_000.0  # the targets' wall clock: where their counters start
+# vhid -> sender -> [first, newest, varied, repeats]: what the oracle needs of the counters
+# a target accepted from each sender (carp.4, "Replay")
+Senders = dict[int, dict[bytes, list[int]]]
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class Target:
     host: CarpHost = field(init=False)
     # vhid -> the newest counter the harness saw this target accept (incrementing BSDs)
     heard: dict[int, int] = field(default_factory=dict)
+    # vhid -> sender -> what the oracle needs of the counters accepted from it
+    senders: Senders = field(default_factory=dict)
     resets: int = 0
 
     def __post_init__(self) -> None:
@@ -115,6 +120,7 @@ class Target:
             h.configure(sysctl, interfaces(self.personality), {}, T0 - 1.0)
         self.host = h
         self.heard = {}
+        self.senders = {}
 
     def running(self) -> dict[int, str]:
         """vhid -> state of the target's vhids (they all live on em0)."""

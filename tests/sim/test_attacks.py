@@ -176,3 +176,73 @@ def test_replay_protection_keeps_every_election(pers: str) -> None:
     lan.run_until(80 * US)
     assert (lan.state("A", k), lan.state("B", k)) == ("MASTER", "BACKUP")
     assert sum(sh.host.counters["badauth"] for sh in lan.hosts.values()) == 0  # type: ignore[union-attr]
+
+
+# -- mixed groups: a constant cookie (OpenBSD) and a counting host -------------------------
+
+
+def follow_openbsd(lan: Lan, name: str, cookie: bytes) -> None:
+    """`name` sends one constant counter, as an OpenBSD kernel does (its vhost's random
+    cookie); the rest of it is the FreeBSD personality, so its peers can verify it."""
+    for v in lan.hosts[name].host.vhosts.values():  # type: ignore[union-attr]
+        v._next_counter = lambda: cookie  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("pers", INCREMENTING)
+@pytest.mark.parametrize("cookie_host", ["A", "B"])
+def test_a_mixed_group_with_a_constant_cookie_elects_one_master(
+    pers: str, cookie_host: str
+) -> None:
+    """A host with OpenBSD's constant cookie and a FreeBSD- (NetBSD-) personality host
+    share vhid 1, the cookie host the MASTER (A) or the BACKUP (B), preempt off.  Each
+    host's counters are compared only with its own (carp.4, "Replay"): the counting host
+    never takes the cookie's repeats for replays, so one MASTER and no flap; after A dies
+    and comes back, B stays MASTER.  (Under the per-vhid rule the cookie's second advert
+    was a replay: the counting host went MASTER beside it, a split brain.)"""
+    lan = pair(pers, preempt=0)
+    k = key(pers)
+    follow_openbsd(lan, cookie_host, bytes.fromhex("8badf00d0badcafe"))
+    lan.at(40 * US, lambda: lan.crash("A"))
+    lan.at(50 * US, lambda: lan.boot("A"))
+    if cookie_host == "A":  # it comes back with a new cookie, as OpenBSD's vhost would
+        lan.at(50 * US, lambda: follow_openbsd(lan, "A", bytes.fromhex("0123456789abcdef")))
+    lan.run_until(100 * US)
+    assert [t.t for t in lan.transitions_of("A", "MASTER")] == [master_down_us(pers, 1, 0)]
+    last = max(d.t for d in lan.deliveries if d.src == "A" and d.dst == "B")
+    assert 39 * US <= last <= 40 * US  # B heard A until it died
+    assert [(t.t, t.reason) for t in lan.transitions_of("B", "MASTER")] == [
+        (last + master_down_us(pers, 1, 100), "master timed out")]  # fmt: skip
+    assert max(d.t for d in lan.deliveries if d.src == "B" and d.dst == "A") > 99 * US
+    assert (lan.state("A", k), lan.state("B", k)) == ("BACKUP", "MASTER")
+    assert sum(sh.host.counters["badauth"] for sh in lan.hosts.values()) == 0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("pers", INCREMENTING)
+def test_a_replay_under_the_dead_master_s_own_address_is_refused_beside_a_cookie(
+    pers: str,
+) -> None:
+    """A counting MASTER (A), a cookie host (C, advskew 100) and a counting BACKUP (B,
+    advskew 200).  A dies and the end of its capture is replayed under A's address: C
+    and B refuse every replay, C takes over at master-down after A's last genuine advert,
+    and B accepts C's repeated cookie and stays BACKUP."""
+    lan = Lan(seed=5)
+    sysctl = {"net.inet.carp.preempt": 0}
+    for name, skew in (("A", 0), ("B", 200), ("C", 100)):
+        lan.add(name, pers, [iface(pers, 1, skew)], sysctl=sysctl)
+    follow_openbsd(lan, "C", bytes.fromhex("8badf00d0badcafe"))
+    k = key(pers)
+    crash = 30 * US + 500_000
+    lan.at(crash, lambda: lan.crash("A"))
+    lan.run_until(crash)
+    taken = capture(lan, "A")
+    stop = crash + 20 * US
+    replay(lan, [p for _, p in taken[-5:]], crash + 100_000, stop, 50_000)
+    lan.run_until(stop + 10 * US)
+    c_up = lan.transitions_of("C", "MASTER")
+    assert [(t.t, t.reason) for t in c_up] == [(taken[-1][0] + master_down_us(pers, 1, 100),
+                                                "master timed out")]  # fmt: skip
+    assert lan.transitions_of("B", "MASTER") == []
+    assert (lan.state("B", k), lan.state("C", k)) == ("BACKUP", "MASTER")
+    replays = len(range(crash + 100_000, stop, 50_000))
+    for name in "BC":
+        assert lan.hosts[name].host.counters["badauth"] == replays  # type: ignore[union-attr]

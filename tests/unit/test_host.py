@@ -182,14 +182,17 @@ def test_openbsd_own_cookie_is_a_loop() -> None:
 
 
 @pytest.mark.parametrize(("pers", "text"), [
-    ("freebsd", "carp_input_c: replayed advertisement for VHID 1@em0: counter 0x9 not after 0x9"),
-    ("netbsd", "carp0: replayed advertisement, counter 0x9 not after 0x9"),
+    ("freebsd", "carp_input_c: replayed advertisement for VHID 1@em0 from 10.0.0.2: "
+                "counter 0x9 not after 0x9"),
+    ("netbsd", "carp0: replayed advertisement from 10.0.0.2, counter 0x9 not after 0x9"),
 ])  # fmt: skip
 def test_a_replayed_advert_counts_badauth_and_changes_nothing(pers: str, text: str) -> None:
-    """carp.4 "Replay": the incrementing personalities drop an authenticated advert whose
-    counter is not newer than the last one the vhid accepted."""
+    """carp.4 "Replay": once a sender sent two different counters, the incrementing
+    personalities drop an authenticated advert from it whose counter is not newer than
+    the last one accepted from it."""
     h = host(pers, ci(pers, skew=100), sysctl={"net.inet.carp.log": 2})
-    assert counts(rx(h, payload(counter=9), now=1.0)) == ["ipackets"]
+    assert counts(rx(h, payload(counter=8), now=0.9)) == ["ipackets"]
+    assert counts(rx(h, payload(counter=9), now=1.0)) == ["ipackets"]  # it counts
     deadline, status = h.next_deadline(), h.status()["vhosts"]
     acts = rx(h, payload(counter=9), now=2.0)
     assert counts(acts) == ["ipackets", "badauth"] and texts(acts) == [text]
@@ -197,6 +200,16 @@ def test_a_replayed_advert_counts_badauth_and_changes_nothing(pers: str, text: s
     assert (h.next_deadline(), h.status()["vhosts"]) == (deadline, status)
     assert counts(rx(h, payload(counter=10), now=2.5)) == ["ipackets"]
     assert h.next_deadline() == 2.5 + 3.390625
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_a_constant_cookie_is_accepted_by_the_incrementing_personalities(pers: str) -> None:
+    """An OpenBSD host's constant counter: a replay of it is the same bytes, nothing to
+    refuse; and a new cookie (its vhost recreated) is heard afresh."""
+    h = host(pers, ci(pers, skew=100))
+    for t, c in ((1.0, 9), (2.0, 9), (3.0, 9), (4.0, 5), (5.0, 5), (6.0, 5)):
+        assert counts(rx(h, payload(counter=c), now=t)) == ["ipackets"]
+    assert h.next_deadline() == 6.0 + 3.390625
 
 
 def test_openbsd_takes_a_replayed_advert_as_the_master_s() -> None:

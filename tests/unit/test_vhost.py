@@ -7,7 +7,17 @@ import random
 import pytest
 
 from carp.actions import LOG_CRIT, LOG_INFO, LOG_WARNING, Announce, Count, Log, Send, StateChange
-from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
+from carp.vhost import (
+    BACKUP,
+    COOKIE,
+    INCREMENTING,
+    INIT,
+    MASTER,
+    MAX_SENDERS,
+    Env,
+    Params,
+    VirtualHost,
+)
 from carp.wire import Advert, Signer, counter_to_int, decode, hmac_key, int_to_counter
 
 KEY = hmac_key("secret")
@@ -334,41 +344,74 @@ def test_bsd_counter_increments_and_takes_a_newer_peers(pers: str) -> None:
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
-def test_a_counter_not_newer_than_the_last_accepted_is_a_replay(pers: str) -> None:
+def test_a_counter_not_newer_than_the_sender_s_last_is_a_replay(pers: str) -> None:
+    """carp.4 "Replay": per sender, once it sent two different counters."""
     v = make(pers, advskew=100)
     v.start(0.0)
-    first = peer_ad(v, 0, counter=2**64 - 2)
-    assert v.accept(first, 1.0) == []  # nothing accepted yet: taken
+    first = peer_ad(v, 0, counter=2**64 - 3)
+    assert v.accept(first, 0.5, "10.0.0.2") == []  # nothing heard from it yet
+    second = peer_ad(v, 0, counter=2**64 - 2)
+    assert v.accept(second, 1.0, "10.0.0.2") == []  # it counts: INCREMENTING from now on
     deadline = v.down_at
-    assert v.accept(first, 2.0) == "replay"  # the same advert again
-    assert v.accept(peer_ad(v, 0, counter=2**64 - 3), 2.0) == "replay"  # an older one
-    assert v.accept(peer_ad(v, 0, counter=2**64 - 2 - 2**63), 2.0) == "replay"  # half round
-    assert v.down_at == deadline and v.heard == 2**64 - 2  # a replay changes nothing
-    assert v.accept(peer_ad(v, 0, counter=5), 2.5) == []  # wrapped past 2**64 - 1: newer
-    assert v.accept(peer_ad(v, 0, counter=2**64 - 1), 3.0) == "replay"
-    assert v.receive(first, 3.0) == []  # receive() takes it whatever its counter
+    assert v.accept(second, 2.0, "10.0.0.2") == "replay"  # the same advert again
+    assert v.accept(first, 2.0, "10.0.0.2") == "replay"  # an older one
+    half = peer_ad(v, 0, counter=2**64 - 2 - 2**63)
+    assert v.accept(half, 2.0, "10.0.0.2") == "replay"  # half way round
+    assert v.down_at == deadline and v.senders["10.0.0.2"] == [2**64 - 2, INCREMENTING]
+    assert v.accept(peer_ad(v, 0, counter=5), 2.5, "10.0.0.2") == []  # wrapped: newer
+    assert v.accept(peer_ad(v, 0, counter=2**64 - 1), 3.0, "10.0.0.2") == "replay"
+    assert v.receive(first, 3.0, "10.0.0.2") == []  # receive() takes it whatever its counter
+    # The gap: under another source address, the same bytes are a new sender.
+    assert v.accept(second, 3.2, "10.0.0.9") == v.accept(second, 3.3, "10.0.0.9") == []
     v.stop(3.5, "test")
     v.start(4.0)  # what a vhid heard before INIT is forgotten
-    assert v.accept(first, 4.5) == []
+    assert v.senders == {}
+    assert v.accept(second, 4.5, "10.0.0.2") == []
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
-def test_a_master_hears_an_advert_with_the_counter_of_its_own_last(pers: str) -> None:
-    """Two masters that took the same counter from each other send the same next one at
-    the same time: each must hear the other's to settle."""
+def test_each_sender_is_compared_with_its_own_history(pers: str) -> None:
+    """A constant cookie (OpenBSD) and an incrementing sender share the vhid: neither
+    makes the other's adverts replays, whichever order their counters are in."""
+    v = make(pers, advskew=100)
+    v.start(0.0)
+    t = 0.0
+    for i in range(5):
+        for src, c in (("10.0.0.3", 2**63 + 7), ("10.0.0.4", 100 + i), ("10.0.0.5", 2**64 - 1)):
+            t += 0.1
+            assert v.accept(peer_ad(v, 0, counter=c), t, src) == []
+    assert v.senders == {"10.0.0.3": [2**63 + 7, COOKIE], "10.0.0.4": [104, INCREMENTING],
+                         "10.0.0.5": [2**64 - 1, COOKIE]}  # fmt: skip
+    # A cookie that changes (OpenBSD recreated the vhost) is heard afresh, older or not.
+    for _ in range(3):
+        t += 0.1
+        assert v.accept(peer_ad(v, 0, counter=3), t, "10.0.0.3") == []
+    assert v.senders["10.0.0.3"] == [3, COOKIE]
+
+
+def test_a_vhid_remembers_a_handful_of_senders() -> None:
+    v = make("freebsd", advskew=100)
+    v.start(0.0)
+    for i in range(MAX_SENDERS + 3):
+        v.accept(peer_ad(v, 0, counter=i), 1.0 + i / 100, f"10.0.1.{i}")
+    assert list(v.senders) == [f"10.0.1.{i}" for i in range(3, MAX_SENDERS + 3)]
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_masters_that_cross_counters_hear_each_other(pers: str) -> None:
+    """Two masters that took each other's counter send the same next one at the same
+    time: each sender's own counters still only go up, so each hears the other."""
     v = make(pers, advskew=0)
     master(v)
-    assert v.accept(peer_ad(v, 100, counter=v.counter + 10), 3.5) == []  # a slower master
+    assert v.accept(peer_ad(v, 100, counter=v.counter + 10), 3.5, "10.0.0.2") == []
     (ad,) = sent(v.timeout(4.0))
     ours = counter_to_int(ad.counter)
-    assert ours == v.heard + 1  # we took its counter
-    crossing = peer_ad(v, 100, counter=ours)
-    assert v.accept(crossing, 4.0001) == []  # one peer master's advert with our counter
-    assert v.state == MASTER and v.heard == ours
-    assert v.accept(crossing, 4.0002) == []  # the same counter again, from another master
-    assert v.accept(peer_ad(v, 100, counter=ours - 1), 4.0003) == "replay"
-    v.request(BACKUP, 4.5)
-    assert v.accept(crossing, 4.6) == "replay"  # a BACKUP never does
+    assert ours == v.senders["10.0.0.2"][0] + 1  # we took its counter
+    crossing = peer_ad(v, 100, counter=ours)  # it took ours too: the same next counter
+    assert v.accept(crossing, 4.0001, "10.0.0.2") == []
+    assert v.state == MASTER and v.senders["10.0.0.2"] == [ours, INCREMENTING]
+    assert v.accept(crossing, 4.0002, "10.0.0.2") == "replay"  # but not twice
+    assert v.accept(peer_ad(v, 100, counter=ours - 1), 4.0003, "10.0.0.2") == "replay"
 
 
 def test_openbsd_refuses_only_its_own_cookie() -> None:
