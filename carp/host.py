@@ -11,7 +11,8 @@ carpd and the simulator (tests/sim) drive only this:
     acts = host.shutdown(now)                                       # bow-out + INIT everywhere
     host.status() -> dict                                           # see below
 
-* `now` is a float in seconds on any monotonic clock; the core never reads a clock.
+* `now` is a float in seconds on any monotonic clock; the core reads no clock but the
+  wall clock, once per vhid, for where its counter starts (see `wall` below).
 * `configure` is idempotent and applies only the difference: a vhid whose parameters did
   not change keeps its state (no flap on reload); changed vhid/addresses/key go INIT and
   restart; changed advbase/advskew just take effect.  Interfaces whose carpdev is down
@@ -35,7 +36,7 @@ import copy
 import heapq
 import itertools
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from carp import mib
 from carp import states as st
@@ -84,15 +85,20 @@ class CarpHost:
       "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
       stays in the store; "groups" are OpenBSD's effective counters (store + kernel).
     * `rng` seeds the counters (the simulator's determinism); default os.urandom.
+    * `wall` is the wall clock an incrementing counter starts from (carp.wire.counter_start),
+      read once per vhid; default time.time.  The simulator passes its own.
     """
 
     def __init__(
-        self, personality: str = DEFAULT, name: str = "", rng: random.Random | None = None
+        self, personality: str = DEFAULT, name: str = "", rng: random.Random | None = None,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self.personality = personality
         self.name = name
         self.rng = rng
         self.env = Env(personality)
+        if wall is not None:
+            self.env.wall = wall
         self.policy = self.env.policy
         self.sysctl = mib.defaults(self.policy)
         self._allow = True  # net.inet.carp.allow, cached: read on every packet

@@ -401,7 +401,7 @@ class Store:
                     iface["passphrase"] = phrase
             return Loaded(doc, keys_id)
         raise StoreCorrupt(f"{self.keys_file(str(keys_id))}: missing; move the store aside "
-                           "to start afresh")  # fmt: skip
+                           "to start afresh")
 
     def _read_store(self) -> dict[str, Any] | None:
         try:
@@ -588,12 +588,12 @@ class Transaction:
             # a store of an older version holds its keys in clear: the next commit moves them
             self.rewrite = found is None or (self.keys_id is None and any(
                 "passphrase" in iface for iface in found.doc.get("interfaces", {}).values()
-            ))  # fmt: skip
+            ))
             self.prior = found.doc if found is not None else None
             self.state = (
                 State.from_dict(found.doc) if found is not None
                 else State(personality=from_environment())
-            )  # fmt: skip
+            )
             self.before = self.state.to_dict()
         except BaseException:
             os.close(self.lock)

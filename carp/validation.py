@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from carp.actions import LOG_INFO, LOG_NOTICE, LOG_WARNING, Action, Count, Log
 from carp.states import INIT
-from carp.wire import STAT_FIELDS, Reject, decode, is_multicast
+from carp.wire import STAT_FIELDS, Advert, Reject, decode, is_multicast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,11 +41,32 @@ def _drop(
     return None
 
 
-def lookup(by_dev: ByDev, carpdev: str, vhid: int, family: int, dst: str) -> VirtualHost | None:
-    """The vhid on that parent whose peer kind (multicast/unicast) fits `dst`;
-    None also when it is not running (INIT), as "not UP+RUNNING" is badvhid."""
+def _stale(
+    acts: list[Action], pol: Personality, v: VirtualHost, why: str, dev: str, adv: Advert,
+    src: str,
+) -> VirtualHost | None:
+    """An authenticated advert that is our own (OpenBSD's cookie loop, §3) or a replay
+    (carp.4, "Replay"): both count badauth, as OpenBSD counts its loop check."""
+    if why == "loop":
+        text = f"{v.p.logname}: replay or network loop detected"
+    else:
+        counter = int.from_bytes(adv.counter, "big")
+        text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.senders[src][0], src)
+    return _drop(acts, "badauth", LOG_WARNING, "error", text)
+
+
+def lookup(
+    by_dev: ByDev, carpdev: str, vhid: int, family: int, dst: str, peer_kind: bool = True,
+    by_family: bool = False,
+) -> VirtualHost | None:
+    """The vhid on that parent; with `peer_kind` the one whose peer kind (multicast or
+    unicast) fits `dst` (OpenBSD), with `by_family` one holding an address of the
+    packet's family (FreeBSD).  None also when it is not running (INIT), as "not
+    UP+RUNNING" is badvhid (§7)."""
     for v in by_dev.get((carpdev, vhid), ()):
-        if dst and is_multicast(dst) != is_multicast(v.p.dst4 if family == 4 else v.p.dst6):
+        if peer_kind and dst and is_multicast(dst) != (v.mcast4 if family == 4 else v.mcast6):
+            continue
+        if by_family and not (v.p.v4 if family == 4 else v.p.v6):
             continue
         return v if v.state != INIT else None
     return None
@@ -56,6 +77,8 @@ class Validator:
 
     def __init__(self, policy: Personality) -> None:
         self.policy = policy
+        self.peer_kind = policy.lookup_by_peer_kind
+        self.by_family = policy.lookup_by_family
 
     def __call__(
         self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
@@ -72,7 +95,7 @@ class Validator:
         if isinstance(adv, Reject):
             why = self._reject_text(adv, family, dev, payload)
             return _drop(acts, adv.stat, LOG_INFO, "packet", why)
-        v = lookup(by_dev, dev, adv.vhid, family, dst)
+        v = lookup(by_dev, dev, adv.vhid, family, dst, self.peer_kind, self.by_family)
         if v is None:
             return _drop(acts, "badvhid")
         name = v.p.logname
@@ -81,10 +104,10 @@ class Validator:
             return _drop(acts, "badver", LOG_NOTICE, "packet", text)
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
-        if v.is_own(adv):
-            text = f"{name}: replay or network loop detected"
-            return _drop(acts, "badauth", LOG_WARNING, "error", text)
-        acts += v.receive(adv, now, src, local)
+        out = v.accept(adv, now, src, local)
+        if isinstance(out, str):
+            return _stale(acts, pol, v, out, dev, adv, src)
+        acts += out
         return v
 
     def _reject_text(self, rej: Reject, family: int, dev: str, payload: bytes) -> str | None:
@@ -119,16 +142,19 @@ class FreeBSDValidator(Validator):
         if isinstance(adv, Reject):
             why = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
             return _drop(acts, adv.stat, LOG_INFO, "packet", why)
-        v = lookup(by_dev, dev, adv.vhid, family, dst)
+        v = lookup(by_dev, dev, adv.vhid, family, dst, self.peer_kind, self.by_family)
         if v is None:
             return _drop(acts, "badvhid")
-        if is_multicast(v.p.dst4 if family == 4 else v.p.dst6) and ttl != 255:
+        if ttl != 255 and (v.mcast4 if family == 4 else v.mcast6):
             return _drop(acts, "badttl", LOG_INFO, "packet",
                          f"carp_input_c: received ttl {ttl} != 255 on {dev}")
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet",
                          f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")
-        acts += v.receive(adv, now, src, local)
+        out = v.accept(adv, now, src, local)
+        if isinstance(out, str):
+            return _stale(acts, self.policy, v, out, dev, adv, src)
+        acts += out
         return v
 
 

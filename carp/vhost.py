@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
@@ -44,13 +46,32 @@ from carp.states import (
     skew_us,
     to_us,
 )
-from carp.wire import Advert, Signer, counter_to_int, int_to_counter, make_advert, random_counter
+from carp.wire import (
+    Advert,
+    Signer,
+    counter_start,
+    int_to_counter,
+    is_multicast,
+    make_advert,
+    random_counter,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.personality.base import Personality
 
 BOW_OUT = 255  # advbase = advskew = 255 in a leaving master's last advertisement
+# Counters compare in RFC 1982 serial-number order on 64 bits: c comes after d when
+# 0 < (c - d) mod 2**64 < 2**63, so a counter that wraps past 2**64 - 1 still comes after.
+# Written out where it is used, as 0 < (c - d) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63 (folded
+# into constants when compiled: the receive path runs it for every advert).
+
+# Replay protection is per sender (the advert's IP source) within a vhid; what is known of
+# a sender is [newest counter accepted, kind]:
+ONCE = 0  # one counter heard (once or more: not yet told apart)
+COOKIE = 1  # one counter repeated: OpenBSD's constant cookie, no protection possible
+INCREMENTING = 2  # two different counters accepted: each must now be newer (FreeBSD, NetBSD)
+MAX_SENDERS = 8  # senders remembered per vhid; a new one makes the vhid forget the oldest
 
 # frozen: shared instances
 _OPACKETS, _OPACKETS6, _PREEMPT = Count("opackets"), Count("opackets6"), Count("preempt")
@@ -75,6 +96,8 @@ class Env:
     suppress_preempt: int = 0  # NetBSD / legacy: >0 forces advskew 240
     tos4: int = 0x10  # IPv4 TOS and IPv6 traffic class of our adverts (the policy's)
     tclass6: int = 0
+    # The wall clock, read once per vhid: where its incrementing counter starts.
+    wall: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self.policy: Personality = policy(self.personality)
@@ -126,8 +149,18 @@ class VirtualHost:
             flavour=env.policy.name,
         )
         self.cookie: bytes | None = None  # OpenBSD: random once, then constant
-        self.counter = 0  # FreeBSD/NetBSD: incrementing, copies the peer's
+        self.counter = 0  # FreeBSD/NetBSD: incrementing, takes a newer peer's
         self.init_counter = True
+        # Per sender (IP source) since the vhid left INIT: [newest counter accepted, kind]
+        # (ONCE, COOKIE, INCREMENTING; at most MAX_SENDERS, in the order first heard);
+        # and the counter of our last advertisement.
+        self.senders: dict[str, list[int]] = {}
+        self.sent: int | None = None
+        self.mcast4 = is_multicast(params.dst4)  # multicast or unicast peer, per family
+        self.mcast6 = is_multicast(params.dst6)
+        pol = env.policy  # read on every advert received: kept here
+        self._cookie_counter = pol.cookie_counter
+        self._refuses_replays = pol.refuses_replays and not pol.cookie_counter
         self.ad_at: int | None = None  # MASTER: next advertisement (us)
         self.down_at: int | None = None  # BACKUP: master-down deadline (us)
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
@@ -186,11 +219,12 @@ class VirtualHost:
             if self.cookie is None:
                 self.cookie = random_counter(self.rng)
             return self.cookie
-        if self.init_counter:  # first ad: a random 64-bit start, then counter++
-            self.counter = counter_to_int(random_counter(self.rng))
+        if self.init_counter:  # first ad: the start (wall second, random), then counter++
+            self.counter = counter_start(self.env.wall(), self.rng)
             self.init_counter = False
         else:
             self.counter = (self.counter + 1) & 0xFFFF_FFFF_FFFF_FFFF
+        self.sent = self.counter
         return int_to_counter(self.counter)
 
     def _advertise(self, bow_out: bool = False) -> list[Action]:
@@ -266,9 +300,11 @@ class VirtualHost:
     # -- events ---------------------------------------------------------------------------
 
     def start(self, now: float, reason: str = R_INIT_DONE) -> list[Action]:
-        """setrun while up: INIT -> BACKUP, arm master-down."""
+        """setrun while up: INIT -> BACKUP, arm master-down.  What the vhid heard before
+        it went INIT is forgotten: the group may have restarted meanwhile."""
         if self.state != INIT:
             return []
+        self.senders.clear()
         return self._become_backup(reason, to_us(now))
 
     def stop(self, now: float, reason: str, bow_out: bool = False) -> list[Action]:
@@ -310,18 +346,72 @@ class VirtualHost:
         return self.env.policy.cookie_counter and adv.counter == self.cookie
 
     def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
-        """An authenticated advertisement for this vhid (§4.4).  Hot path.
+        """An authenticated advertisement for this vhid (§4.4), taken whatever its counter
+        (`accept` is what the receive path calls)."""
+        out = self.accept(adv, now, src, local, check=False)
+        assert not isinstance(out, str)
+        return out
+
+    def accept(
+        self, adv: Advert, now: float, src: str = "", local: str = "", check: bool = True
+    ) -> list[Action] | str:
+        """An authenticated advertisement for this vhid: "loop" or "replay" when it must
+        still be dropped, else what §4.4 makes of it.  Hot path.
+
+        "loop": OpenBSD's own cookie came back (§3).  "replay" (policy.refuses_replays,
+        this implementation's rule, not a BSD's; carp.4, "Replay"): the sender (`src`)
+        is INCREMENTING, two of its accepted adverts having carried different counters,
+        and this counter is not newer, in serial-number order, than the newest accepted
+        from it since the vhid left INIT.  A sender that only repeats one counter is an
+        OpenBSD cookie (a replay of it is the same bytes): always accepted; one whose
+        repeated counter changes got a new cookie (OpenBSD recreated its vhost) and is
+        heard afresh.  Each sender is compared with its own history only, so hosts that
+        count and hosts with a constant cookie share a vhid.
 
         `src` is the sender's address, `local` ours on the carpdev in that family (the
         source of our own advertisements): they break ties between two MASTERs."""
         state = self.state
         if state == INIT:
             return []
+        if self._cookie_counter:
+            if check and adv.counter == self.cookie:
+                return "loop"
+        else:
+            c = int.from_bytes(adv.counter, "big")  # hot: no length check
+            rec = self.senders.get(src)
+            if rec is None:
+                senders = self.senders
+                if len(senders) >= MAX_SENDERS:
+                    del senders[next(iter(senders))]  # forget the oldest
+                senders[src] = [c, ONCE]
+            else:
+                last, kind = rec
+                if c == last:
+                    if kind == INCREMENTING:
+                        if check and self._refuses_replays:
+                            return "replay"
+                    else:
+                        rec[1] = COOKIE
+                elif 0 < (c - last) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63:  # newer
+                    rec[0] = c
+                    rec[1] = ONCE if kind == COOKIE else INCREMENTING
+                elif kind == INCREMENTING:
+                    if check and self._refuses_replays:
+                        return "replay"
+                elif kind == ONCE:
+                    rec[1] = INCREMENTING  # its newest stays the newest
+                else:  # a new cookie
+                    rec[0] = c
+                    rec[1] = ONCE
+            # FreeBSD and NetBSD copy the peer's counter; we take it only if it is newer,
+            # so that what we send never goes back (the wire does not show the difference).
+            if self.init_counter:
+                self.counter = c
+                self.init_counter = False
+            elif 0 < (c - self.counter) & 0xFFFF_FFFF_FFFF_FFFF < 1 << 63:
+                self.counter = c
         now_us = round(now * US)
         pol = self.env.policy
-        if not pol.cookie_counter:  # own counter := received counter
-            self.counter = int.from_bytes(adv.counter, "big")  # hot: no length check
-            self.init_counter = False
         skew = pol.sent_advskew(self.advskew, self.env) if pol.demotion_raises_advskew else (
             self.advskew
         )  # sent_advskew() inlined: this runs for every advert heard

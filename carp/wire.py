@@ -214,6 +214,15 @@ def random_counter(rng: random.Random | None = None) -> bytes:
             return raw
 
 
+def counter_start(wall: float, rng: random.Random | None = None) -> int:
+    """Where an incrementing counter starts (FreeBSD/NetBSD draw 64 random bits): the
+    wall-clock second in the high word and 32 random bits in the low one.  A vhid that
+    starts later starts ahead of every counter started before it (for 2**32 adverts),
+    so counters of one group stay in one order (carp.4, "Replay")."""
+    low = int.from_bytes(os.urandom(4), "big") if rng is None else rng.getrandbits(32)
+    return ((int(wall) & 0xFFFF_FFFF) << 32) | low
+
+
 def counter_to_int(counter: bytes) -> int:
     """The counter as FreeBSD/NetBSD read it: a big-endian uint64."""
     if len(counter) != COUNTER_LEN:

@@ -103,9 +103,9 @@ def _probe(env: dict[str, str]) -> str:
         with public_dir() as d:
             argv = [*NOBODY_ARGV, str(CHECKOUT / "bin" / "ifconfig"), "lo"]
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                                  env={**env, "CARP_RUNDIR": str(d / "run")})  # fmt: skip
+                                  env={**env, "CARP_RUNDIR": str(d / "run")})
         _probed[key] = "" if proc.returncode == 0 else (proc.stderr.strip() or "exit status "
-                                                        f"{proc.returncode}")  # fmt: skip
+                                                        f"{proc.returncode}")
     return _probed[key]
 
 
@@ -114,7 +114,7 @@ def nobody_python(env: dict[str, str]) -> str:
     system's python3, which the launchers fall back to."""
     for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
         proc = subprocess.run([*NOBODY_ARGV, candidate, "-c", "import carp.store"],
-                              capture_output=True, env=env, timeout=60)  # fmt: skip
+                              capture_output=True, env=env, timeout=60)
         if proc.returncode == 0:
             return candidate
     pytest.skip("no python nobody can run")

@@ -32,6 +32,9 @@ class Personality:
 
     # -- advertisements ----------------------------------------------------------------
     cookie_counter = False  # one random counter per vhid (OpenBSD) vs counter++ and copy
+    # Ours, not a BSD's: an authenticated advert whose counter is not newer than the newest
+    # the vhid accepted is a replay, dropped as badauth (needs an incrementing counter).
+    refuses_replays = True
     sends_demote = False  # the demote byte of the header carries the group demotion
     sends_ipv6 = True
     bows_out = True  # a leaving MASTER sends advbase = advskew = 255
@@ -119,6 +122,10 @@ class Personality:
 
     # -- receive validation ------------------------------------------------------------
     checks_parent_v4 = False  # IPv4 adverts on a parent without carp count badif
+    # the vhid lookup (§7): only a vhid whose peer kind (multicast or unicast) fits the
+    # destination; only a vhid holding an address of the advert's family
+    lookup_by_peer_kind = False
+    lookup_by_family = False
 
     def validator(self) -> Validator:
         """The receive validation order (carp.validation, imported only here)."""
@@ -128,6 +135,13 @@ class Personality:
 
     def bad_hash_text(self, name: str, src: str) -> str:
         return f"{name}: incorrect hash from {src}"
+
+    def replay_text(
+        self, name: str, vhid: int, dev: str, counter: int, last: int, src: str
+    ) -> str:
+        """A refused replay (refuses_replays); no BSD has such a line: ours, in its style."""
+        return (f"{name}: replayed advertisement from {src}, counter {counter:#x} "
+                f"not after {last:#x}")
 
     def checksum_text(self, family: int, dev: str) -> str:
         return f"carp: checksum failed on {dev}"

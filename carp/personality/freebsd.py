@@ -22,6 +22,7 @@ class FreeBSD(Personality):
     bows_out = False  # carp_detach/carp_down send nothing
     vmac_source = True  # carp_output rewrites the source to the vhid's MAC
     allow_stops_vhids = True
+    lookup_by_family = True  # carp_input_c: among the interface's addresses of that family
 
     def tos(self, family: int, sysctl: Mapping[str, int]) -> int:
         """net.inet.carp.dscp (CS7 by default) in both families."""
@@ -47,6 +48,13 @@ class FreeBSD(Personality):
         from carp.validation import FreeBSDValidator
 
         return FreeBSDValidator(self)
+
+    def replay_text(
+        self, name: str, vhid: int, dev: str, counter: int, last: int, src: str
+    ) -> str:
+        """Where carp_input_c says "XXX Replay protection goes here"; in its style."""
+        return (f"carp_input_c: replayed advertisement for VHID {vhid}@{dev} from {src}: "
+                f"counter {counter:#x} not after {last:#x}")
 
     # -- userland: ifconfig, sysctl, netstat (below this line) --------------------
     # ifconfig(8): sbin/ifconfig (10+: vhids on the physical interface; <= 9: carpN)

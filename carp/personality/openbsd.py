@@ -24,12 +24,14 @@ if TYPE_CHECKING:
 class OpenBSD(Personality):
     name = "openbsd"
     cookie_counter = True  # sc_counter: random once, echoed back means a loop or replay
+    refuses_replays = False  # a constant cookie: a replay looks like the live master
     sends_demote = True
     delayed_announce = True  # carp_send_ad: sc_delayed_arp
     hashes_lladdr = True
     hmac_two_contexts = True
     counts_preempt = True
     demotion_raises_advskew = False  # demotion travels in the demote byte instead
+    lookup_by_peer_kind = True  # carp_proto_input: carppeer vhids take unicast adverts only
 
     def master_down_us(self, advbase: int, advskew: int) -> int:
         """carp_setrun: three whole advertisement intervals, 1/256 s at least."""

@@ -57,7 +57,7 @@ def front_end(name: str) -> str:
 def store_files(host: Host) -> dict[str, bytes]:
     """The configuration: store.json, its keys file, the lock (status.json is carpd's)."""
     return {p.name: p.read_bytes() for p in sorted(host.rundir.iterdir())
-            if p.name.startswith(("store.", KEYS_PREFIX))}  # fmt: skip
+            if p.name.startswith(("store.", KEYS_PREFIX))}
 
 
 def test_only_root_has_the_key(host: Host) -> None:

@@ -44,7 +44,7 @@ def script(program: str, commands: list[list[str]]) -> str:
     lines = ['e=$(mktemp)']
     for i, argv in enumerate(commands):
         lines.append(f'{shlex.join([program, *argv])} >/dev/null 2>"$e"; '
-                     f'echo "$? {i} $(tr "\\n" " " < "$e")"')  # fmt: skip
+                     f'echo "$? {i} $(tr "\\n" " " < "$e")"')
     lines.append('rm -f "$e"')
     return "\n".join(lines)
 
@@ -70,7 +70,7 @@ class Reader(threading.Thread):
             self.reads += 1
             time.sleep(0.001)  # a core for the writers: the machine has two
             if doc is not None and (not self.generations
-                                    or doc["generation"] != self.generations[-1]):  # fmt: skip
+                                    or doc["generation"] != self.generations[-1]):
                 self.generations.append(doc["generation"])
 
 
@@ -95,7 +95,7 @@ def test_fifty_writers_thousand_commands_while_carpd_runs() -> None:
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
             for prog, _w, cmds in writers
-        ]  # fmt: skip
+        ]
         outputs = [p.communicate(timeout=900)[0] for p in procs]
         elapsed = time.monotonic() - t0
         reader.stop.set()
@@ -126,7 +126,7 @@ def test_fifty_writers_thousand_commands_while_carpd_runs() -> None:
         assert reader.errors == []
         assert reader.generations == sorted(reader.generations)
         assert wait_until(lambda: (host.status() or {}).get("applied_generation")
-                          == state.generation, 30), host.log()  # fmt: skip
+                          == state.generation, 30), host.log()
         assert host.carpd_running
         print(f"\n{n_acked} commands by {len(writers)} writers in {elapsed:.1f} s "
               f"({n_acked / elapsed:.0f}/s); the reader parsed the store {reader.reads} "

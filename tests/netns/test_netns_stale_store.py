@@ -60,7 +60,7 @@ def test_a_namespace_made_again_starts_clean_and_keeps_the_old_store_aside() -> 
         [first] = set_aside(host)
         log = host.log()
         assert re.search(rf"store\.json: written in another network namespace .*"
-                         rf"set aside in {re.escape(str(first))}\n", log), log  # fmt: skip
+                         rf"set aside in {re.escape(str(first))}\n", log), log
         assert kept_config(first) == {"carp0": PASS}
         assert host.ifconfig("carp0", "create").returncode == 0  # no "File exists"
         assert host.ifconfig("carp0", "vhid", "2", "pass", "second").stderr == ""

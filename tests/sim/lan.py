@@ -20,6 +20,7 @@ from carp.config import CarpInterface
 from carp.host import CarpHost
 
 US = 1_000_000
+WALL_EPOCH = 1_800_000_000  # the wall clock at simulated time 0 (2027-01-15)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Lan:
         sh.boots += 1
         self.events.append((self.now, name, "boot"))
         rng = random.Random(f"{self.seed}/{name}/{sh.boots}")
-        sh.host = CarpHost(sh.personality, name, rng=rng)
+        sh.host = CarpHost(sh.personality, name, rng=rng, wall=self._wall)
         acts = sh.host.configure(sh.sysctl, sh.interfaces, sh.groups, self._s())
         for dev in sorted(sh.links_down):
             acts += sh.host.link(dev, False, self._s())
@@ -164,6 +165,26 @@ class Lan:
     def heal(self) -> None:
         for n in self.side:
             self.side[n] = 0
+
+    def inject(
+        self, payload: bytes, family: int = 4, src: str = "10.0.0.250", dst: str | None = None,
+        ttl: int = 255, carpdev: str = "em0", to: list[str] | None = None,
+    ) -> list[Action]:
+        """An attacker's packet on the segment now: every live host (or those `to`) gets
+        it like an advertisement, with the IP source, destination and TTL given (the
+        group address by default).  Not in `deliveries`: those are the hosts' adverts.
+        Returns what the hosts asked for."""
+        out: list[Action] = []
+        group = "224.0.0.18" if family == 4 else "ff02::12"
+        for name in to or list(self.hosts):
+            sh = self.hosts[name]
+            if sh.host is None or carpdev in sh.links_down:
+                continue
+            acts = sh.host.packet(carpdev, family, src, dst or group, ttl, payload, self._s(),
+                                  sh.addr)
+            out += acts
+            self._handle(sh, acts, lazy=True)
+        return out
 
     # -- running -----------------------------------------------------------------------
 
@@ -217,6 +238,10 @@ class Lan:
 
     def _s(self) -> float:
         return self.now / US
+
+    def _wall(self) -> float:
+        """Every host's wall clock: the simulated time since a fixed date."""
+        return WALL_EPOCH + self.now / US
 
     def _push(self, t: int, kind: str, data: object) -> None:
         self._seq += 1

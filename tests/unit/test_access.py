@@ -55,7 +55,7 @@ SETUP = {
     "freebsd": [["em0", "vhid", "1", "pass", "sesame", "192.168.1.1/24"]],
     "netbsd": [["carp0", "create"],
                ["carp0", "vhid", "1", "pass", "sesame", "carpdev", "em0", "192.168.1.1/24"]],
-}  # fmt: skip
+}
 
 # (personality, front end, argv, exit status, stdout, stderr), from docs/userland.md:
 # err(1, "%s: SIOCSVH", ifname) on OpenBSD, err(1, "SIOCSVH") elsewhere; SIOCIFCREATE for a
@@ -93,11 +93,11 @@ CASES = [
     ("netbsd", "ifconfig", ["carp0", "advskew", "100"], 1, "", f"ifconfig: SIOCSVH: {EPERM}\n"),
     ("netbsd", "sysctl", ["-w", "net.inet.carp.preempt=1"], 1, "",
      f"sysctl: net.inet.carp.preempt: {EPERM}\n"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("personality", "prog", "argv", "code", "out", "err"), CASES,
-                         ids=[f"{c[0]}-{c[1]} {' '.join(c[2])}" for c in CASES])  # fmt: skip
+                         ids=[f"{c[0]}-{c[1]} {' '.join(c[2])}" for c in CASES])
 def test_a_write_by_another_user_is_refused_and_changes_nothing(
     personality: str, prog: str, argv: list[str], code: int, out: str, err: str
 ) -> None:
@@ -185,7 +185,7 @@ def test_hmac_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(hmac, "compare_digest", spy)
     for flavour in ("openbsd", "freebsd", "netbsd"):
         signer = wire.Signer(wire.hmac_key("sesame"), 1, ["192.168.1.1"], ["fe80::1"],
-                             flavour=flavour)  # fmt: skip
+                             flavour=flavour)
         counter = wire.int_to_counter(7)
         good = wire.decode(wire.make_advert(signer, 1, 1, 0, counter))
         assert isinstance(good, wire.Advert)

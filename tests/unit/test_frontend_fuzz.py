@@ -63,10 +63,10 @@ IFCONFIG_WORDS = [
     "vrrpinterval", "netmask", "prefixlen", "broadcast", "alias", "-alias", "delete",
     "inet", "inet6", "-inet", "-inet6", "master", "backup", "init", "MASTER", "ip", "none",
     "ip-stealth", "ip-unicast", "arp", "carpdemote", "-carpdemote", "1:0,2:100", "1:0,1:0",
-]  # fmt: skip
+]
 FLAGS = ["-a", "-A", "-C", "-l", "-k", "-g", "-u", "-d", "-m", "-v", "-L", "-b", "-M", "-f",
          "--", "-", "-aC", "-gcarp", "-w", "-n", "-N", "-e", "-q", "-i", "-s", "-ss", "-p",
-         "-pcarp", "-x", "-h", "-B", "-o", "-Z"]  # fmt: skip
+         "-pcarp", "-x", "-h", "-B", "-o", "-Z"]
 NAMES = ["carp0", "carp1", "carp255", "carp", "em0", "em1", "eth0", "lo", "carp-1", "carp0:1",
          "carp" + "9" * 30, "em0.100", "carp٣", "net.inet.carp.preempt", "net.inet.carp",
          "net.inet.carp.allow", "net.inet.carp.log", "net.inet.carp.demotion",
@@ -75,21 +75,21 @@ NAMES = ["carp0", "carp1", "carp255", "carp", "em0", "em1", "eth0", "lo", "carp-
          "kernel.hostname", "kernel", "net.ipv4.ip_forward", "net.ipv4", "carp", "tcp",
          "../../../../etc/passwd", "kernel/../../../etc/hostname", "/", ".", "..", "a..b",
          "net.inet.carp.preempt.x", "net..inet", ".net.inet.carp.log", "kernel.x\x00y",
-         "hostile.conf", "missing.conf"]  # fmt: skip
+         "hostile.conf", "missing.conf"]
 NUMBERS = ["0", "1", "-1", "255", "256", "254", "65535", "2147483647", "2147483648",
            "-2147483649", "9" * 400, "0x10", "010", "1e3", " 1", "1 ", "+1", "٣", "１",
-           "1.5", "nan", "inf", "-0", "00000000000000000001"]  # fmt: skip
+           "1.5", "nan", "inf", "-0", "00000000000000000001"]
 ADDRESSES = ["192.168.1.1/24", "192.168.1.1", "192.168.1.77/32", "10.1.1.9/24", "1.2.3.4/33",
              "::1", "fe80::1%em0", "2001:db8::1/64", "2001:db8::1/129", "999.1.1.1", "/24",
              "192.168.1.1/", "0.0.0.0/0", "255.255.255.255", "224.0.0.18", "ff02::12",
              "00:00:5e:00:01:01", "01:00:5e:00:01:01", "zz:zz", "localhost", "0xffffff00",
-             "255.255.255.0", "1.2.3"]  # fmt: skip
+             "255.255.255.0", "1.2.3"]
 HOSTILE = ["", " ", "\x00", "\t", "\n", ";", "; rm -rf /", "$(id)", "`id`", "|", "&&", "'", '"',
            "\\", "*", "~", "%s%s%n", "{name}", "{}", "=", "==", "a=b=c", ":", "#", "\x7f",
            "\udcff\udcfe", "é", "ß", "😀", "\u202e", "\ufeff", "x" * 10240, "carp0" * 2000,
-           "name=" + "9" * 5000]  # fmt: skip
+           "name=" + "9" * 5000]
 SYSCTL_ASSIGN = st.builds(lambda n, v: f"{n}={v}", st.sampled_from(NAMES),
-                          st.sampled_from(NUMBERS + HOSTILE))  # fmt: skip
+                          st.sampled_from(NUMBERS + HOSTILE))
 
 word = st.one_of(
     st.sampled_from(IFCONFIG_WORDS + FLAGS + NAMES + NUMBERS + ADDRESSES + HOSTILE),
@@ -114,7 +114,7 @@ ifconfig_argv = st.one_of(
     st.lists(chunk, max_size=6).map(flat),
     st.tuples(st.sampled_from(["carp0", "carp1", "em0", "em1", "carp2", "-g"]),
               st.lists(chunk, min_size=1, max_size=6).map(flat)).map(lambda t: [t[0], *t[1]]),
-)  # fmt: skip
+)
 sysctl_argv = st.one_of(
     st.lists(st.one_of(SYSCTL_ASSIGN, word), max_size=6),
     st.tuples(st.sampled_from(FLAGS), st.sampled_from(["-f", "-w", "-n", "-e", "-d", "-a"]),
@@ -122,9 +122,9 @@ sysctl_argv = st.one_of(
               st.lists(st.one_of(SYSCTL_ASSIGN, word), max_size=3))
     .map(lambda t: [t[0], t[1], t[2], *t[3]]),
     st.sampled_from(["hostile.conf", "missing.conf", "/"]).map(lambda f: ["-f", f]),
-)  # fmt: skip
+)
 netstat_argv = st.lists(st.one_of(st.sampled_from(["-s", "-ss", "-p", "carp", "-pcarp"]), word),
-                        max_size=6)  # fmt: skip
+                        max_size=6)
 
 
 class Host:
@@ -137,10 +137,10 @@ class Host:
             state.personality = personality
         setup = [["carp0", "vhid", "1", "advskew", "100", "pass", KEY, "carpdev", "em0",
                   "192.168.1.1/24"], ["em1", "vhid", "2", "pass", KEY, "192.168.2.9/24"],
-                 ["-g", "carp", "carpdemote", "3"]]  # fmt: skip
+                 ["-g", "carp", "carpdemote", "3"]]
         for argv in setup:
             cli.run(argv, stdout=io.StringIO(), stderr=io.StringIO(), store=store,
-                    sysif=FakeSysIf())  # fmt: skip
+                    sysif=FakeSysIf())
         assert store.load().interfaces, "the template has a carp interface"
 
     @contextlib.contextmanager
@@ -156,7 +156,7 @@ class Host:
 def configuration(rundir: Path) -> dict[str, bytes]:
     """The committed configuration: store.json and its keys file."""
     return {p.name: p.read_bytes() for p in sorted(rundir.iterdir())
-            if p.name == "store.json" or p.name.startswith(KEYS_PREFIX)}  # fmt: skip
+            if p.name == "store.json" or p.name.startswith(KEYS_PREFIX)}
 
 
 def not_bsd(prog: str, argv: list[str], err: str) -> str | None:
@@ -194,7 +194,7 @@ def proc_sys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, value in (("kernel/hostname", "fuzz"), ("net/ipv4/ip_forward", "0"),
                         ("net/ipv6/conf/all/forwarding", "0"), ("etc/hostname", "inside")):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(value + "\n")  # fmt: skip
+        (root / name).write_text(value + "\n")
     return root
 
 
@@ -233,7 +233,7 @@ def sandbox(
 HOSTILE_FILE = (b"net.inet.carp.preempt=1\n\x00=1\nkernel.x\x00y=2\n\xff\xfe=3\n"
                 b"net.inet.carp.log=\xff\n\x1e\x0bnet.inet.carp.allow=0\r\n"
                 b"../../../../etc/hostname=pwned\n" + b"9" * 10240 + b"\nnet.inet.carp.log=\n"
-                b"# comment\n  net.inet.carp.preempt = 0  # trailing\n")  # fmt: skip
+                b"# comment\n  net.inet.carp.preempt = 0  # trailing\n")
 
 
 def no_dns(host: object, *args: object, **kw: object) -> list[tuple[object, ...]]:
@@ -253,13 +253,13 @@ def run_main(main: Callable[[list[str]], int], argv: list[str]) -> tuple[int, st
     out, err = io.BytesIO(), io.BytesIO()
     out_text = io.TextIOWrapper(out, encoding="utf-8", errors="strict", write_through=True)
     err_text = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace",
-                                write_through=True)  # fmt: skip
+                                write_through=True)
     with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err_text):
         code = main(argv)
         out_text.flush()
         err_text.flush()
     return (code, out.getvalue().decode(errors="surrogateescape"),
-            err.getvalue().decode(errors="surrogateescape"))  # fmt: skip
+            err.getvalue().decode(errors="surrogateescape"))
 
 
 @FUZZ

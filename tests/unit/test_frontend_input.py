@@ -38,7 +38,7 @@ def sysctl(*argv: str) -> tuple[int, str, str]:
     out, err = io.BytesIO(), io.BytesIO()
     out_text = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
     err_text = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace",
-                                write_through=True)  # fmt: skip
+                                write_through=True)
     with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err_text):
         code = sysctl_cli.main(list(argv))
     return code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace")
@@ -75,7 +75,7 @@ def test_ifconfig_unresolvable_peer_is_the_resolver_s_text() -> None:
     out, err = io.StringIO(), io.StringIO()
     store = Store("/nonexistent-carp-test-dir")
     code = cli.run(["carp0", "carppeer", "a" * 64 + ".example"], stdout=out, stderr=err,
-                   store=store, sysif=FakeSysIf())  # fmt: skip
+                   store=store, sysif=FakeSysIf())
     assert (code, err.getvalue()) == (
         1, "ifconfig: error in parsing address string: Name or service not known\n")
 
@@ -93,7 +93,7 @@ def test_bytes_typed_are_written_back_as_bytes(
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARP_")}
     env["CARP_RUNDIR"] = str(tmp_path)
     proc = subprocess.run([str(BIN / "ifconfig").encode(), *argv], capture_output=True,
-                          env=env, timeout=30)  # fmt: skip
+                          env=env, timeout=30)
     assert getattr(proc, stream) == expected, proc.stderr
 
 

@@ -181,6 +181,45 @@ def test_openbsd_own_cookie_is_a_loop() -> None:
     assert h.states()[("carp0", 1)] == "MASTER"
 
 
+@pytest.mark.parametrize(("pers", "text"), [
+    ("freebsd", "carp_input_c: replayed advertisement for VHID 1@em0 from 10.0.0.2: "
+                "counter 0x9 not after 0x9"),
+    ("netbsd", "carp0: replayed advertisement from 10.0.0.2, counter 0x9 not after 0x9"),
+])
+def test_a_replayed_advert_counts_badauth_and_changes_nothing(pers: str, text: str) -> None:
+    """carp.4 "Replay": once a sender sent two different counters, the incrementing
+    personalities drop an authenticated advert from it whose counter is not newer than
+    the last one accepted from it."""
+    h = host(pers, ci(pers, skew=100), sysctl={"net.inet.carp.log": 2})
+    assert counts(rx(h, payload(counter=8), now=0.9)) == ["ipackets"]
+    assert counts(rx(h, payload(counter=9), now=1.0)) == ["ipackets"]  # it counts
+    deadline, status = h.next_deadline(), h.status()["vhosts"]
+    acts = rx(h, payload(counter=9), now=2.0)
+    assert counts(acts) == ["ipackets", "badauth"] and texts(acts) == [text]
+    assert counts(rx(h, payload(counter=8), now=2.1)) == ["ipackets", "badauth"]
+    assert (h.next_deadline(), h.status()["vhosts"]) == (deadline, status)
+    assert counts(rx(h, payload(counter=10), now=2.5)) == ["ipackets"]
+    assert h.next_deadline() == 2.5 + 3.390625
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_a_constant_cookie_is_accepted_by_the_incrementing_personalities(pers: str) -> None:
+    """An OpenBSD host's constant counter: a replay of it is the same bytes, nothing to
+    refuse; and a new cookie (its vhost recreated) is heard afresh."""
+    h = host(pers, ci(pers, skew=100))
+    for t, c in ((1.0, 9), (2.0, 9), (3.0, 9), (4.0, 5), (5.0, 5), (6.0, 5)):
+        assert counts(rx(h, payload(counter=c), now=t)) == ["ipackets"]
+    assert h.next_deadline() == 6.0 + 3.390625
+
+
+def test_openbsd_takes_a_replayed_advert_as_the_master_s() -> None:
+    """A constant cookie: a replay is indistinguishable from the live master (carp.4)."""
+    h = host("openbsd", ci(skew=100))
+    for t in (1.0, 2.0, 3.0):
+        assert counts(rx(h, payload(counter=9), now=t)) == ["ipackets"]
+    assert h.next_deadline() == 3.0 + 4.171875
+
+
 def test_log_threshold_filters_openbsd_lines() -> None:
     h = host("openbsd")  # default log 2: CRIT only
     assert texts(rx(h, b"x", ttl=1)) == []
@@ -208,6 +247,29 @@ def test_netbsd_order_and_texts() -> None:
     assert counts(rx(h, payload(), dev="em1")) == ["ipackets", "badif"]
     assert texts(rx(h, payload(pw="x"))) == ["carp0: incorrect hash from 10.0.0.2"]
     assert texts(host("netbsd").timeout(3.0)) == []  # log 0: silent
+
+
+def test_the_vhid_lookup_matches_the_peer_kind_in_openbsd_only() -> None:
+    """§7.1 step 8: OpenBSD looks for a vhid whose peer kind fits the destination (a
+    carppeer vhid takes unicast adverts, the others multicast ones); FreeBSD and NetBSD
+    take an advert for the vhid whatever its destination."""
+    def unicast(h: CarpHost) -> list[str]:
+        return counts(h.packet("em0", 4, "10.0.0.2", "10.0.0.1", 255, payload(), 1.0))
+
+    assert unicast(host("openbsd")) == ["ipackets", "badvhid"]
+    assert unicast(host("openbsd", ci(peer="10.0.0.2"))) == ["ipackets"]
+    assert counts(rx(host("openbsd", ci(peer="10.0.0.2")), payload())) == ["ipackets", "badvhid"]
+    for pers in ("freebsd", "netbsd"):
+        assert unicast(host(pers, ci(pers))) == ["ipackets"]
+        assert counts(rx(host(pers, ci(pers, peer="10.0.0.2")), payload())) == ["ipackets"]
+
+
+def test_freebsd_looks_for_the_vhid_among_addresses_of_the_adverts_family() -> None:
+    """§7.2 step 7: a vhid with IPv4 addresses only does not hear IPv6 adverts."""
+    h = host("freebsd", ci("freebsd"))
+    assert counts(rx(h, payload(), family=6)) == ["ipackets6", "badvhid"]
+    assert counts(rx(h, payload(counter=10))) == ["ipackets"]
+    assert counts(rx(host("openbsd"), payload(), family=6)) == ["ipackets6"]
 
 
 def test_init_vhid_is_badvhid() -> None:

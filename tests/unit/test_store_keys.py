@@ -28,7 +28,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _carp0(passphrase: str = KEY, advskew: int = 0) -> CarpInterface:
     return CarpInterface(name="carp0", carpdev="em0", nodes=[Node(1, advskew)],
-                         addresses=[Address("192.168.1.1", 24)], passphrase=passphrase)  # fmt: skip
+                         addresses=[Address("192.168.1.1", 24)], passphrase=passphrase)
 
 
 def _configure(st: Store, passphrase: str = KEY) -> None:
@@ -165,7 +165,7 @@ def test_a_store_of_an_older_version_loses_its_clear_keys_at_the_next_commit(
 ) -> None:
     st = Store(tmp_path)
     doc = {"format": 1, "generation": 4, "personality": "openbsd", "sysctl": {},
-           "interfaces": {"carp0": _carp0().to_dict()}, "groups": {}, "ifmap": {}}  # fmt: skip
+           "interfaces": {"carp0": _carp0().to_dict()}, "groups": {}, "ifmap": {}}
     store_mod.atomic_write(st.file, store_mod._encode(doc))
     assert KEY.encode() in st.path.read_bytes()
     assert st.load().interfaces["carp0"].passphrase == KEY  # still read

@@ -72,7 +72,7 @@ def test_namespace_made_again_is_a_new_host(
     kept = {p.name: p.read_bytes() for p in aside.iterdir()}
     assert kept == {k: v for k, v in old.items() if k != store_mod.LOCK_FILE}
     assert all(os.stat(p).st_mode & 0o077 == 0 for p in aside.iterdir()
-               if p.name.startswith(store_mod.KEYS_PREFIX))  # fmt: skip
+               if p.name.startswith(store_mod.KEYS_PREFIX))
     assert f"set aside in {aside}" in capsys.readouterr().err  # no syslog here: stderr
     assert list(st.load().interfaces) == ["carp0"]
     assert st.load().interfaces["carp0"].passphrase == ""
@@ -126,7 +126,7 @@ def test_carpd_refuses_to_apply_a_stale_store(
 
 def test_a_store_without_a_stamp_is_current(host: Incarnation, tmp_path: Path) -> None:
     doc = {"format": 1, "generation": 2, "personality": "netbsd", "sysctl": {},
-           "interfaces": {}, "groups": {}, "ifmap": {}}  # fmt: skip
+           "interfaces": {}, "groups": {}, "ifmap": {}}
     store_mod.atomic_write(str(tmp_path / "store.json"), store_mod._encode(doc))
     assert Store(tmp_path).load().personality == "netbsd"
 

@@ -7,7 +7,17 @@ import random
 import pytest
 
 from carp.actions import LOG_CRIT, LOG_INFO, LOG_WARNING, Announce, Count, Log, Send, StateChange
-from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
+from carp.vhost import (
+    BACKUP,
+    COOKIE,
+    INCREMENTING,
+    INIT,
+    MASTER,
+    MAX_SENDERS,
+    Env,
+    Params,
+    VirtualHost,
+)
 from carp.wire import Advert, Signer, counter_to_int, decode, hmac_key, int_to_counter
 
 KEY = hmac_key("secret")
@@ -319,14 +329,99 @@ def test_openbsd_cookie_is_random_once_then_constant() -> None:
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
-def test_bsd_counter_increments_and_copies_the_peer(pers: str) -> None:
+def test_bsd_counter_increments_and_takes_a_newer_peers(pers: str) -> None:
     v = make(pers, advskew=0)
+    v.env.wall = lambda: 1_800_000_000.5
     ads = sent(master(v) + v.timeout(4.0) + v.timeout(5.0))
     nums = [counter_to_int(a.counter) for a in ads]
+    assert nums[0] >> 32 == 1_800_000_000  # the wall second, then 32 random bits
     assert nums[1] == nums[0] + 1 and nums[2] == nums[0] + 2
-    v.receive(peer_ad(v, 100, counter=1000), 5.5)  # slower peer: we stay MASTER
-    assert counter_to_int(sent(v.timeout(6.0))[0].counter) == 1001
+    v.receive(peer_ad(v, 100, counter=nums[2] + 1000), 5.5)  # slower peer: we stay MASTER
+    assert counter_to_int(sent(v.timeout(6.0))[0].counter) == nums[2] + 1001
+    v.receive(peer_ad(v, 100, counter=nums[2]), 6.5)  # an older counter is not taken
+    assert counter_to_int(sent(v.timeout(7.0))[0].counter) == nums[2] + 1002
     assert not v.is_own(ads[0])  # no loop check outside OpenBSD
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_a_counter_not_newer_than_the_sender_s_last_is_a_replay(pers: str) -> None:
+    """carp.4 "Replay": per sender, once it sent two different counters."""
+    v = make(pers, advskew=100)
+    v.start(0.0)
+    first = peer_ad(v, 0, counter=2**64 - 3)
+    assert v.accept(first, 0.5, "10.0.0.2") == []  # nothing heard from it yet
+    second = peer_ad(v, 0, counter=2**64 - 2)
+    assert v.accept(second, 1.0, "10.0.0.2") == []  # it counts: INCREMENTING from now on
+    deadline = v.down_at
+    assert v.accept(second, 2.0, "10.0.0.2") == "replay"  # the same advert again
+    assert v.accept(first, 2.0, "10.0.0.2") == "replay"  # an older one
+    half = peer_ad(v, 0, counter=2**64 - 2 - 2**63)
+    assert v.accept(half, 2.0, "10.0.0.2") == "replay"  # half way round
+    assert v.down_at == deadline and v.senders["10.0.0.2"] == [2**64 - 2, INCREMENTING]
+    assert v.accept(peer_ad(v, 0, counter=5), 2.5, "10.0.0.2") == []  # wrapped: newer
+    assert v.accept(peer_ad(v, 0, counter=2**64 - 1), 3.0, "10.0.0.2") == "replay"
+    assert v.receive(first, 3.0, "10.0.0.2") == []  # receive() takes it whatever its counter
+    # The gap: under another source address, the same bytes are a new sender.
+    assert v.accept(second, 3.2, "10.0.0.9") == v.accept(second, 3.3, "10.0.0.9") == []
+    v.stop(3.5, "test")
+    v.start(4.0)  # what a vhid heard before INIT is forgotten
+    assert v.senders == {}
+    assert v.accept(second, 4.5, "10.0.0.2") == []
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_each_sender_is_compared_with_its_own_history(pers: str) -> None:
+    """A constant cookie (OpenBSD) and an incrementing sender share the vhid: neither
+    makes the other's adverts replays, whichever order their counters are in."""
+    v = make(pers, advskew=100)
+    v.start(0.0)
+    t = 0.0
+    for i in range(5):
+        for src, c in (("10.0.0.3", 2**63 + 7), ("10.0.0.4", 100 + i), ("10.0.0.5", 2**64 - 1)):
+            t += 0.1
+            assert v.accept(peer_ad(v, 0, counter=c), t, src) == []
+    assert v.senders == {"10.0.0.3": [2**63 + 7, COOKIE], "10.0.0.4": [104, INCREMENTING],
+                         "10.0.0.5": [2**64 - 1, COOKIE]}
+    # A cookie that changes (OpenBSD recreated the vhost) is heard afresh, older or not.
+    for _ in range(3):
+        t += 0.1
+        assert v.accept(peer_ad(v, 0, counter=3), t, "10.0.0.3") == []
+    assert v.senders["10.0.0.3"] == [3, COOKIE]
+
+
+def test_a_vhid_remembers_a_handful_of_senders() -> None:
+    v = make("freebsd", advskew=100)
+    v.start(0.0)
+    for i in range(MAX_SENDERS + 3):
+        v.accept(peer_ad(v, 0, counter=i), 1.0 + i / 100, f"10.0.1.{i}")
+    assert list(v.senders) == [f"10.0.1.{i}" for i in range(3, MAX_SENDERS + 3)]
+
+
+@pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
+def test_masters_that_cross_counters_hear_each_other(pers: str) -> None:
+    """Two masters that took each other's counter send the same next one at the same
+    time: each sender's own counters still only go up, so each hears the other."""
+    v = make(pers, advskew=0)
+    master(v)
+    assert v.accept(peer_ad(v, 100, counter=v.counter + 10), 3.5, "10.0.0.2") == []
+    (ad,) = sent(v.timeout(4.0))
+    ours = counter_to_int(ad.counter)
+    assert ours == v.senders["10.0.0.2"][0] + 1  # we took its counter
+    crossing = peer_ad(v, 100, counter=ours)  # it took ours too: the same next counter
+    assert v.accept(crossing, 4.0001, "10.0.0.2") == []
+    assert v.state == MASTER and v.senders["10.0.0.2"] == [ours, INCREMENTING]
+    assert v.accept(crossing, 4.0002, "10.0.0.2") == "replay"  # but not twice
+    assert v.accept(peer_ad(v, 100, counter=ours - 1), 4.0003, "10.0.0.2") == "replay"
+
+
+def test_openbsd_refuses_only_its_own_cookie() -> None:
+    v = make("openbsd", advskew=100)
+    v.start(0.0)
+    ad = peer_ad(v, 0, counter=9)
+    assert v.accept(ad, 1.0) == v.accept(ad, 2.0) == []  # a replay looks like the master
+    own = sent(v.request(MASTER, 3.0))[0]
+    assert v.accept(own, 3.5) == "loop"
+    assert v.state == MASTER
 
 
 # -- admin and shutdown -------------------------------------------------------------------

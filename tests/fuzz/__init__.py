@@ -1,0 +1,1 @@
+"""Fuzzing the receive path: the decoder (carp.wire) and CarpHost.packet (see harness.py)."""
