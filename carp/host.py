@@ -80,7 +80,9 @@ class CarpHost:
     * Log actions are already filtered by this personality's net.inet.carp.log.
     * `carpdev` arguments are interface names as the store spells them (BSD names).
     * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional).
-    * status() vhost entries also carry "advbase", "advskew" (as sent) and "demote";
+    * status() vhost entries also carry "advbase", "advskew" (as sent) and "demote", and the
+      lease plan of carp.lease: "lease" (seconds), "lease_renewals" (per interval),
+      "lease_bound" (s from an advert to the addresses gone) and "lease_any_backup";
       "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
       stays in the store; "groups" are OpenBSD's effective counters (store + kernel).
     * `rng` seeds the counters (the simulator's determinism); default os.urandom.
@@ -356,9 +358,12 @@ class CarpHost:
         """Runtime status carpd publishes (shape in the module docstring)."""
         vhosts: dict[str, dict[str, dict[str, object]]] = {}
         for (key, vhid), v in sorted(self.vhosts.items()):
+            lease = v.lease_plan()
             vhosts.setdefault(key, {})[str(vhid)] = {
                 "state": v.state, "since": v.since, "reason": v.reason,
                 "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
+                "lease": lease.seconds, "lease_renewals": lease.renewals,
+                "lease_bound": lease.bound_us / st.US, "lease_any_backup": lease.any_backup,
             }  # fmt: skip
         return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
 

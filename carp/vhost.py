@@ -28,8 +28,9 @@ import ipaddress
 import random
 from dataclasses import dataclass
 
-from carp.actions import Action, Announce, Count, Log, Send, StateChange
+from carp.actions import Action, Announce, Count, Lease, Log, Send, StateChange
 from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
+from carp.lease import LeasePlan, plan
 from carp.personality import DEFAULT, policy
 from carp.states import (
     BACKUP,
@@ -130,6 +131,8 @@ class VirtualHost:
         self.init_counter = True
         self.ad_at: int | None = None  # MASTER: next advertisement (us)
         self.down_at: int | None = None  # BACKUP: master-down deadline (us)
+        self.lease_at: int | None = None  # MASTER: next renewal between two adverts (us)
+        self.lease_left = 0  # renewals still due before the next advertisement
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
         self.last_heard: int | None = None  # us of the last accepted advertisement
         self._md: int | None = None  # cached master_down_us() for (advbase, advskew)
@@ -150,11 +153,20 @@ class VirtualHost:
         return self.env.policy.master_down_us(self.advbase, self.advskew)
 
     def next_deadline_us(self) -> int | None:
-        if self.ad_at is None:
+        d = self.ad_at
+        if d is None:
             return self.down_at
-        if self.down_at is None:
-            return self.ad_at
-        return min(self.ad_at, self.down_at)
+        if self.lease_at is not None and self.lease_at < d:
+            d = self.lease_at
+        if self.down_at is not None and self.down_at < d:
+            d = self.down_at
+        return d
+
+    def lease_plan(self) -> LeasePlan:
+        """How long our addresses are held per renewal, and how often (carp.lease)."""
+        pol = self.env.policy
+        return plan(self.ad_interval_us(), pol.master_down_us(self.advbase, 0),
+                    self.master_down_us())
 
     def next_deadline(self) -> float | None:
         us = self.next_deadline_us()
@@ -213,10 +225,22 @@ class VirtualHost:
         p = self.p
         return [Announce(p.ifname, p.carpdev, p.vhid, p.mac, p.v4 + p.v6)]
 
+    def _lease(self, now_us: int, with_advert: bool) -> list[Action]:
+        """Renew the addresses' lease; with an advertisement, plan this interval's others."""
+        lease = self.lease_plan()
+        if with_advert:
+            self.lease_left = lease.renewals - 1
+        else:
+            self.lease_left -= 1
+        self.lease_at = now_us + lease.gap_us if self.lease_left > 0 else None
+        p = self.p
+        return [Lease(p.ifname, p.carpdev, p.vhid, lease.seconds, p.v4 + p.v6)]
+
     def _send_tick(self, now_us: int) -> list[Action]:
         """Advertise and re-arm; OpenBSD's leader repeats its ARP round after 2 more ads."""
         acts = self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
+        acts += self._lease(now_us, with_advert=True)
         if self.delayed_arp > 0:
             self.delayed_arp -= 1
             if self.delayed_arp == 0:
@@ -230,6 +254,7 @@ class VirtualHost:
         self.down_at = None
         acts += self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
+        acts += self._lease(now_us, with_advert=True)
         if not self.env.policy.delayed_announce:
             acts += self._announce()
         elif self.p.leader and self.p.balancing == "none":
@@ -239,7 +264,7 @@ class VirtualHost:
 
     def _become_backup(self, reason: str, now_us: int) -> list[Action]:
         acts = self._set_state(BACKUP, reason, now_us)
-        self.ad_at = None
+        self.ad_at = self.lease_at = None
         self.delayed_arp = -1
         self.down_at = now_us + self.master_down_us()
         return acts
@@ -273,7 +298,7 @@ class VirtualHost:
         if self.state == INIT:
             return []
         acts = self._advertise(bow_out=True) if bow_out and self.state == MASTER else []
-        self.ad_at = self.down_at = None
+        self.ad_at = self.down_at = self.lease_at = None
         self.delayed_arp = -1
         return acts + self._set_state(INIT, reason, to_us(now))
 
@@ -285,6 +310,8 @@ class VirtualHost:
             acts += self._become_master(R_MASTER_TIMEOUT, now_us)
         if self.ad_at is not None and self.ad_at <= now_us and self.state == MASTER:
             acts += self._send_tick(now_us)
+        if self.lease_at is not None and self.lease_at <= now_us and self.state == MASTER:
+            acts += self._lease(now_us, with_advert=False)
         return acts
 
     def advertise_now(self, now: float) -> list[Action]:

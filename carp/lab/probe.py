@@ -3,8 +3,10 @@
     ip netns exec NS python -m carp.lab.probe arp --iface eth0 --src-ip A --ip VIP
     ip netns exec NS python -m carp.lab.probe ping --ip VIP
     ip netns exec SW python -m carp.lab.probe capture --out FILE
+    ip netns exec NS python -m carp.lab.probe addrgone --ip VIP --timeout 10
 
-Each prints one JSON object (arp, ping) or writes JSON lines (capture).  Stdlib only, so
+Each prints one JSON object (arp, ping), JSON lines (addrgone: "ready", then "gone") or
+writes JSON lines (capture).  Stdlib only, so
 they start fast and never need the daemon's dependencies."""
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from carp.lab import frames
 from carp.wire import arp_request
 
 ETH_P_ALL = 0x0003
+RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x10, 0x100
+RTM_DELADDR = 21
+IFA_ADDRESS, IFA_LOCAL = 1, 2
 PACKET_OUTGOING = 4
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _TIMESPEC = struct.Struct("@ll")
@@ -137,6 +142,44 @@ def _capture(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deleted(data: bytes, packed: bytes) -> bool:
+    """Whether the netlink messages in `data` include an RTM_DELADDR of that address."""
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if length < 16:
+            return False
+        if kind == RTM_DELADDR:
+            at, end = offset + 16 + 8, offset + length  # after nlmsghdr and ifaddrmsg
+            while at + 4 <= end:
+                alen, atype = struct.unpack_from("=HH", data, at)
+                if alen < 4:
+                    break
+                if atype in (IFA_ADDRESS, IFA_LOCAL) and data[at + 4 : at + alen] == packed:
+                    return True
+                at += (alen + 3) & ~3
+        offset += (length + 3) & ~3
+    return False
+
+
+def _addrgone(args: argparse.Namespace) -> int:
+    """The moment the kernel deletes an address of this namespace (netlink RTM_DELADDR),
+    however it goes: carpd, the watchdog, or its lifetime running out."""
+    family = socket.AF_INET6 if ":" in args.ip else socket.AF_INET
+    packed = socket.inet_pton(family, args.ip)
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    sock.bind((0, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
+    print(json.dumps({"ready": time.time()}), flush=True)
+    deadline = time.monotonic() + args.timeout
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([sock], [], [], left)
+        if ready and _deleted(sock.recv(1 << 16), packed):
+            print(json.dumps({"gone": time.time()}), flush=True)
+            return 0
+    print(json.dumps({"gone": None}), flush=True)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m carp.lab.probe")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -157,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("capture", help="record CARP, ARP and ICMP replies as JSON lines")
     c.add_argument("--out", required=True)
     c.add_argument("--skip", default="", help="comma-separated interfaces to ignore")
+    g = sub.add_parser("addrgone", help="print when the kernel deletes an address")
+    g.add_argument("--ip", required=True)
+    g.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
-    handler = {"arp": _arp, "ping": _ping, "capture": _capture}[args.cmd]
+    handler = {"arp": _arp, "ping": _ping, "capture": _capture, "addrgone": _addrgone}[args.cmd]
     return handler(args)
 
 

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from carp import vhost as vh
-from carp.actions import LOG_ERR, Action, Count, Log, Send, StateChange
+from carp.actions import LOG_ERR, Action, Count, Lease, Log, Send, StateChange
 from carp.config import Address, CarpInterface, Node, StateRequest
 from carp.host import CarpHost
 from carp.record import replace
@@ -377,7 +377,7 @@ def test_timers_fire_exactly_as_a_full_scan_would() -> None:
         return h
 
     def shown(t: float, acts: list[Action]) -> list[tuple[float, str]]:
-        return [(t, repr(a)) for a in acts if isinstance(a, Send | StateChange)]
+        return [(t, repr(a)) for a in acts if isinstance(a, Send | StateChange | Lease)]
 
     heap_host, scan_host = build(), build()
     fired_heap: list[tuple[float, str]] = []

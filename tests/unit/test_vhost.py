@@ -6,7 +6,17 @@ import random
 
 import pytest
 
-from carp.actions import LOG_CRIT, LOG_INFO, LOG_WARNING, Announce, Count, Log, Send, StateChange
+from carp.actions import (
+    LOG_CRIT,
+    LOG_INFO,
+    LOG_WARNING,
+    Announce,
+    Count,
+    Lease,
+    Log,
+    Send,
+    StateChange,
+)
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import Advert, Signer, counter_to_int, decode, hmac_key, int_to_counter
 
@@ -96,13 +106,15 @@ def test_start_arms_master_down_and_timeout_takes_over() -> None:
     acts = v.timeout(14.171875)
     assert v.state == MASTER
     assert changes(acts) == [(BACKUP, MASTER, "master timed out")]
-    # advert first, then gratuitous ARP; preempt counted, CRIT log
+    # advert first, then the addresses' lease and gratuitous ARP; preempt counted, CRIT log
     kinds = [type(a).__name__ for a in acts]
-    assert kinds == ["StateChange", "Log", "Count", "Send", "Count", "Announce"]
+    assert kinds == ["StateChange", "Log", "Count", "Send", "Count", "Lease", "Announce"]
     assert acts[2] == Count("preempt") and acts[4] == Count("opackets")
     assert logs(acts) == [(LOG_CRIT, "carp0: state transition: BACKUP -> MASTER")]
-    assert acts[5] == Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)
-    assert v.next_deadline() == pytest.approx(14.171875 + 1.390625)
+    assert acts[5] == Lease("carp0", "em0", 1, 1, V4)
+    assert acts[6] == Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)
+    assert v.ad_at == 14_171_875 + 1_390_625
+    assert v.next_deadline_us() == 14_171_875 + 1_390_625 // 2  # the lease's mid renewal
 
 
 def test_master_sends_every_interval_and_second_arp_round() -> None:
@@ -375,7 +387,7 @@ def test_advertise_now_only_on_master() -> None:
     assert v.advertise_now(1.0) == []
     master(v)
     acts = v.advertise_now(3.5)
-    assert len(sent(acts)) == 1 and v.next_deadline() == 4.5
+    assert len(sent(acts)) == 1 and v.ad_at == 4_500_000
 
 
 # -- log texts (docs/protocol.md §8) --------------------------------------------------------------
