@@ -135,6 +135,7 @@ class VirtualHost:
         self.lease_left = 0  # renewals still due before the next advertisement
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
         self.last_heard: int | None = None  # us of the last accepted advertisement
+        self.reannounced_at: int | None = None  # MASTER: last announcement after a split brain
         self._md: int | None = None  # cached master_down_us() for (advbase, advskew)
         self._md_for = (advbase, advskew)
 
@@ -269,6 +270,22 @@ class VirtualHost:
         self.down_at = now_us + self.master_down_us()
         return acts
 
+    def _reannounce(self, now_us: int) -> list[Action]:
+        """We stay MASTER over another one, which yields on our next advertisement: a split
+        brain is healing.  Clients and switches that followed the other master (its
+        gratuitous ARP, its frames) are told again where the addresses are, as on a
+        takeover, at most once per advertisement interval (a peer that never hears us
+        would otherwise draw one round per advertisement it sends)."""
+        last = self.reannounced_at
+        if last is not None and now_us - last < self.ad_interval_us():
+            return []
+        if self.env.policy.delayed_announce and not (
+            self.p.leader and self.p.balancing == "none"
+        ):
+            return []  # OpenBSD announces only there on a takeover too
+        self.reannounced_at = now_us
+        return self._announce()
+
     def tie_jitter_us(self) -> int:
         """Extra wait after yielding on a tie: 1/8 to 1/4 of master-down, at random.
 
@@ -280,7 +297,7 @@ class VirtualHost:
     def _yield_tie(self, now_us: int, src: str, local: str) -> list[Action]:
         """Equal timing and demotion from another MASTER (module docstring)."""
         if outranks(local, src):
-            return []
+            return self._reannounce(now_us)
         acts = self._become_backup(R_MORE_FREQUENT, now_us)
         self.down_at = now_us + self.master_down_us() + self.tie_jitter_us()
         return acts
@@ -354,7 +371,7 @@ class VirtualHost:
                 return self._yield_tie(now_us, src, local)
             if pol.master_yields(mine, theirs, my_demote, ch_demote):
                 return self._become_backup(R_MORE_FREQUENT, now_us)
-            return []
+            return self._reannounce(now_us)
         self.last_heard = now_us
         # A BACKUP only ever takes over from a slower or a more demoted master, in every
         # BSD: the usual advert (faster, no more demoted) skips the policy's rules.
