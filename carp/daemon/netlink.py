@@ -4,7 +4,8 @@
   from netlink events, answers "does the carpdev exist, is its link up, what source
   address do its advertisements carry" without a syscall on the hot path.
 * Each carp interface is a macvlan (mode bridge) on its carpdev carrying the virtual
-  MAC, tagged with ifalias "carpd" so that the watchdog and a later carpd can find it.
+  MAC, tagged with ifalias "carpd" so that the watchdog and a later carpd can find it
+  (named "carpd~N" until it is tagged).
 * MASTER: macvlan up with the addresses, each held as a lease (carp.daemon.leases): a
   lifetime that carpd renews, so the kernel withdraws them by itself if no process of
   ours is left.  BACKUP/INIT: no addresses, macvlan down.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,7 +33,7 @@ from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP
 
 from carp.config import Address
 from carp.daemon.leases import LeaseSocket, attach_filter, quiet_filter
-from carp.daemon.watchdog import TAG
+from carp.daemon.watchdog import TAG, TMP_PREFIX
 from carp.mac import VIRTUAL_MAC_PREFIX
 
 IFF_UP = 0x1
@@ -84,6 +86,7 @@ class Netlink:
         # (advertisements) must never wait with it.
         self.leases = LeaseSocket()
         self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases")
+        self._tmp_names = itertools.count()  # names of macvlans not tagged yet
         self._quiet: frozenset[int] = frozenset()  # our macvlans: the monitor skips their addresses
         self._task: asyncio.Task[None] | None = None
 
@@ -216,14 +219,22 @@ class Netlink:
                     await self.cmd.link("set", index=link.index, ifalias=TAG)
                 return link.index
             await self.delete(name)  # wrong parent or MAC: recreate
+        # The tag cannot ride on RTM_NEWLINK (the kernel ignores IFLA_IFALIAS there), so
+        # the macvlan is born under a name of carpd's own, and one request then names and
+        # tags it: a carpd killed in between leaves a "carpd~N" link, which the watchdog
+        # and the next carpd remove as they remove tagged ones, never an untagged orphan.
+        tmp = f"{TMP_PREFIX}{next(self._tmp_names)}"
         await self.cmd.link(
-            "add", ifname=name, kind="macvlan", link=parent.index,
+            "add", ifname=tmp, kind="macvlan", link=parent.index,
             macvlan_mode="bridge", address=mac,
-        )  # fmt: skip
-        index = (await self.cmd.link_lookup(ifname=name))[0]
-        # The tag cannot ride on RTM_NEWLINK; a crash in between leaves an untagged
-        # macvlan with a virtual MAC, which the next ensure_macvlan adopts (see above).
-        await self.cmd.link("set", index=index, ifalias=TAG)
+        )
+        index = (await self.cmd.link_lookup(ifname=tmp))[0]
+        try:
+            await self.cmd.link("set", index=index, ifname=name, ifalias=TAG)
+        except NetlinkError:
+            with contextlib.suppress(NetlinkError):
+                await self.cmd.link("del", index=index)
+            raise
         prevent_arp_flux(carpdev)
         prevent_arp_flux(name)
         write_conf("ipv6", name, "accept_dad", 0)  # virtual addresses are expected twice
