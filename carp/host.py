@@ -48,7 +48,7 @@ from carp.actions import (
 from carp.balance import ArpMember, arp_members, arp_responder, balanced_addresses
 from carp.config import CarpInterface, macvlan_mac
 from carp.personality import DEFAULT
-from carp.validation import COUNT
+from carp.validation import COUNT, bad_ttl_seen
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import (
     STAT_FIELDS,
@@ -351,6 +351,14 @@ class CarpHost:
             acts, self._by_dev, self._devs, carpdev, family, src, dst, ttl, payload, now, local
         )
         return self._post(acts, (reached,) if reached else ())
+
+    def bad_ttl(self, carpdev: str, ttls: list[int]) -> list[Action]:
+        """IPv4 advertisements received on `carpdev` whose TTL (each of `ttls`) is not
+        255, where the personality checks the TTL first (policy.ttl_first_v4): what
+        `packet` would do with each (count and log it), without parsing them."""
+        acts: list[Action] = []
+        bad_ttl_seen(acts, ttls, carpdev, self._allow)
+        return self._post(acts, ())
 
     # -- status ------------------------------------------------------------------------
 

@@ -308,6 +308,21 @@ class Client:
             env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
 
+    def flood_argv(self, rate: float, seconds: float, vhid: int = 1,
+                   kinds: list[str] | None = None) -> list[str]:
+        args = ["flood", "--iface", "eth0", "--src-ip", self.ip, "--vhid", str(vhid),
+                "--rate", str(rate), "--seconds", str(seconds)]
+        return self._probe_argv(*args, *(["--kinds", ",".join(kinds)] if kinds else []))
+
+    def flood(self, rate: float, seconds: float, vhid: int = 1,
+              kinds: list[str] | None = None) -> dict[str, Any]:
+        """Bad advertisements for `vhid` at `rate` a second (carp.lab.probe flood):
+        {"sent": {counter: n}, "seconds": s}."""
+        proc = netns.run(self.flood_argv(rate, seconds, vhid, kinds), timeout=seconds + 60,
+                         env=netns.child_env())
+        result: dict[str, Any] = json.loads(proc.stdout)
+        return result
+
     def ping(self, ip: str, count: int = 1, timeout: float = 1.0,
              interval: float = 0.2) -> dict[str, Any]:
         """{"sent": n, "replies": [{"seq", "t", "rtt", "ttl"}...]}."""

@@ -154,11 +154,12 @@ class Lab:
     def client(self, lan: int = 1) -> Client:
         return self.clients[lan - 1]
 
-    def capture(self) -> Capture:
-        """Start recording every LAN's traffic in the switch (stopped at close at the latest)."""
+    def capture(self, ports: list[str] | None = None) -> Capture:
+        """Start recording every LAN's traffic in the switch (stopped at close at the
+        latest), or only what enters through `ports` (e.g. a host's, beside a flood)."""
         path = self.tmp / f"capture{len(self.captures)}.jsonl"
         bridges = [f"br{lan}" for lan in range(1, self.n_lans + 1)]
-        cap = Capture(self.switch, path, skip=bridges)
+        cap = Capture(self.switch, path, skip=bridges, ports=ports)
         self.captures.append(cap)
         return cap
 

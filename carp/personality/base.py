@@ -113,6 +113,9 @@ class Personality:
 
     # -- receive validation ------------------------------------------------------------
     checks_parent_v4 = False  # IPv4 adverts on a parent without carp count badif
+    # On a carpdev, an IPv4 advertisement whose TTL is not 255 is dropped as badttl before
+    # any other check, and only counted and logged: carpd may do that without parsing it.
+    ttl_first_v4 = True
 
     def validator(self) -> Validator:
         """The receive validation order (carp.validation, imported only here)."""

@@ -141,6 +141,21 @@ def test_allow_zero_is_a_silent_drop(pers: str) -> None:
     assert h.states()[("carp0", 1)] == "BACKUP"
 
 
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+@pytest.mark.parametrize("allow", [0, 1])
+def test_bad_ttl_without_parsing_is_what_packet_does(pers: str, allow: int) -> None:
+    """carpd counts an IPv4 advert whose TTL is not 255 without parsing it (bad_ttl)
+    exactly where the personality's first check is the TTL, whatever else is wrong."""
+    sysctl = {"net.inet.carp.log": 7, "net.inet.carp.allow": allow}
+    parsed, fast = host(pers, sysctl=sysctl), host(pers, sysctl=sysctl)
+    first = rx(parsed, b"garbage", ttl=64) + rx(parsed, payload(), ttl=1)
+    if not parsed.policy.ttl_first_v4:
+        assert counts(first)[1:2] != ["badttl"] and pers == "freebsd"  # length comes first
+        return
+    assert fast.bad_ttl("em0", [64, 1]) == first
+    assert parsed.counters == fast.counters
+
+
 def test_freebsd_allow_zero_forces_init() -> None:
     h = host("freebsd")
     assert h.states()[("em0:1", 1)] == "BACKUP"
