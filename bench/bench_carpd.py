@@ -273,15 +273,15 @@ def _withdrawal(lab: Lab, cap: Capture, advbase: int, runs: int) -> list[Figure]
         for host in lab.hosts:
             host.ifconfig("carp0", "advbase", str(advbase))
         _settle(cap, *_roles(lab))
-    for whole, label in ((False, "kill -9 carpd (watchdog alive)"),
-                         (True, "kill -9 carpd and watchdog (lease)")):
+    for whole, label in ((False, "kill -9 carpd (watchdog)"),
+                         (True, "kill -9 carpd + watchdog (lease)")):
         runs_ = [_one_withdrawal(lab, cap, whole, advbase) for _ in range(runs)]
         gone = [g for g, _margin in runs_]
         unit, scale = ("ms", 1000) if not whole else ("s", 1)
         target = "" if not whole else f"< master-down {master_down(advbase, 0):.0f} s"
-        out.append((f"VIP withdrawn after {label}, advbase {advbase}, median ({runs} runs)",
+        out.append((f"VIP gone after {label}, advbase {advbase}, median ({runs})",
                     scale * statistics.median(gone), unit, target))
-        out.append((f"VIP withdrawn after {label}, advbase {advbase}, max", scale * max(gone),
+        out.append((f"VIP gone after {label}, advbase {advbase}, max", scale * max(gone),
                     unit, target))
         out.append(("  then backup's first advert, min margin", min(m for _g, m in runs_),
                     "s", "> 0"))

@@ -54,6 +54,37 @@ def test_lease_socket_adds_and_renews_in_one_batch() -> None:
         assert 5 <= v4[0] <= 7 and v4[0] == v4[1] and 5 <= v6[0] <= 7 and v6[0] == v6[1]
 
 
+QUIET_SCRIPT = """
+import json, select, socket, subprocess, sys
+from carp.daemon.leases import attach_filter, quiet_filter
+quiet = socket.if_nametoindex("em0")
+mon = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+mon.bind((0, 0x1 | 0x10 | 0x100))  # RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
+attach_filter(mon.fileno(), quiet_filter([quiet, 9999]))
+for dev, ip in (("em0", "10.9.0.1/24"), ("lo", "10.9.1.1/32"), ("em0", "10.9.0.2/24")):
+    subprocess.run(["ip", "addr", "add", ip, "dev", dev], check=True)
+subprocess.run(["ip", "link", "set", "em0", "down"], check=True)  # a link message: kept
+seen = []
+while select.select([mon], [], [], 0.5)[0]:
+    data = mon.recv(65536)
+    kind = int.from_bytes(data[4:6], sys.byteorder)
+    index = int.from_bytes(data[20:24], sys.byteorder)
+    seen.append((kind, socket.if_indextoname(index) if kind in (20, 21) else "link"))
+print(json.dumps(seen))
+"""
+
+
+def test_the_monitor_filter_drops_only_the_quiet_links_addresses() -> None:
+    """carpd's netlink monitor skips its macvlans' address notifications (one per lease
+    renewal) with a classic BPF program: it must pass every other message."""
+    with open_lab(hosts=1, lans=1) as lab:
+        host = lab.hosts[0]
+        seen = json.loads(host.run([sys.executable, "-c", QUIET_SCRIPT]).stdout)
+        assert [20, "lo"] in seen  # RTM_NEWADDR of another link: kept
+        assert [16, "link"] in seen  # RTM_NEWLINK (em0 down): kept
+        assert not [m for m in seen if m[1] == "em0"], seen  # em0's addresses: dropped
+
+
 def test_whole_service_killed_addresses_go_before_the_backup_takes_over() -> None:
     with open_lab(hosts=2, lans=1) as lab:
         cap = lab.capture()
