@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from carp.lab.scenario import manpage_pair, master_down, wait_states
+from carp.lab.scenario import manpage_pair, master_down, wait_states, wait_until
 from carp.states import BACKUP, MASTER
 from tests.netns.lab_fixtures import VIP, open_lab
 
@@ -91,6 +91,7 @@ def test_whole_service_killed_addresses_go_before_the_backup_takes_over() -> Non
         a, b = lab.hosts
         manpage_pair(lab)
         # A holds the VIP as a lease: a lifetime, renewed by carpd, never "forever"
+        assert wait_until(lambda: a.holds(VIP) == ["carp0"], 3)
         shown = a.iproute("-j", "addr", "show", "carp0").stdout
         ((valid, preferred),) = lifetimes(shown, VIP)
         assert valid < FOREVER and preferred == valid
@@ -138,6 +139,7 @@ def test_leases_scale_with_advbase() -> None:
         assert wait_states({host: {1: MASTER}}, 12)
         vhost = (host.status() or {})["vhosts"]["carp0"]["1"]
         assert (vhost["lease"], vhost["lease_renewals"]) == (5, 1)
+        assert wait_until(lambda: host.holds(VIP) == ["carp0"], 3)  # set up after the status
         out = subprocess.run(["ip", "-n", host.ns, "-j", "addr", "show", "carp0"],
                              capture_output=True, text=True, check=True).stdout
         ((valid, _),) = lifetimes(out, VIP)
