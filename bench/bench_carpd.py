@@ -12,6 +12,11 @@
     core (all threads, /proc/PID/task/*/schedstat), the median of three consecutive 10 s
     windows (each is shown too), once carpd has settled after
     start (a 1 s window under 5 %, at most 20 s: that wait is reported), and RSS.
+(d) withdrawal = the kernel deleting the master's VIP (RTM_DELADDR, seen by a netlink
+    listener in the master's namespace) - the kill, after kill -9 of carpd alone (the
+    watchdog removes the macvlan) and of carpd and its watchdog together (the lease runs
+    out), at advbase 1 and 3; with the margin left before the backup's first advertisement
+    as MASTER on the wire, which must stay positive.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from carp.lab.scenario import (
 Figure = tuple[str, float, str, str]
 VIP = "192.168.1.1"
 RUNS = 10  # per failure kind for (a)
+WITHDRAWALS = 6  # per path for (d) at advbase 1 (3 at advbase 3)
 HANDOVERS = 5  # per way for (b)
 IDLE_SECONDS = 10.0
 IDLE_WINDOWS = 3  # the median of three: a single window varies by +-0.3 % on this VM
@@ -240,6 +246,48 @@ def _idle(n: int) -> list[Figure]:
             (f"idle carpd, {n} MASTER vhids: RSS", rss, "MB", target_rss)]
 
 
+def _one_withdrawal(lab: Lab, cap: Capture, whole: bool, advbase: int) -> tuple[float, float]:
+    """(kill -> VIP deleted on the master, VIP deleted -> backup's first advertisement)."""
+    master, backup = _roles(lab)
+    watch = master.watch_address(VIP, timeout=3 * advbase + 10)
+    try:
+        t_kill = master.kill_service() if whole else master.kill_carpd()
+        gone = watch.gone()
+    finally:
+        watch.stop()
+    md = master_down(advbase, _skew(backup))
+    first = cap.wait_for(
+        lambda r: r["kind"] == "carp" and r["vhid"] == 1 and r["port"] == backup.port(),
+        timeout=md + 3, since=t_kill,
+    )
+    if gone is None or first is None:
+        raise RuntimeError(f"withdrawal: VIP gone {gone}, {backup.name} advertised {first}")
+    master.start_carpd()
+    _settle(cap, backup, master)
+    return gone - t_kill, first["t"] - gone
+
+
+def _withdrawal(lab: Lab, cap: Capture, advbase: int, runs: int) -> list[Figure]:
+    out: list[Figure] = []
+    if advbase != 1:
+        for host in lab.hosts:
+            host.ifconfig("carp0", "advbase", str(advbase))
+        _settle(cap, *_roles(lab))
+    for whole, label in ((False, "kill -9 carpd (watchdog)"),
+                         (True, "kill -9 carpd + watchdog (lease)")):
+        runs_ = [_one_withdrawal(lab, cap, whole, advbase) for _ in range(runs)]
+        gone = [g for g, _margin in runs_]
+        unit, scale = ("ms", 1000) if not whole else ("s", 1)
+        target = "" if not whole else f"< master-down {master_down(advbase, 0):.0f} s"
+        out.append((f"VIP gone after {label}, advbase {advbase}, median ({runs})",
+                    scale * statistics.median(gone), unit, target))
+        out.append((f"VIP gone after {label}, advbase {advbase}, max", scale * max(gone),
+                    unit, target))
+        out.append(("  then backup's first advert, min margin", min(m for _g, m in runs_),
+                    "s", "> 0"))
+    return out
+
+
 def run() -> list[Figure]:
     figures: list[Figure] = []
     with Lab(hosts=2, lans=1) as lab:
@@ -248,6 +296,8 @@ def run() -> list[Figure]:
         time.sleep(1.2)
         figures += _overshoot(lab, cap)
         figures += _handover(lab, cap)
+        figures += _withdrawal(lab, cap, 1, WITHDRAWALS)
+        figures += _withdrawal(lab, cap, 3, WITHDRAWALS // 2)
     for n in (1, 64, 255):
         figures += _idle(n)
     return figures

@@ -55,6 +55,18 @@ class Announce:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """Hold the addresses of a MASTER's carp interface for `seconds` more (carp.lease): the
+    kernel withdraws them by itself unless the next Lease comes in time."""
+
+    ifname: str
+    carpdev: str
+    vhid: int
+    seconds: int
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Log:
     """A kernel log line.  `kind` lets each personality's net.inet.carp.log filter it:
     "state" (transitions), "demote" (demotion changes), "packet" (bad packets),
@@ -72,4 +84,4 @@ class Count:
     stat: str
 
 
-Action = Send | StateChange | Announce | Log | Count
+Action = Send | StateChange | Announce | Lease | Log | Count

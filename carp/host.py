@@ -49,7 +49,7 @@ from carp.actions import (
 from carp.balance import ArpMember, arp_members, arp_responder, balanced_addresses
 from carp.config import CarpInterface, macvlan_mac
 from carp.personality import DEFAULT
-from carp.validation import COUNT
+from carp.validation import COUNT, bad_ttl_seen
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
 from carp.wire import (
     STAT_FIELDS,
@@ -81,7 +81,9 @@ class CarpHost:
     * Log actions are already filtered by this personality's net.inet.carp.log.
     * `carpdev` arguments are interface names as the store spells them (BSD names).
     * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional).
-    * status() vhost entries also carry "advbase", "advskew" (as sent) and "demote";
+    * status() vhost entries also carry "advbase", "advskew" (as sent) and "demote", and the
+      lease plan of carp.lease: "lease" (seconds), "lease_renewals" (per interval),
+      "lease_bound" (s from an advert to the addresses gone) and "lease_any_backup";
       "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
       stays in the store; "groups" are OpenBSD's effective counters (store + kernel).
     * `rng` seeds the counters (the simulator's determinism); default os.urandom.
@@ -356,15 +358,26 @@ class CarpHost:
         )
         return self._post(acts, (reached,) if reached else ())
 
+    def bad_ttl(self, carpdev: str, ttls: list[int]) -> list[Action]:
+        """IPv4 advertisements received on `carpdev` whose TTL (each of `ttls`) is not
+        255, where the personality checks the TTL first (policy.ttl_first_v4): what
+        `packet` would do with each (count and log it), without parsing them."""
+        acts: list[Action] = []
+        bad_ttl_seen(acts, ttls, carpdev, self._allow)
+        return self._post(acts, ())
+
     # -- status ------------------------------------------------------------------------
 
     def status(self) -> dict[str, object]:
         """Runtime status carpd publishes (shape in the module docstring)."""
         vhosts: dict[str, dict[str, dict[str, object]]] = {}
         for (key, vhid), v in sorted(self.vhosts.items()):
+            lease = v.lease_plan()
             vhosts.setdefault(key, {})[str(vhid)] = {
                 "state": v.state, "since": v.since, "reason": v.reason,
                 "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
+                "lease": lease.seconds, "lease_renewals": lease.renewals,
+                "lease_bound": lease.bound_us / st.US, "lease_any_backup": lease.any_backup,
             }
         return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
 

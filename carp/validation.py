@@ -72,6 +72,22 @@ def lookup(
     return None
 
 
+def ttl_text(ttl: int, dev: str) -> str:
+    """The KAME order's log line for an advertisement whose TTL is not 255."""
+    return f"carp: received ttl {ttl} != 255 on {dev}"
+
+
+def bad_ttl_seen(acts: list[Action], ttls: list[int], dev: str, allow: bool) -> None:
+    """Advertisements on `dev` whose TTL (each of `ttls`) is not 255, handled as the KAME
+    order handles them (CarpHost.bad_ttl)."""
+    received, bad = COUNT["ipackets"], COUNT["badttl"]
+    for ttl in ttls:
+        if allow:
+            acts += (received, bad, Log(LOG_NOTICE, "packet", ttl_text(ttl, dev)))
+        else:
+            acts.append(received)
+
+
 class Validator:
     """The KAME order, for the hosts of one personality."""
 
@@ -89,8 +105,7 @@ class Validator:
             text = f"carp: packet received on non-carp interface: {dev}"
             return _drop(acts, "badif", LOG_INFO, "packet", text)
         if ttl != 255:
-            text = f"carp: received ttl {ttl} != 255 on {dev}"
-            return _drop(acts, "badttl", LOG_NOTICE, "packet", text)
+            return _drop(acts, "badttl", LOG_NOTICE, "packet", ttl_text(ttl, dev))
         adv = _decode(payload)
         if isinstance(adv, Reject):
             why = self._reject_text(adv, family, dev, payload)

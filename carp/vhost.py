@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from carp.actions import Action, Announce, Count, Log, Send, StateChange
+from carp.actions import Action, Announce, Count, Lease, Log, Send, StateChange
 from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
+from carp.lease import LeasePlan, plan
 from carp.personality import DEFAULT, policy
 from carp.states import (
     BACKUP,
@@ -163,8 +164,11 @@ class VirtualHost:
         self._refuses_replays = pol.refuses_replays and not pol.cookie_counter
         self.ad_at: int | None = None  # MASTER: next advertisement (us)
         self.down_at: int | None = None  # BACKUP: master-down deadline (us)
+        self.lease_at: int | None = None  # MASTER: next renewal between two adverts (us)
+        self.lease_left = 0  # renewals still due before the next advertisement
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
         self.last_heard: int | None = None  # us of the last accepted advertisement
+        self.reannounced_at: int | None = None  # MASTER: last announcement after a split brain
         self._md: int | None = None  # cached master_down_us() for (advbase, advskew)
         self._md_for = (advbase, advskew)
 
@@ -186,11 +190,20 @@ class VirtualHost:
         return self.env.policy.master_down_us(self.advbase, self.advskew)
 
     def next_deadline_us(self) -> int | None:
-        if self.ad_at is None:
+        d = self.ad_at
+        if d is None:
             return self.down_at
-        if self.down_at is None:
-            return self.ad_at
-        return min(self.ad_at, self.down_at)
+        if self.lease_at is not None and self.lease_at < d:
+            d = self.lease_at
+        if self.down_at is not None and self.down_at < d:
+            d = self.down_at
+        return d
+
+    def lease_plan(self) -> LeasePlan:
+        """How long our addresses are held per renewal, and how often (carp.lease)."""
+        pol = self.env.policy
+        return plan(self.ad_interval_us(), pol.master_down_us(self.advbase, 0),
+                    self.master_down_us())
 
     def next_deadline(self) -> float | None:
         us = self.next_deadline_us()
@@ -250,10 +263,22 @@ class VirtualHost:
         p = self.p
         return [Announce(p.ifname, p.carpdev, p.vhid, p.mac, p.v4 + p.v6)]
 
+    def _lease(self, now_us: int, with_advert: bool) -> list[Action]:
+        """Renew the addresses' lease; with an advertisement, plan this interval's others."""
+        lease = self.lease_plan()
+        if with_advert:
+            self.lease_left = lease.renewals - 1
+        else:
+            self.lease_left -= 1
+        self.lease_at = now_us + lease.gap_us if self.lease_left > 0 else None
+        p = self.p
+        return [Lease(p.ifname, p.carpdev, p.vhid, lease.seconds, p.v4 + p.v6)]
+
     def _send_tick(self, now_us: int) -> list[Action]:
         """Advertise and re-arm; OpenBSD's leader repeats its ARP round after 2 more ads."""
         acts = self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
+        acts += self._lease(now_us, with_advert=True)
         if self.delayed_arp > 0:
             self.delayed_arp -= 1
             if self.delayed_arp == 0:
@@ -267,6 +292,7 @@ class VirtualHost:
         self.down_at = None
         acts += self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
+        acts += self._lease(now_us, with_advert=True)
         if not self.env.policy.delayed_announce:
             acts += self._announce()
         elif self.p.leader and self.p.balancing == "none":
@@ -276,10 +302,26 @@ class VirtualHost:
 
     def _become_backup(self, reason: str, now_us: int) -> list[Action]:
         acts = self._set_state(BACKUP, reason, now_us)
-        self.ad_at = None
+        self.ad_at = self.lease_at = None
         self.delayed_arp = -1
         self.down_at = now_us + self.master_down_us()
         return acts
+
+    def _reannounce(self, now_us: int) -> list[Action]:
+        """We stay MASTER over another one, which yields on our next advertisement: a split
+        brain is healing.  Clients and switches that followed the other master (its
+        gratuitous ARP, its frames) are told again where the addresses are, as on a
+        takeover, at most once per advertisement interval (a peer that never hears us
+        would otherwise draw one round per advertisement it sends)."""
+        last = self.reannounced_at
+        if last is not None and now_us - last < self.ad_interval_us():
+            return []
+        if self.env.policy.delayed_announce and not (
+            self.p.leader and self.p.balancing == "none"
+        ):
+            return []  # OpenBSD announces only there on a takeover too
+        self.reannounced_at = now_us
+        return self._announce()
 
     def tie_jitter_us(self) -> int:
         """Extra wait after yielding on a tie: 1/8 to 1/4 of master-down, at random.
@@ -292,7 +334,7 @@ class VirtualHost:
     def _yield_tie(self, now_us: int, src: str, local: str) -> list[Action]:
         """Equal timing and demotion from another MASTER (module docstring)."""
         if outranks(local, src):
-            return []
+            return self._reannounce(now_us)
         acts = self._become_backup(R_MORE_FREQUENT, now_us)
         self.down_at = now_us + self.master_down_us() + self.tie_jitter_us()
         return acts
@@ -312,7 +354,7 @@ class VirtualHost:
         if self.state == INIT:
             return []
         acts = self._advertise(bow_out=True) if bow_out and self.state == MASTER else []
-        self.ad_at = self.down_at = None
+        self.ad_at = self.down_at = self.lease_at = None
         self.delayed_arp = -1
         return acts + self._set_state(INIT, reason, to_us(now))
 
@@ -324,6 +366,8 @@ class VirtualHost:
             acts += self._become_master(R_MASTER_TIMEOUT, now_us)
         if self.ad_at is not None and self.ad_at <= now_us and self.state == MASTER:
             acts += self._send_tick(now_us)
+        if self.lease_at is not None and self.lease_at <= now_us and self.state == MASTER:
+            acts += self._lease(now_us, with_advert=False)
         return acts
 
     def advertise_now(self, now: float) -> list[Action]:
@@ -423,7 +467,7 @@ class VirtualHost:
                 return self._yield_tie(now_us, src, local)
             if pol.master_yields(mine, theirs, my_demote, ch_demote):
                 return self._become_backup(R_MORE_FREQUENT, now_us)
-            return []
+            return self._reannounce(now_us)
         self.last_heard = now_us
         # A BACKUP only ever takes over from a slower or a more demoted master, in every
         # BSD: the usual advert (faster, no more demoted) skips the policy's rules.

@@ -423,6 +423,8 @@ class IPInfo:
 
 
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_ntoa = socket.inet_ntoa
+_AF_INET = int(socket.AF_INET)
 
 
 def parse_ipv4(datagram: bytes) -> IPInfo | Reject:
@@ -438,10 +440,15 @@ def parse_ipv4(datagram: bytes) -> IPInfo | Reject:
         ihl = (vihl & 0x0F) * 4
         if ihl < 20 or ihl > len(datagram) or total < ihl:
             return Reject.SHORT_HEADER
-        return IPInfo(
-            socket.inet_ntoa(src), socket.inet_ntoa(dst), ttl,
-            bytes(datagram[ihl:min(total, len(datagram))]), int(socket.AF_INET), proto,
+        # carpd's receive path: fill the frozen record directly (IPInfo(...) assigns each
+        # field through object.__setattr__, half of this function's time under a flood)
+        info = _new(IPInfo)
+        info.__dict__.update(
+            src=_ntoa(src), dst=_ntoa(dst), ttl=ttl,
+            payload=bytes(datagram[ihl:min(total, len(datagram))]), family=_AF_INET,
+            proto=proto,
         )
+        return info
     except (TypeError, ValueError, struct.error):
         return Reject.SHORT_HEADER
 

@@ -6,7 +6,11 @@ advertisement is never delayed by netlink work -- and then the single timer is r
 host.next_deadline() (loop.call_at on the loop's monotonic clock, which is also `now`).
 
 Netlink work (macvlans, addresses) runs in one background task, in order: a takeover's
-addresses are in place before its gratuitous ARP goes out.
+addresses are in place before its gratuitous ARP goes out.  Lease renewals (carp.lease)
+are the exception: they are handed at once, after the sends of the same pass, all of one
+pass in one sendmsg, to the lease thread (carp.daemon.netlink), for the macvlans whose
+addresses are in place (`holding`); a job that changes a macvlan's addresses first waits
+until the renewals handed over before it are written.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from typing import Any
 from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
-from carp.actions import Action, Announce, Count, Log, Send, StateChange
-from carp.config import macvlan_mac
+from carp.actions import Action, Announce, Count, Lease, Log, Send, StateChange
+from carp.config import Address, macvlan_mac
 from carp.daemon import control, sdnotify
 from carp.daemon.arp import ArpBalancer
 from carp.daemon.hooks import Event, GroupWatch, HookRunner
@@ -79,6 +83,7 @@ class Daemon:
         self.reported_up: dict[str, bool] = {}  # last link state given to the host
         self.macvlans: dict[str, Macvlan] = {}  # interface key -> realised macvlan
         self._creating: set[str] = set()  # keys whose ensure job has not run yet
+        self.holding: dict[str, int] = {}  # key -> macvlan index holding the addresses
         self.vstate: dict[tuple[str, int], str] = {}  # (interface key, vhid) -> state
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
@@ -279,6 +284,7 @@ class Daemon:
             new = wanted.get(key)
             if new is None or new.linux_name != old.linux_name:
                 del self.macvlans[key]
+                self.holding.pop(key, None)
                 if self.nl.by_name(old.carpdev) is not None:  # else the kernel removed it
                     self._job(functools.partial(self.nl.delete, old.linux_name))
         for key, mv in wanted.items():
@@ -317,6 +323,7 @@ class Daemon:
                 # Gone with its carpdev, or deleted by hand: _sync_macvlans re-creates it
                 # when the carpdev is there (ensure_macvlan is idempotent).
                 del self.macvlans[key]
+                self.holding.pop(key, None)
         self._sync_macvlans()
         self._sync_arp()
         self.dispatch(acts)
@@ -348,9 +355,12 @@ class Daemon:
                     follow += host.send_result(act, error, now)
         changed = force_status
         counted = False
+        renew: dict[str, int] = {}  # interface key -> lease seconds
         for act in acts:
             if isinstance(act, Count):
                 counted = True
+            elif isinstance(act, Lease):
+                renew[act.ifname] = act.seconds
             elif isinstance(act, Log):
                 self._log_kernel(act)
             elif isinstance(act, StateChange):
@@ -358,6 +368,8 @@ class Daemon:
                 self._state_change(act)
             elif isinstance(act, Announce):
                 self._job(functools.partial(self._announce, act))
+        if renew:
+            self._renew(renew)
         if changed and not force_status:
             self.status.write_now()
         elif counted:
@@ -377,19 +389,43 @@ class Daemon:
         ifname = ci.name if ci is not None else act.ifname.split(":", 1)[0]
         self.hooks.submit(Event(act.vhid, ifname, act.new, act.carpdev))
 
+    def _renew(self, renew: dict[str, int]) -> None:
+        """The leases of these interfaces' addresses, from now: one batch per lease length."""
+        batches: dict[int, list[tuple[int, Address]]] = {}
+        for key, seconds in renew.items():
+            index = self.holding.get(key)
+            ci = self.state.interfaces.get(key)
+            if index is None or ci is None:
+                continue  # not in place yet: _apply_state adds them with their lease
+            batches.setdefault(seconds, []).extend((index, a) for a in ci.addresses)
+        for seconds, entries in batches.items():
+            self.nl.renew(entries, seconds)
+
+    def _lease_seconds(self, key: str) -> int:
+        """The longest lease any MASTER vhid of the interface asks for."""
+        if self.host is None:
+            return 1
+        return max((v.lease_plan().seconds for (k, _vhid), v in self.host.vhosts.items()
+                    if k == key and v.state == MASTER), default=1)
+
     async def _apply_state(self, key: str) -> None:
         """The macvlan holds the addresses iff one of the interface's vhids is MASTER."""
         mv = self.macvlans.get(key)
         ci = self.state.interfaces.get(key)
+        self.holding.pop(key, None)  # until set_master has put them in place again
         if mv is None:
             return
+        await self.nl.leases_written()  # no renewal may put back what set_backup removes
         balanced = ci is not None and self.arp.covers(
             ci.parent, (a.address for a in ci.addresses))
         # arp_ignore 8: never answer ARP (carpd does, for balanced addresses); else 1
         write_conf("ipv4", mv.linux_name, "arp_ignore", 8 if balanced else 1)
         master = any(s == MASTER for (k, _v), s in self.vstate.items() if k == key)
         if master and ci is not None:
-            await self.nl.set_master(mv.linux_name, ci.addresses)
+            index = await self.nl.set_master(mv.linux_name, ci.addresses,
+                                             self._lease_seconds(key))
+            if index is not None and self.macvlans.get(key) == mv:
+                self.holding[key] = index
         else:
             await self.nl.set_backup(mv.linux_name)
 
@@ -449,7 +485,15 @@ class Daemon:
         now = self.loop.time()
         local = self.nl.first_ipv4(dev) or ""  # the source our adverts leave from
         acts: list[Action] = []
+        ttl_first = host.policy.ttl_first_v4
+        bad_ttls: list[int] = []
         for dgram in socks.recv4():
+            if ttl_first and len(dgram) >= 20 and dgram[8] != 255:
+                # The first check drops it (the kernel checked the IP header): counted
+                # and logged without parsing, at two thirds of the cost, under a flood of
+                # them -- all that an attacker off the link can send (bench_flood.py).
+                bad_ttls.append(dgram[8])
+                continue
             info = wire.parse_ipv4(dgram)
             if isinstance(info, wire.Reject):  # never reaches the host: count it here
                 for stat in ("ipackets", info.stat):
@@ -457,6 +501,8 @@ class Daemon:
                 acts.append(Count(info.stat))
                 continue
             acts += host.packet(dev, 4, info.src, info.dst, info.ttl, info.payload, now, local)
+        if bad_ttls:
+            acts += host.bad_ttl(dev, bad_ttls)
         if acts:
             self.dispatch(acts)
 

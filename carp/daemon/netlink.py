@@ -4,8 +4,11 @@
   from netlink events, answers "does the carpdev exist, is its link up, what source
   address do its advertisements carry" without a syscall on the hot path.
 * Each carp interface is a macvlan (mode bridge) on its carpdev carrying the virtual
-  MAC, tagged with ifalias "carpd" so that the watchdog and a later carpd can find it.
-* MASTER: macvlan up with the addresses.  BACKUP/INIT: no addresses, macvlan down.
+  MAC, tagged with ifalias "carpd" so that the watchdog and a later carpd can find it
+  (named "carpd~N" until it is tagged).
+* MASTER: macvlan up with the addresses, each held as a lease (carp.daemon.leases): a
+  lifetime that carpd renews, so the kernel withdraws them by itself if no process of
+  ours is left.  BACKUP/INIT: no addresses, macvlan down.
 * ARP flux: net.ipv4.conf.<dev>.arp_ignore=1 and arp_announce=2 on the carpdev and on
   the macvlan, so only the interface holding an address answers ARP for it (the macvlan,
   with the virtual MAC) and neither answers for the other's addresses.
@@ -16,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import ipaddress
+import itertools
+import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +32,12 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
 
 from carp.config import Address
-from carp.daemon.watchdog import TAG
+from carp.daemon.leases import LeaseSocket, attach_filter, quiet_filter
+from carp.daemon.watchdog import TAG, TMP_PREFIX
 from carp.mac import VIRTUAL_MAC_PREFIX
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
-IFA_F_NODAD = 0x02
 IFA_F_UNUSABLE = 0x40 | 0x08  # tentative (DAD running) or dadfailed: not a source
 PROC_CONF = Path("/proc/sys/net")
 
@@ -76,6 +81,13 @@ class Netlink:
         self._names: dict[str, int] = {}  # name -> index (by_name is on the send path)
         self.cmd = AsyncIPRoute()
         self.mon = AsyncIPRoute()
+        # Leases are written by one thread, in order: a sendmsg to rtnetlink waits for the
+        # kernel's rtnl lock, which other programs may hold for long, and the event loop
+        # (advertisements) must never wait with it.
+        self.leases = LeaseSocket()
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases")
+        self._tmp_names = itertools.count()  # names of macvlans not tagged yet
+        self._quiet: frozenset[int] = frozenset()  # our macvlans: the monitor skips their addresses
         self._task: asyncio.Task[None] | None = None
 
     # -- the table -------------------------------------------------------------------
@@ -108,6 +120,7 @@ class Netlink:
             self._link_msg(msg, "RTM_NEWLINK")
         for msg in addrs:
             self._addr_msg(msg, "RTM_NEWADDR")
+        self._quiet_ours()
 
     async def _watch(self) -> None:
         while True:
@@ -117,6 +130,7 @@ class Netlink:
                     if event in ("RTM_NEWLINK", "RTM_DELLINK"):
                         if self._link_msg(msg, event):
                             self.on_change()
+                        self._quiet_ours()
                     elif event in ("RTM_NEWADDR", "RTM_DELADDR"):
                         self._addr_msg(msg, event)
             except asyncio.CancelledError:
@@ -152,6 +166,17 @@ class Netlink:
         self.links[index] = link
         self._names[link.name] = index
         return old is None or old.up != link.up or old.name != link.name
+
+    def _quiet_ours(self) -> None:
+        """The monitor hears no address changes of carpd's own macvlans (their addresses
+        matter to nobody here, and every lease renewal is one)."""
+        ours = frozenset(i for i, link in self.links.items() if link.alias == TAG)
+        if ours != self._quiet:
+            try:
+                attach_filter(self.mon.fileno(), quiet_filter(ours) if ours else None)
+            except OSError as exc:
+                self.log(f"netlink monitor filter: {exc.strerror}")
+            self._quiet = ours
 
     def _forget(self, index: int) -> None:
         link = self.links.pop(index, None)
@@ -194,14 +219,22 @@ class Netlink:
                     await self.cmd.link("set", index=link.index, ifalias=TAG)
                 return link.index
             await self.delete(name)  # wrong parent or MAC: recreate
+        # The tag cannot ride on RTM_NEWLINK (the kernel ignores IFLA_IFALIAS there), so
+        # the macvlan is born under a name of carpd's own, and one request then names and
+        # tags it: a carpd killed in between leaves a "carpd~N" link, which the watchdog
+        # and the next carpd remove as they remove tagged ones, never an untagged orphan.
+        tmp = f"{TMP_PREFIX}{next(self._tmp_names)}"
         await self.cmd.link(
-            "add", ifname=name, kind="macvlan", link=parent.index,
+            "add", ifname=tmp, kind="macvlan", link=parent.index,
             macvlan_mode="bridge", address=mac,
         )
-        index = (await self.cmd.link_lookup(ifname=name))[0]
-        # The tag cannot ride on RTM_NEWLINK; a crash in between leaves an untagged
-        # macvlan with a virtual MAC, which the next ensure_macvlan adopts (see above).
-        await self.cmd.link("set", index=index, ifalias=TAG)
+        index = (await self.cmd.link_lookup(ifname=tmp))[0]
+        try:
+            await self.cmd.link("set", index=index, ifname=name, ifalias=TAG)
+        except NetlinkError:
+            with contextlib.suppress(NetlinkError):
+                await self.cmd.link("del", index=index)
+            raise
         prevent_arp_flux(carpdev)
         prevent_arp_flux(name)
         write_conf("ipv6", name, "accept_dad", 0)  # virtual addresses are expected twice
@@ -216,20 +249,46 @@ class Netlink:
             await self.cmd.link("del", index=link.index)
         self._forget(link.index)
 
-    async def set_master(self, name: str, addresses: list[Address]) -> None:
-        """Link up and exactly `addresses` (besides the kernel's own IPv6 link-local)."""
+    async def set_master(self, name: str, addresses: list[Address], lease: int) -> int | None:
+        """Link up and exactly `addresses` (besides the kernel's own IPv6 link-local), each
+        valid for `lease` seconds from now; the link's index (None: no such link)."""
         link = self.by_name(name)
         if link is None:
-            return
+            return None
         await self.cmd.link("set", index=link.index, state="up")
         want = {(a.address, a.prefixlen) for a in addresses}
         have = await self._addresses(link.index)
         for addr, plen in have - want:
             if not addr.startswith("fe80:"):
-                await self._addr("del", link.index, addr, plen)
-        for a in addresses:
-            if (a.address, a.prefixlen) not in have:
-                await self._addr("add", link.index, a.address, a.prefixlen, a.broadcast)
+                await self._del_addr(link.index, addr, plen)
+        entries = [(link.index, a) for a in addresses]
+        held = self._lease_thread.submit(self.leases.hold, entries, lease, True)
+        self._report(await asyncio.wrap_future(held))
+        return link.index
+
+    def renew(self, entries: list[tuple[int, Address]], lease: int) -> None:
+        """Restart the lifetime of every (ifindex, address), in one sendmsg, in the lease
+        thread: returns at once."""
+        loop = asyncio.get_running_loop()
+        done = self._lease_thread.submit(self.leases.hold, entries, lease)
+
+        def report(fut: Future[list[tuple[int, Address, int]]]) -> None:
+            if not fut.cancelled() and fut.exception() is None and fut.result():
+                with contextlib.suppress(RuntimeError):  # the loop has closed: no one to tell
+                    loop.call_soon_threadsafe(self._report, fut.result())
+
+        done.add_done_callback(report)
+
+    async def leases_written(self) -> None:
+        """Until every renewal handed to the lease thread so far has been written (so that
+        none can put back an address withdrawn after this)."""
+        await asyncio.wrap_future(self._lease_thread.submit(int))
+
+    def _report(self, failed: list[tuple[int, Address, int]]) -> None:
+        for index, addr, code in failed:
+            if code != errno.ENODEV:  # gone meanwhile: re-created and set up again
+                self.log(f"address {addr.address}/{addr.prefixlen} on link {index}: "
+                         f"{os.strerror(code)}")
 
     async def set_backup(self, name: str) -> None:
         """No addresses, link down: the host does not answer for the virtual addresses."""
@@ -237,7 +296,7 @@ class Netlink:
         if link is None:
             return
         for addr, plen in await self._addresses(link.index):
-            await self._addr("del", link.index, addr, plen)
+            await self._del_addr(link.index, addr, plen)
         with contextlib.suppress(NetlinkError):
             await self.cmd.link("set", index=link.index, state="down")
 
@@ -247,24 +306,17 @@ class Netlink:
             async for msg in await self.cmd.addr("dump", index=index)
         }
 
-    async def _addr(
-        self, cmd: str, index: int, addr: str, plen: int, broadcast: str | None = None
-    ) -> None:
-        kw: dict[str, Any] = {"index": index, "address": addr, "prefixlen": plen}
-        iface = ipaddress.ip_interface(f"{addr}/{plen}")
-        if cmd == "add":
-            if iface.version == 4 and plen < 31:
-                kw["broadcast"] = broadcast or str(iface.network.broadcast_address)
-            if iface.version == 6:
-                kw["flags"] = IFA_F_NODAD
+    async def _del_addr(self, index: int, addr: str, plen: int) -> None:
         try:
-            await self.cmd.addr(cmd, **kw)
+            await self.cmd.addr("del", index=index, address=addr, prefixlen=plen)
         except NetlinkError as exc:
-            if exc.code not in (errno.EEXIST, errno.EADDRNOTAVAIL, errno.ENODEV):
+            if exc.code not in (errno.EADDRNOTAVAIL, errno.ENODEV):
                 raise
 
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        self._lease_thread.shutdown(wait=True, cancel_futures=True)
         self.cmd.close()
         self.mon.close()
+        self.leases.close()

@@ -4,7 +4,9 @@ carpd forks this tiny process at start, before it imports asyncio or pyroute2.  
 the read end of a pipe whose only write end is carpd's.  When carpd dies for any reason
 (kill -9, OOM, a crash) the kernel closes the write end, the read returns EOF, and the
 watchdog kills the process group of every hook still running, then deletes every macvlan
-tagged with IFLA_IFALIAS "carpd" -- which takes the virtual addresses with it -- and exits.
+tagged with IFLA_IFALIAS "carpd" (or named "carpd~N": not tagged yet) -- which takes the
+virtual addresses with it -- and exits.  Should the watchdog die too, the addresses end
+with their leases (carp.lease).
 On a clean shutdown carpd writes "bye" first and the watchdog exits without touching
 anything (carpd has ended its hooks itself: carp/daemon/hooks.py).
 
@@ -24,6 +26,7 @@ import struct
 from collections.abc import Callable
 
 TAG = "carpd"
+TMP_PREFIX = "carpd~"  # a macvlan carpd created and has not tagged yet (carp.daemon.netlink)
 BYE = b"bye\n"
 HOOK, DONE = "hook", "done"
 MAX_LINE = 512  # well under PIPE_BUF (4096): a write of a line is atomic
@@ -88,14 +91,16 @@ def _cstr(raw: bytes | None) -> str:
 
 
 def tagged_links(sock: socket.socket, tag: str = TAG) -> list[tuple[int, str]]:
-    """(ifindex, name) of every link whose ifalias is `tag`."""
+    """(ifindex, name) of every link whose ifalias is `tag`, or that carpd created and had
+    not tagged yet (its name starts with TMP_PREFIX)."""
     _request(sock, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1)
     found: list[tuple[int, str]] = []
     for body in _dump(sock, RTM_NEWLINK):
         _fam, _type, index, _fl, _ch = _IFINFOMSG.unpack_from(body)
         attrs = _attrs(body, _IFINFOMSG.size, len(body))
-        if _cstr(attrs.get(IFLA_IFALIAS)) == tag:
-            found.append((index, _cstr(attrs.get(IFLA_IFNAME))))
+        name = _cstr(attrs.get(IFLA_IFNAME))
+        if _cstr(attrs.get(IFLA_IFALIAS)) == tag or name.startswith(TMP_PREFIX):
+            found.append((index, name))
     return found
 
 

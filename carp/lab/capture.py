@@ -18,7 +18,9 @@ Predicate = Callable[[Record], bool]
 
 
 class Capture:
-    def __init__(self, ns: str, path: Path, skip: list[str]) -> None:
+    def __init__(
+        self, ns: str, path: Path, skip: list[str], ports: list[str] | None = None
+    ) -> None:
         self.path = path
         self._offset = 0
         self._partial = b""
@@ -26,7 +28,8 @@ class Capture:
         argv = netns.exec_argv(
             ns,
             netns.python_argv(
-                "carp.lab.probe", "capture", "--out", str(path), "--skip", ",".join(skip)
+                "carp.lab.probe", "capture", "--out", str(path), "--skip", ",".join(skip),
+                "--ports", ",".join(ports or []),
             ),
         )
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(

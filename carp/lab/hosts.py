@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carp.lab import netns
@@ -142,6 +145,28 @@ class Host:
         """kill -9 carpd; returns when it was sent."""
         return self.stop_carpd(signal.SIGKILL)
 
+    def carpd_children(self) -> list[int]:
+        """PIDs of the processes carpd forked: its watchdog, and hooks while they run."""
+        pid = self.carpd_pid
+        if pid is None or not self.carpd_running:
+            return []
+        try:
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    def kill_service(self) -> float:
+        """kill -9 of every process of carpd's service at once, as a cgroup OOM kill or
+        `systemctl kill -s KILL` does: the watchdog first, so that it cannot act.  Returns
+        when the first signal was sent."""
+        children = self.carpd_children()
+        t = time.time()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        self.stop_carpd(signal.SIGKILL)
+        return t
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
@@ -184,6 +209,10 @@ class Host:
             out += [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])]
         return out
 
+    def watch_address(self, ip: str, timeout: float = 15.0) -> AddressWatch:
+        """Start noting when the kernel deletes `ip` in this host (returns once listening)."""
+        return AddressWatch(self.ns, ip, timeout)
+
     def holds(self, ip: str) -> list[str]:
         """Devices of this host carrying `ip` (the VIP: at most one, and only when MASTER)."""
         data = json.loads(self.iproute("-j", "-4", "addr", "show").stdout)
@@ -191,6 +220,36 @@ class Host:
             link["ifname"] for link in data
             for a in link.get("addr_info", []) if a["local"] == ip
         ]
+
+
+class AddressWatch:
+    """The `addrgone` probe in one host: when the kernel deleted an address (wall clock)."""
+
+    def __init__(self, ns: str, ip: str, timeout: float) -> None:
+        argv = netns.exec_argv(ns, netns.python_argv(
+            "carp.lab.probe", "addrgone", "--ip", ip, "--timeout", str(timeout)))
+        self.proc = subprocess.Popen(argv, env=netns.child_env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # {"ready": t} once subscribed
+        if "ready" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"addrgone probe did not start: {self.proc.communicate()}")
+
+    def gone(self) -> float | None:
+        """Wait for the deletion (or the probe's timeout): its time, or None."""
+        out, _err = self.proc.communicate()
+        for line in out.splitlines():
+            result = json.loads(line)
+            if "gone" in result:
+                gone: float | None = result["gone"]
+                return gone
+        return None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
 
 
 class Client:
@@ -248,6 +307,21 @@ class Client:
             self._probe_argv(*self.arp_args(ip, window, count, interval, False)),
             env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+
+    def flood_argv(self, rate: float, seconds: float, vhid: int = 1,
+                   kinds: list[str] | None = None) -> list[str]:
+        args = ["flood", "--iface", "eth0", "--src-ip", self.ip, "--vhid", str(vhid),
+                "--rate", str(rate), "--seconds", str(seconds)]
+        return self._probe_argv(*args, *(["--kinds", ",".join(kinds)] if kinds else []))
+
+    def flood(self, rate: float, seconds: float, vhid: int = 1,
+              kinds: list[str] | None = None) -> dict[str, Any]:
+        """Bad advertisements for `vhid` at `rate` a second (carp.lab.probe flood):
+        {"sent": {counter: n}, "seconds": s}."""
+        proc = netns.run(self.flood_argv(rate, seconds, vhid, kinds), timeout=seconds + 60,
+                         env=netns.child_env())
+        result: dict[str, Any] = json.loads(proc.stdout)
+        return result
 
     def ping(self, ip: str, count: int = 1, timeout: float = 1.0,
              interval: float = 0.2) -> dict[str, Any]:

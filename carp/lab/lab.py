@@ -26,6 +26,7 @@ import signal
 import string
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -153,13 +154,39 @@ class Lab:
     def client(self, lan: int = 1) -> Client:
         return self.clients[lan - 1]
 
-    def capture(self) -> Capture:
-        """Start recording every LAN's traffic in the switch (stopped at close at the latest)."""
+    def capture(self, ports: list[str] | None = None) -> Capture:
+        """Start recording every LAN's traffic in the switch (stopped at close at the
+        latest), or only what enters through `ports` (e.g. a host's, beside a flood)."""
         path = self.tmp / f"capture{len(self.captures)}.jsonl"
         bridges = [f"br{lan}" for lan in range(1, self.n_lans + 1)]
-        cap = Capture(self.switch, path, skip=bridges)
+        cap = Capture(self.switch, path, skip=bridges, ports=ports)
         self.captures.append(cap)
         return cap
+
+    def cut(self, host: Host, lan: int = 1) -> float:
+        """Partition: the switch stops forwarding to and from the host's port (bridge port
+        state disabled).  The host's link stays up, and the capture still sees what the
+        host sends.  Returns the wall-clock time just before."""
+        return self._port_state(host.port(lan), "0")
+
+    def rejoin(self, host: Host, lan: int = 1) -> float:
+        """Heal a cut: the port forwards again.  Returns the wall-clock time just before."""
+        return self._port_state(host.port(lan), "3")
+
+    def _port_state(self, port: str, state: str) -> float:
+        t = time.time()
+        netns.run(["bridge", "-n", self.switch, "link", "set", "dev", port, "state", state])
+        return t
+
+    def fdb_port(self, mac: str, lan: int = 1) -> str | None:
+        """The switch port that LAN's bridge has learnt `mac` on (None: not learnt)."""
+        out = netns.run(["bridge", "-n", self.switch, "fdb", "show", "br", f"br{lan}"]).stdout
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) >= 3 and words[0] == mac.lower() and words[1] == "dev":
+                if "permanent" not in words and "self" not in words:
+                    return words[2]
+        return None
 
     def port_owner(self, port: str) -> str:
         """'A' for 'A-em0', 'client1' for 'cl1'."""

@@ -3,8 +3,11 @@
     ip netns exec NS python -m carp.lab.probe arp --iface eth0 --src-ip A --ip VIP
     ip netns exec NS python -m carp.lab.probe ping --ip VIP
     ip netns exec SW python -m carp.lab.probe capture --out FILE
+    ip netns exec NS python -m carp.lab.probe addrgone --ip VIP --timeout 10
+    ip netns exec NS python -m carp.lab.probe flood --rate 20000 --seconds 30 --vhid 1
 
-Each prints one JSON object (arp, ping) or writes JSON lines (capture).  Stdlib only, so
+Each prints one JSON object (arp, ping), JSON lines (addrgone: "ready", then "gone") or
+writes JSON lines (capture).  Stdlib only, so
 they start fast and never need the daemon's dependencies."""
 
 from __future__ import annotations
@@ -21,9 +24,24 @@ import time
 from typing import Any
 
 from carp.lab import frames
-from carp.wire import arp_request
+from carp.wire import (
+    ETH_P_IP,
+    Signer,
+    arp_request,
+    build_ipv4,
+    checksum,
+    ethernet_frame,
+    hmac_key,
+    ipv4_multicast_mac,
+    make_advert,
+    random_counter,
+)
 
 ETH_P_ALL = 0x0003
+SOL_PACKET, PACKET_IGNORE_OUTGOING = 263, 23
+RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x10, 0x100
+RTM_DELADDR = 21
+IFA_ADDRESS, IFA_LOCAL = 1, 2
 PACKET_OUTGOING = 4
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _TIMESPEC = struct.Struct("@ll")
@@ -109,15 +127,22 @@ def _capture(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     skip = set(args.skip.split(",")) if args.skip else set()
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    socks = []
+    for port in args.ports.split(",") if args.ports else [""]:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        if port:  # only what enters through these ports (a flood elsewhere costs nothing)
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            sock.bind((port, ETH_P_ALL))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        socks.append(sock)
     cmsg_space = socket.CMSG_SPACE(_TIMESPEC.size)
     with open(args.out, "a", buffering=1) as out:
         out.write(json.dumps({"kind": "ready", "t": time.time()}) + "\n")
         try:
             while True:
-                data, anc, _flags, addr = sock.recvmsg(65535, cmsg_space)
+                ready = socks if len(socks) == 1 else select.select(socks, [], [])[0]
+                data, anc, _flags, addr = ready[0].recvmsg(65535, cmsg_space)
                 port, pkttype = addr[0], addr[2]
                 if pkttype == PACKET_OUTGOING or port in skip:
                     continue  # each frame once: where it entered the switch
@@ -134,6 +159,99 @@ def _capture(args: argparse.Namespace) -> int:
                 out.write(json.dumps(rec) + "\n")
         except (_Stop, KeyboardInterrupt):
             pass
+    return 0
+
+
+def _deleted(data: bytes, packed: bytes) -> bool:
+    """Whether the netlink messages in `data` include an RTM_DELADDR of that address."""
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if length < 16:
+            return False
+        if kind == RTM_DELADDR:
+            at, end = offset + 16 + 8, offset + length  # after nlmsghdr and ifaddrmsg
+            while at + 4 <= end:
+                alen, atype = struct.unpack_from("=HH", data, at)
+                if alen < 4:
+                    break
+                if atype in (IFA_ADDRESS, IFA_LOCAL) and data[at + 4 : at + alen] == packed:
+                    return True
+                at += (alen + 3) & ~3
+        offset += (length + 3) & ~3
+    return False
+
+
+def _addrgone(args: argparse.Namespace) -> int:
+    """The moment the kernel deletes an address of this namespace (netlink RTM_DELADDR),
+    however it goes: carpd, the watchdog, or its lifetime running out."""
+    family = socket.AF_INET6 if ":" in args.ip else socket.AF_INET
+    packed = socket.inet_pton(family, args.ip)
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    sock.bind((0, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
+    print(json.dumps({"ready": time.time()}), flush=True)
+    deadline = time.monotonic() + args.timeout
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([sock], [], [], left)
+        if ready and _deleted(sock.recv(1 << 16), packed):
+            print(json.dumps({"gone": time.time()}), flush=True)
+            return 0
+    print(json.dumps({"gone": None}), flush=True)
+    return 1
+
+
+CARP_GROUP = "224.0.0.18"
+FLOOD_KINDS = ("badttl", "badsum", "badauth", "badvhid", "badver")
+FLOOD_VARIANTS = 1024  # distinct frames per kind: no cache along the way sees one twice
+
+
+def flood_frames(kind: str, vhid: int, src_ip: str, src_mac: str, n: int) -> list[bytes]:
+    """Advertisements for `vhid` that a carp host must drop, each counted as `kind`:
+    TTL 64, a wrong checksum, a digest made with another key, an unknown vhid, version 3
+    with a vhid that runs CARP.  Every frame carries a counter of its own."""
+    signer = Signer(hmac_key("not the passphrase"), vhid, (), ())
+    out: list[bytes] = []
+    for _ in range(n):
+        target = 255 - vhid if kind == "badvhid" else vhid
+        payload = bytearray(make_advert(signer, target, 1, 0, random_counter()))
+        if kind == "badsum":
+            payload[6] ^= 0xFF
+        elif kind == "badver":
+            payload[0] = 0x31
+            payload[6:8] = b"\0\0"
+            payload[6:8] = checksum(payload).to_bytes(2, "big")
+        ttl = 64 if kind == "badttl" else 255
+        dgram = build_ipv4(src_ip, CARP_GROUP, bytes(payload), 0x10, len(out), ttl=ttl)
+        out.append(ethernet_frame(ipv4_multicast_mac(CARP_GROUP), src_mac, ETH_P_IP, dgram))
+    return out
+
+
+def _flood(args: argparse.Namespace) -> int:
+    """Bad advertisements at `rate` per second for `seconds`, the kinds in turn, paced
+    per millisecond; prints how many of each were sent."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    sock.bind((args.iface, 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    src_mac = frames.mac_str(sock.getsockname()[4])
+    kinds = args.kinds.split(",")
+    built = {k: flood_frames(k, args.vhid, args.src_ip, src_mac, FLOOD_VARIANTS) for k in kinds}
+    order = [built[k][i] for i in range(FLOOD_VARIANTS) for k in kinds]
+    sent = dict.fromkeys(kinds, 0)
+    total = round(args.rate * args.seconds)
+    start = time.monotonic()
+    done = 0
+    while done < total:
+        due = min(total, int((time.monotonic() - start) * args.rate) + 1)
+        while done < due:
+            try:
+                sock.send(order[done % len(order)])
+            except OSError:  # ENOBUFS: the qdisc is full; count only what left
+                break
+            sent[kinds[done % len(kinds)]] += 1
+            done += 1
+        time.sleep(0.001)
+    json.dump({"sent": sent, "seconds": time.monotonic() - start}, sys.stdout)
+    print()
     return 0
 
 
@@ -157,8 +275,20 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("capture", help="record CARP, ARP and ICMP replies as JSON lines")
     c.add_argument("--out", required=True)
     c.add_argument("--skip", default="", help="comma-separated interfaces to ignore")
+    c.add_argument("--ports", default="", help="comma-separated interfaces: only these")
+    g = sub.add_parser("addrgone", help="print when the kernel deletes an address")
+    g.add_argument("--ip", required=True)
+    g.add_argument("--timeout", type=float, default=10.0)
+    f = sub.add_parser("flood", help="send bad advertisements at a steady rate")
+    f.add_argument("--iface", default="eth0")
+    f.add_argument("--src-ip", default="192.168.1.100")
+    f.add_argument("--vhid", type=int, default=1)
+    f.add_argument("--rate", type=float, default=20000)
+    f.add_argument("--seconds", type=float, default=2.0)
+    f.add_argument("--kinds", default=",".join(FLOOD_KINDS))
     args = parser.parse_args(argv)
-    handler = {"arp": _arp, "ping": _ping, "capture": _capture}[args.cmd]
+    handler = {"arp": _arp, "ping": _ping, "capture": _capture, "addrgone": _addrgone,
+               "flood": _flood}[args.cmd]
     return handler(args)
 
 

@@ -126,6 +126,9 @@ class Personality:
     # destination; only a vhid holding an address of the advert's family
     lookup_by_peer_kind = False
     lookup_by_family = False
+    # On a carpdev, an IPv4 advertisement whose TTL is not 255 is dropped as badttl before
+    # any other check, and only counted and logged: carpd may do that without parsing it.
+    ttl_first_v4 = True
 
     def validator(self) -> Validator:
         """The receive validation order (carp.validation, imported only here)."""

@@ -44,6 +44,8 @@ class FreeBSD(Personality):
 
         return GlobalDemotion(host)
 
+    ttl_first_v4 = False  # length, version, checksum and vhid come first; unicast: no TTL
+
     def validator(self) -> Validator:
         from carp.validation import FreeBSDValidator
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from carp.actions import Action, Send, StateChange
+from carp.actions import Action, Announce, Lease, Send, StateChange
 from carp.config import CarpInterface
 from carp.host import CarpHost
 
@@ -82,6 +82,8 @@ class Lan:
         self.transitions: list[Transition] = []
         self.deliveries: list[Delivery] = []
         self.sends: list[tuple[int, str, Send]] = []
+        self.leases: list[tuple[int, str, Lease]] = []  # (t, host, lease)
+        self.announces: list[tuple[int, str, Announce]] = []
         self.events: list[tuple[int, str, str]] = []  # (t, host, "boot" / "crash" / ...)
         self.record = True  # the benchmark turns the logs off
         self.on_transition: Callable[[Transition], None] | None = None
@@ -269,6 +271,12 @@ class Lan:
                     self.transitions.append(tr)
                     if self.on_transition is not None:
                         self.on_transition(tr)
+            elif isinstance(a, Lease):
+                if self.record:
+                    self.leases.append((self.now, sh.name, a))
+            elif isinstance(a, Announce):
+                if self.record:
+                    self.announces.append((self.now, sh.name, a))
         if busy or not lazy or sh.scheduled is None:
             self._reschedule(sh)
 

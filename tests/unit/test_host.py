@@ -8,7 +8,7 @@ import random
 import pytest
 
 from carp import vhost as vh
-from carp.actions import LOG_ERR, Action, Count, Log, Send, StateChange
+from carp.actions import LOG_ERR, Action, Count, Lease, Log, Send, StateChange
 from carp.config import Address, CarpInterface, Node, StateRequest
 from carp.host import CarpHost
 from carp.record import replace
@@ -139,6 +139,21 @@ def test_allow_zero_is_a_silent_drop(pers: str) -> None:
     acts = rx(h, b"garbage", ttl=1)
     assert acts == [Count("ipackets")]
     assert h.states()[("carp0", 1)] == "BACKUP"
+
+
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+@pytest.mark.parametrize("allow", [0, 1])
+def test_bad_ttl_without_parsing_is_what_packet_does(pers: str, allow: int) -> None:
+    """carpd counts an IPv4 advert whose TTL is not 255 without parsing it (bad_ttl)
+    exactly where the personality's first check is the TTL, whatever else is wrong."""
+    sysctl = {"net.inet.carp.log": 7, "net.inet.carp.allow": allow}
+    parsed, fast = host(pers, sysctl=sysctl), host(pers, sysctl=sysctl)
+    first = rx(parsed, b"garbage", ttl=64) + rx(parsed, payload(), ttl=1)
+    if not parsed.policy.ttl_first_v4:
+        assert counts(first)[1:2] != ["badttl"] and pers == "freebsd"  # length comes first
+        return
+    assert fast.bad_ttl("em0", [64, 1]) == first
+    assert parsed.counters == fast.counters
 
 
 def test_freebsd_allow_zero_forces_init() -> None:
@@ -439,7 +454,7 @@ def test_timers_fire_exactly_as_a_full_scan_would() -> None:
         return h
 
     def shown(t: float, acts: list[Action]) -> list[tuple[float, str]]:
-        return [(t, repr(a)) for a in acts if isinstance(a, Send | StateChange)]
+        return [(t, repr(a)) for a in acts if isinstance(a, Send | StateChange | Lease)]
 
     heap_host, scan_host = build(), build()
     fired_heap: list[tuple[float, str]] = []

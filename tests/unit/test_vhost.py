@@ -6,7 +6,17 @@ import random
 
 import pytest
 
-from carp.actions import LOG_CRIT, LOG_INFO, LOG_WARNING, Announce, Count, Log, Send, StateChange
+from carp.actions import (
+    LOG_CRIT,
+    LOG_INFO,
+    LOG_WARNING,
+    Announce,
+    Count,
+    Lease,
+    Log,
+    Send,
+    StateChange,
+)
 from carp.vhost import (
     BACKUP,
     COOKIE,
@@ -64,6 +74,10 @@ def logs(acts: list[object]) -> list[tuple[int, str]]:
     return [(a.priority, a.text) for a in acts if isinstance(a, Log)]
 
 
+def announced(acts: list[object]) -> bool:
+    return any(isinstance(a, Announce) for a in acts)
+
+
 def sent(acts: list[object]) -> list[Advert]:
     out = []
     for a in acts:
@@ -106,13 +120,15 @@ def test_start_arms_master_down_and_timeout_takes_over() -> None:
     acts = v.timeout(14.171875)
     assert v.state == MASTER
     assert changes(acts) == [(BACKUP, MASTER, "master timed out")]
-    # advert first, then gratuitous ARP; preempt counted, CRIT log
+    # advert first, then the addresses' lease and gratuitous ARP; preempt counted, CRIT log
     kinds = [type(a).__name__ for a in acts]
-    assert kinds == ["StateChange", "Log", "Count", "Send", "Count", "Announce"]
+    assert kinds == ["StateChange", "Log", "Count", "Send", "Count", "Lease", "Announce"]
     assert acts[2] == Count("preempt") and acts[4] == Count("opackets")
     assert logs(acts) == [(LOG_CRIT, "carp0: state transition: BACKUP -> MASTER")]
-    assert acts[5] == Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)
-    assert v.next_deadline() == pytest.approx(14.171875 + 1.390625)
+    assert acts[5] == Lease("carp0", "em0", 1, 1, V4)
+    assert acts[6] == Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)
+    assert v.ad_at == 14_171_875 + 1_390_625
+    assert v.next_deadline_us() == 14_171_875 + 1_390_625 // 2  # the lease's mid renewal
 
 
 def test_master_sends_every_interval_and_second_arp_round() -> None:
@@ -158,8 +174,8 @@ def test_netbsd_never_sends_ipv6_adverts() -> None:
 def test_master_yields_to_more_frequent_and_to_ties(pers: str) -> None:
     v = make(pers, advskew=50)
     master(v)
-    assert v.receive(peer_ad(v, 100), 5.0) == []  # slower: ignored
-    assert v.state == MASTER
+    acts = v.receive(peer_ad(v, 100), 5.0)  # slower: it yields, we stay and re-announce
+    assert v.state == MASTER and changes(acts) == [] and announced(acts)
     acts = v.receive(peer_ad(v, 49), 5.5)  # faster: the receiver yields
     assert changes(acts) == [(MASTER, BACKUP, "more frequent advertisement received")]
     assert v.next_deadline_us() == 5_500_000 + v.master_down_us()
@@ -170,12 +186,12 @@ def test_master_yields_to_more_frequent_and_to_ties(pers: str) -> None:
 def test_tie_the_higher_address_stays_master(pers: str) -> None:
     v = make(pers, advskew=50)
     master(v)
-    assert v.receive(peer_ad(v, 50), 5.0, src="10.0.0.1", local="10.0.0.2") == []
-    assert v.state == MASTER
+    acts = v.receive(peer_ad(v, 50), 5.0, src="10.0.0.1", local="10.0.0.2")
+    assert v.state == MASTER and changes(acts) == [] and announced(acts)
     v6 = make(pers, advskew=50)
     master(v6)
-    assert v6.receive(peer_ad(v6, 50), 5.0, src="fe80::1", local="fe80::2") == []
-    assert v6.state == MASTER
+    acts = v6.receive(peer_ad(v6, 50), 5.0, src="fe80::1", local="fe80::2")
+    assert v6.state == MASTER and changes(acts) == [] and announced(acts)
 
 
 @pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
@@ -196,6 +212,32 @@ def test_tie_lost_or_unknown_yields_with_a_jittered_master_down(
     assert v.next_deadline_us() == 6_000_000 + md
 
 
+@pytest.mark.parametrize("pers", ["openbsd", "freebsd", "netbsd"])
+def test_split_brain_heal_reannounces_at_most_once_per_interval(pers: str) -> None:
+    """A MASTER that hears a less preferred master (which will yield) announces the
+    addresses again, as on a takeover, and not for every advertisement of a peer that
+    never hears it."""
+    v = make(pers, advskew=50)
+    master(v)
+    t = 10.0
+    acts = v.receive(peer_ad(v, 100), t)
+    assert [a for a in acts if isinstance(a, Announce)] == [
+        Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)]
+    interval = v.ad_interval_us() / 1e6
+    assert not announced(v.receive(peer_ad(v, 100), t + interval / 2))
+    assert not announced(v.receive(peer_ad(v, 255, 255), t + interval * 0.99))  # a bow-out
+    assert announced(v.receive(peer_ad(v, 100), t + interval))
+    assert v.state == MASTER
+
+
+def test_openbsd_reannounces_only_where_it_announces_a_takeover() -> None:
+    """OpenBSD's gratuitous ARP is the leader's, in balancing none (docs/protocol.md §1.5)."""
+    for kw, expected in (({}, True), ({"leader": False}, False), ({"balancing": "ip"}, False)):
+        v = make("openbsd", advskew=50, **kw)
+        master(v)
+        assert announced(v.receive(peer_ad(v, 100), 10.0)) == expected, kw
+
+
 def test_tie_jitter_spreads_two_hosts_apart() -> None:
     a, b = make(advskew=0), make(advskew=0)
     a.rng, b.rng = random.Random(1), random.Random(2)
@@ -209,7 +251,8 @@ def test_openbsd_tie_needs_equal_demotion() -> None:
     v = make("openbsd", advskew=50)
     master(v)
     v.demote = 1
-    assert v.receive(peer_ad(v, 50, demote=2), 5.0, src="10.0.0.9", local="10.0.0.1") == []
+    acts = v.receive(peer_ad(v, 50, demote=2), 5.0, src="10.0.0.9", local="10.0.0.1")
+    assert changes(acts) == [] and announced(acts)
     acts = v.receive(peer_ad(v, 50, demote=0), 5.1, src="10.0.0.1", local="10.0.0.9")
     assert changes(acts) == [(MASTER, BACKUP, "more frequent advertisement received")]
     assert v.next_deadline_us() == 5_100_000 + v.master_down_us()
@@ -263,10 +306,11 @@ def test_openbsd_demote_rules() -> None:
     master(v)
     v.demote = 1
     assert changes(v.receive(peer_ad(v, 200, demote=0), 5.0))[0][1] == BACKUP
-    # ... and stays against a faster peer that is more demoted
+    # ... and stays against a faster peer that is more demoted (which will yield)
     w = make(advskew=100)
     master(w)
-    assert w.receive(peer_ad(w, 0, demote=2), 5.0) == []
+    acts = w.receive(peer_ad(w, 0, demote=2), 5.0)
+    assert w.state == MASTER and changes(acts) == [] and announced(acts)
     # BACKUP takes over a more demoted master regardless of preempt
     b = make(advskew=100, preempt=False)
     b.start(0.0)
@@ -470,7 +514,7 @@ def test_advertise_now_only_on_master() -> None:
     assert v.advertise_now(1.0) == []
     master(v)
     acts = v.advertise_now(3.5)
-    assert len(sent(acts)) == 1 and v.next_deadline() == 4.5
+    assert len(sent(acts)) == 1 and v.ad_at == 4_500_000
 
 
 # -- log texts (docs/protocol.md §8) --------------------------------------------------------------
