@@ -98,7 +98,7 @@ class Params:
     balancing: str = "none"
     dst4: str = CARP_GROUP_V4
     dst6: str = CARP_GROUP_V6
-    src_mac: str = ""  # Ethernet source of our adverts; "" is the vhid's virtual MAC
+    src_mac: str = ""  # Ethernet source of our adverts (actions.Send.src_mac)
 
 
 class VirtualHost:
@@ -230,9 +230,11 @@ class VirtualHost:
         self.down_at = None
         acts += self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
-        if not self.env.policy.delayed_announce:
+        if self.p.balancing != "none":
+            pass  # §6.2: no announcement; carpd's neighbour answers (balance.py) decide
+        elif not self.env.policy.delayed_announce:
             acts += self._announce()
-        elif self.p.leader and self.p.balancing == "none":
+        elif self.p.leader:
             acts += self._announce()
             self.delayed_arp = 2
         return acts

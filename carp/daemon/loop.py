@@ -7,6 +7,9 @@ host.next_deadline() (loop.call_at on the loop's monotonic clock, which is also 
 
 Netlink work (macvlans, addresses) runs in one background task, in order: a takeover's
 addresses are in place before its gratuitous ARP goes out.
+
+Balanced carpnodes interfaces (carp/daemon/lbfilter.py) get their kernel filter's state
+word stored in the very turn that changes a node's state, before any netlink work.
 """
 
 from __future__ import annotations
@@ -30,15 +33,18 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
 from carp.actions import Action, Announce, Count, Log, Send, StateChange
+from carp.balance import Answer
 from carp.config import macvlan_mac
 from carp.daemon import control, sdnotify
-from carp.daemon.arp import ArpBalancer
+from carp.daemon.arp import NeighbourResponder
 from carp.daemon.hooks import Event, GroupWatch, HookRunner
+from carp.daemon.lbfilter import Balancer, Placement
 from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.host import CarpHost
+from carp.mac import PARENT_MAC
 from carp.states import MASTER
 from carp.sysif import resolve  # the BSD -> Linux interface name map
 from sysctl.store import State, Store, StoreError, netns_name
@@ -103,7 +109,8 @@ class Daemon:
             self.log.error(str(exc))
             return 1
         self.nl = Netlink(on_change=self._links_changed, log=self.log.warning)
-        self.arp = ArpBalancer(self.loop, self._arp_answer, self.log.warning)
+        self.arp = NeighbourResponder(self.loop, self._neighbour_answer, self.log.warning)
+        self.balancer = Balancer(self.log.warning)
         await self.nl.start()
         self.hooks = HookRunner(self.hooks_dir, self.log.warning, watch=self.hook_watch)
         self.status = StatusWriter(self.store, self._status, self.log.error)
@@ -149,6 +156,7 @@ class Daemon:
         for dev in list(self.socks):
             self._close_sockets(dev)
         self.arp.close()
+        self.balancer.close()
         self.status.remove()
         with contextlib.suppress(OSError):
             self.store.socket_path.unlink()
@@ -216,6 +224,7 @@ class Daemon:
         acts += self.host.configure(state.sysctl, state.interfaces, state.groups, now)
         self._sync_macvlans()
         self._sync_arp()
+        self._sync_balance()
         self.dispatch(acts, force_status=True)
         self.applied = state.generation
         self.status.write_now()
@@ -299,6 +308,7 @@ class Daemon:
         if index is None:
             self.macvlans.pop(key, None)
             return
+        self._sync_balance()  # its egress program, now that it has an ifindex
         await self._apply_state(key)  # a re-created macvlan gets its addresses back
 
     def _links_changed(self) -> None:
@@ -319,20 +329,44 @@ class Daemon:
                 del self.macvlans[key]
         self._sync_macvlans()
         self._sync_arp()
+        self._sync_balance()
         self.dispatch(acts)
 
     def _sync_arp(self) -> None:
-        """net.inet.carp.arpbalance: when the balanced addresses change, every macvlan's
-        arp_ignore follows (in _apply_state, before any address is added)."""
+        """When the addresses carpd answers for itself change (arpbalance, balanced
+        carpnodes), every macvlan's arp_ignore follows (in _apply_state, before any
+        address is added)."""
         assert self.host is not None
-        if self.arp.sync(self.host.arp_balanced(), self.devmap):
+        if self.arp.sync(self.host.answered(), self.devmap):
             for key in list(self.macvlans):
                 self._job(functools.partial(self._apply_state, key))
 
-    def _arp_answer(self, dev: str, req: wire.ArpRequest) -> str | None:
+    def _neighbour_answer(self, dev: str, target: str, sender_mac: str | None,
+                          sender_ip: str) -> Answer | None:  # fmt: skip
         if self.host is None or self.closing:
             return None
-        return self.host.arp_answer(dev, req.target_ip, req.sender_mac, req.sender_ip)
+        found = self.host.neighbour_answer(dev, target, sender_mac, sender_ip)
+        if found is None:
+            return None
+        key, ans = found
+        sh = self.balancer.shares.get(key)
+        if sh is not None and sh.mode == "arp":  # the kernel's own requests must agree
+            self.balancer.note_peer(key, sender_ip, ans.node, sh.vhids[ans.node])
+        return ans
+
+    def _sync_balance(self) -> None:
+        """The kernel filter of every balanced carpnodes interface (lbfilter.Balancer)."""
+        assert self.host is not None
+        shares = self.host.shares()
+        placed: dict[str, Placement] = {}
+        for key, sh in shares.items():
+            dev = self.nl.by_name(self.devmap.get(sh.carpdev, sh.carpdev))
+            mv = self.macvlans.get(key)
+            mvlink = self.nl.by_name(mv.linux_name) if mv and key not in self._creating else None
+            placed[key] = Placement(dev.index if dev else 0, mvlink.index if mvlink else 0,
+                                    (dev.mac or "") if dev else "")  # fmt: skip
+        words = {key: self.host.state_word(key) for key in shares}
+        self.balancer.sync(shares, words, placed)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -372,6 +406,8 @@ class Daemon:
 
     def _state_change(self, act: StateChange) -> None:
         self.vstate[(act.ifname, act.vhid)] = act.new
+        if self.host is not None:  # the kernel filter first: no packet waits for netlink
+            self.balancer.set_word(act.ifname, self.host.state_word(act.ifname))
         self._job(functools.partial(self._apply_state, act.ifname))
         ci = self.state.interfaces.get(act.ifname)
         ifname = ci.name if ci is not None else act.ifname.split(":", 1)[0]
@@ -430,6 +466,9 @@ class Daemon:
                 socks.send_ip6(act.payload, act.dst)
                 return None
             src_mac = act.src_mac or wire.virtual_mac(act.vhid)
+            if src_mac == PARENT_MAC:
+                link = self.nl.by_name(socks.name)
+                src_mac = link.mac if link is not None and link.mac else wire.virtual_mac(act.vhid)
             frame = wire.ethernet_frame(group_mac, src_mac, ethertype, dgram)
             socks.send_frame(frame, ethertype)
         except OSError as exc:

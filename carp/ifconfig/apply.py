@@ -326,7 +326,7 @@ class _Applier:
         vhids = [n.vhid for n in nodes]
         if 0 in vhids or len(set(vhids)) != len(vhids):
             raise self.einval()  # the kernel refuses duplicate (or zero) vhids
-        return nodes
+        return sorted(nodes, key=lambda n: n.vhid)  # carp_vhids_ioctl: the leader is lowest
 
     def add_group(self, ci: CarpInterface, group: str) -> None:
         if len(group) >= 16:
