@@ -85,6 +85,7 @@ class Daemon:
         self.reported_up: dict[str, bool] = {}  # last link state given to the host
         self.macvlans: dict[str, Macvlan] = {}  # interface key -> realised macvlan
         self._creating: set[str] = set()  # keys whose ensure job has not run yet
+        self.mv_index: dict[str, int] = {}  # interface key -> its macvlan's ifindex
         self.vstate: dict[tuple[str, int], str] = {}  # (interface key, vhid) -> state
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
@@ -308,7 +309,10 @@ class Daemon:
         if index is None:
             self.macvlans.pop(key, None)
             return
-        self._sync_balance()  # its egress program, now that it has an ifindex
+        # the egress program before the link goes up: not one frame of the kernel's own
+        # (an MLD report...) leaves a balanced macvlan unrewritten
+        self.mv_index[key] = index
+        self._sync_balance()
         await self._apply_state(key)  # a re-created macvlan gets its addresses back
 
     def _links_changed(self) -> None:
@@ -361,9 +365,8 @@ class Daemon:
         placed: dict[str, Placement] = {}
         for key, sh in shares.items():
             dev = self.nl.by_name(self.devmap.get(sh.carpdev, sh.carpdev))
-            mv = self.macvlans.get(key)
-            mvlink = self.nl.by_name(mv.linux_name) if mv and key not in self._creating else None
-            placed[key] = Placement(dev.index if dev else 0, mvlink.index if mvlink else 0,
+            mv_index = self.mv_index.get(key, 0) if key in self.macvlans else 0
+            placed[key] = Placement(dev.index if dev else 0, mv_index,
                                     (dev.mac or "") if dev else "")  # fmt: skip
         words = {key: self.host.state_word(key) for key in shares}
         self.balancer.sync(shares, words, placed)
