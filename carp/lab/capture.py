@@ -18,7 +18,7 @@ Predicate = Callable[[Record], bool]
 
 
 class Capture:
-    def __init__(self, ns: str, path: Path, skip: list[str]) -> None:
+    def __init__(self, ns: str, path: Path, skip: list[str], every: bool = False) -> None:
         self.path = path
         self._offset = 0
         self._partial = b""
@@ -26,7 +26,8 @@ class Capture:
         argv = netns.exec_argv(
             ns,
             netns.python_argv(
-                "carp.lab.probe", "capture", "--out", str(path), "--skip", ",".join(skip)
+                "carp.lab.probe", "capture", "--out", str(path), "--skip", ",".join(skip),
+                *(["--every"] if every else []),
             ),
         )
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(

@@ -160,13 +160,19 @@ class Lab:
     def client(self, lan: int = 1) -> Client:
         return self.clients[lan - 1]
 
-    def capture(self) -> Capture:
-        """Start recording every LAN's traffic in the switch (stopped at close at the latest)."""
+    def capture(self, every: bool = False) -> Capture:
+        """Start recording every LAN's traffic in the switch (stopped at close at the
+        latest); `every`: a bare record of each frame the decoder does not know too."""
         path = self.tmp / f"capture{len(self.captures)}.jsonl"
         bridges = [f"br{lan}" for lan in range(1, self.n_lans + 1)]
-        cap = Capture(self.switch, path, skip=bridges)
+        cap = Capture(self.switch, path, skip=bridges, every=every)
         self.captures.append(cap)
         return cap
+
+    def hub(self, lan: int = 1) -> None:
+        """Make LAN `lan`'s switch a hub: a bridge that learns nothing (ageing time 0)
+        floods every frame to every port."""
+        netns.ip("link", "set", f"br{lan}", "type", "bridge", "ageing_time", "0", ns=self.switch)
 
     def port_owner(self, port: str) -> str:
         """'A' for 'A-em0', 'client1' for 'cl1'."""

@@ -3,8 +3,11 @@
     ip netns exec NS python -m carp.lab.probe arp --iface eth0 --src-ip A --ip VIP
     ip netns exec NS python -m carp.lab.probe ping --ip VIP
     ip netns exec SW python -m carp.lab.probe capture --out FILE
+    ip netns exec HOST python -m carp.lab.probe serve --port 8000 --reply A
+    ip netns exec NS python -m carp.lab.probe connect --to VIP --port 8000 --src IP[%DEV],...
 
-Each prints one JSON object (arp, ping) or writes JSON lines (capture).  Stdlib only, so
+Each prints one JSON object (arp, ping, connect) or writes JSON lines (capture); serve
+answers every TCP connection with its reply text until it is killed.  Stdlib only, so
 they start fast and never need the daemon's dependencies."""
 
 from __future__ import annotations
@@ -95,6 +98,59 @@ def _ping(args: argparse.Namespace) -> int:
     return 0 if replies else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Answer every TCP connection (IPv4 and IPv6) with the reply text, then close it:
+    the text says which host accepted the connection."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", args.port))
+    sock.listen(256)
+    print("ready", flush=True)
+    reply = args.reply.encode()
+    while True:
+        conn, _peer = sock.accept()
+        with conn:
+            try:
+                conn.sendall(reply)
+            except OSError:
+                pass
+
+
+def _connect_one(target: str, port: int, source: str, timeout: float) -> str:
+    addr, _, dev = source.partition("%")
+    family = socket.AF_INET6 if ":" in target else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        if dev:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+        sock.bind((addr, 0))
+        sock.connect((target, port))
+        data = b""
+        while chunk := sock.recv(256):
+            data += chunk
+        return data.decode(errors="replace")
+    except OSError as exc:
+        return f"error: {exc.strerror or exc}"
+    finally:
+        sock.close()
+
+
+def _connect(args: argparse.Namespace) -> int:
+    """One TCP connection from each source (address, or address%device), concurrently;
+    prints {source address: the reply, or "error: ..."}."""
+    import concurrent.futures
+
+    sources = [s for s in args.src.split(",") if s]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(64, len(sources) or 1)) as ex:
+        replies = list(ex.map(lambda s: _connect_one(args.to, args.port, s, args.timeout),
+                              sources))  # fmt: skip
+    json.dump({s.partition("%")[0]: r for s, r in zip(sources, replies, strict=True)}, sys.stdout)
+    print()
+    return 0
+
+
 class _Stop(Exception):
     pass
 
@@ -121,7 +177,7 @@ def _capture(args: argparse.Namespace) -> int:
                 port, pkttype = addr[0], addr[2]
                 if pkttype == PACKET_OUTGOING or port in skip:
                     continue  # each frame once: where it entered the switch
-                rec = frames.decode(data)
+                rec = frames.decode(data, args.every)
                 if rec is None:
                     continue
                 t = time.time()
@@ -157,8 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("capture", help="record CARP, ARP and ICMP replies as JSON lines")
     c.add_argument("--out", required=True)
     c.add_argument("--skip", default="", help="comma-separated interfaces to ignore")
+    c.add_argument("--every", action="store_true", help="also a bare record of every other frame")
+    s = sub.add_parser("serve", help="answer TCP connections with a text")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--reply", required=True)
+    n = sub.add_parser("connect", help="one TCP connection per source; print the replies")
+    n.add_argument("--to", required=True)
+    n.add_argument("--port", type=int, required=True)
+    n.add_argument("--src", required=True, help="comma-separated address[%%device]")
+    n.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args(argv)
-    handler = {"arp": _arp, "ping": _ping, "capture": _capture}[args.cmd]
+    handler = {"arp": _arp, "ping": _ping, "capture": _capture, "serve": _serve,
+               "connect": _connect}[args.cmd]  # fmt: skip
     return handler(args)
 
 
