@@ -169,11 +169,20 @@ def ingress_program(macs_fd: int, state_fd: int) -> bytes:
     a.mov(R5, R8).alu("rsh", R5, R9).alu("and", R5, imm=1).jmp("eq", R5, imm=0, to="drop")
     a.label("accept")
     a.ldx("b", R5, R7, 5).alu("and", R5, imm=F_REWRITE).jmp("eq", R5, imm=0, to="next")
-    a.ldx("w", R5, R7, 8).stx("w", R2, 0, R5)  # carp_input: to the macvlan, as unicast
-    a.ldx("h", R5, R7, 12).stx("h", R2, 4, R5)
+    # carp_input: to the macvlan, as unicast (with the helper, not a direct write: that
+    # would make the verifier unclone every cloned frame the program sees)
+    _store(a, 0, R7, 8)
     a.label("next").mov(R0, imm=ebpf.TC_NEXT).exit()
     a.label("drop").mov(R0, imm=ebpf.TC_DROP).exit()
     return a.assemble()
+
+
+def _store(a: Asm, offset: int, src: int, src_off: int) -> None:
+    """bpf_skb_store_bytes(skb, offset, src + src_off, 6, 0): one MAC into the frame.
+    Only this frame pays for making its header writable, and only when it is written;
+    packet pointers are invalid afterwards."""
+    a.mov(R1, R6).mov(R2, imm=offset).mov(R3, src).alu("add", R3, imm=src_off)
+    a.mov(R4, imm=6).mov(R5, imm=0).call(ebpf.FN_SKB_STORE_BYTES)
 
 
 def _choose_mac(a: Asm, p: str, clients_fd: int) -> None:
@@ -217,7 +226,9 @@ def egress_program(egress_fd: int, state_fd: int, clients_fd: int) -> bytes:
     a.ldx("b", R5, R7, 5).alu("and", R5, imm=E_SOURCE).jmp("eq", R5, imm=0, to="source_done")
     a.ldx("w", R5, R2, 6).ldx("w", R4, R7, 8).jmp("ne", R5, R4, to="source_done")
     a.ldx("h", R5, R2, 10).ldx("h", R4, R7, 12).jmp("ne", R5, R4, to="source_done")
-    a.ldx("w", R5, R7, 16).stx("w", R2, 6, R5).ldx("h", R5, R7, 20).stx("h", R2, 10, R5)
+    _store(a, 6, R7, 16)
+    a.ldx("w", R2, R6, SKB_DATA).ldx("w", R3, R6, SKB_DATA_END)
+    a.mov(R4, R2).alu("add", R4, imm=14).jmp("gt", R4, R3, to="next")
     a.label("source_done")
     a.ldx("b", R9, R7, 5).alu("and", R9, imm=E_SHA_STATIC | E_SHA_PEER)  # r9: rewrite sha?
     a.ldx("h", R5, R2, 12)
@@ -232,9 +243,7 @@ def egress_program(egress_fd: int, state_fd: int, clients_fd: int) -> bytes:
     a.st("w", FP, -36, 0).st("w", FP, -32, 0).st("h", FP, -28, 0).st("h", FP, -26, 0xFFFF)
     a.ldx("w", R5, R2, 38).stx("w", FP, -24, R5)  # the peer: target IP, IPv4-mapped
     _choose_mac(a, "arp_", clients_fd)
-    a.ldx("w", R2, R6, SKB_DATA).ldx("w", R3, R6, SKB_DATA_END)
-    a.mov(R4, R2).alu("add", R4, imm=42).jmp("gt", R4, R3, to="next")
-    a.ldx("w", R5, FP, -16).stx("w", R2, 22, R5).ldx("h", R5, FP, -12).stx("h", R2, 26, R5)
+    _store(a, 22, FP, -16)
     a.ja("next")
 
     a.label("ipv6")
@@ -258,8 +267,7 @@ def egress_program(egress_fd: int, state_fd: int, clients_fd: int) -> bytes:
     for old, new, size in ((-48, -16, "w"), (-44, -12, "h")):  # ICMPv6 checksum at 56
         a.mov(R1, R6).mov(R2, imm=56).ldx(size, R3, FP, old).ldx(size, R4, FP, new)
         a.mov(R5, imm=4 if size == "w" else 2).call(ebpf.FN_L4_CSUM_REPLACE)
-    a.mov(R1, R6).mov(R2, imm=80).mov(R3, FP).alu("add", R3, imm=-16)
-    a.mov(R4, imm=6).mov(R5, imm=0).call(ebpf.FN_SKB_STORE_BYTES)
+    _store(a, 80, FP, -16)
     a.label("next").mov(R0, imm=ebpf.TC_NEXT).exit()
     a.label("drop").mov(R0, imm=ebpf.TC_DROP).exit()
     return a.assemble()
