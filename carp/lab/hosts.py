@@ -295,6 +295,21 @@ class Client:
     def reaches(self, ip: str, timeout: float = 1.0) -> bool:
         return bool(self.ping(ip, timeout=timeout)["replies"])
 
+    def forget_neighbours(self) -> None:
+        """Flush the client namespace's ARP and neighbour caches (as if they had aged)."""
+        netns.ip("neigh", "flush", "all", ns=self.ns)
+
+    def echo_stream(self, target: str, source: str, duration: float,
+                    interval: float = 0.002) -> subprocess.Popen[str]:  # fmt: skip
+        """ICMP echo requests to `target` from `source` ("address%device") every
+        `interval` for `duration` seconds, in the background (the capture sees who
+        answers); `.communicate()` reads {"sent": n}."""
+        return subprocess.Popen(
+            self._probe_argv("stream", "--to", target, "--src", source, "--interval",
+                             str(interval), "--duration", str(duration)),
+            env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
     def stations(self, n: int, first: int = 110, ipv6: bool = False) -> list[Station]:
         """`n` more stations on this LAN: macvlans of eth0 in the client's namespace, each
         with its own MAC 02:00:00:00:<lan>:<octet> and address 192.168.<lan>.<octet>/24

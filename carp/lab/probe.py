@@ -151,6 +151,29 @@ def _connect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream(args: argparse.Namespace) -> int:
+    """ICMP echo requests at a fixed rate from one source, not waiting for replies: the
+    switch capture sees which host answers each one (a failover's timeline)."""
+    addr, _, dev = args.src.partition("%")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    if dev:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+    sock.bind((addr, 0))
+    ident = os.getpid() & 0xFFFF
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < args.duration:
+        n += 1
+        try:
+            sock.sendto(frames.icmp_echo(ident, n & 0xFFFF), (args.to, 0))
+        except OSError:
+            pass
+        time.sleep(max(0.0, start + n * args.interval - time.monotonic()))
+    json.dump({"sent": n, "ident": ident}, sys.stdout)
+    print()
+    return 0
+
+
 class _Stop(Exception):
     pass
 
@@ -222,9 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     n.add_argument("--port", type=int, required=True)
     n.add_argument("--src", required=True, help="comma-separated address[%%device]")
     n.add_argument("--timeout", type=float, default=2.0)
+    e = sub.add_parser("stream", help="ICMP echo requests at a fixed rate")
+    e.add_argument("--to", required=True)
+    e.add_argument("--src", required=True, help="address[%%device]")
+    e.add_argument("--interval", type=float, default=0.002)
+    e.add_argument("--duration", type=float, default=5.0)
     args = parser.parse_args(argv)
     handler = {"arp": _arp, "ping": _ping, "capture": _capture, "serve": _serve,
-               "connect": _connect}[args.cmd]  # fmt: skip
+               "connect": _connect, "stream": _stream}[args.cmd]  # fmt: skip
     return handler(args)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from carp.lab import Capture, Host, Lab
+from carp.lab import Capture, Host, Lab, netns
 from carp.lab.hosts import Station
 from carp.lab.scenario import vhid_states, wait_states, wait_until
 from tests.netns.lab_fixtures import open_lab
@@ -281,3 +281,44 @@ def test_clean_exit_leaves_nothing() -> None:
         assert a.tcx_programs() == 0
         assert set(a.links()) == {"lo", "em0"}
         assert not [m for m in a.link_multicast() if m.startswith(VIRTUAL)]
+
+
+@pytest.mark.parametrize("mode", ["ip", "arp"])
+def test_subnet_only_on_the_carp_interface(mode: str) -> None:
+    """The carpdevs have no address in the shared subnet, so the hosts answer through the
+    macvlan and their kernels resolve the stations from it: those requests must announce
+    what carpd told each station (ip: the multicast MAC; arp: the station's node), or the
+    station would move to another node mid-connection, and must leave from the carpdev's
+    MAC."""
+    net = "10.77.0"
+    with open_lab(hosts=2, lans=1) as lab:
+        cap = lab.capture(every=True)
+        a, b = lab.hosts
+        for host, nodes in ((a, "1:0,2:100"), (b, "1:100,2:0")):
+            host.start_carpd()
+            host.ifconfig("carp0", "create")
+            host.ifconfig("carp0", f"{net}.10/24", "carpdev", "em0", "carpnodes", nodes,
+                          "balancing", mode)  # fmt: skip
+        assert wait_states({a: {1: "MASTER", 2: "BACKUP"}, b: {1: "BACKUP", 2: "MASTER"}}, 15)
+        for host in lab.hosts:
+            host.serve(PORT)
+        client = lab.client(1)
+        stations = client.stations(8)
+        batch = [f"addr add {net}.{110 + i}/24 dev {st.dev}" for i, st in enumerate(stations)]
+        netns.run(["ip", "-n", client.ns, "-batch", "-"], input="\n".join(batch) + "\n")
+        sources = [f"{net}.{110 + i}%{st.dev}" for i, st in enumerate(stations)]
+        for _ in range(2):  # the second round after the hosts' kernels asked about them
+            replies = client.connect(f"{net}.10", sources, PORT)
+            for i, st in enumerate(stations):
+                addr = f"{net}.{110 + i}"
+                node = carp_hash_index(st.mac, 2) if mode == "arp" else fold(addr, f"{net}.10") % 2
+                assert replies[addr] == "AB"[node], (addr, replies[addr])
+        neigh = netns.run(["ip", "-n", client.ns, "neigh", "show", f"{net}.10"]).stdout
+        for st in stations:
+            node = carp_hash_index(st.mac, 2) if mode == "arp" else 0
+            want = "01:00:5e:00:01:01" if mode == "ip" else f"00:00:5e:00:01:0{node + 1}"
+            assert f"dev {st.dev} lladdr {want}" in neigh, (st, neigh)
+        asked = [r for r in cap.select("arp", op=1) if r["port"] in (a.port(), b.port())]
+        assert asked, "the hosts' kernels never asked for a station"
+        if mode == "ip":
+            assert virtual_sources(lab, cap) == []
