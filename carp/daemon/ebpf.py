@@ -76,6 +76,8 @@ class Fd:
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
+    fd = -1  # also what an object whose creation failed has
+
     def close(self) -> None:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
@@ -152,7 +154,7 @@ class MappedArray(Map):
         self.words[index] = value  # one aligned 8-byte store
 
     def close(self) -> None:
-        if self.fd >= 0:
+        if self.fd >= 0 and hasattr(self, "words"):
             self.words.release()
             self._mm.close()
         super().close()
@@ -164,21 +166,23 @@ class Program(Fd):
             raise ValueError("instructions are 8 bytes each")
         code = ctypes.create_string_buffer(insns, len(insns))
         lic = ctypes.create_string_buffer(LICENSE, len(LICENSE))
-        log = ctypes.create_string_buffer(LOG_SIZE)
-        for level, buf in ((0, None), (1, log)):  # quiet first; verbose only to explain
+
+        def load(log: ctypes.Array[ctypes.c_char] | None) -> int:
             head = struct.pack("=IIQQIIQII16s", prog_type, len(insns) // 8, _addr(code),
-                               _addr(lic), level, LOG_SIZE if buf else 0, _addr(buf), 0, 0,
-                               name.encode()[:15])  # fmt: skip
+                               _addr(lic), 1 if log else 0, LOG_SIZE if log else 0,
+                               _addr(log), 0, 0, name.encode()[:15])  # fmt: skip
+            return _bpf(PROG_LOAD, _attr(head), f"load {name}")
+
+        try:
+            fd = load(None)  # quiet: the verifier's log costs time, wanted only to explain
+        except BPFError:
+            log = ctypes.create_string_buffer(LOG_SIZE)
             try:
-                fd = _bpf(PROG_LOAD, _attr(head), f"load {name}")
+                fd = load(log)
             except BPFError as exc:
-                if buf is None:
-                    continue
                 text = log.value.decode(errors="replace").strip()
                 raise BPFError(exc.errno or errno.EINVAL, f"load {name}", text) from None
-            super().__init__(fd)
-            return
-        raise AssertionError("unreachable")
+        super().__init__(fd)
 
     def test_run(self, data: bytes, ifindex: int = 0, repeat: int = 1) -> tuple[int, bytes]:
         """BPF_PROG_TEST_RUN on one frame: (the program's return value, the frame after

@@ -272,3 +272,21 @@ def test_egress_arp_mode_announces_the_node_the_peer_was_given(kernel: Kernel) -
     kernel.state[0] = state_word([False, False, False], [1, 2, 3])
     req = arp_request(VMAC, VIP, other)
     assert kernel.run_out(req)[1][22:28] == mac_bytes(VMAC), "no node ours: left alone"
+
+
+def test_a_rejected_program_explains_itself() -> None:
+    from carp.daemon.bpfasm import R0, R1, Asm
+
+    with pytest.raises(ebpf.BPFError) as exc:
+        ebpf.Program(Asm().ldx("w", R0, R1, 9999).exit().assemble(), "t_bad")
+    assert "invalid bpf_context access" in exc.value.log
+    assert "invalid bpf_context access" in str(exc.value)
+
+
+def test_mapped_array_word_is_what_the_kernel_sees() -> None:
+    arr = ebpf.MappedArray(8, 4, "t_words")
+    arr[2] = 0x0123_4567_89AB_CDEF
+    assert arr.lookup(struct.pack("=I", 2)) == struct.pack("=Q", 0x0123_4567_89AB_CDEF)
+    arr.update(struct.pack("=I", 3), struct.pack("=Q", 7))
+    assert arr[3] == 7
+    arr.close()
