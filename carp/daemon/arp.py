@@ -79,6 +79,13 @@ class _Socket:
     def setup(self) -> None:
         pass
 
+    def requests(self) -> list[Asked]:
+        """The questions read since the last call."""
+        raise NotImplementedError
+
+    def reply(self, ans: Answer, asked: Asked) -> None:
+        raise NotImplementedError
+
     def fileno(self) -> int:
         return self.sock.fileno()
 
