@@ -28,7 +28,9 @@ class Send:
     # the personality's send policy, so that the simulator sees what carpd puts on the wire
     tos: int = 0x10  # IPv4 TOS or IPv6 traffic class
     zero_ip_id: bool = False  # NetBSD: IP id 0 instead of a running counter
-    src_mac: str = ""  # Ethernet source of a multicast advert ("" = the vhid's virtual MAC)
+    # Ethernet source of a multicast advert: "" = the vhid's virtual MAC, carp.mac.PARENT_MAC
+    # = the carpdev's own (balancing ip / ip-stealth never show a virtual MAC)
+    src_mac: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,17 @@ These functions decide which node owns a flow or an ARP requester. carpd
 turns the decisions into kernel rules; they are here so the rules can be
 derived and tested against the BSD arithmetic.
 
+Two kinds of balancing live here:
+
+* OpenBSD carpnodes (`carpnodes 1:0,2:100 balancing ip|ip-stealth|ip-unicast|arp`):
+  `Share` is what the kernel filter of one such interface needs (which frames it owns,
+  what it rewrites, who answers neighbour discovery), `ip_packet_accepted` is the
+  per-packet rule the filter implements (carp_lsdrop at its call sites), and
+  `neighbour_answer` is carp_iamatch / carp_iamatch6.  carp/daemon/lbfilter.py puts
+  them into the kernel; its test runs the kernel program against these functions.
+* net.inet.carp.arpbalance (NetBSD, FreeBSD <= 9): one carp interface per vhid holding
+  the same address; `arp_responder` picks who answers a who-has.
+
 §N refers to the protocol notes in docs/protocol.md.
 """
 
@@ -15,9 +26,10 @@ import socket
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from carp.mac import virtual_mac
-from carp.wire import hmac_key
+from carp.wire import hmac_key, mac_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,6 +89,10 @@ def ip_fold(src: str, dst: str) -> int:
     s, d = _packed(src), _packed(dst)
     if len(s) != len(d):
         raise ValueError("src and dst must be the same address family")
+    return _fold(s, d)
+
+
+def _fold(s: bytes, d: bytes) -> int:
     fold = 0
     for word in struct.unpack(f"!{len(s) // 4}I", s) + struct.unpack(f"!{len(d) // 4}I", d):
         fold ^= word
@@ -166,3 +182,191 @@ def balanced_addresses(members: dict[tuple[str, str], list[ArpMember]]) -> dict[
         if len(held) > 1:
             out.setdefault(dev, set()).add(addr)
     return out
+
+
+# -- OpenBSD carpnodes balancing (§6.1, §6.2) ------------------------------------------
+
+BALANCED = ("ip", "ip-stealth", "ip-unicast", "arp")
+HASH = 0xFF  # a filter entry that hashes the addresses (ip modes) instead of naming a node
+LSMASK_BITS = 32  # carp_update_lsmask: only the first 32 nodes fit in sc_lsmask
+
+# icmp_input: types answered by the node itself are hashed like any packet (the
+# "reflect" path); errors are hashed on the address pair of the packet they quote,
+# so they reach the node that owns that flow; a code icmp_input does not know
+# ("badcode") or any other type goes to every node.
+_ICMP_REFLECTED = frozenset({8, 13, 17})  # echo, timestamp, mask request
+_ICMP_QUOTING = {3: 15, 4: 0, 5: 3, 11: 1, 12: 1}  # type -> the highest code delivered
+_ICMP_REDIRECT = 5  # quoting, but without the multicast test of the "deliver" path
+_ICMP6_ECHO_REQUEST = 128
+
+
+def lsmask(masters: Sequence[bool]) -> int:
+    """carp_update_lsmask: bit i set for node i (vhid order) that is MASTER here."""
+    mask = 0
+    for i, master in enumerate(masters[:LSMASK_BITS]):
+        if master:
+            mask |= 1 << i
+    return mask
+
+
+def state_word(masters: Sequence[bool], vhids: Sequence[int]) -> int:
+    """The one 64-bit word the kernel filter reads per balanced interface: lsmask in the
+    low 32 bits, lscount in bits 32-39, and in bits 40-47 the vhid of the first node
+    this host is MASTER of (0: none), whose MAC the arp mode gives a peer it has not
+    assigned yet.  carpd stores it with a single machine store (an atomic update)."""
+    first = next((v for v, m in zip(vhids, masters, strict=False) if m), 0)
+    return lsmask(masters) | min(len(vhids), 255) << 32 | first << 40
+
+
+def _hashed(fold: int, lsmask: int, lscount: int) -> bool:
+    if lscount < 1:  # "just to be safe"
+        return False
+    return bool(lsmask >> (fold % lscount) & 1)
+
+
+def ip_packet_accepted(packet: bytes, lsmask: int, lscount: int) -> bool:
+    """Whether this host keeps one IP packet (from its IP header on) that arrived for a
+    balanced carp interface: OpenBSD's carp_lsdrop as ip_input, ip6_input, icmp_input
+    and icmp6_input call it.
+
+    * Multicast and limited-broadcast destinations are never dropped.
+    * IPv4: index = ntohl(src ^ dst) % lscount, accepted iff bit index of lsmask is set.
+      ICMP is exempt at the IP layer; icmp_input hashes echo, timestamp and mask
+      requests the same way, hashes errors and redirects on (quoted destination,
+      destination) so that they reach the node owning the quoted flow, and drops
+      nothing else.  A non-first fragment of ICMP, which carries no type, is hashed
+      like any packet (OpenBSD decides after reassembly; the first fragment of an
+      echo is hashed alike, so a fragmented echo stays on one node).
+    * IPv6: the fold XORs the four words of source and destination; of ICMPv6 only
+      echo requests are hashed.  A truncated header is left for the stack to refuse.
+    """
+    if len(packet) < 20:
+        return True
+    version = packet[0] >> 4
+    if version == 6:
+        if len(packet) < 40 or packet[24] == 0xFF:
+            return True
+        fold = _fold(packet[8:24], packet[24:40])
+        if packet[6] == 58 and (len(packet) < 41 or packet[40] != _ICMP6_ECHO_REQUEST):
+            return True
+        return _hashed(fold, lsmask, lscount)
+    if version != 4:
+        return True
+    dst = packet[16:20]
+    if dst[0] >> 4 == 14 or dst == b"\xff\xff\xff\xff":
+        return True
+    fold = _fold(packet[12:16], dst)
+    if packet[9] != 1 or struct.unpack_from("!H", packet, 6)[0] & 0x1FFF:
+        return _hashed(fold, lsmask, lscount)
+    ihl = (packet[0] & 0x0F) * 4
+    if ihl < 20 or len(packet) < ihl + 2:
+        return True
+    icmp_type, code = packet[ihl], packet[ihl + 1]
+    if icmp_type in _ICMP_REFLECTED:
+        return _hashed(fold, lsmask, lscount)
+    if icmp_type not in _ICMP_QUOTING or code > _ICMP_QUOTING[icmp_type]:
+        return True
+    quoted = ihl + 8 + 16  # the destination in the quoted IP header
+    if len(packet) < quoted + 4:
+        return True
+    inner_dst = packet[quoted : quoted + 4]
+    if icmp_type != _ICMP_REDIRECT and inner_dst[0] >> 4 == 14:
+        return True
+    return _hashed(_fold(inner_dst, dst), lsmask, lscount)
+
+
+class Answer(NamedTuple):
+    """A neighbour answer: the link-layer address given, the Ethernet source of the
+    frame carrying it (None: the parent interface's own MAC, never a virtual one), and
+    the node whose address it is (arp mode; -1 for net.inet.carp.arpbalance)."""
+
+    lladdr: str
+    source: str | None
+    node: int = 0
+
+
+@dataclass(frozen=True)
+class Share:
+    """One carp interface balancing over its carpnodes: the static part of what the
+    kernel filter and the neighbour answers need.  Node i is vhids[i] (vhid order)."""
+
+    key: str  # CarpInterface.key
+    carpdev: str  # the parent, as the store names it
+    mode: str  # one of BALANCED
+    vhids: tuple[int, ...]
+    mac: str  # the interface's MAC: ifconfig shows it, ip-mode answers carry it
+    macvlan_mac: str  # the Linux macvlan's (unicast) MAC: accepted frames go there
+    passkey: bytes  # the 20-byte key; arp mode hashes the asker's MAC with it
+
+    @property
+    def count(self) -> int:
+        return len(self.vhids)
+
+    @property
+    def stealth(self) -> bool:
+        """carp_start / carp_iamatch: in ip and ip-stealth modes no frame leaves with a
+        virtual MAC as its source (ip's is multicast; ip-stealth hides its own)."""
+        return self.mode in ("ip", "ip-stealth")
+
+    def node_mac(self, i: int) -> str:
+        """The MAC of node i: the interface's own for the leader, else 00:00:5e:00:01:vhid."""
+        return self.mac if i == 0 and self.mode == "arp" else virtual_mac(self.vhids[i])
+
+    def accepted_macs(self) -> list[tuple[str, int]]:
+        """(destination MAC, node index or HASH): the frames the filter owns.
+
+        ip modes hash every IP packet sent to the interface's MAC (ip: also to the
+        unicast form, which the macvlan carries and a peer may have learnt from one of
+        the kernel's own requests); arp mode owns each node's MAC, taken only by that
+        node's MASTER (carp_ourether)."""
+        if self.mode == "arp":
+            return [(self.node_mac(i), i) for i in range(self.count)]
+        return [(m, HASH) for m in dict.fromkeys((self.mac, self.macvlan_mac))]
+
+    def announced_mac(self) -> str | None:
+        """What the kernel's own ARP requests and solicitations from the macvlan must
+        announce instead of the macvlan's MAC: ip mode's multicast MAC (None: no
+        rewrite; arp mode picks per peer, see carp/daemon/lbfilter.py)."""
+        return self.mac if self.mode == "ip" and self.mac != self.macvlan_mac else None
+
+
+def share(ci: CarpInterface) -> Share | None:
+    """The Share of a carp interface in a balancing mode, else None."""
+    mode = ci.effective_balancing
+    if mode not in BALANCED or not ci.nodes or not ci.parent:
+        return None
+    vhids = tuple(sorted(n.vhid for n in ci.nodes))
+    mac = ci.lladdr or virtual_mac(vhids[0], multicast=mode == "ip")
+    unicast = mac if not int(mac[:2], 16) & 1 else virtual_mac(vhids[0])
+    return Share(ci.key, ci.parent, mode, vhids, mac.lower(), unicast.lower(),
+                 hmac_key(ci.passphrase))
+
+
+def neighbour_answer(sh: Share, masters: Sequence[bool], sender_mac: str | None) -> Answer | None:
+    """carp_iamatch / carp_iamatch6: how this host answers an ARP request or neighbour
+    solicitation for a balanced address, or None to stay silent.
+
+    arp mode: node carp_hash(sender MAC) % lscount answers if MASTER here, with its own
+    MAC (an NS without a source link-layer option gets no answer).  ip modes: the
+    leader's MASTER answers with the interface's MAC, from the parent's own MAC in ip
+    and ip-stealth modes (carp_iamatch sets ether_shost)."""
+    if sh.mode == "arp":
+        if sender_mac is None:
+            return None
+        i = arp_index(sh.passkey, mac_bytes(sender_mac), sh.count)
+        if i < len(masters) and masters[i]:
+            mac = sh.node_mac(i)
+            return Answer(mac, mac, i)
+        return None
+    if masters and masters[0]:
+        return Answer(sh.mac, None if sh.stealth else sh.mac)
+    return None
+
+
+def advert_source(mode: str, leader: bool, vhid: int, iface_mac: str) -> str | None:
+    """carp_start ("Do not leak the multicast address"): the Ethernet source of node
+    `vhid`'s advertisements in a balancing mode, None for the parent's own MAC (ip,
+    ip-stealth); ip-unicast and arp send each node's from its own virtual MAC."""
+    if mode in ("ip", "ip-stealth"):
+        return None
+    return iface_mac if leader else virtual_mac(vhid)

@@ -36,6 +36,7 @@ import copy
 import heapq
 import itertools
 import random
+import socket
 from collections.abc import Callable, Iterable, Mapping
 
 from carp import mib
@@ -46,8 +47,20 @@ from carp.actions import (
     Log,
     Send,
 )
-from carp.balance import ArpMember, arp_members, arp_responder, balanced_addresses
+from carp.balance import (
+    Answer,
+    ArpMember,
+    Share,
+    advert_source,
+    arp_members,
+    arp_responder,
+    balanced_addresses,
+    neighbour_answer,
+    share,
+    state_word,
+)
 from carp.config import CarpInterface, macvlan_mac
+from carp.mac import PARENT_MAC
 from carp.personality import DEFAULT
 from carp.validation import COUNT, bad_ttl_seen
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
@@ -61,6 +74,12 @@ from carp.wire import (
 CARP = "net.inet.carp"
 VKey = tuple[str, int]  # (carp interface key, vhid)
 
+
+
+def _canonical(addr: str) -> str:
+    """The one spelling of an address (inet_ntop's), as the neighbour sockets see it."""
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    return socket.inet_ntop(family, socket.inet_pton(family, addr))
 
 
 def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
@@ -233,13 +252,16 @@ class CarpHost:
         hmac_mac = None
         if self.policy.hashes_lladdr and leader and ci.lladdr and ci.lladdr.lower() != default_mac:
             hmac_mac = mac_bytes(ci.lladdr)  # §2.2 step 2 (realmac case ignored)
+        src_mac = "" if self.policy.vmac_source else macvlan_mac(ci)
+        if (sh := share(ci)) is not None:  # carp_start: balancing modes choose themselves
+            src_mac = advert_source(sh.mode, leader, vhid, macvlan_mac(ci)) or PARENT_MAC
         params = Params(
             ifname=ci.key, logname=ci.name, carpdev=ci.parent or "", vhid=vhid,
             v4=tuple(a.address for a in addrs if a.family == 4),
             v6=tuple(a.address for a in addrs if a.family == 6),
             key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
             nodes=len(ci.nodes), balancing=balancing, dst4=ci.peer, dst6=ci.peer6,
-            src_mac="" if self.policy.vmac_source else macvlan_mac(ci),
+            src_mac=src_mac,
         )
         return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
 
@@ -399,6 +421,56 @@ class CarpHost:
         members = self._arp_members().get((dev, target_ip), [])
         chosen = arp_responder(self.policy, members, mac_bytes(sender_mac), sender_ip)
         return chosen.mac if chosen else None
+
+    # -- carpnodes balancing (§6.1, §6.2): what carpd puts in the kernel filter ----------
+
+    def shares(self) -> dict[str, Share]:
+        """Interface key -> its Share, for every carp interface in a balancing mode."""
+        out: dict[str, Share] = {}
+        for key, ci in self.ifaces.items():
+            sh = share(ci)
+            if sh is not None:
+                out[key] = sh
+        return out
+
+    def masters(self, key: str) -> list[bool]:
+        """Node i of interface `key` (vhid order) is MASTER here."""
+        ci = self.ifaces.get(key)
+        if ci is None:
+            return []
+        vhosts = self.vhosts
+        return [(v := vhosts.get((key, vhid))) is not None and v.state == MASTER
+                for vhid in sorted(n.vhid for n in ci.nodes)]
+
+    def state_word(self, key: str) -> int:
+        """The filter's state word of interface `key` (balance.state_word)."""
+        ci = self.ifaces.get(key)
+        vhids = sorted(n.vhid for n in ci.nodes) if ci else []
+        return state_word(self.masters(key), vhids)
+
+    def answered(self) -> dict[str, set[str]]:
+        """carpdev -> the addresses whose ARP requests / solicitations carpd answers
+        itself: net.inet.carp.arpbalance's and those of balanced interfaces."""
+        out = {dev: set(addrs) for dev, addrs in self.arp_balanced().items()}
+        for key, sh in self.shares().items():
+            for a in self.ifaces[key].addresses:
+                out.setdefault(sh.carpdev, set()).add(_canonical(a.address))
+        return out
+
+    def neighbour_answer(self, dev: str, target: str, sender_mac: str | None,
+                         sender_ip: str) -> tuple[str, Answer] | None:
+        """How this host answers a who-has / solicitation for `target` on `dev`:
+        (interface key, answer), or None for silence."""
+        for key, sh in self.shares().items():
+            if sh.carpdev != dev:
+                continue
+            if any(_canonical(a.address) == target for a in self.ifaces[key].addresses):
+                ans = neighbour_answer(sh, self.masters(key), sender_mac)
+                return None if ans is None else (key, ans)
+        if sender_mac is None or ":" in target:
+            return None
+        mac = self.arp_answer(dev, target, sender_mac, sender_ip)
+        return ("", Answer(mac, mac, -1)) if mac else None
 
     def states(self) -> dict[VKey, str]:
         """(interface key, vhid) -> state: a compact view for tests and the simulator."""

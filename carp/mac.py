@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 VIRTUAL_MAC_PREFIX = "00:00:5e:00:01:"  # the IANA VRRP block, vhid in the last byte
+PARENT_MAC = "parent"  # stands for the carpdev's own MAC, which only carpd knows
 
 
 def virtual_mac(vhid: int, multicast: bool = False) -> str:

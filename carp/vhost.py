@@ -122,7 +122,7 @@ class Params:
     balancing: str = "none"
     dst4: str = CARP_GROUP_V4
     dst6: str = CARP_GROUP_V6
-    src_mac: str = ""  # Ethernet source of our adverts; "" is the vhid's virtual MAC
+    src_mac: str = ""  # Ethernet source of our adverts (actions.Send.src_mac)
 
 
 class VirtualHost:
@@ -293,9 +293,11 @@ class VirtualHost:
         acts += self._advertise()
         self.ad_at = now_us + self.ad_interval_us()
         acts += self._lease(now_us, with_advert=True)
-        if not self.env.policy.delayed_announce:
+        if self.p.balancing != "none":
+            pass  # §6.2: no announcement; carpd's neighbour answers (balance.py) decide
+        elif not self.env.policy.delayed_announce:
             acts += self._announce()
-        elif self.p.leader and self.p.balancing == "none":
+        elif self.p.leader:
             acts += self._announce()
             self.delayed_arp = 2
         return acts

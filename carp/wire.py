@@ -512,10 +512,11 @@ BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 _ARP = struct.Struct("!HHBBH6s4s6s4s")  # Ethernet/IPv4 ARP, 28 bytes
 
 
-def _arp_frame(eth_dst: str, op: int, sha: str, spa: str, tha: str, tpa: str) -> bytes:
+def _arp_frame(eth_dst: str, op: int, sha: str, spa: str, tha: str, tpa: str,
+               eth_src: str | None = None) -> bytes:
     arp = _ARP.pack(1, ETH_P_IP, 6, 4, op, mac_bytes(sha), _pack4(spa), mac_bytes(tha),
                     _pack4(tpa))
-    return ethernet_frame(eth_dst, sha, ETH_P_ARP, arp)
+    return ethernet_frame(eth_dst, eth_src or sha, ETH_P_ARP, arp)
 
 
 def arp_request(mac: str, ip: str, target_ip: str) -> bytes:
@@ -528,9 +529,10 @@ def gratuitous_arp(mac: str, ip: str) -> bytes:
     return arp_request(mac, ip, ip)
 
 
-def arp_reply(mac: str, ip: str, to_mac: str, to_ip: str) -> bytes:
-    """`ip is-at mac`, unicast to the requester (what the kernel would have answered)."""
-    return _arp_frame(to_mac, 2, mac, ip, to_mac, to_ip)
+def arp_reply(mac: str, ip: str, to_mac: str, to_ip: str, eth_src: str | None = None) -> bytes:
+    """`ip is-at mac`, unicast to the requester (what the kernel would have answered),
+    from `eth_src` when the frame must not show `mac` as its source (balancing ip)."""
+    return _arp_frame(to_mac, 2, mac, ip, to_mac, to_ip, eth_src)
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,6 +579,56 @@ def unsolicited_na(
     _CKSUM.pack_into(body, 2, _icmp6_checksum(src, dst, bytes(body)))
     dgram = build_ipv6(socket.inet_ntop(socket.AF_INET6, src), "ff02::1", bytes(body), 58)
     return ethernet_frame(ipv6_multicast_mac("ff02::1"), mac, ETH_P_IPV6, dgram)
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourSolicitation:
+    eth_src: str
+    src_ip: str  # "::" for duplicate address detection
+    target: str
+    slla: str | None  # the source link-layer address option, if any
+
+
+_ICMP6_NS, _ICMP6_NA = 135, 136
+
+
+def parse_neighbour_solicitation(frame: bytes) -> NeighbourSolicitation | None:
+    """An Ethernet/IPv6 neighbour solicitation valid per RFC 4861 7.1.1 (hop limit 255,
+    code 0, no extension header, well-formed options), else None; never raises."""
+    if len(frame) < 14 + 40 + 24 or frame[12:14] != b"\x86\xdd":
+        return None
+    ip = frame[14:]
+    if ip[0] >> 4 != 6 or ip[6] != 58 or ip[7] != 255 or ip[40] != _ICMP6_NS or ip[41] != 0:
+        return None
+    end = min(len(ip), 40 + struct.unpack_from("!H", ip, 4)[0])
+    slla, off = None, 64
+    while off + 2 <= end:
+        kind, units = ip[off], ip[off + 1]
+        if units == 0 or off + 8 * units > end:
+            return None
+        if kind == 1 and units == 1:
+            slla = mac_str(ip[off + 2 : off + 8])
+        off += 8 * units
+    src = socket.inet_ntop(socket.AF_INET6, ip[8:24])
+    return NeighbourSolicitation(mac_str(frame[6:12]), src,
+                                 socket.inet_ntop(socket.AF_INET6, ip[48:64]), slla)
+
+
+def neighbour_advert(lladdr: str, target: str, to_mac: str, to_ip6: str,
+                     eth_src: str | None = None) -> bytes:
+    """The solicited advertisement answering a solicitation: from `target`, Solicited
+    and Override set, target link-layer option `lladdr`, hop limit 255; to ff02::1
+    (Solicited clear) when the solicitation came from :: (RFC 4861 7.2.4)."""
+    dad = to_ip6 in ("::", "0:0:0:0:0:0:0:0")
+    dst6 = "ff02::1" if dad else to_ip6
+    src, dst = _pack6(target), _pack6(dst6)
+    flags = 0x20 if dad else 0x60  # Override, and Solicited unless answering DAD
+    body = bytearray(struct.pack("!BBHB3x", _ICMP6_NA, 0, 0, flags) + src
+                     + bytes([2, 1]) + mac_bytes(lladdr))
+    _CKSUM.pack_into(body, 2, _icmp6_checksum(src, dst, bytes(body)))
+    dgram = build_ipv6(target, dst6, bytes(body), 58)
+    eth_dst = ipv6_multicast_mac("ff02::1") if dad else to_mac
+    return ethernet_frame(eth_dst, eth_src or lladdr, ETH_P_IPV6, dgram)
 
 
 @functools.lru_cache(maxsize=256)

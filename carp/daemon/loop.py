@@ -11,6 +11,9 @@ are the exception: they are handed at once, after the sends of the same pass, al
 pass in one sendmsg, to the lease thread (carp.daemon.netlink), for the macvlans whose
 addresses are in place (`holding`); a job that changes a macvlan's addresses first waits
 until the renewals handed over before it are written.
+
+Balanced carpnodes interfaces (carp/daemon/lbfilter.py) get their kernel filter's state
+word stored in the very turn that changes a node's state, before any netlink work.
 """
 
 from __future__ import annotations
@@ -34,15 +37,18 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
 from carp.actions import Action, Announce, Count, Lease, Log, Send, StateChange
+from carp.balance import Answer
 from carp.config import Address, macvlan_mac
 from carp.daemon import control, sdnotify
-from carp.daemon.arp import ArpBalancer
+from carp.daemon.arp import NeighbourResponder
 from carp.daemon.hooks import Event, GroupWatch, HookRunner
+from carp.daemon.lbfilter import Balancer, Placement
 from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.host import CarpHost
+from carp.mac import PARENT_MAC
 from carp.states import MASTER
 from carp.store import State, Store, StoreError, netns_name
 from carp.sysif import resolve  # the BSD -> Linux interface name map
@@ -84,6 +90,7 @@ class Daemon:
         self.macvlans: dict[str, Macvlan] = {}  # interface key -> realised macvlan
         self._creating: set[str] = set()  # keys whose ensure job has not run yet
         self.holding: dict[str, int] = {}  # key -> macvlan index holding the addresses
+        self.mv_index: dict[str, int] = {}  # interface key -> its macvlan's ifindex
         self.vstate: dict[tuple[str, int], str] = {}  # (interface key, vhid) -> state
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
@@ -108,7 +115,8 @@ class Daemon:
             self.log.error(str(exc))
             return 1
         self.nl = Netlink(on_change=self._links_changed, log=self.log.warning)
-        self.arp = ArpBalancer(self.loop, self._arp_answer, self.log.warning)
+        self.arp = NeighbourResponder(self.loop, self._neighbour_answer, self.log.warning)
+        self.balancer = Balancer(self.log.warning)
         await self.nl.start()
         self.hooks = HookRunner(self.hooks_dir, self.log.warning, watch=self.hook_watch)
         self.status = StatusWriter(self.store, self._status, self.log.error)
@@ -154,6 +162,7 @@ class Daemon:
         for dev in list(self.socks):
             self._close_sockets(dev)
         self.arp.close()
+        self.balancer.close()
         self.status.remove()
         with contextlib.suppress(OSError):
             self.store.socket_path.unlink()
@@ -221,6 +230,7 @@ class Daemon:
         acts += self.host.configure(state.sysctl, state.interfaces, state.groups, now)
         self._sync_macvlans()
         self._sync_arp()
+        self._sync_balance()
         self.dispatch(acts, force_status=True)
         self.applied = state.generation
         self.status.write_now()
@@ -305,6 +315,10 @@ class Daemon:
         if index is None:
             self.macvlans.pop(key, None)
             return
+        # the egress program before the link goes up: not one frame of the kernel's own
+        # (an MLD report...) leaves a balanced macvlan unrewritten
+        self.mv_index[key] = index
+        self._sync_balance()
         await self._apply_state(key)  # a re-created macvlan gets its addresses back
 
     def _links_changed(self) -> None:
@@ -326,20 +340,43 @@ class Daemon:
                 self.holding.pop(key, None)
         self._sync_macvlans()
         self._sync_arp()
+        self._sync_balance()
         self.dispatch(acts)
 
     def _sync_arp(self) -> None:
-        """net.inet.carp.arpbalance: when the balanced addresses change, every macvlan's
-        arp_ignore follows (in _apply_state, before any address is added)."""
+        """When the addresses carpd answers for itself change (arpbalance, balanced
+        carpnodes), every macvlan's arp_ignore follows (in _apply_state, before any
+        address is added)."""
         assert self.host is not None
-        if self.arp.sync(self.host.arp_balanced(), self.devmap):
+        if self.arp.sync(self.host.answered(), self.devmap):
             for key in list(self.macvlans):
                 self._job(functools.partial(self._apply_state, key))
 
-    def _arp_answer(self, dev: str, req: wire.ArpRequest) -> str | None:
+    def _neighbour_answer(self, dev: str, target: str, sender_mac: str | None,
+                          sender_ip: str) -> Answer | None:
         if self.host is None or self.closing:
             return None
-        return self.host.arp_answer(dev, req.target_ip, req.sender_mac, req.sender_ip)
+        found = self.host.neighbour_answer(dev, target, sender_mac, sender_ip)
+        if found is None:
+            return None
+        key, ans = found
+        sh = self.balancer.shares.get(key)
+        if sh is not None and sh.mode == "arp":  # the kernel's own requests must agree
+            self.balancer.note_peer(key, sender_ip, ans.node, sh.vhids[ans.node])
+        return ans
+
+    def _sync_balance(self) -> None:
+        """The kernel filter of every balanced carpnodes interface (lbfilter.Balancer)."""
+        assert self.host is not None
+        shares = self.host.shares()
+        placed: dict[str, Placement] = {}
+        for key, sh in shares.items():
+            dev = self.nl.by_name(self.devmap.get(sh.carpdev, sh.carpdev))
+            mv_index = self.mv_index.get(key, 0) if key in self.macvlans else 0
+            placed[key] = Placement(dev.index if dev else 0, mv_index,
+                                    (dev.mac or "") if dev else "")
+        words = {key: self.host.state_word(key) for key in shares}
+        self.balancer.sync(shares, words, placed)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -384,6 +421,8 @@ class Daemon:
 
     def _state_change(self, act: StateChange) -> None:
         self.vstate[(act.ifname, act.vhid)] = act.new
+        if self.host is not None:  # the kernel filter first: no packet waits for netlink
+            self.balancer.set_word(act.ifname, self.host.state_word(act.ifname))
         self._job(functools.partial(self._apply_state, act.ifname))
         ci = self.state.interfaces.get(act.ifname)
         ifname = ci.name if ci is not None else act.ifname.split(":", 1)[0]
@@ -466,6 +505,9 @@ class Daemon:
                 socks.send_ip6(act.payload, act.dst)
                 return None
             src_mac = act.src_mac or wire.virtual_mac(act.vhid)
+            if src_mac == PARENT_MAC:
+                link = self.nl.by_name(socks.name)
+                src_mac = link.mac if link is not None and link.mac else wire.virtual_mac(act.vhid)
             frame = wire.ethernet_frame(group_mac, src_mac, ethertype, dgram)
             socks.send_frame(frame, ethertype)
         except OSError as exc:

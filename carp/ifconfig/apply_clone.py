@@ -157,7 +157,7 @@ class CloneApplier(Applier):
         vhids = [n.vhid for n in nodes]
         if 0 in vhids or len(set(vhids)) != len(vhids):
             raise self.einval()  # the kernel refuses duplicate (or zero) vhids
-        ci.nodes = nodes
+        ci.nodes = sorted(nodes, key=lambda n: n.vhid)  # carp_vhids_ioctl: the leader is lowest
 
     def set_balancing(self, ci: CarpInterface, op: o.SetBalancing) -> None:
         mode = op.value.lower()

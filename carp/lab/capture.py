@@ -19,7 +19,8 @@ Predicate = Callable[[Record], bool]
 
 class Capture:
     def __init__(
-        self, ns: str, path: Path, skip: list[str], ports: list[str] | None = None
+        self, ns: str, path: Path, skip: list[str], ports: list[str] | None = None,
+        every: bool = False,
     ) -> None:
         self.path = path
         self._offset = 0
@@ -30,6 +31,7 @@ class Capture:
             netns.python_argv(
                 "carp.lab.probe", "capture", "--out", str(path), "--skip", ",".join(skip),
                 "--ports", ",".join(ports or []),
+                *(["--every"] if every else []),
             ),
         )
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(

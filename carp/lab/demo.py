@@ -1,9 +1,12 @@
-"""`make demo`: the carp(4) example on two namespace hosts, then a failover to watch.
+"""`make demo`: the carp(4) example on two namespace hosts, then a failover to watch,
+then the LOAD BALANCING example.
 
 Builds a lab (hostA, hostB and a client on 192.168.1.0/24, all network namespaces joined
 by a bridge), types the man page's commands into the hosts, kills the MASTER's carpd with
-kill -9 and shows, from a capture on the switch, how hostB took over.  Everything it
-made is removed at the end, also on Ctrl-C."""
+kill -9 and shows, from a capture on the switch, how hostB took over.  Then both hosts
+share 192.168.1.10 with `carpnodes ... balancing ip`: eight client stations connect and
+each connection lands on the host the man page's hash picks, until one host dies.
+Everything it made is removed at the end, also on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ import sys
 import time
 
 from carp.lab import Capture, Host, Lab
-from carp.lab.scenario import VMAC1, manpage_pair, master_down, wait_states
-from carp.states import MASTER
+from carp.lab.hosts import Station
+from carp.lab.scenario import VMAC1, ifconfig, manpage_pair, master_down, wait_states
+from carp.states import BACKUP, MASTER
 
 VIP = "192.168.1.1"
+SHARED = "192.168.1.10"
 
 
 def say(text: str = "") -> None:
@@ -71,6 +76,46 @@ def takeover(lab: Lab, cap: Capture, t_kill: float) -> None:
     say(f"  client now: {who_answers(lab, cap)}")
 
 
+def _fold_node(src: str) -> int:
+    """(src XOR dst) % 2, the addresses read as big-endian words (carp(4) IP BALANCING)."""
+    word = [int.from_bytes(bytes(int(x) for x in a.split(".")), "big") for a in (src, SHARED)]
+    return (word[0] ^ word[1]) % 2
+
+
+def connections(lab: Lab, stations: list[Station]) -> None:
+    replies = lab.client(1).connect(SHARED, [st.source() for st in stations])
+    for st in stations:
+        node = _fold_node(st.ip)
+        say(f"  {st.ip:<15} -> {SHARED}: fold % 2 = {node} (vhid {node + 1}), "
+            f"accepted by host{replies[st.ip]}")
+
+
+def balancing(lab: Lab) -> None:
+    """The LOAD BALANCING example of carp(4), balancing ip, and a host's death."""
+    a, b = lab.hosts
+    say("\n--- LOAD BALANCING: two hosts share 192.168.1.10, each the designated MASTER "
+        "of one carpnode")
+    echo(a, ["carpd"])
+    a.start_carpd()
+    for host, nodes in ((a, "1:0,2:100"), (b, "1:100,2:0")):
+        ifconfig(host, ["carp0", "destroy"], echo)
+        ifconfig(host, ["carp0", SHARED, "carpnodes", nodes, "balancing", "ip"], echo)
+        host.serve(8000)  # answers each connection with the host's letter
+    wait_states({a: {1: MASTER, 2: BACKUP}, b: {1: BACKUP, 2: MASTER}}, 15)
+    show_ifconfig(a)
+    stations = lab.client(1).stations(8)
+    arp = lab.client(1).arp(SHARED, window=0.3)["replies"]
+    say(f"\nclient: {SHARED} is-at {', '.join(r['mac'] for r in arp)} (a multicast MAC: the "
+        "switch floods, hostA's and hostB's kernels keep their share, in eBPF)")
+    say("8 client stations open a TCP connection each:")
+    connections(lab, stations)
+    say(f"\nhostB# kill -9 {b.carpd_pid}")
+    b.kill_carpd()
+    wait_states({a: {1: MASTER, 2: MASTER}}, 10)
+    say("(hostA becomes MASTER of vhid 2 after its master-down interval, 3 x (1 + 100/256) s)")
+    connections(lab, stations)
+
+
 def run() -> int:
     if os.geteuid() != 0:
         say("make demo needs root: it creates network namespaces")
@@ -100,6 +145,7 @@ def run() -> int:
         show_ifconfig(a)
         say(f"(hostA runs no carpd: its watchdog removed the macvlan, so "
             f"{'nothing' if not a.holds(VIP) else 'STILL something'} answers for {VIP} there)")
+        balancing(lab)
         say(f"\ncleaning up {len(lab.made)} namespaces")
     left = lab.leftovers()
     say(f"done in {time.monotonic() - started:.1f} s; "

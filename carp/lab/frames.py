@@ -2,7 +2,9 @@
 ICMP echo the ping probe sends (ARP requests come from the codec, carp.wire).
 
 The capture keeps only what the scenarios assert on: CARP advertisements (IPv4 and
-IPv6), ARP and ICMP echo replies.  Parsing never raises: an unknown frame decodes to None."""
+IPv6), ARP, ICMP echo replies, IPv6 neighbour solicitations and advertisements, and TCP
+segments that open or refuse a connection (SYN, RST).  Parsing never raises: an unknown
+frame decodes to None."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from typing import Any
 from carp.wire import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_CARP, checksum, mac_str
 
 IPPROTO_ICMP = 1
+IPPROTO_TCP = 6
+IPPROTO_ICMPV6 = 58
+TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
 
 
 def ip_str(raw: bytes) -> str:
@@ -60,12 +65,42 @@ def _carp(src: str, dst: str, ttl: int, data: bytes) -> dict[str, Any] | None:
     return rec
 
 
+def _tcp(src: str, dst: str, data: bytes) -> dict[str, Any] | None:
+    """A SYN, SYN-ACK or RST: who opened, accepted or refused which connection."""
+    if len(data) < 14 or not data[13] & (TCP_SYN | TCP_RST):
+        return None
+    sport, dport = struct.unpack("!HH", data[:4])
+    return {"kind": "tcp", "src_ip": src, "dst_ip": dst, "sport": sport, "dport": dport,
+            "syn": bool(data[13] & TCP_SYN), "ack": bool(data[13] & TCP_ACK),
+            "rst": bool(data[13] & TCP_RST)}
+
+
+def _icmp6(src: str, dst: str, data: bytes) -> dict[str, Any] | None:
+    """Neighbour solicitations (135) and advertisements (136), with their options."""
+    if len(data) < 24 or data[0] not in (135, 136):
+        return None
+    rec: dict[str, Any] = {"kind": "ns" if data[0] == 135 else "na", "src_ip": src,
+                           "dst_ip": dst, "target": str(ipaddress.IPv6Address(data[8:24]))}
+    off = 24
+    while off + 8 <= len(data) and data[off + 1]:
+        if data[off] in (1, 2) and data[off + 1] == 1:
+            rec["lladdr"] = mac_str(data[off + 2 : off + 8])
+        off += 8 * data[off + 1]
+    return rec
+
+
 def _ipv6(body: bytes) -> dict[str, Any] | None:
-    """CARP over IPv6 without extension headers (as every BSD and carpd sends it)."""
-    if len(body) < 40 or body[0] >> 4 != 6 or body[6] != IPPROTO_CARP:
+    """CARP, TCP and neighbour discovery over IPv6 without extension headers."""
+    if len(body) < 40 or body[0] >> 4 != 6:
         return None
     src = str(ipaddress.IPv6Address(body[8:24]))
     dst = str(ipaddress.IPv6Address(body[24:40]))
+    if body[6] == IPPROTO_TCP:
+        return _tcp(src, dst, body[40:])
+    if body[6] == IPPROTO_ICMPV6:
+        return _icmp6(src, dst, body[40:])
+    if body[6] != IPPROTO_CARP:
+        return None
     rec = _carp(src, dst, body[7], body[40:])
     if rec is not None:
         rec["tclass"] = (struct.unpack("!I", body[:4])[0] >> 20) & 0xFF
@@ -81,14 +116,17 @@ def _ipv4(body: bytes) -> dict[str, Any] | None:
     data = body[ihl:]
     if proto == IPPROTO_CARP:
         return _carp(src, dst, ttl, data)
+    if proto == IPPROTO_TCP:
+        return _tcp(src, dst, data)
     if proto == IPPROTO_ICMP and len(data) >= 8 and data[0] == 0:
         ident, seq = struct.unpack("!HH", data[4:8])
         return {"kind": "icmp_reply", "src_ip": src, "dst_ip": dst, "id": ident, "seq": seq}
     return None
 
 
-def decode(frame: bytes) -> dict[str, Any] | None:
-    """A capture record (without time/port) for an interesting frame, else None."""
+def decode(frame: bytes, every: bool = False) -> dict[str, Any] | None:
+    """A capture record (without time/port) for an interesting frame, else None; with
+    `every`, a bare record of kind "eth" (MACs, ethertype) for any other frame."""
     if len(frame) < 14:
         return None
     ethertype = struct.unpack("!H", frame[12:14])[0]
@@ -103,7 +141,9 @@ def decode(frame: bytes) -> dict[str, Any] | None:
     elif ethertype == ETH_P_IPV6:
         rec = _ipv6(body)
     else:
-        return None
+        rec = None
+    if rec is None and every:
+        rec = {"kind": "eth", "ethertype": ethertype}
     if rec is not None:
         rec["src_mac"] = mac_str(frame[6:12])
         rec["dst_mac"] = mac_str(frame[0:6])

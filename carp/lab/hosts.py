@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -173,6 +175,22 @@ class Host:
         except FileNotFoundError:
             return ""
 
+    def serve(self, port: int = 8000, reply: str | None = None) -> subprocess.Popen[str]:
+        """A TCP server on every address of this host that answers each connection with
+        `reply` (default: the host's letter) -- which host accepted it.  Ends with the lab
+        (or stop it by its PID)."""
+        proc = subprocess.Popen(
+            netns.exec_argv(self.ns, netns.python_argv(
+                "carp.lab.probe", "serve", "--port", str(port), "--reply", reply or self.letter)),
+            env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if line.strip() != "ready":
+            proc.kill()
+            raise RuntimeError(f"{self.name}: server did not start: {line}")
+        return proc
+
     # -- observing ----------------------------------------------------------------------
 
     def status(self) -> dict[str, Any] | None:
@@ -212,6 +230,19 @@ class Host:
     def watch_address(self, ip: str, timeout: float = 15.0) -> AddressWatch:
         """Start noting when the kernel deletes `ip` in this host (returns once listening)."""
         return AddressWatch(self.ns, ip, timeout)
+
+    def tcx_programs(self, dev: str = "em0", egress: bool = False) -> int:
+        """How many eBPF programs are attached to a device's tcx hook in this host."""
+        code = ("import socket, sys; from carp.daemon import ebpf; "
+                "print(ebpf.tcx_program_count(socket.if_nametoindex(sys.argv[1]), "
+                "ebpf.TCX_EGRESS if sys.argv[2] == '1' else ebpf.TCX_INGRESS))")
+        out = self.run([sys.executable, "-c", code, dev, str(int(egress))])
+        return int(out.stdout)
+
+    def link_multicast(self, dev: str = "em0") -> list[str]:
+        """The link-layer multicast addresses `dev` accepts (`ip maddr`)."""
+        out = self.iproute("maddr", "show", "dev", dev).stdout
+        return [line.split()[1] for line in out.splitlines() if line.strip().startswith("link")]
 
     def holds(self, ip: str) -> list[str]:
         """Devices of this host carrying `ip` (the VIP: at most one, and only when MASTER)."""
@@ -332,4 +363,61 @@ class Client:
 
     def reaches(self, ip: str, timeout: float = 1.0) -> bool:
         return bool(self.ping(ip, timeout=timeout)["replies"])
+
+    def forget_neighbours(self) -> None:
+        """Flush the client namespace's ARP and neighbour caches (as if they had aged)."""
+        netns.ip("neigh", "flush", "all", ns=self.ns)
+
+    def echo_stream(self, target: str, source: str, duration: float,
+                    interval: float = 0.002) -> subprocess.Popen[str]:
+        """ICMP echo requests to `target` from `source` ("address%device") every
+        `interval` for `duration` seconds, in the background (the capture sees who
+        answers); `.communicate()` reads {"sent": n}."""
+        return subprocess.Popen(
+            self._probe_argv("stream", "--to", target, "--src", source, "--interval",
+                             str(interval), "--duration", str(duration)),
+            env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def stations(self, n: int, first: int = 110, ipv6: bool = False) -> list[Station]:
+        """`n` more stations on this LAN: macvlans of eth0 in the client's namespace, each
+        with its own MAC 02:00:00:00:<lan>:<octet> and address 192.168.<lan>.<octet>/24
+        (and 2001:db8:<lan>::<octet>/64), answering ARP only for their own address."""
+        from carp.lab.lab import lab_mac, lan_ip
+
+        out = [Station(f"st{first + i}", lab_mac(self.lan, first + i),
+                       lan_ip(self.lan, first + i), f"2001:db8:{self.lan}::{first + i:x}")
+               for i in range(n)]
+        sysctls = ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+                   "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]
+        netns.run(netns.exec_argv(self.ns, ["sysctl", "-qw", *sysctls]))
+        batch = []
+        for st in out:
+            batch += [f"link add {st.dev} link eth0 address {st.mac} type macvlan mode bridge",
+                      f"link set {st.dev} up", f"addr add {st.ip}/24 dev {st.dev}"]
+            if ipv6:
+                batch.append(f"addr add {st.ip6}/64 dev {st.dev} nodad")
+        netns.run(["ip", "-n", self.ns, "-batch", "-"], input="\n".join(batch) + "\n")
+        return out
+
+    def connect(self, target: str, sources: list[str], port: int = 8000,
+                timeout: float = 2.0) -> dict[str, str]:
+        """One TCP connection to target:port from each source ("address" or
+        "address%device"), all at once: {source address: reply text or "error: ..."}."""
+        return self._probe("connect", "--to", target, "--port", str(port), "--src",
+                           ",".join(sources), "--timeout", str(timeout),
+                           timeout=timeout * 2 + 20)
+
+
+@dataclasses.dataclass(frozen=True)
+class Station:
+    """A client station of Client.stations: a macvlan with its own MAC and addresses."""
+
+    dev: str
+    mac: str
+    ip: str
+    ip6: str
+
+    def source(self, family: int = 4) -> str:
+        return f"{self.ip6 if family == 6 else self.ip}%{self.dev}"
 

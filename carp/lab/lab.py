@@ -154,12 +154,13 @@ class Lab:
     def client(self, lan: int = 1) -> Client:
         return self.clients[lan - 1]
 
-    def capture(self, ports: list[str] | None = None) -> Capture:
+    def capture(self, ports: list[str] | None = None, every: bool = False) -> Capture:
         """Start recording every LAN's traffic in the switch (stopped at close at the
-        latest), or only what enters through `ports` (e.g. a host's, beside a flood)."""
+        latest), or only what enters through `ports` (e.g. a host's, beside a flood);
+        `every`: a bare record of each frame the decoder does not know too."""
         path = self.tmp / f"capture{len(self.captures)}.jsonl"
         bridges = [f"br{lan}" for lan in range(1, self.n_lans + 1)]
-        cap = Capture(self.switch, path, skip=bridges, ports=ports)
+        cap = Capture(self.switch, path, skip=bridges, ports=ports, every=every)
         self.captures.append(cap)
         return cap
 
@@ -187,6 +188,11 @@ class Lab:
                 if "permanent" not in words and "self" not in words:
                     return words[2]
         return None
+
+    def hub(self, lan: int = 1) -> None:
+        """Make LAN `lan`'s switch a hub: a bridge that learns nothing (ageing time 0)
+        floods every frame to every port."""
+        netns.ip("link", "set", f"br{lan}", "type", "bridge", "ageing_time", "0", ns=self.switch)
 
     def port_owner(self, port: str) -> str:
         """'A' for 'A-em0', 'client1' for 'cl1'."""

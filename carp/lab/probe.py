@@ -5,9 +5,12 @@
     ip netns exec SW python -m carp.lab.probe capture --out FILE
     ip netns exec NS python -m carp.lab.probe addrgone --ip VIP --timeout 10
     ip netns exec NS python -m carp.lab.probe flood --rate 20000 --seconds 30 --vhid 1
+    ip netns exec HOST python -m carp.lab.probe serve --port 8000 --reply A
+    ip netns exec NS python -m carp.lab.probe connect --to VIP --port 8000 --src IP[%DEV],...
 
-Each prints one JSON object (arp, ping), JSON lines (addrgone: "ready", then "gone") or
-writes JSON lines (capture).  Stdlib only, so
+Each prints one JSON object (arp, ping, connect), JSON lines (addrgone: "ready", then
+"gone") or writes JSON lines (capture); serve answers every TCP connection with its reply
+text until it is killed.  Stdlib only, so
 they start fast and never need the daemon's dependencies."""
 
 from __future__ import annotations
@@ -113,6 +116,82 @@ def _ping(args: argparse.Namespace) -> int:
     return 0 if replies else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Answer every TCP connection (IPv4 and IPv6) with the reply text, then close it:
+    the text says which host accepted the connection."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("::", args.port))
+    sock.listen(256)
+    print("ready", flush=True)
+    reply = args.reply.encode()
+    while True:
+        conn, _peer = sock.accept()
+        with conn:
+            try:
+                conn.sendall(reply)
+            except OSError:
+                pass
+
+
+def _connect_one(target: str, port: int, source: str, timeout: float) -> str:
+    addr, _, dev = source.partition("%")
+    family = socket.AF_INET6 if ":" in target else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        if dev:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+        sock.bind((addr, 0))
+        sock.connect((target, port))
+        data = b""
+        while chunk := sock.recv(256):
+            data += chunk
+        return data.decode(errors="replace")
+    except OSError as exc:
+        return f"error: {exc.strerror or exc}"
+    finally:
+        sock.close()
+
+
+def _connect(args: argparse.Namespace) -> int:
+    """One TCP connection from each source (address, or address%device), concurrently;
+    prints {source address: the reply, or "error: ..."}."""
+    import concurrent.futures
+
+    sources = [s for s in args.src.split(",") if s]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(64, len(sources) or 1)) as ex:
+        replies = list(ex.map(lambda s: _connect_one(args.to, args.port, s, args.timeout),
+                              sources))
+    json.dump({s.partition("%")[0]: r for s, r in zip(sources, replies, strict=True)}, sys.stdout)
+    print()
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    """ICMP echo requests at a fixed rate from one source, not waiting for replies: the
+    switch capture sees which host answers each one (a failover's timeline)."""
+    addr, _, dev = args.src.partition("%")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    if dev:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+    sock.bind((addr, 0))
+    ident = os.getpid() & 0xFFFF
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < args.duration:
+        n += 1
+        try:
+            sock.sendto(frames.icmp_echo(ident, n & 0xFFFF), (args.to, 0))
+        except OSError:
+            pass
+        time.sleep(max(0.0, start + n * args.interval - time.monotonic()))
+    json.dump({"sent": n, "ident": ident}, sys.stdout)
+    print()
+    return 0
+
+
 class _Stop(Exception):
     pass
 
@@ -146,7 +225,7 @@ def _capture(args: argparse.Namespace) -> int:
                 port, pkttype = addr[0], addr[2]
                 if pkttype == PACKET_OUTGOING or port in skip:
                     continue  # each frame once: where it entered the switch
-                rec = frames.decode(data)
+                rec = frames.decode(data, args.every)
                 if rec is None:
                     continue
                 t = time.time()
@@ -286,9 +365,25 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--rate", type=float, default=20000)
     f.add_argument("--seconds", type=float, default=2.0)
     f.add_argument("--kinds", default=",".join(FLOOD_KINDS))
+    c.add_argument("--every", action="store_true",
+                   help="also a bare record of every other frame")
+    s = sub.add_parser("serve", help="answer TCP connections with a text")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--reply", required=True)
+    n = sub.add_parser("connect", help="one TCP connection per source; print the replies")
+    n.add_argument("--to", required=True)
+    n.add_argument("--port", type=int, required=True)
+    n.add_argument("--src", required=True, help="comma-separated address[%%device]")
+    n.add_argument("--timeout", type=float, default=2.0)
+    e = sub.add_parser("stream", help="ICMP echo requests at a fixed rate")
+    e.add_argument("--to", required=True)
+    e.add_argument("--src", required=True, help="address[%%device]")
+    e.add_argument("--interval", type=float, default=0.002)
+    e.add_argument("--duration", type=float, default=5.0)
     args = parser.parse_args(argv)
     handler = {"arp": _arp, "ping": _ping, "capture": _capture, "addrgone": _addrgone,
-               "flood": _flood}[args.cmd]
+               "flood": _flood, "serve": _serve, "connect": _connect,
+               "stream": _stream}[args.cmd]
     return handler(args)
 
 

@@ -99,3 +99,31 @@ def test_send_errors_go_back_to_the_core(tmp_path: Path) -> None:
 
     assert asyncio.run(scenario()) == [None, 105]
     assert order == ["send", "send", "log"]
+
+
+def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Path) -> None:
+    """carpnodes balancing: the filter's state word is stored while the state change is
+    dispatched, before any netlink job (which runs in a later turn) could run."""
+    order: list[str] = []
+
+    class Balancer:
+        def set_word(self, key: str, word: int) -> None:
+            order.append(f"word {key} {word:#x}")
+
+    async def scenario() -> list[str]:
+        daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
+        host = FakeHost()
+        host.state_word = lambda key: 0x1_0000_0002_0001  # type: ignore[attr-defined]
+        daemon.loop = asyncio.get_running_loop()
+        daemon.host = host  # type: ignore[assignment]
+        daemon.status = StatusWriter(daemon.store, lambda: host.status(), order.append)
+        daemon.hooks = HookRunner(tmp_path / "hooks.d", order.append)
+        daemon.balancer = Balancer()  # type: ignore[assignment]
+        daemon._send = lambda act: None  # type: ignore[method-assign,assignment]
+        daemon.dispatch([TO_MASTER])
+        seen = list(order)
+        await asyncio.sleep(0)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert "word carp0 0x1000000020001" in seen
