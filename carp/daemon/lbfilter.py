@@ -304,6 +304,7 @@ class Balancer:
         self._ingress_links: dict[int, ebpf.TcxLink] = {}
         self._egress_links: dict[int, ebpf.TcxLink] = {}
         self._members: set[tuple[int, int, bytes]] = set()  # (ifindex, type, MAC)
+        self._refused: set[tuple[int, int]] = set()  # attachments the kernel refused
         self._ready = False
         self.failed: str | None = None  # why the kernel part is unavailable
 
@@ -424,8 +425,11 @@ class Balancer:
                 try:
                     links[index] = ebpf.TcxLink(prog, index, kind)
                 except OSError as exc:
-                    if exc.errno != errno.ENODEV:  # gone meanwhile: the next sync knows
-                        self.log(f"load balancing: attach to ifindex {index}: {exc}")
+                    # ENODEV: gone meanwhile, the next sync knows; else say it once
+                    if exc.errno != errno.ENODEV and (index, kind) not in self._refused:
+                        self._refused.add((index, kind))
+                        hint = " (tcx needs Linux 6.6)" if exc.errno == errno.EINVAL else ""
+                        self.log(f"load balancing: attach to ifindex {index}: {exc}{hint}")
 
     def _sync_members(self) -> None:
         want: set[tuple[int, int, bytes]] = set()

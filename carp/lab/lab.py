@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import string
+import subprocess
 import tempfile
 import threading
 import time
@@ -62,6 +63,7 @@ class Lab:
         self.hosts: list[Host] = []
         self.clients: list[Client] = []
         self.captures: list[Capture] = []
+        self.helpers: list[subprocess.Popen[str]] = []  # stopped by PID at close
         self.made: list[str] = []  # namespaces, in creation order
         self.tmp = Path()  # made on entry: logs of carpd, capture files
         self._old_sigterm: Any = None
@@ -137,6 +139,9 @@ class Lab:
         self._closed = True
         for cap in self.captures:
             _quietly(cap.stop)
+        for proc in self.helpers:
+            _quietly(proc.terminate)
+            _quietly(proc.wait, 5)
         for host in self.hosts:
             _quietly(host.stop_carpd, signal.SIGKILL)
         for ns in reversed(self.made):
@@ -188,6 +193,23 @@ class Lab:
                 if "permanent" not in words and "self" not in words:
                     return words[2]
         return None
+
+    def quiet_switch(self) -> None:
+        """Make the switch spend no CPU on the frames it floods: its bridges stop passing
+        a copy of every multicast frame up to the switch namespace's own stack (what a
+        hardware switch never does).  Until the lab closes."""
+        bridges = ",".join(f"br{lan}" for lan in range(1, self.n_lans + 1))
+        proc = subprocess.Popen(
+            netns.exec_argv(self.switch, netns.python_argv("carp.lab.probe", "quiet", "--dev",
+                                                           bridges)),
+            env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("the switch could not be quietened")
+        self.helpers.append(proc)
 
     def hub(self, lan: int = 1) -> None:
         """Make LAN `lan`'s switch a hub: a bridge that learns nothing (ageing time 0)

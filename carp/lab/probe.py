@@ -192,6 +192,24 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet(args: argparse.Namespace) -> int:
+    """Drop every frame the switch's bridges pass up to their own stack, until killed: a
+    hardware switch spends no CPU on what it floods, a Linux bridge receives a copy of
+    every multicast frame (balancing ip's data) itself.  A tcx program on the bridge
+    devices' ingress (carpd's own bpf(2) helpers, stdlib only); forwarding is untouched."""
+    from carp.daemon import ebpf
+    from carp.daemon.bpfasm import R0, Asm
+
+    prog = ebpf.Program(Asm().mov(R0, imm=ebpf.TC_DROP).exit().assemble(), "lab_quiet")
+    links = [ebpf.TcxLink(prog, socket.if_nametoindex(dev), ebpf.TCX_INGRESS)
+             for dev in args.dev.split(",")]
+    print("ready", flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    for link in links:
+        link.close()
+    return 0
+
+
 class _Stop(Exception):
     pass
 
@@ -380,10 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--src", required=True, help="address[%%device]")
     e.add_argument("--interval", type=float, default=0.002)
     e.add_argument("--duration", type=float, default=5.0)
+    q = sub.add_parser("quiet", help="drop what bridges pass up to their own stack")
+    q.add_argument("--dev", required=True, help="comma-separated bridge devices")
     args = parser.parse_args(argv)
     handler = {"arp": _arp, "ping": _ping, "capture": _capture, "addrgone": _addrgone,
                "flood": _flood, "serve": _serve, "connect": _connect,
-               "stream": _stream}[args.cmd]
+               "stream": _stream, "quiet": _quiet}[args.cmd]
     return handler(args)
 
 
