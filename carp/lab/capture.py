@@ -4,7 +4,6 @@ enters a bridge, tagged with the port it came in on (so with the host that sent 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -77,13 +76,7 @@ class Capture:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        netns.stop(proc, timeout=2)
         if proc.stderr:
             proc.stderr.close()
         self.poll()

@@ -135,12 +135,7 @@ class Host:
             return t
         if proc.poll() is None:
             t = time.time()
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            netns.stop(proc, sig, timeout)
         return t
 
     def kill_carpd(self) -> float:

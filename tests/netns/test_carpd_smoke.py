@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from carp.lab import netns
 from carp.store import Store
 
 pytestmark = pytest.mark.netns
@@ -146,13 +147,8 @@ def pair(tmp_path: Path) -> Iterator[tuple[Host, Host]]:
         yield a, b
     finally:
         for h in hosts:
-            if h.proc is not None and h.proc.poll() is None:
-                h.proc.send_signal(signal.SIGTERM)
-                try:
-                    h.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    h.proc.kill()
-                    h.proc.wait()
+            if h.proc is not None:
+                netns.stop(h.proc, timeout=10)
             for pid in h.watchdogs:  # ours: forked by the carpd we started
                 _wait_gone(pid, 5.0)
             print(f"----- carpd log of {h.ns}\n{h.log()}")

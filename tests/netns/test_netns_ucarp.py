@@ -132,14 +132,8 @@ class SwitchDump:
     def stop(self) -> None:
         """SIGTERM by PID (tcpdump flushes and exits), SIGKILL if it lingers."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            netns.stop(proc)
 
     def __enter__(self) -> SwitchDump:
         return self
