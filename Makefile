@@ -4,10 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
-LIBDIR := $(PREFIX)/lib/carp-for-linux
-SYSDEPS := iproute2 iperf3 mandoc procps tcpdump ucarp
+SYSDEPS := dpkg-dev iproute2 iperf3 lintian man-db mandoc procps tcpdump ucarp
 
-.PHONY: all sysdeps test lint unit demo bench fuzz tables install clean
+.PHONY: all sysdeps test lint unit demo bench fuzz tables install deb clean
 
 # Byte-compiled ahead: the environment may set PYTHONDONTWRITEBYTECODE, and then every
 # ifconfig/sysctl start would compile its modules again (tens of ms).
@@ -57,16 +56,16 @@ fuzz: all
 tables: all
 	$(PY) -m carp.ifconfig.maketables
 
+# pkg/install.sh: programs, man pages, unit; launchers name $(PREFIX), never $(DESTDIR),
+# so a staged tree moves to its real root. The BSD front ends go to
+# $(PREFIX)/lib/carp-for-linux/bsd/sbin, off PATH (README, "Debian package").
 install: all
-	$(PYTHON) -m venv $(DESTDIR)$(LIBDIR)/venv
-	$(DESTDIR)$(LIBDIR)/venv/bin/pip install -q --disable-pip-version-check .
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man4 $(DESTDIR)$(PREFIX)/share/man/man8
-	for p in ifconfig sysctl netstat carpd; do \
-	  ln -sf $(LIBDIR)/venv/bin/$$p $(DESTDIR)$(PREFIX)/sbin/$$p; done
-	install -m 644 man/carp.4 $(DESTDIR)$(PREFIX)/share/man/man4/
-	install -m 644 man/carpd.8 man/ifconfig.8 man/sysctl.8 man/netstat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/carp/hooks.d
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' systemd/carpd.service > $(DESTDIR)/etc/systemd/system/carpd.service
+	DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' PIP_PYTHON='$(PY)' sh pkg/install.sh
+
+# build/deb/carp-for-linux_VERSION_ARCH.deb (pkg/deb/build.sh), checked by lintian.
+deb: all sysdeps
+	PIP_PYTHON='$(PY)' sh pkg/deb/build.sh
+	lintian --fail-on error build/deb/*.deb
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis fuzz-crashes
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis fuzz-crashes build
