@@ -10,6 +10,7 @@
 #   $PREFIX/lib/carp-for-linux/bsd/share/man/man8/   their man pages (man-db finds them
 #                                           through PATH: ../share/man of a PATH entry)
 #   $PREFIX/share/man/man4/carp.4, man8/carpd.8, $UNITDIR/carpd.service, /etc/carp/hooks.d
+#   and, when the checkout has examples/, the examples, disabled (carpd(8) HOOKS)
 #
 # Environment: DESTDIR, PREFIX (/usr/local), PIP_PYTHON (runs pip; must be the same
 # Python version as RUNTIME_PYTHON, as netifaces is a C extension), RUNTIME_PYTHON
@@ -71,3 +72,15 @@ install -m 644 man/carpd.8 "$DESTDIR$PREFIX/share/man/man8/"
 install -m 644 man/ifconfig.8 man/sysctl.8 man/netstat.8 "$DESTDIR$bsddir/share/man/man8/"
 sed "s|@SBINDIR@|$PREFIX/sbin|" systemd/carpd.service > "$DESTDIR$UNITDIR/carpd.service"
 chmod 644 "$DESTDIR$UNITDIR/carpd.service"
+
+# 4. The examples, disabled: carpd never runs a NAME.example, and the health check's
+# timer is not enabled (nor its service able to run without the script). Its PATH puts
+# the BSD front ends first: the script speaks BSD.
+if [ -d examples ]; then
+  install -m 644 examples/hooks.d/*.example "$DESTDIR/etc/carp/hooks.d/"
+  install -m 644 examples/carp-healthcheck.example "$DESTDIR/etc/carp/"
+  sed "s|@SBINDIR@|$bsddir/sbin|" examples/systemd/carp-healthcheck.service \
+    > "$DESTDIR$UNITDIR/carp-healthcheck.service"
+  install -m 644 examples/systemd/carp-healthcheck.timer "$DESTDIR$UNITDIR/"
+  chmod 644 "$DESTDIR$UNITDIR/carp-healthcheck.service"
+fi

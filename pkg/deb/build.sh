@@ -48,9 +48,12 @@ install -m 755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@LIBS@/$libs/" \
   "$here/control.in" > "$root/DEBIAN/control"
+# every file in /etc is the admin's to change: dpkg keeps their changes on upgrade
+(cd "$root" && find etc -type f -printf '/%p\n' | sort) > "$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
   xargs -0 md5sum) > "$root/DEBIAN/md5sums"
-chmod 644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
+[ -s "$root/DEBIAN/conffiles" ] || rm "$root/DEBIAN/conffiles"
+chmod 644 "$root/DEBIAN"/[!p]*  # control, md5sums, conffiles: not the scripts
 
 dpkg-deb --root-owner-group -Zxz --build "$root" "$OUT/${name}_${version}_$arch.deb" >/dev/null
 echo "$OUT/${name}_${version}_$arch.deb"
