@@ -31,15 +31,19 @@ pydir=$libdir/python
 bsddir=$libdir/bsd
 pip="$PIP_PYTHON -m pip --disable-pip-version-check -q"
 
-# 1. Wheels: ours and the dependencies' from the index (or pip's cache); offline, the
-# ones an earlier build left in $WHEELS.
+# 1. Ours, built afresh; the dependencies' wheels that an earlier build left in $WHEELS
+# when they satisfy setup.cfg (so a build repeats itself, offline too), else the index's.
 mkdir -p "$WHEELS"
-if ! $pip wheel --no-build-isolation --wheel-dir "$WHEELS" . >&2; then
-  echo "install.sh: package index unreachable: using the wheels in $WHEELS" >&2
-  $pip wheel --no-build-isolation --no-deps --no-index --wheel-dir "$WHEELS" . >&2
+$pip wheel --no-build-isolation --no-deps --no-index --wheel-dir "$WHEELS" . >&2
+install_from_wheels() {
+  rm -rf "$DESTDIR$pydir"
+  $pip install --no-index --find-links "$WHEELS" --no-compile --target "$DESTDIR$pydir" \
+    carp-for-linux
+}
+if ! install_from_wheels 2>/dev/null; then
+  $pip wheel --no-build-isolation --wheel-dir "$WHEELS" . >&2
+  install_from_wheels
 fi
-rm -rf "$DESTDIR$pydir"
-$pip install --no-index --find-links "$WHEELS" --no-compile --target "$DESTDIR$pydir" carp-for-linux
 rm -rf "$DESTDIR$pydir/bin"  # pip's console scripts name the build's interpreter
 if [ "$BYTECOMPILE" = 1 ]; then
   # -s: the .pyc files name the installed path, not the staging one

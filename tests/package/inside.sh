@@ -10,7 +10,7 @@ BSD=/usr/lib/carp-for-linux/bsd/sbin
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 section() { echo "== $1"; }
 carpd_pids() { grep -ls "/usr/sbin/carp[d]" /proc/[0-9]*/cmdline | cut -d/ -f3 | sort -n; }
-carp_files() { find / -xdev -path /tmp -prune -o -name '*carp*' -print | sort; }
+carp_files() { find / -xdev \( -path /tmp -o -path /checkout \) -prune -o -name '*carp*' -print | sort; }
 tcx_ingress() {
   python3 -c "import sys; sys.path.insert(0, sys.argv[1])
 from carp.daemon.ebpf import TCX_INGRESS, tcx_program_count
