@@ -40,10 +40,10 @@ section "man carp"; man -w 4 carp 2>&1
 section "man ifconfig"; PATH=$BSD:$PATH man -w ifconfig 2>&1
 
 carpd >/tmp/carpd.log 2>&1 &
-for _ in $(seq 100); do [ -S /run/carp/carpd.sock ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -S /run/carp/carpd.sock ] && break; sleep 0.1; done
 "$BSD/ifconfig" carp1 create
 "$BSD/ifconfig" carp1 carpdev eth0 carpnodes 5:0,6:100 balancing ip 192.0.2.20/24
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   "$BSD/ifconfig" carp0 | grep -q MASTER && "$BSD/ifconfig" carp1 | grep -q MASTER && break
   sleep 0.1
 done

@@ -120,7 +120,7 @@ def test_carpd_replays_its_boot_files_and_runs_a_balanced_interface(
 
 def test_purge_leaves_no_process_macvlan_filter_or_file(scratch: dict[str, str]) -> None:
     assert scratch["purge"].endswith("status 0")
-    assert scratch["purged processes"] == ""
+    assert scratch["purged processes"] == "", scratch["carpd log"]
     assert scratch["purged macvlans"] == ""
     assert scratch["purged filters"] == "0"
     assert "No such file or directory" in scratch["purged rundir"]
