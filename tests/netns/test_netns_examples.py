@@ -12,14 +12,13 @@ directories (where the health check keeps its note), also when a test fails.
 from __future__ import annotations
 
 import re
-import shlex
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from carp.lab import CHECKOUT, Host
+from carp.lab import Host
 from carp.lab.netns import BIN
 from carp.lab.scenario import (
     PASS,
@@ -29,49 +28,22 @@ from carp.lab.scenario import (
     wait_states,
     wait_until,
 )
+from tests.examples import calls, enable, stand_ins
 from tests.netns.lab_fixtures import VIP, open_lab
 
 pytestmark = pytest.mark.netns
 
-EXAMPLES = CHECKOUT / "examples"
-
-# A stand-in for a system tool: records its name, arguments and (mail) its input, in one
-# write (the hooks' mails are sent in the background, perhaps two at once).
-STAND_IN = """#!/bin/sh
-{read}
-printf '%s\\n' "$(basename "$0") $*" ${{input:+"$input"}} >> "{out}"
-"""
-STAND_INS = {"systemctl": "", "logger": "", "mail": "input=$(sed 's/^/| /')"}
 # The project's ifconfig and sysctl before Linux's, as carp-healthcheck.service has them.
 FRONT_ENDS_FIRST = f"{BIN}:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def enable(example: str, dest: Path, **settings: str) -> Path:
-    """What the admin does: copy without the suffix, edit the settings, chmod 755."""
-    text = (EXAMPLES / example).read_text()
-    for key, value in settings.items():
-        text, n = re.subn(rf"^{key}=.*$", f"{key}={shlex.quote(value)}", text, flags=re.M)
-        assert n == 1, f"{example} has no setting {key}"
-    dest.write_text(text)
-    dest.chmod(0o755)
-    return dest
-
-
-def stand_ins(host: Host) -> tuple[dict[str, str], Path]:
-    """A PATH with the recording stand-ins first, then the project's front ends; the
-    file the stand-ins record into."""
-    bindir = host.lab.tmp / f"bin-{host.letter}"
-    bindir.mkdir()
+def recorded_path(host: Host) -> tuple[dict[str, str], Path]:
+    """A PATH with recording stand-ins for systemctl, logger and mail first, then the
+    project's front ends; the file the stand-ins record into."""
     out = host.lab.tmp / f"calls-{host.letter}"
-    for tool, read in STAND_INS.items():
-        (bindir / tool).write_text(STAND_IN.format(read=read, out=out))
-        (bindir / tool).chmod(0o755)
+    bindir = host.lab.tmp / f"bin-{host.letter}"
+    stand_ins(bindir, out, {"systemctl": False, "logger": False, "mail": True})
     return {"PATH": f"{bindir}:{FRONT_ENDS_FIRST}"}, out
-
-
-def calls(out: Path, tool: str) -> list[str]:
-    lines = out.read_text().splitlines() if out.exists() else []
-    return [line.split(" ", 1)[1] for line in lines if line.startswith(f"{tool} ")]
 
 
 def notified(out: Path) -> list[str]:
@@ -90,7 +62,7 @@ def test_service_and_notify_hooks_follow_a_failover() -> None:
             enable("hooks.d/50-service.example", hooks / "50-service",
                    SERVICES="1@carp0=web.service 2@carp1=other.service")
             enable("hooks.d/90-notify.example", hooks / "90-notify", MAILTO="root")
-            env, outs[host] = stand_ins(host)
+            env, outs[host] = recorded_path(host)
             host.start_carpd("-H", str(hooks), env=env)
         manpage_pair(lab)  # A MASTER, B BACKUP
         start, stop = "--no-block start web.service", "--no-block stop web.service"

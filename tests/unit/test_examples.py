@@ -1,6 +1,7 @@
 """The shipped examples (examples/): POSIX sh that shellcheck passes, disabled as they are
-installed, and systemd units that systemd reads without a complaint.  What they do is
-shown in a lab by tests/netns/test_netns_examples.py."""
+installed, systemd units that systemd reads without a complaint, and the health check's
+corners with stand-ins for ifconfig and sysctl.  What they do to a failover is shown in
+a lab by tests/netns/test_netns_examples.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from carp.daemon.hooks import hooks_in
+from tests.examples import EXAMPLES, calls, enable, stand_ins
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(EXAMPLES.rglob("*.example"))
 UNITS = sorted((EXAMPLES / "systemd").iterdir())
 
@@ -61,3 +62,42 @@ def test_systemd_reads_the_units_without_complaint(tmp_path: Path) -> None:
     lines = [line for line in (run.stdout + run.stderr).splitlines()
              if "/etc/carp/carp-healthcheck is not executable" not in line]
     assert lines == []
+
+
+def healthcheck(tmp_path: Path, **settings: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One run of the enabled script, with stand-ins for the front ends (their sysctl
+    knows no net.inet.carp.demotion, as OpenBSD's); what they recorded."""
+    out = tmp_path / "calls"
+    if not (tmp_path / "bin").exists():
+        stand_ins(tmp_path / "bin", out, {"ifconfig": False, "sysctl": False})
+    script = enable("carp-healthcheck.example", tmp_path / "carp-healthcheck", **settings)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "CARP_RUNDIR": str(tmp_path)}
+    run = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=30)
+    return run, out
+
+
+def test_healthcheck_a_check_that_hangs_has_failed(tmp_path: Path) -> None:
+    # Without the timeout the run would wait for the sleep, which then succeeds.
+    run, out = healthcheck(tmp_path, CHECK="sleep 20", CHECK_TIMEOUT="1")
+    assert run.returncode == 0, run.stderr
+    assert calls(out, "ifconfig") == ["-g carp carpdemote 50"]
+    assert (tmp_path / "carp-healthcheck.demoted").read_text() == "group 50 carp\n"
+    assert run.stdout == "carp-healthcheck: check failed (sleep 20): demoted by 50\n"
+
+
+def test_healthcheck_undoes_a_demotion_it_cannot_note(tmp_path: Path) -> None:
+    (tmp_path / "carp-healthcheck.demoted.new").mkdir()  # the note cannot be written
+    run, out = healthcheck(tmp_path, CHECK="false", DEMOTE="7", GROUP="web")
+    assert run.returncode == 1
+    assert calls(out, "ifconfig") == ["-g web carpdemote 7", "-g web -carpdemote 7"]
+    assert not (tmp_path / "carp-healthcheck.demoted").exists()
+
+
+def test_healthcheck_undoes_what_it_noted(tmp_path: Path) -> None:
+    """The note, not the settings of the day, says what to undo."""
+    healthcheck(tmp_path, CHECK="false", DEMOTE="7", GROUP="web")
+    run, out = healthcheck(tmp_path, CHECK="true", DEMOTE="50", GROUP="carp")
+    assert run.returncode == 0, run.stderr
+    assert calls(out, "ifconfig") == ["-g web carpdemote 7", "-g web -carpdemote 7"]
+    assert run.stdout == "carp-healthcheck: check passes again: demotion by 7 undone\n"
+    assert not (tmp_path / "carp-healthcheck.demoted").exists()
