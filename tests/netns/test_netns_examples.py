@@ -167,5 +167,6 @@ def test_healthcheck_says_when_the_personality_has_no_demotion() -> None:
         script = healthcheck(host, lab.tmp / "never")
         run = host.run([str(script)], check=False, env=ENV)
         assert run.returncode == 1
-        assert "carp-healthcheck: cannot demote: neither ifconfig -g carp carpdemote" in run.stderr
+        assert ("carp-healthcheck: cannot demote by 50: neither ifconfig -g carp carpdemote"
+                " nor net.inet.carp.demotion took it") in run.stderr
         assert not (host.rundir / "carp-healthcheck.demoted").exists()
