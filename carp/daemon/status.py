@@ -1,7 +1,8 @@
 """Runtime status for the front ends (status.json beside the store).
 
 Rewritten at once on a state change, and at most once a second while only counters
-change: never once per packet."""
+change: never once per packet.  The last document written is also `latest`, which the
+metrics thread reads (carp/daemon/metrics.py): it is replaced, never changed."""
 
 from __future__ import annotations
 
@@ -25,13 +26,15 @@ class StatusWriter:
         self.build = build
         self.on_error = on_error
         self._pending: asyncio.TimerHandle | None = None
+        self.latest: dict[str, Any] | None = None
 
     def write_now(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        self.latest = doc = self.build()
         try:
-            self.store.write_status(self.build())
+            self.store.write_status(doc)
         except OSError as exc:
             self.on_error(f"cannot write {self.store.status_path}: {exc.strerror}")
 

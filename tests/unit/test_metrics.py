@@ -1,0 +1,108 @@
+"""carpd's Prometheus metrics: what the collector makes of a status document, read back
+with the client library's own parser, and the server on a loopback port."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
+
+from carp.daemon import metrics
+from carp.wire import STAT_FIELDS
+
+
+def doc(state: str = "BACKUP", transitions: int = 1) -> dict[str, Any]:
+    return {
+        "pid": 1, "demotion": 240, "groups": {"carp": 1},
+        "counters": {stat: 10 + i for i, stat in enumerate(STAT_FIELDS)},
+        "vhosts": {"em0:1": {"1": {
+            "name": "em0", "state": state, "since_wall": 1700000000.5, "reason": "x",
+            "transitions": transitions, "advbase": 2, "advskew": 64, "demote": 3,
+            "drops": {"badauth": 4},
+        }}},
+    }
+
+
+def scrape_text(current: Mapping[str, Any] | None) -> str:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(metrics.CarpCollector(lambda: current))
+    return generate_latest(registry).decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples}
+
+
+def vhid(**extra: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted({"interface": "em0", "vhid": "1", **extra}.items()))
+
+
+def test_per_vhid_series() -> None:
+    got = samples(scrape_text(doc("MASTER", 2)))
+    assert [got[("carp_vhid_state", vhid(state=s))] for s in ("INIT", "BACKUP", "MASTER")] \
+        == [0.0, 0.0, 1.0]
+    assert got[("carp_vhid_transitions_total", vhid())] == 2
+    assert got[("carp_vhid_last_transition_timestamp_seconds", vhid())] == 1700000000.5
+    assert got[("carp_vhid_advbase_seconds", vhid())] == 2
+    assert got[("carp_vhid_advskew", vhid())] == 64
+    assert got[("carp_vhid_advertisement_interval_seconds", vhid())] == 2.25
+    assert got[("carp_vhid_demote", vhid())] == 3
+    assert got[("carp_vhid_packets_dropped_total", vhid(reason="badauth"))] == 4
+    assert got[("carp_demotion", ())] == 240
+    assert got[("carp_group_demotion", (("group", "carp"),))] == 1
+
+
+def test_every_carpstats_counter_is_one_series() -> None:
+    got = samples(scrape_text(doc()))
+    host = {k: v for k, v in got.items()
+            if k[0].endswith("_total") and not k[0].startswith("carp_vhid_")}
+    # each counter's distinct value shows up exactly once: none lost, none merged
+    assert sorted(host.values()) == [float(10 + i) for i in range(len(STAT_FIELDS))]
+    assert all(name.startswith("carp_") for name, _ in got)
+    assert set(metrics.COUNTERS) == set(STAT_FIELDS)
+
+
+def test_nothing_before_the_first_status() -> None:
+    assert samples(scrape_text(None)) == {}
+
+
+@pytest.mark.parametrize(("arg", "want"), [
+    ("9798", ("127.0.0.1", 9798)), ("0.0.0.0:80", ("0.0.0.0", 80)),
+    ("[::1]:9798", ("::1", 9798)), (":9798", ("127.0.0.1", 9798)),
+])
+def test_parse_listen(arg: str, want: tuple[str, int]) -> None:
+    assert metrics.parse_listen(arg) == want
+
+
+@pytest.mark.parametrize("arg", ["", "x", "1.2.3.4:0", "1.2.3.4:65536", "::1:9798", "h:p"])
+def test_parse_listen_refuses(arg: str) -> None:
+    with pytest.raises(ValueError):
+        metrics.parse_listen(arg)
+
+
+def test_server_serves_the_current_document() -> None:
+    """The library's own server, in its thread, reading whatever was published last."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    current: dict[str, Any] = {"doc": doc("BACKUP", 1)}
+    stop = metrics.serve(f"127.0.0.1:{port}", lambda: current["doc"])
+    try:
+        def get() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                return samples(r.read().decode())
+
+        assert get()[("carp_vhid_state", vhid(state="BACKUP"))] == 1
+        current["doc"] = doc("MASTER", 2)  # the loop publishes a new document
+        after = get()
+        assert after[("carp_vhid_state", vhid(state="MASTER"))] == 1
+        assert after[("carp_vhid_transitions_total", vhid())] == 2
+    finally:
+        stop()
