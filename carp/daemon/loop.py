@@ -27,6 +27,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -147,17 +148,28 @@ class Daemon:
         return 0
 
     def _serve_metrics(self) -> Callable[[], None] | None:
-        """The metrics server, if asked for; carp runs on without it if it cannot listen."""
+        """The metrics process (carp/daemon/metrics.py), if asked for; carp runs on
+        without it should it fail."""
         if self.metrics_listen is None:
             return None
-        from carp.daemon import metrics  # prometheus_client: only when asked for
+        from carp.daemon import metrics
 
         try:
-            stop = metrics.serve(self.metrics_listen, lambda: self.status.latest)
-        except (OSError, ValueError) as exc:
-            self.log.error(f"metrics: cannot listen on {self.metrics_listen}: {exc}")
+            proc = metrics.spawn(self.metrics_listen, self.store.rundir)
+        except OSError as exc:
+            self.log.error(f"metrics: cannot start: {exc.strerror}")
             return None
-        self.log.info(f"metrics on http://{self.metrics_listen}/metrics")
+        self.log.info(f"metrics on http://{self.metrics_listen}/metrics (pid {proc.pid})")
+
+        def stop() -> None:
+            assert proc.stdin is not None
+            proc.stdin.close()  # its signal to leave
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
         return stop
 
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -1,8 +1,7 @@
 """Runtime status for the front ends (status.json beside the store).
 
 Rewritten at once on a state change, and at most once a second while only counters
-change: never once per packet.  The last document written is also `latest`, which the
-metrics thread reads (carp/daemon/metrics.py): it is replaced, never changed."""
+change: never once per packet."""
 
 from __future__ import annotations
 
@@ -26,15 +25,13 @@ class StatusWriter:
         self.build = build
         self.on_error = on_error
         self._pending: asyncio.TimerHandle | None = None
-        self.latest: dict[str, Any] | None = None
 
     def write_now(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
-        self.latest = doc = self.build()
         try:
-            self.store.write_status(doc)
+            self.store.write_status(self.build())
         except OSError as exc:
             self.on_error(f"cannot write {self.store.status_path}: {exc.strerror}")
 

@@ -37,8 +37,6 @@ def test_counter_changes_coalesce(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert store.writes == 1
         writer.write_now()  # a state change: immediately
         assert store.writes == 2
-        assert writer.latest == {"pid": 1, "counters": {"packets": 50}}  # what metrics read
-        assert writer.latest is not writer.build()  # a new document each time
         writer.remove()
         assert not store.status_path.exists()
 

@@ -3,9 +3,12 @@ with the client library's own parser, and the server on a loopback port."""
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +16,10 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
-from carp.daemon import metrics
+from carp.daemon import metrics, metrics_server
+from carp.store import Store
 from carp.wire import STAT_FIELDS
+from tests.unprivileged import public_dir
 
 
 def doc(state: str = "BACKUP", transitions: int = 1) -> dict[str, Any]:
@@ -31,7 +36,7 @@ def doc(state: str = "BACKUP", transitions: int = 1) -> dict[str, Any]:
 
 def scrape_text(current: Mapping[str, Any] | None) -> str:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics.CarpCollector(lambda: current))
+    registry.register(metrics_server.CarpCollector(lambda: current))
     return generate_latest(registry).decode()
 
 
@@ -66,7 +71,7 @@ def test_every_carpstats_counter_is_one_series() -> None:
     # each counter's distinct value shows up exactly once: none lost, none merged
     assert sorted(host.values()) == [float(10 + i) for i in range(len(STAT_FIELDS))]
     assert all(name.startswith("carp_") for name, _ in got)
-    assert set(metrics.COUNTERS) == set(STAT_FIELDS)
+    assert set(metrics_server.COUNTERS) == set(STAT_FIELDS)
 
 
 def test_nothing_before_the_first_status() -> None:
@@ -93,7 +98,7 @@ def test_server_serves_the_current_document() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     current: dict[str, Any] = {"doc": doc("BACKUP", 1)}
-    stop = metrics.serve(f"127.0.0.1:{port}", lambda: current["doc"])
+    stop = metrics_server.start_server(f"127.0.0.1:{port}", lambda: current["doc"])
     try:
         def get() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
@@ -106,3 +111,50 @@ def test_server_serves_the_current_document() -> None:
         assert after[("carp_vhid_transitions_total", vhid())] == 2
     finally:
         stop()
+
+
+def test_status_file_is_decoded_again_only_when_it_changes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    reader = metrics_server.StatusFile(str(tmp_path))
+    assert reader() is None  # no carpd yet
+    store.write_status({"pid": os.getpid(), "vhosts": {}})
+    first = reader()
+    assert first is not None and first["vhosts"] == {}
+    assert reader() is first  # unchanged file: the same document
+    store.write_status({"pid": os.getpid(), "vhosts": doc()["vhosts"]})
+    second = reader()
+    assert second is not None and "em0:1" in second["vhosts"]
+
+
+def test_metrics_process_serves_as_nobody_and_leaves_with_carpd() -> None:
+    """What carpd starts with --metrics: status.json served after the drop to nobody
+    (a real scrape, after which nothing may need root's files), at a lower priority,
+    and gone once carpd's end of its stdin closes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with public_dir() as rundir:
+        Store(rundir).write_status({"pid": os.getpid(), **doc("MASTER", 2)})
+        proc = metrics.spawn(f"127.0.0.1:{port}", rundir)
+        try:
+            got: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not got:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                                timeout=5) as r:
+                        got = samples(r.read().decode())
+                except OSError:
+                    time.sleep(0.05)
+            assert got[("carp_vhid_state", vhid(state="MASTER"))] == 1
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            uids = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
+            assert uids == [str(metrics_server.NOBODY)] * 4
+            assert os.getpriority(os.PRIO_PROCESS, proc.pid) >= metrics_server.NICE
+            assert proc.stdin is not None
+            proc.stdin.close()  # carpd is gone
+            assert proc.wait(5) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
