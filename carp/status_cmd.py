@@ -21,13 +21,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from carp.wire import DROP_FIELDS
+
 USAGE = "usage: carpd status [--json]"
 NOT_RUNNING = "carpd: not running for {rundir} (no status to show)"
 HEADERS = ("interface", "vhid", "state", "advbase/skew", "demote", "master (heard)",
            "since", "reason", "transitions", "drops")
-# carpstats counters that count a dropped packet (the rest count packets received/sent)
-RECEIVED_SENT = frozenset(
-    {"ipackets", "ipackets6", "opackets", "opackets6", "preempt"})
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,11 @@ def _drops_cell(drops: Mapping[str, int]) -> str:
 
 
 def host_drops(doc: Mapping[str, Any]) -> dict[str, int]:
+    """The host's carpstats drop counters (received packets dropped, by reason)."""
     counters = doc.get("counters")
     if not isinstance(counters, dict):
         return {}
-    return {k: int(n) for k, n in counters.items() if k not in RECEIVED_SENT}
+    return {k: int(counters.get(k, 0)) for k in DROP_FIELDS}
 
 
 def table(doc: Mapping[str, Any], now: float) -> str:

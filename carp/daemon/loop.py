@@ -159,7 +159,8 @@ class Daemon:
         except OSError as exc:
             self.log.error(f"metrics: cannot start: {exc.strerror}")
             return None
-        self.log.info(f"metrics on http://{self.metrics_listen}/metrics (pid {proc.pid})")
+        # it says itself, on the standard error, if it cannot listen there
+        self.log.info(f"metrics process {proc.pid} for http://{self.metrics_listen}/metrics")
 
         def stop() -> None:
             assert proc.stdin is not None

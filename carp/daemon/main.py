@@ -37,7 +37,10 @@ LOCK_WAIT = 3.0  # a dying predecessor's watchdog may still hold the lock for a 
 
 def build_parser() -> argparse.ArgumentParser:
     """carpd's options (also read by the test that carpd.8 documents each of them)."""
-    p = argparse.ArgumentParser(prog="carpd", description="userland CARP daemon")
+    p = argparse.ArgumentParser(
+        prog="carpd", description="userland CARP daemon",
+        epilog="carpd status [--json]: every vhid of this host on one screen (carpd.8, STATUS)",
+    )
     p.add_argument("-d", action="store_true", dest="debug", help="debug logging to stderr")
     p.add_argument("-n", action="store_true", dest="check",
                    help="check the boot configuration, print what it would do, exit")

@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from carp.daemon.metrics import parse_listen
 from carp.states import BACKUP, INIT, MASTER
+from carp.wire import DROP_FIELDS
 
 STATES = (INIT, BACKUP, MASTER)
 VHID_LABELS = ("interface", "vhid")
@@ -40,9 +41,7 @@ COUNTERS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "ostates": ("carp_state_updates_sent", "state updates sent (carpstats ostates)", ()),
     "preempt": ("carp_transitions_to_master", "transitions to master (carpstats preempt)", ()),
     **{stat: ("carp_packets_dropped", "received CARP packets dropped, by carpstats counter",
-              (("reason", stat),))
-       for stat in ("badif", "badttl", "hdrops", "badsum", "badver", "badlen", "badauth",
-                    "badvhid", "badaddrs")},
+              (("reason", stat),)) for stat in DROP_FIELDS},
 }
 
 
@@ -79,7 +78,7 @@ class CarpCollector(Collector):
                                     "packets dropped after they reached the vhid",
                                     labels=(*VHID_LABELS, "reason"))
         for key, per_vhid in sorted((doc.get("vhosts") or {}).items()):
-            for vhid, e in sorted(per_vhid.items()):
+            for vhid, e in sorted(per_vhid.items(), key=lambda kv: int(kv[0])):
                 labels = (str(e.get("name") or key), str(vhid))
                 for s in STATES:
                     state.add_metric((*labels, s), 1.0 if e.get("state") == s else 0.0)

@@ -158,3 +158,15 @@ def test_metrics_process_serves_as_nobody_and_leaves_with_carpd() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_metrics_process_says_why_it_cannot_listen(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with public_dir() as rundir:
+            assert metrics_server.main([f"127.0.0.1:{port}", str(rundir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"carpd: metrics: cannot serve on 127.0.0.1:{port}: ")
+    assert "Address already in use" in err

@@ -20,7 +20,8 @@ def doc() -> dict[str, object]:
     return {
         "pid": os.getpid(), "personality": "openbsd", "updated": NOW - 0.5, "demotion": 0,
         "groups": {"carp": 0}, "suppress_preempt": 0,
-        "counters": {"ipackets": 900, "opackets": 40, "badauth": 3, "badvhid": 7, "badttl": 0},
+        "counters": {"ipackets": 900, "opackets": 40, "badauth": 3, "badvhid": 7, "badttl": 0,
+                     "preempt": 2, "ostates": 1, "onomem": 0},
         "vhosts": {
             "carp1": {"2": {
                 "name": "carp1", "carpdev": "eth0", "state": "MASTER", "advbase": 1,
