@@ -45,7 +45,6 @@ COUNTERS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-
 class CarpCollector(Collector):
     """Reads the current status document (status.json's shape) at each scrape."""
 
