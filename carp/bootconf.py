@@ -23,14 +23,14 @@ cloned-interface creation, then physical interfaces, then carp interfaces.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
+
+from carp import selfrun
 
 Kind = Literal["ifconfig", "sysctl"]
 
@@ -310,14 +310,9 @@ def plan(root: Path = Path("/")) -> list[Step]:
 def _run_sysctl(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     """sysctl(8) as a program, as a BSD's rc runs it for sysctl.conf: the sysctl front
     end sits above this package and is never imported by it."""
-    # Told where this package is: an installed launcher (python3 -I) puts its directory
-    # on sys.path itself, so the bare interpreter would find no `sysctl` package.
-    beside_carp = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(filter(None, [beside_carp, os.environ.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-m", "sysctl.cli", *argv],
+        selfrun.argv("sysctl.cli", *argv), env=selfrun.environ(),
         stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
-        env={**os.environ, "PYTHONPATH": path},
     )
     stdout.write(proc.stdout)
     stderr.write(proc.stderr)
