@@ -9,7 +9,17 @@ checkout=$2
 BSD=/usr/lib/carp-for-linux/bsd/sbin
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 section() { echo "== $1"; }
-carpd_pids() { grep -ls "/usr/sbin/carp[d]" /proc/[0-9]*/cmdline | cut -d/ -f3 | sort -n; }
+# carpd, its watchdog, its metrics process (python3 -m carp.daemon.metrics_server)
+carpd_pids() { grep -lsE 'carp(d|[.]daemon)' /proc/[0-9]*/cmdline | cut -d/ -f3 | sort -n; }
+metrics() {
+  python3 -c "import time, urllib.request
+for _ in range(100):
+    try:
+        print(urllib.request.urlopen('http://127.0.0.1:9798/metrics', timeout=5).read().decode())
+        break
+    except OSError:
+        time.sleep(0.1)"
+}
 carp_files() { find / -xdev \( -path /tmp -o -path /checkout \) -prune -o -name '*carp*' -print | sort; }
 tcx_ingress() {
   python3 -c "import sys; sys.path.insert(0, sys.argv[1])
@@ -39,7 +49,7 @@ section "ifconfig -a"; "$BSD/ifconfig" -a 2>&1; echo "status $?"
 section "man carp"; man -w 4 carp 2>&1
 section "man ifconfig"; PATH=$BSD:$PATH man -w ifconfig 2>&1
 
-carpd >/tmp/carpd.log 2>&1 &
+carpd --metrics 127.0.0.1:9798 >/tmp/carpd.log 2>&1 &
 for _ in $(seq 300); do [ -S /run/carp/carpd.sock ] && break; sleep 0.1; done
 "$BSD/ifconfig" carp1 create
 "$BSD/ifconfig" carp1 carpdev eth0 carpnodes 5:0,6:100 balancing ip 192.0.2.20/24
@@ -50,6 +60,8 @@ done
 section "sysctl preempt"; "$BSD/sysctl" net.inet.carp.preempt 2>&1
 section carp0; "$BSD/ifconfig" carp0 2>&1
 section carp1; "$BSD/ifconfig" carp1 2>&1
+section "carpd status"; carpd status 2>&1
+section metrics; metrics | grep '^carp_vhid_state'
 facts running
 
 section purge; dpkg --purge carp-for-linux 2>&1; echo "status $?"

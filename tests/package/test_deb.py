@@ -5,8 +5,8 @@ The package is tried in a scratch root (scratch_root.sh): an overlayfs over / wi
 tmpfs upper directory, in private mount, network and PID namespaces, so the real root
 filesystem is never written and everything left -- processes, the veth pair, the
 mounts -- ends with the namespaces, even when a check fails. inside.sh installs the
-package there, runs `carpd -n` and the BSD `ifconfig -a`, starts carpd on a boot file
-and a balanced carpnodes interface, then purges it.
+package there, runs `carpd -n` and the BSD `ifconfig -a`, starts carpd (with its
+metrics) on a boot file and a balanced carpnodes interface, then purges it.
 """
 
 from __future__ import annotations
@@ -113,7 +113,15 @@ def test_carpd_replays_its_boot_files_and_runs_a_balanced_interface(
     assert scratch["sysctl preempt"] == "net.inet.carp.preempt=1"
     assert "\tcarp: MASTER carpdev eth0 vhid 1 advbase 1 advskew 0" in scratch["carp0"]
     assert "\t\tstate MASTER vhid 5 advskew 0" in scratch["carp1"]
-    assert scratch["running processes"].split()  # carpd and its watchdog
+    assert len(scratch["running processes"].split()) == 3  # carpd, watchdog, metrics
+
+
+def test_carpd_status_and_its_metrics_run_from_the_package(scratch: dict[str, str]) -> None:
+    """tabulate and prometheus_client are in the package; the metrics process, a child
+    of carpd, finds them."""
+    assert scratch["carpd status"].splitlines()[2].split()[:3] == ["carp0", "1", "MASTER"]
+    assert 'carp_vhid_state{interface="carp0",state="MASTER",vhid="1"} 1.0' in (
+        scratch["metrics"].splitlines())
     assert scratch["running macvlans"].split() == ["carp0@eth0", "carp1@eth0"]
     assert scratch["running filters"] == "1"
 
