@@ -31,6 +31,14 @@ pydir=$libdir/python
 bsddir=$libdir/bsd
 pip="$PIP_PYTHON -m pip --disable-pip-version-check -q"
 
+# netifaces is built for PIP_PYTHON's version: the launchers' interpreter must match it.
+minor() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+if [ "$(minor "$PIP_PYTHON")" != "$(minor "$RUNTIME_PYTHON")" ]; then
+  echo "install.sh: $PIP_PYTHON is Python $(minor "$PIP_PYTHON"), $RUNTIME_PYTHON" \
+    "$(minor "$RUNTIME_PYTHON"): the C extension would not load" >&2
+  exit 1
+fi
+
 # 1. Ours, built afresh; the dependencies' wheels that an earlier build left in $WHEELS
 # when they satisfy setup.cfg (so a build repeats itself, offline too), else the index's.
 mkdir -p "$WHEELS"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds build/deb/carp-for-linux_VERSION_ARCH.deb with dpkg-deb from a staged
 # `pkg/install.sh` tree (PREFIX=/usr): no debian/ directory, no debhelper.
-# Architecture-specific: netifaces-plus, a C extension for this python3 (3.11), is in it.
+# Architecture-specific: netifaces-plus, a C extension for this python3, is in it.
 # Run from the top of the checkout; PIP_PYTHON as for pkg/install.sh; OUT (build/deb).
 set -eu
 OUT=${OUT:-build/deb}
@@ -43,10 +43,14 @@ shlibdeps() {
   rm -rf "$work"
 }
 libs=$(shlibdeps)
+# the Python the launchers run (/usr/bin/python3), up to its next minor version: the C
+# extension is built for its ABI
+python=$(/usr/bin/python3 -c 'import sys; v = sys.version_info
+print(f"python3 (>= {v[0]}.{v[1]}), python3 (<< {v[0]}.{v[1] + 1})")')
 
 install -m 755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@LIBS@/$libs/" \
+sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@LIBS@/$libs/" -e "s/@PYTHON@/$python/" \
   "$here/control.in" > "$root/DEBIAN/control"
 # every file in /etc is the admin's to change: dpkg keeps their changes on upgrade
 (cd "$root" && find etc -type f -printf '/%p\n' | sort) > "$root/DEBIAN/conffiles"
