@@ -57,6 +57,8 @@ for _ in $(seq 300); do
   "$BSD/ifconfig" carp0 | grep -q MASTER && "$BSD/ifconfig" carp1 | grep -q MASTER && break
   sleep 0.1
 done
+# an upgrade (here to the same version) leaves a carpd started by hand running
+section reinstall; dpkg -i "$deb" 2>&1; echo "status $?"
 section "sysctl preempt"; "$BSD/sysctl" net.inet.carp.preempt 2>&1
 section carp0; "$BSD/ifconfig" carp0 2>&1
 section carp1; "$BSD/ifconfig" carp1 2>&1
