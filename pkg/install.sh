@@ -52,7 +52,7 @@ if ! install_from_wheels 2>/dev/null; then
   $pip wheel --no-build-isolation --wheel-dir "$WHEELS" . >&2
   install_from_wheels
 fi
-rm -rf "$DESTDIR$pydir/bin"  # pip's console scripts name the build's interpreter
+rm -rf "$DESTDIR${pydir:?}/bin"  # pip's console scripts name the build's interpreter
 if [ "$BYTECOMPILE" = 1 ]; then
   # -s: the .pyc files name the installed path, not the staging one
   "$RUNTIME_PYTHON" -m compileall -q -s "$DESTDIR" -p / "$DESTDIR$pydir" >/dev/null

@@ -14,7 +14,8 @@ doc=$root/usr/share/doc/$name
 
 rm -rf "$OUT"
 mkdir -p "$root/DEBIAN" "$doc"
-DESTDIR=$root PREFIX=/usr UNITDIR=/lib/systemd/system BYTECOMPILE=0 sh pkg/install.sh
+DESTDIR=$root PREFIX=/usr UNITDIR=/lib/systemd/system RUNTIME_PYTHON=/usr/bin/python3 \
+  BYTECOMPILE=0 sh pkg/install.sh
 
 # Debian's rules for what the tree holds: compressed man pages and changelog, the
 # copyright file, no byte code (postinst compiles it), stripped shared objects, no
@@ -48,10 +49,15 @@ libs=$(shlibdeps)
 python=$(/usr/bin/python3 -c 'import sys; v = sys.version_info
 print(f"python3 (>= {v[0]}.{v[1]}), python3 (<< {v[0]}.{v[1] + 1})")')
 
-install -m 755 "$here/postinst" "$here/prerm" "$here/postrm" "$root/DEBIAN/"
+# the maintainer scripts name the units the tree has (carpd's, and the examples')
+units=$(cd "$root/lib/systemd/system" && echo *)
+for script in postinst prerm postrm; do
+  sed "s/@UNITS@/$units/" "$here/$script" > "$root/DEBIAN/$script"
+  chmod 755 "$root/DEBIAN/$script"
+done
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@LIBS@/$libs/" -e "s/@PYTHON@/$python/" \
-  "$here/control.in" > "$root/DEBIAN/control"
+sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
+  -e "s/@LIBS@/$libs/" -e "s/@PYTHON@/$python/" "$here/control.in" > "$root/DEBIAN/control"
 # every file in /etc is the admin's to change: dpkg keeps their changes on upgrade
 (cd "$root" && find etc -type f -printf '/%p\n' | sort) > "$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |

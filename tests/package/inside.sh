@@ -20,11 +20,14 @@ for _ in range(100):
     except OSError:
         time.sleep(0.1)"
 }
-carp_files() { find / -xdev \( -path /tmp -o -path /checkout \) -prune -o -name '*carp*' -print | sort; }
+carp_files() {
+  find / -xdev \( -path /tmp -o -path /checkout \) -prune -o -name '*carp*' -print | sort
+}
 tcx_ingress() {
   python3 -c "import sys; sys.path.insert(0, sys.argv[1])
 from carp.daemon.ebpf import TCX_INGRESS, tcx_program_count
-print(tcx_program_count(int(sys.argv[2]), TCX_INGRESS))" "$checkout" "$(cat "/sys/class/net/$1/ifindex")"
+print(tcx_program_count(int(sys.argv[2]), TCX_INGRESS))" \
+    "$checkout" "$(cat "/sys/class/net/$1/ifindex")"
 }
 facts() {  # what must be gone after the purge
   section "$1 processes"; carpd_pids
@@ -40,7 +43,8 @@ ip link set eth0 up
 ip addr add 192.0.2.2/24 dev eth0
 before=$(carp_files)
 # a boot file carpd replays at start (the carp(4) example's form)
-echo "inet 192.0.2.10 255.255.255.0 192.0.2.255 vhid 1 carpdev eth0 pass secret" > /etc/hostname.carp0
+echo "inet 192.0.2.10 255.255.255.0 192.0.2.255 vhid 1 carpdev eth0 pass secret" \
+  > /etc/hostname.carp0
 echo "net.inet.carp.preempt=1" >> /etc/sysctl.conf
 
 section install; dpkg -i "$deb" 2>&1; echo "status $?"
