@@ -1,5 +1,11 @@
-"""sysctl(8): read and write the `net.inet.*` tree; other names go to Linux /proc/sys.
+"""sysctl(8): read and write the `net.inet.*` tree; everything else is procps's.
 
+Who owns a command line (sysctl/procps.py, docs/userland.md §3):
+- it names a BSD node (an argument, or a line of a BSD `-f file`): ours, in the BSD
+  dialect; a Linux name among BSD ones is shown by procps, in its own words, in place;
+- it lists everything (`-a`, OpenBSD's bare `sysctl`): the BSD tree in the BSD format,
+  then procps's `sysctl -a`, untouched;
+- anything else (Linux names, `-p`, `--system`, `-r`, ...): procps, exec'd as typed.
 The personality in the store picks the dialect (output layout, errors, exit status).
 Reads only open the store file; writes run in one store transaction (atomic, locked)
 and then wait until carpd applied the new generation.  Keep imports minimal: this
@@ -14,7 +20,7 @@ import sys
 from carp import mib
 from carp.stdio import byte_faithful
 from carp.store import Store, StoreError, policy_of
-from sysctl import linux
+from sysctl import linux, procps
 from sysctl.dialect import EINVAL_TEXT, EPERM_TEXT, BadNumber, Dialect
 
 TYPE_CHECKING = False
@@ -105,6 +111,7 @@ class Runner:
         self.store = store
         self.writable = writable  # False: the store could not be locked (EPERM)
         self.failures = 0
+        self.linux_status = 0  # procps's status for a failed Linux name (mixed lines)
         self._status: Mapping[str, object] | None = None
         self._status_read = False
         self.fname: str | None = None
@@ -256,20 +263,17 @@ class Runner:
     # -- Linux pass-through ---------------------------------------------------------
 
     def linux(self, name: str, value: str | None) -> None:
-        if value is not None:
-            self.write_linux(name, name, value, value)
-        elif linux.is_dir(name):
-            for leaf, leaf_value in linux.walk(name):
-                self.show(leaf, leaf_value)
-        else:
-            try:
-                text = linux.read(name)
-            except FileNotFoundError:
-                self.unknown(name, linux.unknown_at(name))
-            except OSError as exc:
-                self.fail(self.d.kernel_error(name, "", os.strerror(exc.errno or 0)))
-            else:
-                self.show(name, text)
+        """A Linux name in a BSD command line: procps shows or writes it, byte for byte."""
+        arg = name if value is None else f"{name}={value}"
+        if "\0" in arg:  # from a -f file: no argv can carry it to procps
+            self.unknown(name, linux.unknown_at(name))
+            return
+        status = procps.run([*procps_flags(self.opts), arg])
+        if status is None:
+            self.fail(f"{name}: {procps.missing_text()}")
+        elif status:
+            self.failures += 1
+            self.linux_status = status
 
     def write_linux(self, shown: str, lname: str, value: str, typed: str) -> None:
         """Write /proc/sys for `lname`; messages use the name the admin typed."""
@@ -338,24 +342,71 @@ def run(runner: Runner, items: list[tuple[str, int]], fname: str | None) -> None
             return
 
 
+def names_bsd_node(args: list[str]) -> bool:
+    """Whether the command line is BSD business: a node of the BSD tree is named as an
+    argument or on a line of the file of a BSD `-f file` (procps's `-f` is its `-p`)."""
+    if any(not a.startswith("-") and mib.is_bsd_name(_name_of(a)) for a in args):
+        return True
+    fname = _file_option(args)
+    if fname is None:
+        return False
+    try:
+        with open(fname, encoding="utf-8", errors="surrogateescape") as f:
+            return any(mib.is_bsd_name(_name_of(line.split("#", 1)[0])) for line in f)
+    except OSError:
+        return False
+
+
+def _name_of(arg: str) -> str:
+    """The name in `name=value` (or a FreeBSD file's `name: value`)."""
+    return arg.split("=", 1)[0].split(":", 1)[0].strip()
+
+
+def _file_option(args: list[str]) -> str | None:
+    """The argument of `-f` as BSD getopt(3) reads it (`-f file`, `-qffile`), or None."""
+    for i, word in enumerate(args):
+        if word == "--" or not word.startswith("-") or word.startswith("--") or word == "-":
+            return None
+        pos = word.find("f")
+        if pos > 0:
+            return word[pos + 1 :] or (args[i + 1] if i + 1 < len(args) else None)
+    return None
+
+
+def procps_flags(opts: Options) -> list[str]:
+    """The BSD flags in effect that mean the same to procps, in its letters."""
+    pairs = ((opts.values_only, "-n"), (opts.names_only, "-N"), (opts.quiet, "-q"),
+             (opts.ignore, "-e"))
+    return [flag for on, flag in pairs if on]
+
+
 def main(argv: list[str] | None = None) -> int:
     byte_faithful(sys.stdout, sys.stderr)
     args = sys.argv[1:] if argv is None else argv
+    bsd = names_bsd_node(args)
+    if not bsd and any(not a.startswith("-") for a in args):
+        return procps.exec_(args)  # Linux names, procps's files and patterns
     store = Store()
     try:
         doc = store.load_doc()
         pol = policy_of(doc)
     except (StoreError, ValueError) as exc:
+        if not bsd and args:
+            return procps.exec_(args)  # our store never stands in Linux's way
         sys.stderr.write(f"sysctl: {exc}\n")
         return 1
     try:
         opts, names = parse_options(pol, args)
+        if not bsd and opts.file is not None:
+            return procps.exec_(args)  # `-ffile` naming no BSD node: procps loads it
         if pol.sysctl_d_alone_lists_all and opts.descr and not names and opts.file is None:
             opts.all = True
         if not names and opts.file is None and not (opts.all or pol.sysctl_lists_without_args):
             raise Usage("")
         items = _items(opts, names)
     except Usage as exc:
+        if not bsd and args:
+            return procps.exec_(args)  # -p, --system, -X, -n alone ...: procps's options
         if str(exc):
             sys.stderr.write(f"sysctl: {exc}\n")
         sys.stderr.write(pol.sysctl_usage + "\n")
@@ -368,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not items:
             runner.listing(mib.listing(pol))
+            if not opts.descr:  # procps has no descriptions (its -d is --help)
+                return procps.exec_(["-a", *procps_flags(opts)])
         elif _writes_store(items, pol, opts.file is not None):
             _run_writing(runner, store, items, opts.file)
         else:
@@ -377,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"sysctl: {exc}\n")
         return 1
     sys.stdout.flush()
-    return pol.sysctl_exit_status(runner.failures)
+    return pol.sysctl_exit_status(runner.failures) or runner.linux_status
 
 
 def _run_writing(runner: Runner, store: Store, items: list[tuple[str, int]],
