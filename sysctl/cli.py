@@ -1,6 +1,6 @@
 """sysctl(8): read and write the `net.inet.*` tree; everything else is procps's.
 
-Who owns a command line (sysctl/procps.py, docs/userland.md §3):
+Who owns a command line (sysctl/procps.py, docs/userland.md §8):
 - it names a BSD node (an argument, or a line of a BSD `-f file`): ours, in the BSD
   dialect; a Linux name among BSD ones is shown by procps, in its own words, in place;
 - it lists everything (`-a`, OpenBSD's bare `sysctl`): the BSD tree in the BSD format,

@@ -4,7 +4,7 @@ The BSD front end owns the `net.inet`/`net.inet6` tree (carp.mib.BSD_ROOTS).  A 
 line that names none of it — `sysctl -p`, `sysctl --system`, `sysctl net.ipv4.ip_forward`,
 `sysctl -w kernel.x=1` — is handed to the real procps program with the same arguments
 (exec: same output, errors and exit status), so installing us ahead of /usr/sbin on PATH
-changes nothing Linux's scripts see (issue 12; docs/userland.md §3).
+changes nothing Linux's scripts see (issue 12; docs/userland.md §8).
 """
 
 from __future__ import annotations
