@@ -151,3 +151,20 @@ def test_freebsd_address_without_mask_warns_and_is_classful(tmp_path: Path) -> N
     r = h("em0", "10.0.0.5")
     assert r.code == 0 and r.err.startswith("ifconfig: WARNING: setting interface address")
     assert h.netlink.made[0][1].add == [NewAddress("10.0.0.5", 8, "10.255.255.255")]
+
+
+@pytest.mark.parametrize(
+    ("argv", "err"),
+    [(("em0", "mtu", "1400"), "ifconfig: SIOCSIFMTU: Operation not permitted\n"),
+     (("em0", "down"), "ifconfig: SIOCSIFFLAGS: Operation not permitted\n"),
+     (("em0", "10.0.0.5/24"), "ifconfig: SIOCAIFADDR: Operation not permitted\n")],
+)
+def test_not_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...],
+                  err: str) -> None:
+    h = host(tmp_path)
+
+    def denied(self: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(h.store), "transaction", denied)
+    assert refused(h, *argv) == err
