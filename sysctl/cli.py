@@ -13,6 +13,7 @@ runs: no store, no dialect (those are sysctl/bsd.py's, imported for BSD business
 
 from __future__ import annotations
 
+import os
 import sys
 
 from carp.mib import is_bsd_name
@@ -35,7 +36,7 @@ def names_bsd_node(args: list[str]) -> bool:
     if any(not a.startswith("-") and is_bsd_name(_name_of(a)) for a in args):
         return True
     fname = _file_option(args)
-    if fname is None:
+    if fname is None or not os.path.isfile(fname):  # a pipe could be read only once
         return False
     try:
         with open(fname, encoding="utf-8", errors="surrogateescape") as f:
