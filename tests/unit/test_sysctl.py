@@ -443,13 +443,15 @@ def test_f_file(sysctl, env: Path, tmp_path: Path) -> None:
 # -- Linux pass-through --------------------------------------------------------------
 
 
-# The forms Linux's scripts and units use, none naming a BSD node; --system only with
-# --dry-run (it would load the host's sysctl.d); -p FILE's effect: tests/netns.
+# The forms Linux's scripts and units use, none naming a BSD node, none writing the
+# host's settings: --system only with --dry-run, no bare -p (it would load the host's
+# sysctl.d and sysctl.conf); the effect of -p FILE and writes: tests/netns.
 PROCPS_FORMS = [
     ("net.ipv4.ip_forward",), ("-n", "net.ipv4.ip_forward"), ("-N", "kernel.ostype"),
     ("net.ipv4.ip_forward", "kernel.ostype"), ("-e", "kernel.nope"), ("kernel.nope",),
     ("net.ipv4.tcp_rmem",), ("net.ipv4.conf.lo",), ("-r", "^net.ipv4.conf.lo.forw"),
-    ("-p", "/nonexistent.conf"), ("-p",), ("-f", "/nonexistent.conf"), ("--load=/dev/null",),
+    ("-p", "/nonexistent.conf"), ("-p", "/dev/null"), ("-f", "/nonexistent.conf"),
+    ("--load=/dev/null",),
     ("--dry-run", "--system"), ("-Z",), ("-b", "kernel.ostype"), ("-w", "kernel.ostype"),
     ("-X", "-N"), ("kernel.ostype", "-n"),
 ]
