@@ -50,6 +50,10 @@ echo "net.inet.carp.preempt=1" >> /etc/sysctl.conf
 section install; dpkg -i "$deb" 2>&1; echo "status $?"
 section "carpd -n"; carpd -n 2>&1; echo "status $?"
 section "ifconfig -a"; "$BSD/ifconfig" -a 2>&1; echo "status $?"
+# the package owning sysctl (/sbin or, usr-merged, /usr/sbin), and a Linux name via the BSD one
+section "linux sysctl"
+dpkg -S /sbin/sysctl /usr/sbin/sysctl 2>/dev/null | cut -d: -f1 | sort -u
+PATH=$BSD:$PATH sysctl -n kernel.ostype 2>&1
 section "man carp"; man -w 4 carp 2>&1
 section "man ifconfig"; PATH=$BSD:$PATH man -w ifconfig 2>&1
 

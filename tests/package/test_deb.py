@@ -104,6 +104,12 @@ def test_it_installs_and_its_programs_run(scratch: dict[str, str]) -> None:
     assert scratch["ifconfig -a"].endswith("status 0")
 
 
+def test_linux_sysctl_stays_procps_and_the_path_line_hands_it_linux_names(
+    scratch: dict[str, str],
+) -> None:
+    assert scratch["linux sysctl"].splitlines() == ["procps", "Linux"]
+
+
 def test_man_finds_carp_4_and_with_the_path_line_the_bsd_ifconfig(
     scratch: dict[str, str],
 ) -> None:
