@@ -1,5 +1,5 @@
 #!/bin/sh
-# Usage: unshare --mount --net --pid --fork --propagation private \
+# Usage: unshare --mount --net --pid --fork --kill-child --propagation private \
 #          sh scratch_root.sh DEB INSIDE CHECKOUT
 # A scratch root: an overlayfs over / whose upper directory is a tmpfs, with its own
 # /proc, /sys, /run and /tmp and CHECKOUT read-only at /checkout, in which INSIDE runs

@@ -63,7 +63,10 @@ def lintian(deb: Path) -> Iterator[subprocess.Popen[str]]:
 def scratch(deb: Path, lintian: subprocess.Popen[str]) -> dict[str, str]:
     real_root_had = Path("/usr/lib/carp-for-linux").exists()
     proc = subprocess.run(
-        ["unshare", "--mount", "--net", "--pid", "--fork", "--propagation", "private",
+        # --kill-child: should unshare be killed (the timeout), its child, PID 1 of the
+        # namespace, dies too, and every process in it with it
+        ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child",
+         "--propagation", "private",
          "sh", str(HERE / "scratch_root.sh"), str(deb), str(HERE / "inside.sh"), str(ROOT)],
         capture_output=True, text=True, timeout=180, check=False,
     )
