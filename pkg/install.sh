@@ -39,6 +39,14 @@ if [ "$(minor "$PIP_PYTHON")" != "$(minor "$RUNTIME_PYTHON")" ]; then
   exit 1
 fi
 
+# pip wheel --no-build-isolation needs bdist_wheel: the wheel package (the dev extra) or a
+# setuptools of 70.1 or later
+if ! "$PIP_PYTHON" -c 'import wheel' 2>/dev/null &&
+   ! "$PIP_PYTHON" -c 'import setuptools.command.bdist_wheel' 2>/dev/null; then
+  echo "install.sh: $PIP_PYTHON cannot build wheels: pip install wheel (make does)" >&2
+  exit 1
+fi
+
 # 1. Ours, built afresh; the dependencies' wheels that an earlier build left in $WHEELS
 # when they satisfy setup.cfg (so a build repeats itself, offline too), else the index's.
 mkdir -p "$WHEELS"
