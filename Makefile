@@ -21,7 +21,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Debian packages the tests and the demo use, installed only when missing
-# (tcpdump and ucarp: the interworking tests, which must not skip in CI; iperf3: make bench).
+# (tcpdump, ucarp and keepalived: the interworking tests, which must not skip in CI; iperf3:
+# make bench).  Debian's keepalived ships no keepalived.conf, so its unit
+# (ConditionFileNotEmpty) starts nothing in the root namespace.
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
