@@ -59,8 +59,14 @@ class Event:
         return env
 
 
+# Never run, executable or not: editor backups, dpkg's leftovers, and the shipped examples
+# (examples/hooks.d, installed as NAME.example: a copy without the suffix enables one, so
+# a package upgrade that resets the example's mode cannot switch a hook on or off).
+SKIPPED_SUFFIXES = ("~", ".disabled", ".example", ".dpkg-old", ".dpkg-new", ".dpkg-dist")
+
+
 def hooks_in(directory: Path) -> list[Path]:
-    """Executable regular files in name order; editor backups and dotfiles are skipped."""
+    """Executable regular files in name order; dotfiles and SKIPPED_SUFFIXES are skipped."""
     try:
         entries = sorted(directory.iterdir(), key=lambda p: p.name)
     except OSError:
@@ -69,7 +75,7 @@ def hooks_in(directory: Path) -> list[Path]:
         p
         for p in entries
         if not p.name.startswith(".")
-        and not p.name.endswith(("~", ".disabled", ".dpkg-old", ".dpkg-new"))
+        and not p.name.endswith(SKIPPED_SUFFIXES)
         and p.is_file()
         and os.access(p, os.X_OK)
     ]

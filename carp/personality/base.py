@@ -267,3 +267,7 @@ class Personality:
     # netstat(1): `netstat -s -p carp`, (counter, line) with {n} the count and {s} the
     # plural "s"; the counters are carp.wire.STAT_FIELDS.
     netstat_carp_layout: tuple[tuple[str, str], ...]
+    # `netstat --libxo json -s -p carp`: (counter, libxo key) in the layout's order, as
+    # xo_emit names them; () where netstat has no libxo (it takes --libxo for an unknown
+    # option, as getopt does: only FreeBSD's netstat is built with libxo).
+    netstat_carp_libxo: tuple[tuple[str, str], ...] = ()

@@ -165,6 +165,22 @@ class FreeBSD(Personality):
         ("opackets6", "\t{n} packet{s} sent (IPv6)"),
         ("onomem", "\t\t{n} send failed due to mbuf memory error"),
     )
+    # the same lines' xo_emit field names ({:received-inet-packets/%ju} ...)
+    netstat_carp_libxo = (
+        ("ipackets", "received-inet-packets"),
+        ("ipackets6", "received-inet6-packets"),
+        ("badttl", "dropped-wrong-ttl"),
+        ("hdrops", "dropped-short-header"),
+        ("badsum", "dropped-bad-checksum"),
+        ("badver", "dropped-bad-version"),
+        ("badlen", "dropped-short-packet"),
+        ("badauth", "dropped-bad-authentication"),
+        ("badvhid", "dropped-bad-vhid"),
+        ("badaddrs", "dropped-bad-address-list"),
+        ("opackets", "sent-inet-packets"),
+        ("opackets6", "sent-inet6-packets"),
+        ("onomem", "send-failed-memory-error"),
+    )
 
 
 POLICY = FreeBSD()
