@@ -206,7 +206,7 @@ class FreeBSDValidator(Validator):
         if ttl != 255:
             return _drop_at(acts, v, "badttl", LOG_INFO, "packet",
                             f"vrrp_input_c: received ttl {ttl} != 255 on {dev}")
-        acts += cast("VrrpHost", v).accept_vrrp(adv, now, family)
+        acts += cast("VrrpHost", v).accept_vrrp(adv, now, family, src)
         return v
 
 

@@ -83,8 +83,10 @@ class VrrpHost(VirtualHost):
 
     # -- receiving ---------------------------------------------------------------------
 
-    def accept_vrrp(self, adv: VrrpAdvert, now: float, family: int = 0) -> list[Action]:
-        """A valid advertisement for this vhid (checksum, TTL and version checked)."""
+    def accept_vrrp(self, adv: VrrpAdvert, now: float, family: int = 0, src: str = ""
+                    ) -> list[Action]:
+        """A valid advertisement for this vhid (checksum, TTL and version checked) from
+        `src`, of `family` (whose master-down timer it restarts)."""
         if self.prio == OWNER:
             return [Log(LOG_DEBUG, "packet",
                         "vrrp_input_c: our priority is 255. Ignore peer announcement.")]
@@ -97,9 +99,10 @@ class VrrpHost(VirtualHost):
         if state == MASTER:
             if pol.vrrp_master_yields(self.prio, self.interval_cs, adv.priority,
                                       adv.interval_cs):
+                self.last_heard, self.master_src = now_us, src
                 return self._become_backup(R_MORE_FREQUENT, now_us)
             return []
-        self.last_heard = now_us
+        self.last_heard, self.master_src = now_us, src
         reason = pol.vrrp_backup_takes_over(self.prio, self.interval_cs, adv.priority,
                                             adv.interval_cs, self.env.preempt)
         if reason is not None:

@@ -125,7 +125,7 @@ def test_backup_restarts_master_down_from_the_learned_interval() -> None:
     h = host(vci(100, 100))
     assert rx(h, ad(200, 40), now=1.0) == [Count("ipackets")]
     v = h.vhosts[("em0:1", 1)]
-    assert v.master_cs == 40
+    assert v.master_cs == 40 and v.master_src == SRC
     assert v.down_at == 1_000_000 + (3 * 40 + 156 * 40 // 256) * 10_000  # 1.144 s later
 
 
