@@ -10,7 +10,8 @@ if the header, the pseudo-header checksum and the TTL agree byte for byte:
   master-down, 3 x 100 + 156 x 100 / 256 = 360 cs after the last advert; keepalived back
   (it preempts): carpd yields; keepalived stopped gracefully: its priority-0 advert makes
   carpd restart its full master-down (FreeBSD), not wait Skew_Time as RFC 5798 says.
-- carpd MASTER, keepalived BACKUP: keepalived logs no rejection and stays BACKUP; a
+- carpd MASTER, keepalived BACKUP: keepalived logs no rejection, counts carpd's adverts
+  as received with no packet or authentication error (its SIGUSR2 stats), and stays BACKUP; a
   graceful stop of carpd sends nothing (FreeBSD), so keepalived takes over after its own
   master-down; carpd back with net.inet.carp.preempt=1 takes over at keepalived's first
   advert; kill -9 of carpd: keepalived again.
@@ -76,6 +77,9 @@ class Keepalived:
         self.conf = tmp / f"keepalived-{host.letter}.conf"
         self.log_path = tmp / f"keepalived-{host.letter}.log"
         self.pids = [tmp / f"keepalived-{host.letter}.{n}.pid" for n in ("main", "vrrp", "chk")]
+        self.tmpdir = tmp / f"keepalived-{host.letter}.tmp"  # its TMPDIR: where stats go
+        self.tmpdir.mkdir(exist_ok=True)
+        self.instances = 2 if v6 else 1
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_from = 0
         instances = [("v4", f"{VIP}/24")] + ([("v6", f"{VIP6}/64")] if v6 else [])
@@ -92,6 +96,7 @@ class Keepalived:
         with open(self.log_path, "ab") as log:
             self.log_from = log.tell()  # this run's lines only (the file is the host's)
             self.proc = subprocess.Popen(netns.exec_argv(self.host.ns, argv),
+                                         env={**os.environ, "TMPDIR": str(self.tmpdir)},
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         assert wait_until(lambda: self._child() is not None, 5), self.log()
@@ -120,6 +125,34 @@ class Keepalived:
         if self.proc is not None and self.proc.poll() is None:
             netns.stop(self.proc, signal.SIGTERM, 10)
         return t
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """keepalived's own counters per instance, e.g. stats()["v4"]["advertisements
+        received"]: SIGUSR2 makes it write them to $TMPDIR/keepalived.stats."""
+        path = self.tmpdir / "keepalived.stats"
+        path.unlink(missing_ok=True)
+        assert self.proc is not None and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGUSR2)
+
+        def written() -> bool:  # "Sent:" closes the advert and the priority-0 sections
+            text = path.read_text() if path.exists() else ""
+            return len(re.findall(r"^\s+Sent: \d+$", text, re.MULTILINE)) == 2 * self.instances
+
+        assert wait_until(written, 5), self.log()
+        out: dict[str, dict[str, int]] = {}
+        inst, section = "", ""
+        for line in path.read_text().splitlines():
+            key, _, value = line.strip().partition(":")
+            if line.startswith("VRRP Instance:"):
+                inst = value.strip()
+                out[inst] = {}
+            elif not value.strip():
+                section = key.lower()
+            elif inst:  # "  Became master: 1" has no section; "    Received: 3" has one
+                name = key.lower() if line.startswith("  ") and not line.startswith("    ") \
+                    else f"{section} {key.lower()}"
+                out[inst][name] = int(value)
+        return out
 
     def log(self) -> str:
         try:
@@ -156,6 +189,12 @@ def netns_kill(pid: int) -> None:
     """SIGKILL one PID we started (keepalived's VRRP child), tolerating its exit."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def ka_errors(stats: dict[str, int]) -> dict[str, int]:
+    """keepalived's packet and authentication errors that are not zero."""
+    return {k: n for k, n in stats.items()
+            if k.startswith(("packet errors", "authentication errors")) and n}
 
 
 def configure_vrrp(host: Host, prio: int, interval: int = 100, v6: bool = True) -> None:
@@ -220,6 +259,9 @@ def test_keepalived_master_carpd_backup_then_each_takes_over() -> None:
             assert cap.adverts(port=a.port(), since=t_conf) == [], "carpd advertised"
             assert "vrrp: BACKUP vrid 1 prio 100 interval 100" in a.ifconfig("em0").stdout
             assert a.holds(VIP) == [] and b.holds(VIP) == ["em0"]
+            for inst, st in ka.stats().items():  # keepalived heard nothing, sent plenty
+                assert st["advertisements received"] == 0 and ka_errors(st) == {}, st
+                assert st["advertisements sent"] >= 4 and st["became master"] == 1, (inst, st)
 
             # kill -9 keepalived: carpd takes over after its master-down (MI = 100 cs)
             t_kill = ka.kill()
@@ -280,6 +322,12 @@ def test_carpd_master_keepalived_backup_then_each_takes_over() -> None:
             counters = carp_counters(a, "freebsd")
             assert counters["ipackets"] == counters["ipackets6"] == 0
             assert counters["opackets"] >= 4 and counters["opackets6"] >= 4, counters
+            # keepalived received every one sent since it started (give or take the one
+            # in flight), none with an error, and sent none
+            for inst, sent in ka.stats().items():
+                out = counters["opackets" if inst == "v4" else "opackets6"]
+                assert 4 <= sent["advertisements received"] <= out, (inst, sent, counters)
+                assert ka_errors(sent) == {} and sent["advertisements sent"] == 0, sent
 
             # graceful stop of carpd: FreeBSD sends nothing, keepalived's master-down runs
             t_stop = a.stop_carpd()
