@@ -222,3 +222,7 @@ class HookRunner:
         self.log(message)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 1.0)
+        # Once more, the hook reaped: a child it was forking as the first signal came
+        # (`sleep 60 &` under load) can miss it and live on, reparented to init.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

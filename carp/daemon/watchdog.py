@@ -19,10 +19,12 @@ same function also serves carpd's start-up clean-up of a predecessor's leftovers
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import struct
+import time
 from collections.abc import Callable
 
 TAG = "carpd"
@@ -183,6 +185,11 @@ def kill_groups(groups: dict[int, str]) -> list[str]:
         except OSError:  # ended by itself in the meantime
             continue
         killed.append(f"{what}: killed (process group {pgid}), carpd died")
+    if killed:  # a child forked as the signal came can miss it (see HookRunner._kill)
+        time.sleep(0.05)
+        for pgid in groups:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
     return killed
 
 

@@ -81,6 +81,10 @@ class FreeBSD(Personality):
     create_ioctl = "SIOCIFCREATE2"
     no_such_interface = "ifconfig: interface {name} does not exist"
     no_such_address = "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address"
+    link_requests = {  # ifconfig.c setifmtu's warn("ioctl (set mtu)"), af_inet's ioctl (...)
+        "mtu": "ioctl (set mtu)", "flags": "SIOCSIFFLAGS", "lladdr": "SIOCSIFLLADDR",
+        "add": "ioctl (SIOCAIFADDR)", "delete": "ioctl (SIOCDIFADDR)", "group": "SIOCAIFGROUP",
+    }
     carp_interface_lines = ("metric_mtu", "addresses", "carp_vhid")  # <= 9 cloned carpN
     physical_interface_lines = (
         "metric_mtu", "options", "ether", "inet", "link_local", "inet6", "carp_vhid", "groups",
