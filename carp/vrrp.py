@@ -59,10 +59,11 @@ class VrrpHost(VirtualHost):
         return self.env.policy.vrrp_master_down_us(self.prio, self.master_cs)
 
     def lease_plan(self) -> LeasePlan:
-        """Against the fastest backup possible (priority 254) and one at our priority."""
-        pol = self.env.policy
-        return plan(self.ad_interval_us(), pol.vrrp_master_down_us(254, self.master_cs),
-                    self.master_down_us())
+        """Against the fastest backup possible (priority 254) and one at our priority,
+        both timing our interval: the one they learn from our advertisements."""
+        pol, mi = self.env.policy, self.interval_cs
+        return plan(self.ad_interval_us(), pol.vrrp_master_down_us(254, mi),
+                    pol.vrrp_master_down_us(self.prio, mi))
 
     # -- sending -----------------------------------------------------------------------
 
