@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
-SYSDEPS := dpkg-dev iproute2 iperf3 lintian man-db mandoc procps shellcheck tcpdump ucarp
+SYSDEPS := dpkg-dev iproute2 iperf3 keepalived lintian man-db mandoc procps shellcheck tcpdump ucarp
 
 .PHONY: all sysdeps test lint unit demo bench fuzz tables install deb clean
 
@@ -20,8 +20,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Debian packages the tests and the demo use, installed only when missing
-# (tcpdump and ucarp: the interworking tests, which must not skip in CI; iperf3: make bench;
-# shellcheck: the examples' test; dpkg-dev, lintian, man-db: make deb and tests/package).
+# (tcpdump, ucarp and keepalived: the interworking tests, which must not skip in CI; iperf3:
+# make bench; shellcheck: the examples' test; dpkg-dev, lintian, man-db: make deb and
+# tests/package).  Debian's keepalived ships no keepalived.conf, so its unit
+# (ConditionFileNotEmpty) starts nothing in the root namespace.
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
