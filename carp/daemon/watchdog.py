@@ -24,7 +24,6 @@ import os
 import signal
 import socket
 import struct
-import time
 from collections.abc import Callable
 
 TAG = "carpd"
@@ -185,12 +184,17 @@ def kill_groups(groups: dict[int, str]) -> list[str]:
         except OSError:  # ended by itself in the meantime
             continue
         killed.append(f"{what}: killed (process group {pgid}), carpd died")
-    if killed:  # a child forked as the signal came can miss it (see HookRunner._kill)
-        time.sleep(0.05)
-        for pgid in groups:
-            with contextlib.suppress(OSError):
-                os.killpg(pgid, signal.SIGKILL)
     return killed
+
+
+def kill_again(groups: dict[int, str]) -> None:
+    """SIGKILL the groups once more: a child a hook was forking as the first signal came
+    can miss it and live on (seen under load, see HookRunner._kill).  A group number
+    cannot have been reused meanwhile while any member of the group is alive, and with
+    none alive the kill finds nobody."""
+    for pgid in groups:
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 def _quiet(_text: str) -> None:
@@ -227,6 +231,8 @@ def _watch(read_fd: int, log: Callable[[str], None] = _quiet) -> None:
     # logging last, as it may block or fail and the addresses must go first
     killed = kill_groups(groups)
     delete_tagged()
+    if killed:
+        kill_again(groups)
     for text in killed:
         try:
             log(text)
