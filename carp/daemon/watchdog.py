@@ -38,6 +38,7 @@ RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 IFLA_IFNAME, IFLA_IFALIAS = 3, 20
+RT_SCOPE_LINK = 253
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
@@ -115,7 +116,8 @@ def delete_tagged(tag: str = TAG) -> list[str]:
     solicited-node group with an MLD report, sourced from the macvlan's virtual MAC and,
     carpd's egress program being gone with carpd, unrewritten -- a learning switch would
     learn the MAC at this dead host's port, which `balancing ip-stealth` promises never
-    happens.  A link that is deleted is closed first and sends nothing."""
+    happens.  A link that is deleted is closed first and sends nothing; the links with
+    IPv6 virtual addresses go first, as those addresses last until their link is gone."""
     deleted: list[str] = []
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as sock:
@@ -123,9 +125,13 @@ def delete_tagged(tag: str = TAG) -> list[str]:
             links = tagged_links(sock, tag)
             indexes = {index for index, _name in links}
             _request(sock, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 2, body=bytes(8))
-            addrs = [b for b in _dump(sock, RTM_NEWADDR)
-                     if _IFADDRMSG.unpack_from(b)[4] in indexes
-                     and _IFADDRMSG.unpack_from(b)[0] == socket.AF_INET]
+            dumped = [(_IFADDRMSG.unpack_from(b), b) for b in _dump(sock, RTM_NEWADDR)]
+            addrs = [b for (family, _pl, _fl, _sc, index), b in dumped
+                     if index in indexes and family == socket.AF_INET]
+            # links holding virtual IPv6 addresses (not only their link-local) go first
+            v6 = {index for (family, _pl, _fl, scope, index), _b in dumped
+                  if family == socket.AF_INET6 and scope != RT_SCOPE_LINK}
+            links.sort(key=lambda link: link[0] not in v6)
             for seq, body in enumerate(addrs, start=3):
                 # the dumped message sent back as a delete, as `ip addr flush` does
                 _request(sock, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, body=body)
