@@ -64,6 +64,22 @@ def test_per_vhid_series() -> None:
     assert got[("carp_group_demotion", (("group", "carp"),))] == 1
 
 
+def test_vrrp_vhid_timing() -> None:
+    """A VRRPv3 vhid (status "prio"): its interval in centiseconds, its priority and the
+    learned master interval; no advbase/advskew (unused in that mode)."""
+    d = doc("BACKUP")
+    d["vhosts"]["em0:1"]["1"].update(prio=150, interval=10, master_interval=40)
+    got = samples(scrape_text(d))
+    assert got[("carp_vhid_advertisement_interval_seconds", vhid())] == 0.1
+    assert got[("carp_vhid_priority", vhid())] == 150
+    assert got[("carp_vhid_master_interval_seconds", vhid())] == 0.4
+    assert ("carp_vhid_advbase_seconds", vhid()) not in got
+    assert ("carp_vhid_advskew", vhid()) not in got
+    carp = samples(scrape_text(doc()))  # a CARP vhid has no VRRPv3 series
+    assert ("carp_vhid_priority", vhid()) not in carp
+    assert ("carp_vhid_master_interval_seconds", vhid()) not in carp
+
+
 def test_every_carpstats_counter_is_one_series() -> None:
     got = samples(scrape_text(doc()))
     host = {k: v for k, v in got.items()
