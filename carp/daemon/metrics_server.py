@@ -175,13 +175,15 @@ def drop_privileges() -> None:
 def warm_up(listen: str) -> None:
     """One scrape of our own before dropping privileges: whatever a scrape imports
     lazily (codecs, the status reader's helpers) is loaded while root can still read
-    it (the interpreter may live under /root, 0700)."""
+    it (the interpreter may live under /root, 0700).  Straight to our own port, whatever
+    http_proxy the environment holds."""
     import urllib.request
 
     host, port = parse_listen(listen)
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as reply:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(url, timeout=5) as reply:
         reply.read()
 
 
