@@ -7,11 +7,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from carp.actions import LOG_CRIT, Count, Log, Send, StateChange
+from carp.actions import LOG_CRIT, NOT_SENT, Count, Log, Send, StateChange
+from carp.config import Address, CarpInterface, Node
 from carp.daemon.hooks import HookRunner
 from carp.daemon.loop import Daemon
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
+from carp.host import CarpHost
 from carp.store import Store
 
 SEND = Send("carp0", "eth0", 4, "224.0.0.18", bytes(36), 1)
@@ -167,7 +169,42 @@ def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from(tmp_path: Path)
         for family, dst, a in ((4, "224.0.0.18", adv), (6, "ff02::12", adv6)):
             act = Send("eth0:1", "eth0", family, dst, wire.vrrp_unsealed(a, family), 1,
                        sealed=False)
-            assert daemon._send(act) is None
+            assert daemon._send(act) == (NOT_SENT if (family, ll6) == (6, None) else None)
     assert len(socks.frames) == 3 and socks.sent6 == []  # no link-local: no IPv6 advert
     assert wire.decode_vrrp(socks.frames[0][14 + 20:], "10.0.0.1", "224.0.0.18") == adv
     assert wire.decode_vrrp(socks.frames[1][14 + 40:], "fe80::1", "ff02::12") == adv6
+
+
+def test_a_vrrp_advert_with_no_source_is_a_send_failure_not_a_packet_sent(
+    tmp_path: Path,
+) -> None:
+    """No usable link-local yet: the IPv6 advert is not sent, so opackets6 does not move
+    and the core hears of a failed send (as of any: send-error demotion); IPv4 goes out."""
+    order: list[str] = []
+    vrrp = CarpInterface(name="eth0", style="vhid", nodes=[Node(1, 0)], up=True, version=3,
+                         addresses=[Address("192.168.1.1", 24, vhid=1),
+                                    Address("2001:db8::1", 64, vhid=1)])
+    core = CarpHost("freebsd", "h")
+    core.configure({}, [vrrp], {}, 0.0)
+    results: list[int | None] = []
+    send_result = core.send_result
+
+    def spy(act: Send, error: int | None, now: float) -> list[Any]:
+        results.append(error)
+        return send_result(act, error, now)
+
+    async def scenario() -> None:
+        daemon, _fake = _daemon(tmp_path, order)
+        daemon.host = core
+        core.send_result = spy  # type: ignore[method-assign]
+        daemon._send = Daemon._send.__get__(daemon)  # type: ignore[method-assign]
+        daemon.socks = {"eth0": _Socks()}  # type: ignore[dict-item]
+        daemon.nl = _Links(None)  # type: ignore[assignment]
+        for t in (5.0, 6.0, 7.0):  # MASTER at 3.6 s: an advert per family each time
+            daemon.dispatch(core.timeout(t))
+
+    asyncio.run(scenario())
+    # 5.0 s: the takeover's advert and the one due at 4.6 s
+    assert results == [None, NOT_SENT] * 4
+    assert core.status()["demotion"] == 0  # FreeBSD: each IPv4 success resets the errors
+    assert (core.counters["opackets"], core.counters["opackets6"]) == (4, 0)
