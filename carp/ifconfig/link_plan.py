@@ -20,13 +20,13 @@ from __future__ import annotations
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.addresses import Addresses, final_prefixlen
+from carp.mib import INT_MAX
 from carp.record import field, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.personality import Policy
 
-INT_MAX = 2**31 - 1
 ENOTSUP_TEXT = "Operation not supported"
 
 

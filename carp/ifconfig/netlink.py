@@ -20,8 +20,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from carp.ifconfig.link_plan import LinkPlan, LinkRefused
-
-INT_MAX = 2**31 - 1
+from carp.mib import INT_MAX
 
 
 def change(linux_name: str, plan: LinkPlan) -> None:
