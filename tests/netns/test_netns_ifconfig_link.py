@@ -43,9 +43,9 @@ def host(lab_host: Host) -> Iterator[Host]:
         lab_host.iproute("link", "del", "t0", check=False)
 
 
-def shown(host: Host) -> list[tuple[str, list[int]]]:
+def shown(host: Host, family: str = "-4") -> list[tuple[str, list[int]]]:
     """`ip -o -4 addr show t0`: each line with its lifetimes apart (they count down)."""
-    out = host.iproute("-o", "-4", "addr", "show", "t0").stdout
+    out = host.iproute("-o", family, "addr", "show", "t0").stdout
     return [(LIFETIME.sub(r"\1_lft N", line), [int(n) for _, n in LIFETIME.findall(line)])
             for line in out.splitlines()]
 
@@ -110,6 +110,26 @@ def test_undone_addresses_come_back_in_order_with_their_attributes(host: Host) -
     assert host.run([sys.executable, "-c", UNDO]).stdout == "add EACCES\n"
     assert link(host) == before and same_lines(addresses, shown(host))
     assert sysctl(host, PROMOTE) == "0"
+
+
+UNDO6 = """
+import errno
+from carp.ifconfig import netlink
+from carp.ifconfig.link_plan import LinkPlan, LinkRefused, NewAddress
+try:  # a /33 the kernel refuses after the IPv6 address is gone
+    netlink.change("t0", LinkPlan(remove=[("2001:db8::5", 64)], add=[NewAddress("10.9.0.5", 33)]))
+except LinkRefused as exc:
+    print(exc.request, errno.errorcode[exc.errno])
+"""
+
+
+def test_an_undone_ipv6_removal_comes_back_with_its_attributes(host: Host) -> None:
+    host.iproute("addr", "add", "2001:db8::5/64", "dev", "t0", "nodad", "noprefixroute",
+                 "valid_lft", "1000", "preferred_lft", "500")
+    addresses = shown(host, "-6")  # no link-local: t0 has no carrier (t1 is down)
+    assert host.run([sys.executable, "-c", UNDO6]).stdout == "add EINVAL\n"
+    assert same_lines(addresses, shown(host, "-6"))
+    assert "2001:db8::5/64 scope global nodad dynamic noprefixroute" in addresses[0][0]
 
 
 @pytest.mark.parametrize("args", [("10.9.0.1", "-alias"), ("inet", "10.9.0.1", "delete"),
