@@ -1,5 +1,5 @@
 """A command's change to a Linux interface that is not carp's (em0, eth0 ...), planned and
-validated before anything is touched; carp.ifconfig.netlink makes it.
+validated before anything is touched; carp.daemon.links makes it.
 
 What BSD ifconfig does with the common parameters (OpenBSD/FreeBSD ifconfig.c:
 setifaddr, notealias and main's clearaddr; the kernels' in_control):

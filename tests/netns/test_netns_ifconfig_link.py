@@ -91,7 +91,7 @@ def test_a_later_refusal_undoes_the_earlier_changes(host: Host) -> None:
 
 UNDO = """
 import errno, sys
-from carp.ifconfig import netlink
+from carp.daemon import links as netlink
 from carp.ifconfig.link_plan import LinkPlan, LinkRefused, NewAddress
 plan = LinkPlan(mtu=1400, lladdr="02:00:00:00:00:42", remove=[("10.9.0.1", 24)],
                 add=[NewAddress("10.9.0.2", 24, "10.9.0.99"), NewAddress("2001:db8::1", 64)],
@@ -114,7 +114,7 @@ def test_undone_addresses_come_back_in_order_with_their_attributes(host: Host) -
 
 UNDO6 = """
 import errno
-from carp.ifconfig import netlink
+from carp.daemon import links as netlink
 from carp.ifconfig.link_plan import LinkPlan, LinkRefused, NewAddress
 try:  # a /33 the kernel refuses after the IPv6 address is gone
     netlink.change("t0", LinkPlan(remove=[("2001:db8::5", 64)], add=[NewAddress("10.9.0.5", 33)]))
@@ -152,7 +152,7 @@ def test_promote_secondaries_set_by_the_admin_stays_set(host: Host) -> None:
 
 
 FALLBACK = """
-from carp.ifconfig import netlink
+from carp.daemon import links as netlink
 from carp.ifconfig.link_plan import LinkPlan
 netlink.PROMOTE = "/nonexistent/{dev}"  # as where /proc/sys cannot be written
 netlink.change("t0", LinkPlan(remove=[("10.9.0.1", 24)]))
