@@ -185,19 +185,27 @@ class HookRunner:
 
     async def run_one(self, hook: Path, event: Event) -> int | None:
         """Run one hook; returns its exit status, or None when it failed to run/timed out."""
+        what = f"hook {hook} {event.subsystem} {event.state}"
+        # The spawn is shielded: asyncio would answer a cancellation that comes while it
+        # connects the pipes (the hook already running) by killing the hook's PID alone,
+        # and the children it had forked would live on.  Ours kills the whole group.
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            str(hook), event.subsystem, event.state,
+            env=event.environ(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill takes its children
+        ))
         try:
-            proc = await asyncio.create_subprocess_exec(
-                str(hook), event.subsystem, event.state,
-                env=event.environ(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,  # its own process group: a kill takes its children
-            )
+            proc = await asyncio.shield(spawn)
         except OSError as exc:
             self.log(f"hook {hook}: cannot run: {exc.strerror}")
             return None
-        what = f"hook {hook} {event.subsystem} {event.state}"
+        except asyncio.CancelledError:
+            with contextlib.suppress(OSError):
+                await self._kill(await spawn, f"{what}: killed, carpd is stopping")
+            raise
         self.watch.started(proc.pid, what)
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), self.timeout)

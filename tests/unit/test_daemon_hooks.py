@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -271,7 +272,7 @@ def test_a_child_forked_as_the_kill_came_is_killed_too(tmp_path: Path,
     hooks = tmp_path / "hooks.d"
     hooks.mkdir()
     _hook(hooks, "10-hang", f"""#!/bin/sh
-{sys.executable} {spawner} $$ {trigger} {done} &
+{sys.executable} {spawner} $$ {trigger} {done} </dev/null >/dev/null 2>&1 &
 echo $! > {tmp_path / "spawner.pid"}
 echo "$1 $2 $$" >> {tmp_path / "out"}
 sleep 60 & wait
@@ -305,3 +306,33 @@ sleep 60 & wait
         for pid_file in (tmp_path / "spawner.pid", done):
             with contextlib.suppress(OSError, ValueError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_hook_cancelled_while_asyncio_still_connects_its_pipes_is_killed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """carpd stops while the hook runs but asyncio has not yet handed its Process back
+    (a loaded host): the hook's whole group is killed all the same, not left behind."""
+    out = tmp_path / "out.txt"
+    _hang_hook(tmp_path, out, hang="*/MASTER")
+    real_spawn = asyncio.create_subprocess_exec
+
+    async def slow_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        proc = await real_spawn(*args, **kwargs)
+        await asyncio.sleep(1.0)  # the pipes' connection, slow under load
+        return proc
+
+    monkeypatch.setattr(hooks_module.asyncio, "create_subprocess_exec", slow_spawn)
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(tmp_path, logged.append, timeout=5.0)
+        runner.submit(Event(1, "carp0", "MASTER"))
+        await _until_recorded(out, 1)  # running, and the spawn not returned yet
+        runner.submit(Event(1, "carp0", "INIT"))
+        await runner.shutdown()
+
+    asyncio.run(scenario())
+    records = _records(out)
+    assert records[0][:2] == ("1@carp0", "MASTER")
+    assert wait_group_gone(records[0][2], timeout=2.0) == []
+    assert f"hook {tmp_path}/10-hang 1@carp0 MASTER: killed, carpd is stopping" in logged
