@@ -47,6 +47,7 @@ from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
+from carp.daemon.trace import Trace
 from carp.host import CarpHost
 from carp.mac import PARENT_MAC
 from carp.states import MASTER
@@ -74,9 +75,11 @@ class Macvlan:
 
 class Daemon:
     def __init__(
-        self, store: Store, hooks_dir: Path, log: Logger, hook_watch: GroupWatch | None = None
+        self, store: Store, hooks_dir: Path, log: Logger, hook_watch: GroupWatch | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.store = store
+        self.trace = trace  # carpd --trace: timing events for bench_takeover
         self.log = log
         self.hooks_dir = hooks_dir
         self.hook_watch = hook_watch  # the watchdog, which kills running hooks if we die
@@ -167,6 +170,8 @@ class Daemon:
         with contextlib.suppress(OSError):
             self.store.socket_path.unlink()
         self.nl.close()
+        if self.trace is not None:
+            self.trace.close()
         self.log.info("stopped")
 
     # -- configuration -------------------------------------------------------------------
@@ -414,6 +419,8 @@ class Daemon:
         self._rearm()
         if follow:
             self.dispatch(follow)
+        if self.trace is not None:
+            self.trace.flush()
 
     def _log_kernel(self, act: Log) -> None:
         # the core already filtered by net.inet.carp.log and chose the priority
@@ -509,6 +516,8 @@ class Daemon:
                 link = self.nl.by_name(socks.name)
                 src_mac = link.mac if link is not None and link.mac else wire.virtual_mac(act.vhid)
             frame = wire.ethernet_frame(group_mac, src_mac, ethertype, dgram)
+            if self.trace is not None:  # the call, not its return: the frame may be
+                self.trace.send(act.vhid, time.time())  # on the bridge before it returns
             socks.send_frame(frame, ethertype)
         except OSError as exc:
             return exc.errno or errno.EIO
@@ -524,12 +533,13 @@ class Daemon:
         socks, host = self.socks.get(dev), self.host
         if socks is None or host is None:
             return
-        now = self.loop.time()
         local = self.nl.first_ipv4(dev) or ""  # the source our adverts leave from
         acts: list[Action] = []
         ttl_first = host.policy.ttl_first_v4
         bad_ttls: list[int] = []
-        for dgram in socks.recv4():
+        received = socks.recv4()
+        read_at = self.loop.time(), time.time()
+        for dgram, stamp in received:
             if ttl_first and len(dgram) >= 20 and dgram[8] != 255:
                 # The first check drops it (the kernel checked the IP header): counted
                 # and logged without parsing, at two thirds of the cost, under a flood of
@@ -542,23 +552,41 @@ class Daemon:
                     self.extra_counters[stat] = self.extra_counters.get(stat, 0) + 1
                 acts.append(Count(info.stat))
                 continue
+            now = self._arrival(stamp, read_at)
             acts += host.packet(dev, 4, info.src, info.dst, info.ttl, info.payload, now, local)
         if bad_ttls:
             acts += host.bad_ttl(dev, bad_ttls)
         if acts:
             self.dispatch(acts)
+        if self.trace is not None:
+            self._trace_rx([stamp for _dgram, stamp in received], read_at)
 
     def _receive6(self, dev: str) -> None:
         socks, host = self.socks.get(dev), self.host
         if socks is None or host is None:
             return
-        now = self.loop.time()
         local = self.nl.linklocal6(dev) or ""
         acts: list[Action] = []
-        for pkt in socks.recv6():
+        received = socks.recv6()
+        read_at = self.loop.time(), time.time()
+        for pkt in received:
+            now = self._arrival(pkt.stamp, read_at)
             acts += host.packet(dev, 6, pkt.src, pkt.dst, pkt.hoplimit, pkt.payload, now, local)
         if acts:
             self.dispatch(acts)
+        if self.trace is not None:
+            self._trace_rx([pkt.stamp for pkt in received], read_at)
+
+    def _arrival(self, stamp: float | None, read_at: tuple[float, float]) -> float:
+        """When an advertisement arrived, on the loop's clock."""
+        return read_at[0]
+
+    def _trace_rx(self, stamps: list[float | None], read_at: tuple[float, float]) -> None:
+        assert self.trace is not None
+        mono, wall = read_at
+        for stamp in stamps:
+            self.trace.rx(stamp, wall, wall - (mono - self._arrival(stamp, read_at)))
+        self.trace.flush()
 
     # -- the one timer -----------------------------------------------------------------
 
@@ -582,8 +610,12 @@ class Daemon:
             return
         # call_at may run a hair (clock resolution) early: never hand the host a time
         # before the deadline it asked for, or it would do nothing and spin.
-        now = max(self.loop.time(), deadline)
+        fired = self.loop.time()
+        now = max(fired, deadline)
         self.dispatch(self.host.timeout(now))
+        if self.trace is not None:
+            self.trace.timer(self.trace.offset(deadline), self.trace.offset(fired))
+            self.trace.flush()
 
     # -- netlink jobs, in order ----------------------------------------------------------
 

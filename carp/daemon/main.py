@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-H", metavar="DIR", dest="hooks", help="state-change hooks directory")
     p.add_argument("-R", "--root", metavar="DIR", dest="root",
                    help="read the boot files under DIR (DIR/etc/...) instead of /")
+    p.add_argument("--trace", metavar="FILE",
+                   help="append timing events of advertisements to FILE (benchmarks)")
     p.add_argument(
         "--personality", metavar="NAME",
         help="set the store's personality (openbsd|freebsd|netbsd) and exit",
@@ -206,7 +208,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     from carp.daemon import watchdog
+    from carp.daemon.trace import Trace
     from carp.store import Store
+
+    try:
+        trace = Trace(args.trace) if args.trace else None
+    except OSError as exc:
+        print(f"carpd: --trace {args.trace}: {exc.strerror}", file=sys.stderr)
+        return 1
 
     log = Logger(debug=args.debug)
     store = Store()
@@ -228,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
     clean = False
     try:
-        code = asyncio.run(Daemon(store, hooks_dir, log, watchdog.Link(wd_fd)).run())
+        code = asyncio.run(Daemon(store, hooks_dir, log, watchdog.Link(wd_fd), trace).run())
         clean = True
         return code
     finally:
