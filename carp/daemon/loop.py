@@ -47,6 +47,7 @@ from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
+from carp.daemon.timerfd import TimerFd
 from carp.daemon.trace import Trace
 from carp.host import CarpHost
 from carp.mac import PARENT_MAC
@@ -58,6 +59,7 @@ Job = Callable[[], Awaitable[None]]
 STORE_POLL = 1.0  # seconds between checks of the store file (edits without "sync")
 SHUTDOWN_JOBS_TIMEOUT = 3.0
 SYNC_JOBS_TIMEOUT = 1.0
+MAX_RX_AGE = 1.0  # a kernel receive time older than this means the wall clock stepped
 
 
 
@@ -98,7 +100,8 @@ class Daemon:
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
         self.tclass6 = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None  # call_at, without a timerfd
+        self._timerfd: TimerFd | None = None
         self._timer_at: float | None = None
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -121,6 +124,7 @@ class Daemon:
         self.arp = NeighbourResponder(self.loop, self._neighbour_answer, self.log.warning)
         self.balancer = Balancer(self.log.warning)
         await self.nl.start()
+        self._start_timerfd()
         self.hooks = HookRunner(self.hooks_dir, self.log.warning, watch=self.hook_watch)
         self.status = StatusWriter(self.store, self._status, self.log.error)
         self._tasks.append(self.loop.create_task(self._job_worker()))
@@ -162,6 +166,9 @@ class Daemon:
             task.cancel()
         if self._timer is not None:
             self._timer.cancel()
+        if self._timerfd is not None:
+            self.loop.remove_reader(self._timerfd.fileno())
+            self._timerfd.close()
         for dev in list(self.socks):
             self._close_sockets(dev)
         self.arp.close()
@@ -578,8 +585,13 @@ class Daemon:
             self._trace_rx([pkt.stamp for pkt in received], read_at)
 
     def _arrival(self, stamp: float | None, read_at: tuple[float, float]) -> float:
-        """When an advertisement arrived, on the loop's clock."""
-        return read_at[0]
+        """When an advertisement arrived, on the loop's clock: the kernel's receive time,
+        so a master-down timer runs from the advertisement, however late carpd got to
+        read it (a busy loop, a GC pass, another process on the CPU)."""
+        mono, wall = read_at
+        if stamp is None or not 0.0 <= wall - stamp <= MAX_RX_AGE:
+            return mono
+        return mono - (wall - stamp)
 
     def _trace_rx(self, stamps: list[float | None], read_at: tuple[float, float]) -> None:
         assert self.trace is not None
@@ -590,18 +602,41 @@ class Daemon:
 
     # -- the one timer -----------------------------------------------------------------
 
+    def _start_timerfd(self) -> None:
+        """The timer runs on a timerfd where the kernel has one (carp.daemon.timerfd)."""
+        try:
+            self._timerfd = TimerFd()
+        except (OSError, AttributeError) as exc:  # AttributeError: a libc without it
+            self.log.warning(f"no timerfd ({exc}): timers run up to 1 ms late")
+            return
+        self.loop.add_reader(self._timerfd.fileno(), self._on_timerfd)
+
     def _rearm(self) -> None:
         if self.host is None:
             return
         deadline = self.host.next_deadline()
-        if deadline == self._timer_at and self._timer is not None:
+        if deadline == self._timer_at and (self._timer is not None or self._timerfd is not None):
+            return
+        self._timer_at = deadline
+        if self._timerfd is not None:
+            self._timerfd.arm(deadline)
             return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._timer_at = deadline
         if deadline is not None:
             self._timer = self.loop.call_at(deadline, self._on_timer, deadline)
+
+    def _on_timerfd(self) -> None:
+        assert self._timerfd is not None
+        self._timerfd.drain()
+        deadline = self._timer_at
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:  # re-armed later since this expiry: still armed,
+            self._timerfd.arm(deadline)  # but never let a one-shot timer be lost
+            return
+        self._on_timer(deadline)
 
     def _on_timer(self, deadline: float) -> None:
         self._timer = None
@@ -612,9 +647,12 @@ class Daemon:
         # before the deadline it asked for, or it would do nothing and spin.
         fired = self.loop.time()
         now = max(fired, deadline)
-        self.dispatch(self.host.timeout(now))
+        acts = self.host.timeout(now)
+        core = self.loop.time()
+        self.dispatch(acts)
         if self.trace is not None:
-            self.trace.timer(self.trace.offset(deadline), self.trace.offset(fired))
+            offset = self.trace.offset(0.0)
+            self.trace.timer(deadline + offset, fired + offset, core + offset)
             self.trace.flush()
 
     # -- netlink jobs, in order ----------------------------------------------------------

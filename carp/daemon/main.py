@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-H", metavar="DIR", dest="hooks", help="state-change hooks directory")
     p.add_argument("-R", "--root", metavar="DIR", dest="root",
                    help="read the boot files under DIR (DIR/etc/...) instead of /")
+    p.add_argument("--rtprio", metavar="PRIO", type=_rtprio,
+                   help="run the protocol at SCHED_FIFO priority PRIO (1-99)")
+    p.add_argument("--mlock", action="store_true",
+                   help="lock carpd's memory (mlockall): never paged out")
     p.add_argument("--trace", metavar="FILE",
                    help="append timing events of advertisements to FILE (benchmarks)")
     p.add_argument(
@@ -49,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="set the store's personality (openbsd|freebsd|netbsd) and exit",
     )
     return p
+
+
+def _rtprio(text: str) -> int:
+    from carp.daemon.tuning import RTPRIO_RANGE
+
+    try:
+        prio = int(text)
+    except ValueError:
+        prio = 0
+    if prio not in RTPRIO_RANGE:
+        raise argparse.ArgumentTypeError(f"{text}: not a priority from 1 to 99")
+    return prio
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -207,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
 
-    from carp.daemon import watchdog
+    from carp.daemon import tuning, watchdog
     from carp.daemon.trace import Trace
     from carp.store import Store
 
@@ -215,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         trace = Trace(args.trace) if args.trace else None
     except OSError as exc:
         print(f"carpd: --trace {args.trace}: {exc.strerror}", file=sys.stderr)
+        return 1
+    # before the watchdog is forked: a child inherits neither (SCHED_RESET_ON_FORK)
+    problem = tuning.apply(args.rtprio, args.mlock)
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
 
     log = Logger(debug=args.debug)

@@ -7,7 +7,8 @@ up with the frames on the wire:
     {"ev": "rx", "kernel": T, "read": T, "used": T}   an IPv4/IPv6 advertisement: when the
         kernel received it (SO_TIMESTAMPNS), when carpd read it, and the time carpd gave
         the protocol core as its arrival
-    {"ev": "timer", "deadline": T, "fired": T}        the one timer: due, and run
+    {"ev": "timer", "deadline": T, "fired": T, "core": T}  the one timer: due, run, and
+        the protocol core done with it (the sends follow)
     {"ev": "send", "vhid": N, "at": T}                sendto() of an advertisement called
 
 Events are written after the sends of the same turn, so tracing never delays an
@@ -34,8 +35,9 @@ class Trace:
         self._pending.append(json.dumps({"ev": "rx", "kernel": kernel, "read": read,
                                          "used": used}))
 
-    def timer(self, deadline: float, fired: float) -> None:
-        self._pending.append(json.dumps({"ev": "timer", "deadline": deadline, "fired": fired}))
+    def timer(self, deadline: float, fired: float, core: float) -> None:
+        self._pending.append(json.dumps({"ev": "timer", "deadline": deadline, "fired": fired,
+                                         "core": core}))
 
     def send(self, vhid: int, at: float) -> None:
         self._pending.append(json.dumps({"ev": "send", "vhid": vhid, "at": at}))

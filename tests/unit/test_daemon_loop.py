@@ -127,3 +127,104 @@ def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Pat
 
     seen = asyncio.run(scenario())
     assert "word carp0 0x1000000020001" in seen
+
+
+def test_the_timerfd_fires_once_at_the_deadline_never_early(tmp_path: Path) -> None:
+    order: list[str] = []
+
+    async def scenario() -> tuple[float, list[float]]:
+        daemon, host = _daemon(tmp_path, order)
+        daemon._start_timerfd()
+        assert daemon._timerfd is not None
+        deadline = daemon.loop.time() + 0.05
+        host.deadline = deadline
+        daemon._rearm()
+        daemon._rearm()
+        await asyncio.sleep(0.15)
+        return deadline, host.timeouts
+
+    deadline, fired = asyncio.run(scenario())
+    assert len(fired) == 1
+    assert deadline <= fired[0] < deadline + 0.03
+    assert order == ["send"]
+
+
+def test_a_timerfd_moved_later_fires_at_the_new_deadline(tmp_path: Path) -> None:
+    async def scenario() -> tuple[float, list[float]]:
+        daemon, host = _daemon(tmp_path, [])
+        daemon._start_timerfd()
+        host.deadline = daemon.loop.time() + 0.02
+        daemon._rearm()
+        await asyncio.sleep(0.005)
+        host.deadline = later = daemon.loop.time() + 0.08
+        daemon._rearm()
+        await asyncio.sleep(0.15)
+        return later, host.timeouts
+
+    later, fired = asyncio.run(scenario())
+    assert len(fired) == 1 and later <= fired[0]
+
+
+def test_an_expiry_seen_before_the_deadline_keeps_the_timer(tmp_path: Path) -> None:
+    """A wake-up that finds the deadline still ahead (it was moved after the expiry was
+    reported) must leave the one-shot timerfd armed for it."""
+
+    async def scenario() -> list[float]:
+        daemon, host = _daemon(tmp_path, [])
+        daemon._start_timerfd()
+        host.deadline = daemon.loop.time() + 0.05
+        daemon._rearm()
+        assert daemon._timerfd is not None
+        daemon._timerfd.arm(daemon.loop.time())  # expires now, before the deadline
+        await asyncio.sleep(0.15)
+        return host.timeouts
+
+    assert len(asyncio.run(scenario())) == 1
+
+
+class FakeSocks:
+    def __init__(self, datagrams: list[tuple[bytes, float | None]]) -> None:
+        self.datagrams = datagrams
+
+    def recv4(self) -> list[tuple[bytes, float | None]]:
+        out, self.datagrams = self.datagrams, []
+        return out
+
+
+def test_an_advert_is_dated_by_its_kernel_receive_time(tmp_path: Path) -> None:
+    """The master-down timer runs from when the kernel received the advertisement, not
+    from when carpd read it: a stamp 200 ms old reaches the host 200 ms in the past; no
+    stamp, or one the wall clock cannot explain (it stepped), is read as 'now'."""
+    import time
+
+    from carp import wire
+
+    dgram = wire.build_ipv4("192.168.1.2", "224.0.0.18", bytes(36), 0x10, 1)
+    seen: list[float] = []
+
+    class Host(FakeHost):
+        class policy:  # noqa: N801 (stands for the personality policy object)
+            ttl_first_v4 = False
+
+        def packet(self, *args: Any) -> list[Any]:
+            seen.append(args[6])
+            return []
+
+    class Netlink:
+        def first_ipv4(self, dev: str) -> str:
+            return "192.168.1.3"
+
+    async def scenario() -> float:
+        daemon, _host = _daemon(tmp_path, [])
+        daemon.host = Host()  # type: ignore[assignment]
+        daemon.nl = Netlink()  # type: ignore[assignment]
+        wall = time.time()
+        daemon.socks["em0"] = FakeSocks(  # type: ignore[assignment]
+            [(dgram, wall - 0.2), (dgram, None), (dgram, wall - 3600), (dgram, wall + 60)])
+        before = daemon.loop.time()
+        daemon._receive4("em0")
+        return before
+
+    before = asyncio.run(scenario())
+    assert before - 0.21 < seen[0] < before - 0.19
+    assert all(before <= t < before + 0.05 for t in seen[1:])

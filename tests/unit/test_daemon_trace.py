@@ -17,12 +17,12 @@ def test_events_reach_the_file_only_when_flushed(tmp_path: Path) -> None:
     trace.send(7, 11.0)
     assert read_trace(str(path)) == []  # nothing written in the middle of a turn
     trace.flush()
-    trace.timer(12.0, 12.25)
+    trace.timer(12.0, 12.25, 12.5)
     trace.close()
     assert read_trace(str(path)) == [
         {"ev": "rx", "kernel": 10.5, "read": 10.75, "used": 10.5},
         {"ev": "send", "vhid": 7, "at": 11.0},
-        {"ev": "timer", "deadline": 12.0, "fired": 12.25},
+        {"ev": "timer", "deadline": 12.0, "fired": 12.25, "core": 12.5},
     ]
 
 
