@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(PREFIX)/lib/carp-for-linux
-SYSDEPS := iproute2 iperf3 mandoc procps tcpdump ucarp
+SYSDEPS := iproute2 iperf3 mandoc procps stress-ng tcpdump ucarp
 
 .PHONY: all sysdeps test lint unit demo bench fuzz tables install clean
 
