@@ -31,6 +31,9 @@ class Send:
     # Ethernet source of a multicast advert: "" = the vhid's virtual MAC, carp.mac.PARENT_MAC
     # = the carpdev's own (balancing ip / ip-stealth never show a virtual MAC)
     src_mac: str = ""
+    # VRRPv3: the checksum covers an IP pseudo-header, so the payload's is zero and whoever
+    # picks the IP source fills it in (carp.wire.vrrp_seal)
+    sealed: bool = True
 
 
 @dataclass(frozen=True)

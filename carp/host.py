@@ -59,11 +59,12 @@ from carp.balance import (
     share,
     state_word,
 )
-from carp.config import CarpInterface, macvlan_mac
+from carp.config import CARP_GROUP_V4, CARP_GROUP_V6, CarpInterface, macvlan_mac
 from carp.mac import PARENT_MAC
 from carp.personality import DEFAULT
 from carp.validation import COUNT, bad_ttl_seen
 from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
+from carp.vrrp import VrrpHost
 from carp.wire import (
     STAT_FIELDS,
     hmac_key,
@@ -233,6 +234,8 @@ class CarpHost:
             if vkey in self.vhosts:
                 v = self.vhosts[vkey]
                 v.advbase, v.advskew = ci.advbase, node.advskew
+                if isinstance(v, VrrpHost):
+                    v.prio, v.interval_cs = ci.vrrp_prio, ci.vrrp_interval
             else:
                 self.vhosts[vkey] = self._make_vhost(ci, vkey[1], node.advskew)
                 self._ident[vkey] = _identity(ci, vkey[1])
@@ -255,15 +258,24 @@ class CarpHost:
         src_mac = "" if self.policy.vmac_source else macvlan_mac(ci)
         if (sh := share(ci)) is not None:  # carp_start: balancing modes choose themselves
             src_mac = advert_source(sh.mode, leader, vhid, macvlan_mac(ci)) or PARENT_MAC
+        vrrp = self._speaks(ci) and ci.version == 3
         params = Params(
             ifname=ci.key, logname=ci.name, carpdev=ci.parent or "", vhid=vhid,
             v4=tuple(a.address for a in addrs if a.family == 4),
             v6=tuple(a.address for a in addrs if a.family == 6),
             key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
-            nodes=len(ci.nodes), balancing=balancing, dst4=ci.peer, dst6=ci.peer6,
+            nodes=len(ci.nodes), balancing=balancing,
+            dst4=CARP_GROUP_V4 if vrrp else ci.peer,  # VRRPv3 ignores the peer (§1.7)
+            dst6=CARP_GROUP_V6 if vrrp else ci.peer6,
             src_mac=src_mac,
         )
+        if vrrp:
+            return VrrpHost(self.env, params, ci.vrrp_prio, ci.vrrp_interval, rng=self.rng)
         return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
+
+    def _speaks(self, ci: CarpInterface) -> bool:
+        """This kernel runs vhids of the interface's protocol version (3: VRRPv3)."""
+        return ci.version == 2 or (ci.version == 3 and self.policy.speaks_vrrp)
 
     def _bows_out(self) -> bool:
         return self.policy.bows_out
@@ -272,7 +284,7 @@ class CarpHost:
         """None if the vhid may run, else the reason it must stay (or go) INIT."""
         ci = self.ifaces.get(vkey[0])
         parent = ci.parent if ci else None
-        if ci is None or not parent or ci.version != 2:
+        if ci is None or not parent or not self._speaks(ci):
             return st.R_USER
         if parent in self.link_down:
             return st.R_IF_DOWN
@@ -401,6 +413,9 @@ class CarpHost:
                 "lease": lease.seconds, "lease_renewals": lease.renewals,
                 "lease_bound": lease.bound_us / st.US, "lease_any_backup": lease.any_backup,
             }
+            if isinstance(v, VrrpHost):
+                vhosts[key][str(vhid)].update(
+                    prio=v.prio, interval=v.interval_cs, master_interval=v.master_cs)
         return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
 
     # -- ARP balancing (net.inet.carp.arpbalance, §6.3/6.4) ---------------------------

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import cast
 
 from carp.actions import LOG_INFO, LOG_NOTICE, LOG_WARNING, Action, Count, Log
 from carp.states import INIT
-from carp.wire import STAT_FIELDS, Advert, Reject, decode, is_multicast
+from carp.wire import STAT_FIELDS, Advert, Reject, decode, decode_vrrp, is_multicast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.personality.base import Personality
     from carp.vhost import VirtualHost
+    from carp.vrrp import VrrpHost
 
 ByDev = dict[tuple[str, int], list["VirtualHost"]]
 
@@ -119,7 +121,7 @@ class Validator:
             return _drop(acts, "badver", LOG_NOTICE, "packet", text)
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
-        out = v.accept(adv, now, src, local)
+        out = v.accept(adv, now, src, local, family=family)
         if isinstance(out, str):
             return _stale(acts, pol, v, out, dev, adv, src)
         acts += out
@@ -134,7 +136,7 @@ class Validator:
 
 
 class FreeBSDValidator(Validator):
-    """carp_input / carp6_input, then carp_input_c; VRRPv3 vhids do not exist here yet."""
+    """carp_input / carp6_input, then carp_input_c (CARP) or vrrp_input_c (VRRPv3)."""
 
     def __call__(
         self, acts: list[Action], by_dev: ByDev, devs: set[str], dev: str, family: int,
@@ -152,7 +154,7 @@ class FreeBSDValidator(Validator):
             text = f"carp_input: unsupported version {ver} on {dev}"
             return _drop(acts, "badver", LOG_INFO, "packet", text)
         if ver == 3:
-            return _drop(acts, "badver" if by_dev.get((dev, payload[1])) else "badvhid")
+            return self._vrrp(acts, by_dev, dev, family, src, dst, ttl, payload, now)
         adv = _decode(payload, whole_payload=family == 4)
         if isinstance(adv, Reject):
             why = f"carp_input: checksum failed on {dev}" if adv is Reject.BAD_CHECKSUM else None
@@ -160,17 +162,43 @@ class FreeBSDValidator(Validator):
         v = lookup(by_dev, dev, adv.vhid, family, dst, self.peer_kind, self.by_family)
         if v is None:
             return _drop(acts, "badvhid")
+        if v.version != 2:
+            return _drop(acts, "badver", LOG_INFO, "packet", f"{dev}: invalid version 2")
         if ttl != 255 and (v.mcast4 if family == 4 else v.mcast6):
             return _drop(acts, "badttl", LOG_INFO, "packet",
                          f"carp_input_c: received ttl {ttl} != 255 on {dev}")
         if not v.signer.verify(adv):
             return _drop(acts, "badauth", LOG_INFO, "packet",
                          f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")
-        out = v.accept(adv, now, src, local)
+        out = v.accept(adv, now, src, local, family=family)
         if isinstance(out, str):
             return _stale(acts, self.policy, v, out, dev, adv, src)
         acts += out
         return v
 
+    def _vrrp(
+        self, acts: list[Action], by_dev: ByDev, dev: str, family: int, src: str, dst: str,
+        ttl: int, payload: bytes, now: float,
+    ) -> VirtualHost | None:
+        """vrrp_input_c: checksum over the pseudo-header, vhid, its mode, TTL, then the
+        election (carp.vrrp).  The address list is not checked (FreeBSD does not)."""
+        adv = decode_vrrp(payload, src, dst)
+        if isinstance(adv, Reject):
+            text = None
+            if adv is Reject.BAD_CHECKSUM:
+                text = f"vrrp_input_c: incorrect checksum for VRID {payload[1]}@{dev}"
+            return _drop(acts, adv.stat, LOG_INFO, "packet", text)
+        v = lookup(by_dev, dev, adv.vrid, family, dst, self.peer_kind, self.by_family)
+        if v is None:
+            return _drop(acts, "badvhid")
+        if v.version != 3:
+            return _drop(acts, "badver", LOG_INFO, "packet", f"{dev}: invalid version 3")
+        if ttl != 255:
+            return _drop(acts, "badttl", LOG_INFO, "packet",
+                         f"vrrp_input_c: received ttl {ttl} != 255 on {dev}")
+        acts += cast("VrrpHost", v).accept_vrrp(adv, now, family)
+        return v
+
 
 Validate = Callable[..., "VirtualHost | None"]
+

@@ -9,8 +9,11 @@ Time: `now` is float seconds on any monotonic clock.  Internally everything is i
 microseconds (`to_us`), the way the kernels compute `advskew*1000000/256`, so a
 simulator passing `us / 1e6` gets deadlines back that round to the exact microsecond.
 
-Simplification (documented): one master-down timer per vhid instead of one per address
-family; any valid advertisement (IPv4 or IPv6) restarts it.
+Master-down timers: one per address family, as every BSD keeps (sc_md_tmo, sc_md6_tmo).
+Becoming BACKUP arms the timer of each family the vhid advertises in; an advertisement
+restarts only the timer of its own family; either timer running out makes the vhid
+MASTER.  So a backup that stops hearing the master in one family takes over although the
+other family still gets through, as a BSD backup does.
 
 Where this differs from every BSD (carp.4, "Equal advskew"): two MASTERs that hear each
 other with equal timing both yield in the kernels.  In userland, hosts started together
@@ -128,6 +131,8 @@ class Params:
 class VirtualHost:
     """INIT / BACKUP / MASTER for one vhid.  See the module docstring for time units."""
 
+    version = 2  # CARP (carp.vrrp.VrrpHost: 3)
+
     def __init__(
         self,
         env: Env,
@@ -163,7 +168,13 @@ class VirtualHost:
         self._cookie_counter = pol.cookie_counter
         self._refuses_replays = pol.refuses_replays and not pol.cookie_counter
         self.ad_at: int | None = None  # MASTER: next advertisement (us)
-        self.down_at: int | None = None  # BACKUP: master-down deadline (us)
+        # BACKUP: master-down deadline (us) per family; None where not armed
+        self.down4: int | None = None
+        self.down6: int | None = None
+        sends6 = bool(params.v6) and env.policy.sends_ipv6
+        # the families whose master-down timer BACKUP arms (IPv4's alone for a vhid
+        # that advertises in neither: NetBSD sends no IPv6 adverts)
+        self.down_families = (4,) * bool(params.v4) + (6,) * sends6 or (4,)
         self.lease_at: int | None = None  # MASTER: next renewal between two adverts (us)
         self.lease_left = 0  # renewals still due before the next advertisement
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
@@ -189,14 +200,39 @@ class VirtualHost:
     def master_down_us(self) -> int:
         return self.env.policy.master_down_us(self.advbase, self.advskew)
 
+    @property
+    def down_at(self) -> int | None:
+        """The earlier of the two master-down deadlines (None: neither armed)."""
+        d4, d6 = self.down4, self.down6
+        if d4 is None or (d6 is not None and d6 < d4):
+            return d6
+        return d4
+
+    @down_at.setter
+    def down_at(self, at: int | None) -> None:
+        """carp_setrun(sc, 0): arm every family's timer at `at`; None stops both."""
+        fams = self.down_families if at is not None else ()
+        self.down4 = at if 4 in fams else None
+        self.down6 = at if 6 in fams else None
+
+    def _restart_down(self, at: int, family: int) -> None:
+        """carp_setrun(sc, af): an advertisement of `family` restarts that family's timer
+        (every armed one when the vhid keeps no timer for that family)."""
+        if family == 4 and self.down4 is not None:
+            self.down4 = at
+        elif family == 6 and self.down6 is not None:
+            self.down6 = at
+        else:
+            self.down_at = at
+
     def next_deadline_us(self) -> int | None:
-        d = self.ad_at
+        d, down = self.ad_at, self.down_at
         if d is None:
-            return self.down_at
+            return down
         if self.lease_at is not None and self.lease_at < d:
             d = self.lease_at
-        if self.down_at is not None and self.down_at < d:
-            d = self.down_at
+        if down is not None and down < d:
+            d = down
         return d
 
     def lease_plan(self) -> LeasePlan:
@@ -364,7 +400,8 @@ class VirtualHost:
         """Run whichever timer is due at `now`."""
         now_us = to_us(now)
         acts: list[Action] = []
-        if self.down_at is not None and self.down_at <= now_us and self.state == BACKUP:
+        down = self.down_at
+        if down is not None and down <= now_us and self.state == BACKUP:
             acts += self._become_master(R_MASTER_TIMEOUT, now_us)
         if self.ad_at is not None and self.ad_at <= now_us and self.state == MASTER:
             acts += self._send_tick(now_us)
@@ -391,15 +428,18 @@ class VirtualHost:
         """OpenBSD: our own cookie came back (a loop or a replay)."""
         return self.env.policy.cookie_counter and adv.counter == self.cookie
 
-    def receive(self, adv: Advert, now: float, src: str = "", local: str = "") -> list[Action]:
+    def receive(
+        self, adv: Advert, now: float, src: str = "", local: str = "", family: int = 0
+    ) -> list[Action]:
         """An authenticated advertisement for this vhid (§4.4), taken whatever its counter
         (`accept` is what the receive path calls)."""
-        out = self.accept(adv, now, src, local, check=False)
+        out = self.accept(adv, now, src, local, check=False, family=family)
         assert not isinstance(out, str)
         return out
 
     def accept(
-        self, adv: Advert, now: float, src: str = "", local: str = "", check: bool = True
+        self, adv: Advert, now: float, src: str = "", local: str = "", check: bool = True,
+        family: int = 0,
     ) -> list[Action] | str:
         """An authenticated advertisement for this vhid: "loop" or "replay" when it must
         still be dropped, else what §4.4 makes of it.  Hot path.
@@ -415,7 +455,9 @@ class VirtualHost:
         count and hosts with a constant cookie share a vhid.
 
         `src` is the sender's address, `local` ours on the carpdev in that family (the
-        source of our own advertisements): they break ties between two MASTERs."""
+        source of our own advertisements): they break ties between two MASTERs.
+        `family` (4 or 6) is the advert's: a BACKUP restarts that family's master-down
+        timer (0: every timer)."""
         state = self.state
         if state == INIT:
             return []
@@ -483,5 +525,5 @@ class VirtualHost:
         if md is None or self._md_for != (self.advbase, self.advskew):
             self._md_for = (self.advbase, self.advskew)
             md = self._md = self.master_down_us()
-        self.down_at = now_us + md
+        self._restart_down(now_us + md, family)
         return []

@@ -687,8 +687,14 @@ def _pseudo_header(src: str, dst: str, length: int) -> bytes:
 
 def encode_vrrp(adv: VrrpAdvert, src: str, dst: str) -> bytes:
     """8-byte header + addresses in configuration order, pseudo-header checksum."""
-    fam = _family_of(src)
-    pack = _pack6 if fam == socket.AF_INET6 else _pack4
+    return vrrp_seal(vrrp_unsealed(adv, 6 if _family_of(src) == socket.AF_INET6 else 4),
+                     src, dst)
+
+
+def vrrp_unsealed(adv: VrrpAdvert, family: int) -> bytes:
+    """The advertisement with a zero checksum: the sender seals it (`vrrp_seal`) once it
+    knows the IP source its pseudo-header covers."""
+    pack = _pack6 if family == 6 else _pack4
     addrs = b"".join(pack(a) for a in adv.addresses)
     if not 0 <= adv.interval_cs <= 0x0FFF:
         raise ValueError("interval_cs must be 0..4095")
@@ -698,7 +704,13 @@ def encode_vrrp(adv: VrrpAdvert, src: str, dst: str) -> bytes:
         )
     except struct.error as exc:
         raise ValueError(str(exc)) from exc
-    msg = bytearray(head + addrs)
+    return head + addrs
+
+
+def vrrp_seal(payload: bytes, src: str, dst: str) -> bytes:
+    """`payload` with its checksum over the RFC 5798 pseudo-header of `src` -> `dst`."""
+    msg = bytearray(payload)
+    msg[6:8] = b"\0\0"
     _CKSUM.pack_into(msg, 6, checksum(_pseudo_header(src, dst, len(msg)) + msg))
     return bytes(msg)
 

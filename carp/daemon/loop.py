@@ -503,20 +503,27 @@ class Daemon:
         socks = self.socks.get(act.carpdev)
         if socks is None:
             return None
+        payload = act.payload
         try:
             if act.family == 4:
                 src = self.nl.first_ipv4(socks.name) or "0.0.0.0"
+                if not act.sealed:  # VRRPv3: the checksum covers this source
+                    payload = wire.vrrp_seal(payload, src, act.dst)
                 ident = 0 if act.zero_ip_id else self._next_id()
-                dgram = wire.build_ipv4(src, act.dst, act.payload, act.tos, ident)
+                dgram = wire.build_ipv4(src, act.dst, payload, act.tos, ident)
                 if not wire.is_multicast(act.dst):
                     socks.send_ip4(dgram, act.dst)
                     return None
                 group_mac, ethertype = wire.ipv4_multicast_mac(act.dst), wire.ETH_P_IP
             elif wire.is_multicast(act.dst) and (src6 := self.nl.linklocal6(socks.name)):
-                dgram = wire.build_ipv6(src6, act.dst, act.payload, tclass=act.tos)
+                if not act.sealed:
+                    payload = wire.vrrp_seal(payload, src6, act.dst)
+                dgram = wire.build_ipv6(src6, act.dst, payload, tclass=act.tos)
                 group_mac, ethertype = wire.ipv6_multicast_mac(act.dst), wire.ETH_P_IPV6
+            elif not act.sealed:  # VRRPv3 without a usable link-local: no valid source yet
+                return None
             else:  # a peer6, or no usable link-local yet: the kernel picks source and MAC
-                socks.send_ip6(act.payload, act.dst)
+                socks.send_ip6(payload, act.dst)
                 return None
             src_mac = act.src_mac or wire.virtual_mac(act.vhid)
             if src_mac == PARENT_MAC:

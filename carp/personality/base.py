@@ -78,6 +78,31 @@ class Personality:
             return 3 * skew_us(advskew) or 3 * SKEW_US
         return 3 * advbase * US + skew_us(advskew)
 
+    # -- VRRPv3 mode (`carpver 3`, §1.7) -----------------------------------------------
+    # Only FreeBSD 15 speaks it; elsewhere a carpver 3 vhid stays INIT.  The rules below
+    # are FreeBSD's (vrrp_input_c, carp_setrun), not RFC 5798's: no address tie-break,
+    # priority 0 is no special case, preemption is the global sysctl.
+
+    speaks_vrrp = False
+
+    def vrrp_master_down_us(self, prio: int, master_cs: int) -> int:
+        """3 x MI + (256 - prio) x MI / 256 centiseconds (integer), MI the learned one."""
+        return (3 * master_cs + (256 - prio) * master_cs // 256) * (US // 100)
+
+    def vrrp_master_yields(self, prio: int, interval_cs: int, their_prio: int,
+                           their_cs: int) -> bool:
+        """A MASTER hears a more frequent or a higher-priority advertisement: equal
+        priority and interval keep both MASTER (RFC 5798 compares addresses)."""
+        return their_cs < interval_cs or their_prio > prio
+
+    def vrrp_backup_takes_over(self, prio: int, interval_cs: int, their_prio: int,
+                               their_cs: int, preempt: bool) -> str | None:
+        """With net.inet.carp.preempt, a BACKUP takes over from a slower or a lower-priority
+        master at once (RFC 5798 would wait for master-down; priority 0 included)."""
+        if preempt and (their_cs > interval_cs or their_prio < prio):
+            return R_PREEMPT
+        return None
+
     # -- the election (carp_proto_input_c) ---------------------------------------------
 
     def is_tie(self, mine: int, theirs: int, my_demote: int, ch_demote: int) -> bool:

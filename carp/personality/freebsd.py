@@ -23,6 +23,7 @@ class FreeBSD(Personality):
     vmac_source = True  # carp_output rewrites the source to the vhid's MAC
     allow_stops_vhids = True
     lookup_by_family = True  # carp_input_c: among the interface's addresses of that family
+    speaks_vrrp = True  # FreeBSD 15: `carpver 3`
 
     def tos(self, family: int, sysctl: Mapping[str, int]) -> int:
         """net.inet.carp.dscp (CS7 by default) in both families."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from carp.actions import Action, Announce, Lease, Send, StateChange
 from carp.config import CarpInterface
 from carp.host import CarpHost
+from carp.wire import vrrp_seal
 
 US = 1_000_000
 WALL_EPOCH = 1_800_000_000  # the wall clock at simulated time 0 (2027-01-15)
@@ -64,6 +65,10 @@ class SimHost:
     def alive(self) -> bool:
         return self.host is not None
 
+    def source(self, family: int) -> str:
+        """The host's address in that family: its adverts' source (fe80::N for IPv6)."""
+        return self.addr if family == 4 else "fe80::" + self.addr.rsplit(".", 1)[1]
+
 
 class Lan:
     """Hosts on shared segments (one per carpdev name), with loss, delay and partitions."""
@@ -79,6 +84,7 @@ class Lan:
         self.jitter_us = jitter_us
         self.hosts: dict[str, SimHost] = {}
         self.side: dict[str, int] = {}  # partition side per host; same side = connected
+        self.lost_families: set[int] = set()  # address families whose adverts all get lost
         self.transitions: list[Transition] = []
         self.deliveries: list[Delivery] = []
         self.sends: list[tuple[int, str, Send]] = []
@@ -183,7 +189,7 @@ class Lan:
             if sh.host is None or carpdev in sh.links_down:
                 continue
             acts = sh.host.packet(carpdev, family, src, dst or group, ttl, payload, self._s(),
-                                  sh.addr)
+                                  sh.source(family))
             out += acts
             self._handle(sh, acts, lazy=True)
         return out
@@ -294,7 +300,7 @@ class Lan:
     def _broadcast(self, src: SimHost, send: Send) -> None:
         if self.record:
             self.sends.append((self.now, src.name, send))
-        if send.carpdev in src.links_down:
+        if send.carpdev in src.links_down or send.family in self.lost_families:
             return
         side = self.side[src.name]
         rng = self.rng
@@ -317,11 +323,13 @@ class Lan:
         if self.side[src] != self.side[dst]:  # partitioned while in flight
             return
         p = send.payload
-        if self.record:
+        family, source = send.family, self.hosts[src].source(send.family)
+        if not send.sealed:  # VRRPv3: the checksum covers the sender's source address
+            p = vrrp_seal(p, source, send.dst)
+        if self.record:  # VRRPv3: advskew is the priority, advbase the low interval byte
             d = Delivery(self.now, src, dst, send.carpdev, p[1], p[5], p[2], p[4])
             self.deliveries.append(d)
         acts = sh.host.packet(
-            send.carpdev, send.family, self.hosts[src].addr, send.dst, 255, p, self.now / US,
-            sh.addr,
+            send.carpdev, family, source, send.dst, 255, p, self.now / US, sh.source(family),
         )
         self._handle(sh, acts, lazy=True)

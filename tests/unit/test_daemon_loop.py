@@ -228,3 +228,47 @@ def test_an_advert_is_dated_by_its_kernel_receive_time(tmp_path: Path) -> None:
     before = asyncio.run(scenario())
     assert before - 0.21 < seen[0] < before - 0.19
     assert all(before <= t < before + 0.05 for t in seen[1:])
+
+
+class _Socks:
+    name = "eth0"
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.sent6: list[bytes] = []
+
+    def send_frame(self, frame: bytes, ethertype: int) -> None:
+        self.frames.append(frame)
+
+    def send_ip6(self, payload: bytes, dst: str) -> None:
+        self.sent6.append(payload)
+
+
+class _Links:
+    def __init__(self, ll6: str | None) -> None:
+        self.ll6 = ll6
+
+    def first_ipv4(self, name: str) -> str:
+        return "10.0.0.1"
+
+    def linklocal6(self, name: str) -> str | None:
+        return self.ll6
+
+
+def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from(tmp_path: Path) -> None:
+    from carp import wire
+
+    daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
+    socks = _Socks()
+    daemon.socks = {"eth0": socks}  # type: ignore[dict-item]
+    adv = wire.VrrpAdvert(1, 100, 100, ("192.168.1.1",))
+    adv6 = wire.VrrpAdvert(1, 100, 100, ("2001:db8::1",))
+    for ll6 in ("fe80::1", None):
+        daemon.nl = _Links(ll6)  # type: ignore[assignment]
+        for family, dst, a in ((4, "224.0.0.18", adv), (6, "ff02::12", adv6)):
+            act = Send("eth0:1", "eth0", family, dst, wire.vrrp_unsealed(a, family), 1,
+                       sealed=False)
+            assert daemon._send(act) is None
+    assert len(socks.frames) == 3 and socks.sent6 == []  # no link-local: no IPv6 advert
+    assert wire.decode_vrrp(socks.frames[0][14 + 20:], "10.0.0.1", "224.0.0.18") == adv
+    assert wire.decode_vrrp(socks.frames[1][14 + 40:], "fe80::1", "ff02::12") == adv6
