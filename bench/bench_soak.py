@@ -1,7 +1,7 @@
 """No false failover while every core is busy and the store is being written (issue 11 §2).
 
-The pair of bench_takeover (VRRPv3 at CARP_BENCH_VRRPINTERVAL, CARP advbase 1 without
-it; carpd options from CARP_BENCH_CARPD_ARGS) runs for CARP_BENCH_SOAK_SECONDS (600)
+The pair of bench_takeover (VRRPv3 at CARP_BENCH_VRRPINTERVAL, default 10; CARP at
+advbase 1 if 0; carpd options from CARP_BENCH_CARPD_ARGS) runs for CARP_BENCH_SOAK_SECONDS (600)
 while `stress-ng --cpu 0` loads every core and each host's store is committed over and
 over (`sysctl net.inet.carp.log` toggled, which carpd reloads).  From the capture on the
 bridge:
@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 
-from bench.bench_takeover import Figure, pair, protocol, rank, roles
+from bench.bench_takeover import Figure, Protocol, carp_advbase1, pair, rank, roles, vrrp
 from carp.lab import Capture, Host, Lab
 from carp.lab.netns import stop
 
@@ -59,6 +59,11 @@ def soak(lab: Lab, cap: Capture, seconds: float) -> tuple[list[float], list[floa
     ads = cap.adverts(since=t0, until=t1)
     return ([r["t"] for r in ads if r["port"] == master.port()],
             [r["t"] for r in ads if r["port"] == backup.port()], writes[0])
+
+
+def protocol() -> Protocol:
+    interval = int(os.environ.get("CARP_BENCH_VRRPINTERVAL", "10"))
+    return vrrp(interval) if interval else carp_advbase1()
 
 
 def run() -> list[Figure]:

@@ -33,6 +33,7 @@ from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP
 
 from carp.config import Address
 from carp.daemon.leases import LeaseSocket, attach_filter, quiet_filter
+from carp.daemon.tuning import takeover_thread
 from carp.daemon.watchdog import TAG, TMP_PREFIX
 from carp.mac import VIRTUAL_MAC_PREFIX
 
@@ -83,9 +84,11 @@ class Netlink:
         self.mon = AsyncIPRoute()
         # Leases are written by one thread, in order: a sendmsg to rtnetlink waits for the
         # kernel's rtnl lock, which other programs may hold for long, and the event loop
-        # (advertisements) must never wait with it.
+        # (advertisements) must never wait with it.  A takeover's addresses go through it:
+        # it runs at carpd --rtprio too.
         self.leases = LeaseSocket()
-        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases")
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases",
+                                                initializer=takeover_thread)
         self._tmp_names = itertools.count()  # names of macvlans not tagged yet
         self._quiet: frozenset[int] = frozenset()  # our macvlans: the monitor skips their addresses
         self._task: asyncio.Task[None] | None = None

@@ -1,8 +1,9 @@
 """carpd --rtprio / --mlock: keep the protocol's wake-ups on time on a busy host.
 
-Both are off by default (carpd.8, TIMING).  They apply to carpd's main thread, the one
-that runs the protocol, after the watchdog was forked: the watchdog, the lease thread,
-pyroute2's threads and the hooks start at normal priority (SCHED_RESET_ON_FORK).
+Both are off by default (carpd.8, TIMING).  The priority applies to carpd's main thread,
+the one that runs the protocol, and to the lease thread, which puts a new master's
+addresses in place (`takeover_thread`); the watchdog, other threads and the hooks start
+at normal priority (SCHED_RESET_ON_FORK).
 """
 
 from __future__ import annotations
@@ -12,11 +13,24 @@ import os
 
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
 RTPRIO_RANGE = range(1, 100)
+_rtprio: int | None = None  # what realtime() set, for takeover_thread()
 
 
 def realtime(prio: int) -> None:
-    """SCHED_FIFO at `prio` (1-99): a runnable carpd preempts every normal process."""
+    """SCHED_FIFO at `prio` (1-99) for the calling thread: when runnable it preempts
+    every normal process."""
+    global _rtprio
     os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(prio))
+    _rtprio = prio
+
+
+def takeover_thread() -> None:
+    """A thread on a takeover's path gets the protocol's priority (thread initializer)."""
+    if _rtprio is not None:
+        try:
+            realtime(_rtprio)
+        except OSError:
+            pass  # the main thread got it: the same rights hold; normal priority else
 
 
 def lock_memory() -> None:

@@ -25,6 +25,12 @@ seen = []
 t = threading.Thread(target=lambda: seen.append(os.sched_getscheduler(0)))
 t.start(); t.join()
 out["thread"] = seen[0]
+def lease_thread():
+    tuning.takeover_thread()
+    seen.append(os.sched_getscheduler(0))
+t = threading.Thread(target=lease_thread)
+t.start(); t.join()
+out["takeover_thread"] = seen[1]
 out["locked"] = [l for l in open("/proc/self/status") if l.startswith("VmLck")][0].split()[1]
 print(json.dumps(out))
 """
@@ -44,7 +50,8 @@ def test_rtprio_runs_the_main_thread_alone_at_sched_fifo() -> None:
         pytest.skip(f"no CAP_SYS_NICE here: {out['problem']}")
     assert out["policy"] == os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
     assert out["child"] == os.SCHED_OTHER  # hooks, the watchdog
-    assert out["thread"] == os.SCHED_OTHER  # the lease thread, pyroute2's
+    assert out["thread"] == os.SCHED_OTHER  # pyroute2's, say
+    assert out["takeover_thread"] == os.SCHED_FIFO | os.SCHED_RESET_ON_FORK  # the leases'
     assert out["locked"] == "0"
 
 
@@ -61,7 +68,7 @@ def test_both_are_off_by_default() -> None:
     assert args.rtprio is None and args.mlock is False
     assert _probe(None, False) == {"problem": None, "policy": os.SCHED_OTHER,
                                    "child": os.SCHED_OTHER, "thread": os.SCHED_OTHER,
-                                   "locked": "0"}
+                                   "takeover_thread": os.SCHED_OTHER, "locked": "0"}
 
 
 @pytest.mark.parametrize("bad", ["0", "100", "fifo"])
