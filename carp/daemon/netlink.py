@@ -89,6 +89,7 @@ class Netlink:
         self.leases = LeaseSocket()
         self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases",
                                                 initializer=takeover_thread)
+        self._renewed: Future[Any] | None = None  # the last renewal handed to the thread
         self._tmp_names = itertools.count()  # names of macvlans not tagged yet
         self._quiet: frozenset[int] = frozenset()  # our macvlans: the monitor skips their addresses
         self._task: asyncio.Task[None] | None = None
@@ -273,7 +274,7 @@ class Netlink:
         """Restart the lifetime of every (ifindex, address), in one sendmsg, in the lease
         thread: returns at once."""
         loop = asyncio.get_running_loop()
-        done = self._lease_thread.submit(self.leases.hold, entries, lease)
+        done = self._renewed = self._lease_thread.submit(self.leases.hold, entries, lease)
 
         def report(fut: Future[list[tuple[int, Address, int]]]) -> None:
             if not fut.cancelled() and fut.exception() is None and fut.result():
@@ -284,8 +285,12 @@ class Netlink:
 
     async def leases_written(self) -> None:
         """Until every renewal handed to the lease thread so far has been written (so that
-        none can put back an address withdrawn after this)."""
-        await asyncio.wrap_future(self._lease_thread.submit(int))
+        none can put back an address withdrawn after this).  The thread runs them in
+        order, so that is the last one; done already, as on a backup's takeover, there
+        is no round trip through the thread to wait for."""
+        last = self._renewed
+        if last is not None and not last.done():
+            await asyncio.wait([asyncio.wrap_future(last)])
 
     def _report(self, failed: list[tuple[int, Address, int]]) -> None:
         for index, addr, code in failed:
