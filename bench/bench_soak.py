@@ -31,13 +31,13 @@ def bursts(times: list[float], quiet: float) -> int:
 
 
 def writer(hosts: list[Host], done: threading.Event, writes: list[int]) -> None:
-    """Commit each host's store in turn until `done`; counts the commits."""
+    """Commit each host's store in turn until `done`; counts the commits acknowledged."""
     level = 1
     while not done.is_set():
         level = 3 - level
         for host in hosts:
-            host.sysctl(f"net.inet.carp.log={level}", check=False)
-            writes[0] += 1
+            done_ok = host.sysctl(f"net.inet.carp.log={level}", check=False).returncode == 0
+            writes[0] += done_ok
 
 
 def soak(lab: Lab, cap: Capture, seconds: float) -> tuple[list[float], list[float], int]:
