@@ -60,6 +60,7 @@ STORE_POLL = 1.0  # seconds between checks of the store file (edits without "syn
 SHUTDOWN_JOBS_TIMEOUT = 3.0
 SYNC_JOBS_TIMEOUT = 1.0
 MAX_RX_AGE = 1.0  # a kernel receive time older than this means the wall clock stepped
+LATE_TIMER = 0.001  # a timer this late may have advertisements queued behind it
 
 
 
@@ -653,6 +654,8 @@ class Daemon:
         # call_at may run a hair (clock resolution) early: never hand the host a time
         # before the deadline it asked for, or it would do nothing and spin.
         fired = self.loop.time()
+        if fired - deadline > LATE_TIMER:
+            self._receive_queued()
         now = max(fired, deadline)
         acts = self.host.timeout(now)
         core = self.loop.time()
@@ -661,6 +664,15 @@ class Daemon:
             offset = self.trace.offset(0.0)
             self.trace.timer(deadline + offset, fired + offset, core + offset)
             self.trace.flush()
+
+    def _receive_queued(self) -> None:
+        """Advertisements the kernel received while carpd was held up, read before a late
+        timer runs: dated by their arrival, one that came in time moves a master-down
+        deadline on, and a backup that was merely slow stays BACKUP."""
+        for dev, socks in list(self.socks.items()):
+            self._receive4(dev)
+            if socks.rx6 is not None:
+                self._receive6(dev)
 
     # -- netlink jobs, in order ----------------------------------------------------------
 

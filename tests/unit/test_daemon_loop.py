@@ -272,3 +272,53 @@ def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from(tmp_path: Path)
     assert len(socks.frames) == 3 and socks.sent6 == []  # no link-local: no IPv6 advert
     assert wire.decode_vrrp(socks.frames[0][14 + 20:], "10.0.0.1", "224.0.0.18") == adv
     assert wire.decode_vrrp(socks.frames[1][14 + 40:], "fe80::1", "ff02::12") == adv6
+
+
+def test_a_late_timer_reads_the_advertisements_queued_behind_it_first(tmp_path: Path) -> None:
+    """carpd held up past a master-down deadline, with the master's advertisement already
+    in the kernel: the advertisement is read (and dated by its arrival) before the timer
+    runs, so the backup hears its master instead of taking over from it.  A timer on
+    time costs no read."""
+    import time
+
+    from carp import wire
+
+    dgram = wire.build_ipv4("192.168.1.2", "224.0.0.18", bytes(36), 0x10, 1)
+    order: list[str] = []
+
+    class Host(FakeHost):
+        class policy:  # noqa: N801 (stands for the personality policy object)
+            ttl_first_v4 = False
+
+        def packet(self, *args: Any) -> list[Any]:
+            order.append("packet")
+            return []
+
+        def timeout(self, now: float) -> list[Any]:
+            order.append("timeout")
+            self.deadline = None
+            return []
+
+    class Netlink:
+        def first_ipv4(self, dev: str) -> str:
+            return "192.168.1.3"
+
+    class Socks(FakeSocks):
+        rx6 = None
+
+        def recv4(self) -> list[tuple[bytes, float | None]]:
+            order.append("read")
+            return super().recv4()
+
+    async def scenario() -> None:
+        daemon, _host = _daemon(tmp_path, [])
+        daemon.host = Host()  # type: ignore[assignment]
+        daemon.nl = Netlink()  # type: ignore[assignment]
+        daemon.socks["em0"] = Socks([(dgram, time.time() - 0.004)])  # type: ignore[assignment]
+        daemon._on_timer(daemon.loop.time())  # on time
+        assert order == ["timeout"]
+        order.clear()
+        daemon._on_timer(daemon.loop.time() - 0.005)  # 5 ms late
+        assert order == ["read", "packet", "timeout"]
+
+    asyncio.run(scenario())
