@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 
+from bench.bench_carpd import _pct
 from bench.bench_takeover import Figure, Protocol, carp_advbase1, pair, rank, roles, vrrp
 from carp.lab import Capture, Host, Lab
 from carp.lab.netns import stop
@@ -85,6 +86,8 @@ def run() -> list[Figure]:
          bursts(theirs, md), "takeovers", "0"),
         (f"  largest gap between the master's adverts ({len(mine)} adverts)",
          1000 * max(gaps, default=float("nan")), "ms", f"< master-down {1000 * md:.0f} ms"),
+        ("  gap between the master's adverts, p99", 1000 * _pct(gaps, 99) if gaps else
+         float("nan"), "ms", f"interval {1000 * proto.interval:.0f} ms"),
         ("  store commits during the soak", writes, "commits", ""),
         ("  load average (1 min) at the end", os.getloadavg()[0], "", ""),
     ]

@@ -61,6 +61,7 @@ class Protocol:
     label: str
     configure: Callable[[Host, int], None]  # (host, rank 0 = preferred master)
     master_down: Callable[[int], float]  # rank -> seconds
+    interval: float  # the master's advertisement interval, seconds
     personality: str | None = None
 
 
@@ -69,7 +70,7 @@ def carp_advbase1() -> Protocol:
 
     return Protocol("CARP advbase 1",
                     lambda host, rank: configure_carp(host, advskew=100 * rank),
-                    lambda rank: master_down(1, 100 * rank))
+                    lambda rank: master_down(1, 100 * rank), 1.0)
 
 
 def vrrp(interval_cs: int) -> Protocol:
@@ -85,7 +86,8 @@ def vrrp(interval_cs: int) -> Protocol:
 
         return policy("freebsd").vrrp_master_down_us(150 - 50 * rank, interval_cs) / US
 
-    return Protocol(f"VRRPv3 vrrpinterval {interval_cs}", configure, down, "freebsd")
+    return Protocol(f"VRRPv3 vrrpinterval {interval_cs}", configure, down, interval_cs / 100,
+                    "freebsd")
 
 
 def trace_path(host: Host) -> str:
