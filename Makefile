@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(PREFIX)/lib/carp-for-linux
-SYSDEPS := iproute2 iperf3 mandoc procps stress-ng tcpdump ucarp
+SYSDEPS := iproute2 iperf3 mandoc procps shellcheck stress-ng tcpdump ucarp
 
 .PHONY: all sysdeps test lint unit demo bench fuzz tables install clean
 
@@ -21,7 +21,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Debian packages the tests and the demo use, installed only when missing
-# (tcpdump and ucarp: the interworking tests, which must not skip in CI; iperf3: make bench).
+# (tcpdump and ucarp: the interworking tests, which must not skip in CI; iperf3: make bench;
+# shellcheck: the examples' test).
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -67,6 +68,13 @@ install: all
 	install -m 644 man/carpd.8 man/ifconfig.8 man/sysctl.8 man/netstat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/carp/hooks.d
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' systemd/carpd.service > $(DESTDIR)/etc/systemd/system/carpd.service
+	# The examples, disabled (carpd(8) HOOKS): carpd never runs a NAME.example, and the
+	# health check's timer is not enabled (nor its service able to run without the script).
+	install -m 644 examples/hooks.d/*.example $(DESTDIR)/etc/carp/hooks.d/
+	install -m 644 examples/carp-healthcheck.example $(DESTDIR)/etc/carp/
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' examples/systemd/carp-healthcheck.service \
+	  > $(DESTDIR)/etc/systemd/system/carp-healthcheck.service
+	install -m 644 examples/systemd/carp-healthcheck.timer $(DESTDIR)/etc/systemd/system/
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis fuzz-crashes

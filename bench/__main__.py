@@ -1,4 +1,5 @@
-"""Run every benchmark module and print its figures (no pass/fail: targets are shown)."""
+"""Run every benchmark module and print its figures (no pass/fail: targets are shown),
+one table per module (tabulate), printed as soon as that module has run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import sys
 import traceback
 from pathlib import Path
 
+from tabulate import tabulate
+
 Figure = tuple[str, float, str, str]
+HEADERS = ("figure", "value", "unit", "target")
+
+
+def report(figures: list[Figure]) -> str:
+    """One module's figures as a table, values aligned on the decimal point."""
+    rows = [(name, f"{value:,.3f}", unit, target) for name, value, unit, target in figures]
+    return tabulate(rows, headers=HEADERS, tablefmt="simple",
+                    colalign=("left", "right", "left", "left"), disable_numparse=True)
 
 
 def main(argv: list[str]) -> int:
@@ -25,8 +36,7 @@ def main(argv: list[str]) -> int:
             traceback.print_exc()
             status = 1
             continue
-        for name, value, unit, target in figures:
-            print(f"  {name:<66} {value:>14,.3f} {unit:<8} {target}", flush=True)
+        print(report(figures), flush=True)
     return status
 
 

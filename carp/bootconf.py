@@ -11,10 +11,12 @@ run them in-process (`carpd -n` only prints the plan).  Read, relative to `root`
                                          cloned_interfaces, ifconfig_<if>, ifconfig_<if>_aliasN
 * NetBSD  /etc/ifconfig.<if>             one ifconfig argument list per line
 
-The BSD rc scripts also give physical interfaces their own addresses.  carpd never
-touches a carpdev's own addresses (Linux owns them), so such lines become *skipped*
-steps: shown by `carpd -n`, never run.  A line on a physical interface is applied only
-when it configures a vhid (FreeBSD 10+ style).
+The BSD rc scripts also configure the physical interfaces (`inet 192.168.1.2
+255.255.255.0 NONE`, `up`, `mtu 9000`): those lines replay too, and ifconfig makes them
+through netlink as a BSD would (carp.ifconfig.link_plan), or refuses a line it cannot
+make with the BSD error, reported with the line's file:line.  Lines that hand the
+address to DHCP or router advertisements are the Linux network configuration's job:
+*skipped* steps, shown by `carpd -n`, never run.
 
 Order follows the BSD boot: sysctl.conf first (rc runs it before the network), then
 cloned-interface creation, then physical interfaces, then carp interfaces.
@@ -41,7 +43,10 @@ _HEXMASK = re.compile(r"0[xX][0-9a-fA-F]{1,8}$")
 _RC_ASSIGN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _RC_IFCONFIG = re.compile(r"ifconfig_([A-Za-z0-9_.]+?)(?:_(ipv6)|_alias(\d+))?$")
 
-PHYSICAL = "address of a physical interface: carpd never touches the carpdev's own addresses"
+AUTOMATIC = "address by DHCP or autoconfiguration: the Linux network configuration's job"
+# the words of a line that asks for one (netstart's dhcp/autoconf, rc.conf's DHCP ...)
+AUTOMATIC_WORDS = frozenset({"dhcp", "DHCP", "SYNCDHCP", "NOSYNCDHCP", "autoconf",
+                             "accept_rtadv", "rtsol"})
 SHELL = "shell command line: not run by carpd"
 HIDDEN = "********"  # a passphrase in carpd's log
 
@@ -143,8 +148,8 @@ def _interface_files(etc: Path, prefix: str) -> list[tuple[str, Path]]:
 
 
 def _on_interface(ifname: str, words: list[str], source: str) -> Step:
-    """An ifconfig step for `ifname`, skipped if it only addresses a physical interface."""
-    skip = None if _is_carp(ifname) or "vhid" in words else PHYSICAL
+    """An ifconfig step for `ifname`, skipped if it asks for an automatic address."""
+    skip = AUTOMATIC if AUTOMATIC_WORDS.intersection(words) else None
     return Step("ifconfig", [ifname, *words], source, skip)
 
 

@@ -23,7 +23,7 @@ carpd and the simulator (tests/sim) drive only this:
 * Demotion per personality (§5): OpenBSD group carpdemote (store groups + kernel +1
   on carpdev down), FreeBSD net.inet.carp.demotion (+ifdown factor), legacy/NetBSD
   suppress_preempt (advskew 240 on every vhid while >0).  Any rise sends ads at once.
-* status() -> {"vhosts": {iface_key: {str(vhid): {"state", "since", "reason"}}},
+* status() -> {"vhosts": {iface_key: {str(vhid): {"state", "since", "reason", ...}}},
                "counters": {stat: n}, "demotion": int, "groups": {name: demote},
                "suppress_preempt": int}
 
@@ -101,7 +101,11 @@ class CarpHost:
     * Log actions are already filtered by this personality's net.inet.carp.log.
     * `carpdev` arguments are interface names as the store spells them (BSD names).
     * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional).
-    * status() vhost entries also carry "advbase", "advskew" (as sent) and "demote", and the
+    * status() vhost entries also carry "transitions" (state changes so far), "master" (the
+      source of the last advertisement accepted from another master, "" if none) and
+      "heard" (when, on the clock of `now`, or None), "drops" (counter -> packets dropped
+      after they reached this vhid), "carpdev" and "name" (the interface as ifconfig
+      names it), "advbase", "advskew" (as sent) and "demote", and the
       lease plan of carp.lease: "lease" (seconds), "lease_renewals" (per interval),
       "lease_bound" (s from an advert to the addresses gone) and "lease_any_backup";
       "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
@@ -409,6 +413,9 @@ class CarpHost:
             lease = v.lease_plan()
             vhosts.setdefault(key, {})[str(vhid)] = {
                 "state": v.state, "since": v.since, "reason": v.reason,
+                "transitions": v.transitions, "master": v.master_src,
+                "heard": None if v.last_heard is None else v.last_heard / st.US,
+                "drops": dict(v.drops), "carpdev": v.p.carpdev, "name": v.p.logname,
                 "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
                 "lease": lease.seconds, "lease_renewals": lease.renewals,
                 "lease_bound": lease.bound_us / st.US, "lease_any_backup": lease.any_backup,

@@ -1,6 +1,8 @@
 """netstat(1), the CARP part: `netstat -s -p carp` prints carpd's counters.
 
 Layouts are each BSD's (docs/userland.md §4): its policy's netstat_carp_layout.
+`--libxo json` (FreeBSD's netstat is built with libxo; usr.bin/netstat/inet.c
+carp_stats) gives the same counters under FreeBSD's own keys, for scripts.
 With carpd not running the block is printed with zeros, as an idle kernel prints it.
 Any other use of netstat is handed to the system's netstat binary when there is one.
 """
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
 
 SYSTEM_NETSTATS = ("/bin/netstat", "/usr/bin/netstat", "/sbin/netstat", "/usr/sbin/netstat")
 NO_NETSTAT = 'netstat: only "netstat -s -p carp" is provided here; use ss(8) or ip(8)'
+NO_LIBXO = "netstat: unknown option -- -"  # getopt's word for "--libxo" without libxo
+LIBXO_FLAGS = {"J": "json", "P": "pretty", "T": "text", "X": "xml", "H": "html", "W": "warn"}
+LIBXO_FORMATS = ("json", "text")  # xml and html are libxo's too, not provided here
+
+
+class LibxoError(ValueError):
+    """A --libxo option this netstat cannot honour: its message is netstat's line."""
 
 
 def plural(n: int) -> str:
@@ -34,6 +43,65 @@ def render(pol: Policy, counters: Mapping[str, int], sflag: int = 1) -> str:
         if n or sflag <= 1:
             lines.append(fmt.format(n=n, s=plural(n)))
     return "\n".join(lines) + "\n"
+
+
+def split_libxo(argv: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The --libxo options (xo_parse_args' forms: `--libxo json,pretty`, `--libxo=json`,
+    `--libxo:JP`) and the other arguments; None when there is no --libxo."""
+    opts: list[str] | None = None
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--libxo" or arg.startswith(("--libxo=", "--libxo:")):
+            opts = opts or []
+            if arg == "--libxo":
+                i += 1
+                value = argv[i] if i < len(argv) else ""
+                opts += [w for w in value.split(",") if w]
+            elif arg[7] == "=":
+                opts += [w for w in arg[8:].split(",") if w]
+            else:
+                opts += [LIBXO_FLAGS.get(c, c) for c in arg[8:]]
+        else:
+            rest.append(arg)
+        i += 1
+    return opts, rest
+
+
+def libxo_style(opts: list[str]) -> tuple[str, bool]:
+    """(format, pretty) from --libxo options; LibxoError for what is not provided."""
+    style, pretty = "text", False
+    for opt in opts:
+        if opt == "pretty":
+            pretty = True
+        elif opt in LIBXO_FORMATS:
+            style = opt
+        elif opt in LIBXO_FLAGS.values():
+            if opt != "warn":
+                raise LibxoError(f"netstat: --libxo {opt}: only json and text are provided here")
+        else:
+            raise LibxoError(f"netstat: --libxo: unknown libxo option value: '{opt}'")
+    return style, pretty
+
+
+def render_libxo(pol: Policy, counters: Mapping[str, int], sflag: int = 1,
+                 pretty: bool = False) -> str:
+    """`netstat --libxo json -s -p carp`: {"statistics": {"carp": {key: n}}}, the keys
+    FreeBSD's carp_stats emits, in its order; with -ss the zeros left out, as there."""
+    carp = {}
+    for stat, key in pol.netstat_carp_libxo:
+        n = int(counters.get(stat, 0))
+        if n or sflag <= 1:
+            carp[key] = n
+    doc = {"statistics": {"carp": carp}}
+    if pretty:
+        import json
+
+        return json.dumps(doc, indent=2) + "\n"
+    from carp import cjson
+
+    return cjson.dumps(doc) + "\n"
 
 
 def parse_carp_stats(argv: list[str]) -> int:
@@ -89,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 
     byte_faithful(sys.stdout, sys.stderr)
     args = sys.argv[1:] if argv is None else argv
-    sflag = parse_carp_stats(args)
+    libxo, rest = split_libxo(args)
+    sflag = parse_carp_stats(rest)
     if not sflag:
         path = system_netstat()
         if path is None:
@@ -102,11 +171,20 @@ def main(argv: list[str] | None = None) -> int:
 
         store = Store()
         pol = policy_of(store.load_doc())
+        style, pretty = libxo_style(libxo or [])
+        if libxo is not None and not pol.netstat_carp_libxo:
+            raise LibxoError(NO_LIBXO)
         counters = _counters(store)
+    except LibxoError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
     except Exception as exc:  # StoreError, bad $CARP_PERSONALITY: say why, don't trace
         sys.stderr.write(f"netstat: {exc}\n")
         return 1
-    sys.stdout.write(render(pol, counters, sflag))
+    if style == "json":
+        sys.stdout.write(render_libxo(pol, counters, sflag, pretty))
+    else:
+        sys.stdout.write(render(pol, counters, sflag))
     return 0
 
 

@@ -526,6 +526,18 @@ class Store:
             counters[name] = int(value)
         return counters
 
+    def live_status(self, timeout: float = 1.0) -> dict[str, Any] | None:
+        """carpd's runtime status as of now (`status {JSON}`, root only); None when no
+        carpd answers it, so callers fall back to read_status()."""
+        reply = self.ask("status", timeout) or ""
+        if not reply.startswith("status "):
+            return None
+        try:
+            doc = cjson.loads(reply[len("status "):])
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
     def ask(self, request: str, timeout: float) -> str | None:
         """One request line on carpd's control socket and its reply line; None at once
         when no carpd listens, or when it does not answer within `timeout`."""

@@ -198,6 +198,14 @@ def addresses(
     return v4, v6
 
 
+def inet_addresses(linux_name: str) -> list[tuple[str, int]]:
+    """(address, prefixlen) of every IPv4 then IPv6 address, in the kernel's order."""
+    if not exists(linux_name):
+        return []
+    v4, v6 = addresses(linux_name, 0)
+    return [(a, p) for a, p, _ in v4] + [(a, p) for a, p, _ in v6]
+
+
 def get(linux_name: str, kind: str | None = None) -> SysIf | None:
     """Everything about one Linux interface, or None when it does not exist.
 

@@ -43,6 +43,16 @@ def _drop(
     return None
 
 
+def _drop_at(
+    acts: list[Action], v: VirtualHost, stat: str, prio: int = LOG_INFO, kind: str = "packet",
+    text: str | None = None,
+) -> VirtualHost | None:
+    """A drop after the vhid was found: counted for the host and for that vhid too (its
+    `drops`, which `carpd status` shows beside the host-wide carpstats)."""
+    v.drops[stat] = v.drops.get(stat, 0) + 1
+    return _drop(acts, stat, prio, kind, text)
+
+
 def _stale(
     acts: list[Action], pol: Personality, v: VirtualHost, why: str, dev: str, adv: Advert,
     src: str,
@@ -54,7 +64,7 @@ def _stale(
     else:
         counter = int.from_bytes(adv.counter, "big")
         text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.senders[src][0], src)
-    return _drop(acts, "badauth", LOG_WARNING, "error", text)
+    return _drop_at(acts, v, "badauth", LOG_WARNING, "error", text)
 
 
 def lookup(
@@ -118,9 +128,9 @@ class Validator:
         name = v.p.logname
         if adv.version != 2:
             text = f"{name}: invalid version {adv.version} != 2"
-            return _drop(acts, "badver", LOG_NOTICE, "packet", text)
+            return _drop_at(acts, v, "badver", LOG_NOTICE, "packet", text)
         if not v.signer.verify(adv):
-            return _drop(acts, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
+            return _drop_at(acts, v, "badauth", LOG_INFO, "packet", pol.bad_hash_text(name, src))
         out = v.accept(adv, now, src, local, family=family)
         if isinstance(out, str):
             return _stale(acts, pol, v, out, dev, adv, src)
@@ -165,11 +175,11 @@ class FreeBSDValidator(Validator):
         if v.version != 2:
             return _drop(acts, "badver", LOG_INFO, "packet", f"{dev}: invalid version 2")
         if ttl != 255 and (v.mcast4 if family == 4 else v.mcast6):
-            return _drop(acts, "badttl", LOG_INFO, "packet",
-                         f"carp_input_c: received ttl {ttl} != 255 on {dev}")
+            return _drop_at(acts, v, "badttl", LOG_INFO, "packet",
+                            f"carp_input_c: received ttl {ttl} != 255 on {dev}")
         if not v.signer.verify(adv):
-            return _drop(acts, "badauth", LOG_INFO, "packet",
-                         f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")
+            return _drop_at(acts, v, "badauth", LOG_INFO, "packet",
+                            f"carp_input_c: incorrect hash for VHID {adv.vhid}@{dev}")
         out = v.accept(adv, now, src, local, family=family)
         if isinstance(out, str):
             return _stale(acts, self.policy, v, out, dev, adv, src)

@@ -179,6 +179,9 @@ class VirtualHost:
         self.lease_left = 0  # renewals still due before the next advertisement
         self.delayed_arp = -1  # OpenBSD leader: ads left before the second ARP round
         self.last_heard: int | None = None  # us of the last accepted advertisement
+        self.master_src = ""  # source of the last advert accepted from another master
+        self.transitions = 0  # state changes since the vhid was made (carpd status/metrics)
+        self.drops: dict[str, int] = {}  # carpstats counter -> drops that reached this vhid
         self.reannounced_at: int | None = None  # MASTER: last announcement after a split brain
         self._md: int | None = None  # cached master_down_us() for (advbase, advskew)
         self._md_for = (advbase, advskew)
@@ -252,6 +255,7 @@ class VirtualHost:
         if old == new:
             return []
         self.state, self.since, self.reason = new, now_us / US, reason
+        self.transitions += 1
         p = self.p
         pol = self.env.policy
         acts: list[Action] = [StateChange(p.ifname, p.carpdev, p.vhid, old, new, reason)]
@@ -373,6 +377,7 @@ class VirtualHost:
         """Equal timing and demotion from another MASTER (module docstring)."""
         if outranks(local, src):
             return self._reannounce(now_us)
+        self.last_heard, self.master_src = now_us, src
         acts = self._become_backup(R_MORE_FREQUENT, now_us)
         self.down_at = now_us + self.master_down_us() + self.tie_jitter_us()
         return acts
@@ -510,9 +515,10 @@ class VirtualHost:
             if pol.is_tie(mine, theirs, my_demote, ch_demote):
                 return self._yield_tie(now_us, src, local)
             if pol.master_yields(mine, theirs, my_demote, ch_demote):
+                self.last_heard, self.master_src = now_us, src
                 return self._become_backup(R_MORE_FREQUENT, now_us)
             return self._reannounce(now_us)
-        self.last_heard = now_us
+        self.last_heard, self.master_src = now_us, src
         # A BACKUP only ever takes over from a slower or a more demoted master, in every
         # BSD: the usual advert (faster, no more demoted) skips the policy's rules.
         if theirs > mine or ch_demote > my_demote:

@@ -40,6 +40,10 @@ STAT_FIELDS: tuple[str, ...] = (
     "ipackets", "ipackets6", "badif", "badttl", "hdrops", "badsum", "badver", "badlen",
     "badauth", "badvhid", "badaddrs", "opackets", "opackets6", "onomem", "ostates", "preempt",
 )
+# the counters of received packets dropped (each also counted in ipackets or ipackets6)
+DROP_FIELDS: tuple[str, ...] = (
+    "badif", "badttl", "hdrops", "badsum", "badver", "badlen", "badauth", "badvhid", "badaddrs",
+)
 
 
 class Reject(enum.Enum):

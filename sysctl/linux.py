@@ -1,7 +1,9 @@
-"""Pass-through to the Linux sysctl tree, read and written directly under /proc/sys.
+"""The Linux side of the BSD names mapped onto /proc/sys (carp.mib.LINUX_MAPPED, e.g.
+`net.inet.ip.forwarding` is net/ipv4/ip_forward), read and written directly.
 
-No subprocess: `sysctl kernel.hostname` costs one open().  The root is injectable
-(`$CARP_PROC_SYS` or the `root` argument) so tests use a fake tree.
+No subprocess: `sysctl net.inet.ip.forwarding` costs one open().  Linux's own names are
+procps's (sysctl/procps.py).  The root is injectable (`$CARP_PROC_SYS` or the `root`
+argument) so tests use a fake tree.
 """
 
 from __future__ import annotations
@@ -59,26 +61,6 @@ def write(name: str, value: str, root: str | None = None) -> None:
         os.write(fd, value.encode(errors="surrogateescape"))  # the bytes typed
     finally:
         os.close(fd)
-
-
-def walk(prefix: str, root: str | None = None) -> list[tuple[str, str]]:
-    """(name, value) for every readable leaf under `prefix`, sorted, like `sysctl -a`.
-
-    Unreadable entries (write-only, permission, EIO) are skipped as Linux sysctl does."""
-    top = path_of(prefix, root)
-    out: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames.sort()
-        rel = os.path.relpath(dirpath, top)
-        base = prefix if rel == "." else f"{prefix}.{rel.replace(os.sep, '.')}"
-        for fname in sorted(filenames):
-            full = f"{base}.{fname}"
-            try:
-                out.append((full, read(full, root)))
-            except OSError:
-                continue
-    out.sort()
-    return out
 
 
 def unknown_at(name: str, root: str | None = None) -> tuple[int, str, bool]:

@@ -4,6 +4,8 @@
   `applied M` (M = the generation now applied, >= N unless the store itself is older).
 * `counters`: `counters NAME=N ...`, the carpstats counters as they are at this moment
   (netstat reads them here: status.json is rewritten at most once a second).
+* `status`: `status {JSON}`, the runtime status as status.json has it, but as of this
+  moment (`carpd status` reads it here; other users read status.json, which holds no key).
 
 Only root is served: the socket file is 0600, and every connection's peer credentials
 (SO_PEERCRED) are checked as well, so neither a mode loosened by hand nor a connection
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import struct
@@ -23,8 +26,9 @@ from pathlib import Path
 
 Sync = Callable[[int], Awaitable[int]]
 Counters = Callable[[], Mapping[str, int]]
+Status = Callable[[], Mapping[str, object]]
 MAX_LINE = 256
-USAGE = "error expected: sync <generation> | counters\n"
+USAGE = "error expected: sync <generation> | counters | status\n"
 NOT_PERMITTED = "error Operation not permitted\n"
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
@@ -42,16 +46,21 @@ def peer_uid(sock: socket.socket | None) -> int | None:
     return uid
 
 
-async def _reply(words: list[str], sync: Sync, counters: Counters) -> str:
+async def _reply(
+    words: list[str], sync: Sync, counters: Counters, status: Status | None
+) -> str:
     if len(words) == 2 and words[0] == "sync" and words[1].isdigit():
         return f"applied {await sync(int(words[1]))}\n"
     if words == ["counters"]:
         return " ".join(["counters", *(f"{k}={v}" for k, v in counters().items())]) + "\n"
+    if words == ["status"] and status is not None:  # json.dumps escapes every newline
+        return f"status {json.dumps(status(), separators=(',', ':'))}\n"
     return USAGE
 
 
 async def handle(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sync: Sync, counters: Counters
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sync: Sync, counters: Counters,
+    status: Status | None = None,
 ) -> None:
     """Serve one client: any number of request lines, one reply line each."""
     root = peer_uid(writer.get_extra_info("socket")) == 0
@@ -68,7 +77,7 @@ async def handle(
                 await writer.drain()
                 break
             words = line[:MAX_LINE].decode(errors="replace").split()
-            writer.write((await _reply(words, sync, counters)).encode())
+            writer.write((await _reply(words, sync, counters, status)).encode())
             await writer.drain()
     except (ConnectionError, OSError):
         pass
@@ -78,13 +87,15 @@ async def handle(
             await writer.wait_closed()
 
 
-async def serve(path: Path, sync: Sync, counters: Counters) -> asyncio.AbstractServer:
+async def serve(
+    path: Path, sync: Sync, counters: Counters, status: Status | None = None
+) -> asyncio.AbstractServer:
     """Listen on `path` (a stale socket from a dead carpd is replaced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     server = await asyncio.start_unix_server(
-        lambda r, w: handle(r, w, sync, counters), path=str(path)
+        lambda r, w: handle(r, w, sync, counters, status), path=str(path)
     )
     os.chmod(path, 0o600)  # only root may make carpd reload or read its counters
     return server

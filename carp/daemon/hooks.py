@@ -59,8 +59,14 @@ class Event:
         return env
 
 
+# Never run, executable or not: editor backups, dpkg's leftovers, and the shipped examples
+# (examples/hooks.d, installed as NAME.example: a copy without the suffix enables one, so
+# a package upgrade that resets the example's mode cannot switch a hook on or off).
+SKIPPED_SUFFIXES = ("~", ".disabled", ".example", ".dpkg-old", ".dpkg-new", ".dpkg-dist")
+
+
 def hooks_in(directory: Path) -> list[Path]:
-    """Executable regular files in name order; editor backups and dotfiles are skipped."""
+    """Executable regular files in name order; dotfiles and SKIPPED_SUFFIXES are skipped."""
     try:
         entries = sorted(directory.iterdir(), key=lambda p: p.name)
     except OSError:
@@ -69,7 +75,7 @@ def hooks_in(directory: Path) -> list[Path]:
         p
         for p in entries
         if not p.name.startswith(".")
-        and not p.name.endswith(("~", ".disabled", ".dpkg-old", ".dpkg-new"))
+        and not p.name.endswith(SKIPPED_SUFFIXES)
         and p.is_file()
         and os.access(p, os.X_OK)
     ]
@@ -216,3 +222,7 @@ class HookRunner:
         self.log(message)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 1.0)
+        # Once more, the hook reaped: a child it was forking as the first signal came
+        # (`sleep 60 &` under load) can miss it and live on, reparented to init.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -27,6 +27,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -79,9 +80,10 @@ class Macvlan:
 class Daemon:
     def __init__(
         self, store: Store, hooks_dir: Path, log: Logger, hook_watch: GroupWatch | None = None,
-        trace: Trace | None = None,
+        metrics_listen: str | None = None, trace: Trace | None = None,
     ) -> None:
         self.store = store
+        self.metrics_listen = metrics_listen  # carpd --metrics ADDR:PORT, else no metrics
         self.trace = trace  # carpd --trace: timing events for bench_takeover
         self.log = log
         self.hooks_dir = hooks_dir
@@ -132,7 +134,10 @@ class Daemon:
         self._tasks.append(self.loop.create_task(self._poll_store()))
         self._store_stamp = self._stamp()
         self.apply(state)
-        server = await control.serve(self.store.socket_path, self._sync, self._counters)
+        stop_metrics = self._serve_metrics()
+        server = await control.serve(
+            self.store.socket_path, self._sync, self._counters, self._status
+        )
         self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGHUP, lambda: self.reload(force=True))
@@ -145,7 +150,35 @@ class Daemon:
         sdnotify.notify("STOPPING=1")
         server.close()
         await self._shutdown()
+        if stop_metrics is not None:
+            stop_metrics()
         return 0
+
+    def _serve_metrics(self) -> Callable[[], None] | None:
+        """The metrics process (carp/daemon/metrics.py), if asked for; carp runs on
+        without it should it fail."""
+        if self.metrics_listen is None:
+            return None
+        from carp.daemon import metrics
+
+        try:
+            proc = metrics.spawn(self.metrics_listen, self.store.rundir)
+        except OSError as exc:
+            self.log.error(f"metrics: cannot start: {exc.strerror}")
+            return None
+        # it says itself, on the standard error, if it cannot listen there
+        self.log.info(f"metrics process {proc.pid} for http://{self.metrics_listen}/metrics")
+
+        def stop() -> None:
+            assert proc.stdin is not None
+            proc.stdin.close()  # its signal to leave
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+        return stop
 
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """A bug in one callback is logged (to syslog) and the protocol keeps running."""
@@ -707,10 +740,11 @@ class Daemon:
         now, wall = self.loop.time(), time.time()
         counters = self._counters()
         for per_vhid in st.get("vhosts", {}).values():
-            for entry in per_vhid.values():
-                since = entry.get("since")
-                if isinstance(since, int | float) and since > 0:
-                    entry["since_wall"] = round(wall - (now - since), 3)
+            for entry in per_vhid.values():  # the host's clock is the loop's: to wall time
+                for key in ("since", "heard"):
+                    at = entry.get(key)
+                    if isinstance(at, int | float) and at > 0:
+                        entry[f"{key}_wall"] = round(wall - (now - at), 3)
         return {
             "pid": os.getpid(),
             "applied_generation": self.applied,

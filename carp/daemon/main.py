@@ -1,8 +1,10 @@
 """carpd(8): command line, privilege check, start-up order.
 
-    carpd [-d] [-H dir] [-R dir] run in the foreground (systemd Type=notify)
+    carpd [-d] [-H dir] [-R dir] [--metrics addr:port]
+                                 run in the foreground (systemd Type=notify)
     carpd -n [-R dir]            print what the boot configuration would do, and exit
     carpd --personality NAME     set the store's personality (openbsd|freebsd|netbsd), exit
+    carpd status [--json]        every vhid on one screen (carp/status_cmd.py)
 
 Start-up order matters: the boot configuration is replayed into the store, leftovers of a
 previous carpd are removed, and the watchdog is forked -- all before asyncio and pyroute2
@@ -35,7 +37,10 @@ LOCK_WAIT = 3.0  # a dying predecessor's watchdog may still hold the lock for a 
 
 def build_parser() -> argparse.ArgumentParser:
     """carpd's options (also read by the test that carpd.8 documents each of them)."""
-    p = argparse.ArgumentParser(prog="carpd", description="userland CARP daemon")
+    p = argparse.ArgumentParser(
+        prog="carpd", description="userland CARP daemon",
+        epilog="carpd status [--json]: every vhid of this host on one screen (carpd.8, STATUS)",
+    )
     p.add_argument("-d", action="store_true", dest="debug", help="debug logging to stderr")
     p.add_argument("-n", action="store_true", dest="check",
                    help="check the boot configuration, print what it would do, exit")
@@ -48,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lock carpd's memory (mlockall): never paged out")
     p.add_argument("--trace", metavar="FILE",
                    help="append timing events of advertisements to FILE (benchmarks)")
+    p.add_argument(
+        "--metrics", metavar="ADDR:PORT",
+        help="serve Prometheus metrics on ADDR:PORT (PORT alone: 127.0.0.1; off by default)",
+    )
     p.add_argument(
         "--personality", metavar="NAME",
         help="set the store's personality (openbsd|freebsd|netbsd) and exit",
@@ -209,6 +218,11 @@ def lock_pidfile(rundir: Path) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["status"]:  # a command, not an option: it is carpd's own state
+        from carp.status_cmd import main as status_main
+
+        return status_main(argv[1:])
     args = parse_args(argv)
     if args.personality is not None:
         return set_personality(args.personality)
@@ -218,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check:
         return check_boot(root)
+    if args.metrics is not None:
+        from carp.daemon.metrics import parse_listen
+
+        try:
+            parse_listen(args.metrics)
+        except ValueError as exc:
+            print(f"carpd: --metrics {exc}", file=sys.stderr)
+            return 1
     problem = check_privileges()
     if problem:
         print(problem, file=sys.stderr)
@@ -258,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
 
     clean = False
     try:
-        code = asyncio.run(Daemon(store, hooks_dir, log, watchdog.Link(wd_fd), trace).run())
+        daemon = Daemon(store, hooks_dir, log, watchdog.Link(wd_fd), metrics_listen=args.metrics,
+                        trace=trace)
+        code = asyncio.run(daemon.run())
         clean = True
         return code
     finally:

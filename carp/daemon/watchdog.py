@@ -19,10 +19,12 @@ same function also serves carpd's start-up clean-up of a predecessor's leftovers
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import struct
+import time
 from collections.abc import Callable
 
 TAG = "carpd"
@@ -107,9 +109,14 @@ def tagged_links(sock: socket.socket, tag: str = TAG) -> list[tuple[int, str]]:
 def delete_tagged(tag: str = TAG) -> list[str]:
     """Delete every link tagged `tag`; returns their names.  Never raises.
 
-    Addresses go first: removing one takes microseconds, removing a link ~15 ms (an RCU
-    grace period), so with many carp interfaces no address outlives carpd by more than a
-    few milliseconds even though the links take longer."""
+    IPv4 addresses go first: removing one takes microseconds, removing a link ~15 ms (an
+    RCU grace period), so with many carp interfaces no IPv4 address outlives carpd by more
+    than a few milliseconds even though the links take longer.  IPv6 addresses go with
+    their link, not before: removing one from a link that is up makes the kernel leave its
+    solicited-node group with an MLD report, sourced from the macvlan's virtual MAC and,
+    carpd's egress program being gone with carpd, unrewritten -- a learning switch would
+    learn the MAC at this dead host's port, which `balancing ip-stealth` promises never
+    happens.  A link that is deleted is closed first and sends nothing."""
     deleted: list[str] = []
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as sock:
@@ -117,7 +124,9 @@ def delete_tagged(tag: str = TAG) -> list[str]:
             links = tagged_links(sock, tag)
             indexes = {index for index, _name in links}
             _request(sock, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 2, body=bytes(8))
-            addrs = [b for b in _dump(sock, RTM_NEWADDR) if _IFADDRMSG.unpack_from(b)[4] in indexes]
+            addrs = [b for b in _dump(sock, RTM_NEWADDR)
+                     if _IFADDRMSG.unpack_from(b)[4] in indexes
+                     and _IFADDRMSG.unpack_from(b)[0] == socket.AF_INET]
             for seq, body in enumerate(addrs, start=3):
                 # the dumped message sent back as a delete, as `ip addr flush` does
                 _request(sock, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, body=body)
@@ -176,6 +185,11 @@ def kill_groups(groups: dict[int, str]) -> list[str]:
         except OSError:  # ended by itself in the meantime
             continue
         killed.append(f"{what}: killed (process group {pgid}), carpd died")
+    if killed:  # a child forked as the signal came can miss it (see HookRunner._kill)
+        time.sleep(0.05)
+        for pgid in groups:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGKILL)
     return killed
 
 

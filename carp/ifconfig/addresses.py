@@ -141,7 +141,7 @@ def change_addresses(
         return None
     if acc.address is None:
         return None
-    plen = _final_prefixlen(acc, pol, warnings)
+    plen = final_prefixlen(acc, pol, warnings)
     new = Address(acc.address, plen, acc.broadcast, vhid=None if clone else ci.vhid)
     at = next((i for i, a in enumerate(ci.addresses) if a.address == new.address), None)
     if at is None and clone and not acc.alias:  # SIOCAIFADDR replaces the family's first
@@ -154,7 +154,7 @@ def change_addresses(
     return new
 
 
-def _final_prefixlen(acc: Addresses, pol: Policy, warnings: list[str]) -> int:
+def final_prefixlen(acc: Addresses, pol: Policy, warnings: list[str]) -> int:
     if acc.prefixlen is not None:
         return acc.prefixlen
     if acc.family == 6:

@@ -12,13 +12,16 @@ share):
   personality: carp.ifconfig.apply_clone.
 * any other name: a physical interface carrying FreeBSD 10+ vhids (style "vhid",
   keyed `<if>:<vhid>`); FreeBSD's rules and texts apply whatever the personality:
-  carp.ifconfig.apply_vhid.
+  carp.ifconfig.apply_vhid.  Its own change (addresses without a vhid, up/down, mtu)
+  is planned here and made by the caller through netlink (carp.ifconfig.link_plan).
 """
 
 from __future__ import annotations
 
 from carp.ifconfig import operations as o
 from carp.ifconfig.apply_common import Applier, is_clone_name
+from carp.ifconfig.link_plan import LinkPlan
+from carp.record import record
 from carp.store import State
 
 # Names for type checkers only: typing costs ~5 ms at start-up.
@@ -37,14 +40,36 @@ if TYPE_CHECKING:
 
         def highest_ifindex(self) -> int: ...
 
+        def inet_addresses(self, linux_name: str) -> list[tuple[str, int]]: ...
+
+    class NetlinkApi(Protocol):
+        """What the write path needs to change a Linux interface (carp.ifconfig.netlink)."""
+
+        def change(self, linux_name: str, plan: LinkPlan) -> None: ...
+
 
 MAX_DEMOTE = 255
+
+
+@record
+class Outcome:
+    """What applying a command leaves to do after the store's part: warnings to print
+    and the change to the Linux interface itself (empty for carp's own)."""
+
+    warnings: list[str]
+    link: LinkPlan
 
 
 def system_sysif() -> SysIfApi:
     from carp import sysif
 
     return sysif
+
+
+def system_netlink() -> NetlinkApi:
+    from carp.ifconfig import netlink  # pyroute2: only a command that changes a link
+
+    return netlink
 
 
 def copy_state(state: State) -> State:
@@ -62,15 +87,16 @@ def applier_for(name: str, state: State) -> type[Applier]:
     return VhidApplier
 
 
-def apply(cmd: o.Command, state: State, sysif: SysIfApi | None = None) -> list[str]:
-    """Apply cmd to state (in place, only on success); return the warnings to print."""
+def apply(cmd: o.Command, state: State, sysif: SysIfApi | None = None) -> Outcome:
+    """Apply cmd to state (in place, only on success); the warnings and the link change
+    are the caller's to print and make."""
     work = copy_state(state)
     kind = applier_for(cmd.ifname, work)
     applier = kind(cmd, work, sysif if sysif is not None else system_sysif())
     applier.run()
     applier.check()
     state.interfaces = work.interfaces
-    return applier.warnings
+    return Outcome(applier.warnings, applier.link)
 
 
 def apply_demote(state: State, group: str, delta: int) -> None:

@@ -6,8 +6,6 @@ parameter, each read with the personality's number parser and refused in its wor
 
 from __future__ import annotations
 
-import os
-
 from carp import config
 from carp.config import CarpInterface, Node
 from carp.ifconfig import errors, values
@@ -15,6 +13,7 @@ from carp.ifconfig import operations as o
 from carp.ifconfig.addresses import Addresses, change_addresses, gather_address
 from carp.ifconfig.apply_common import Applier, is_clone_name
 from carp.ifconfig.errors import IfconfigError, fail
+from carp.ifconfig.link_plan import parse_mtu, random_mac
 
 # Names for type checkers only: typing costs ~5 ms at start-up.
 TYPE_CHECKING = False
@@ -107,6 +106,11 @@ class CloneApplier(Applier):
 
     def set_down(self, ci: CarpInterface, op: o.Down) -> None:
         ci.up = False
+
+    def set_mtu(self, ci: CarpInterface, op: o.SetMtu) -> None:
+        """carpN's MTU is its carpdev's: carp_ioctl has no SIOCSIFMTU (ENOTTY)."""
+        parse_mtu(op.value, self.pol)
+        raise fail(f"{self.pol.link_requests['mtu']}: Inappropriate ioctl for device")
 
     def set_vhid(self, ci: CarpInterface, op: o.SetVhid) -> None:
         """The vhid; 0 (where it parses) leaves the vhid alone."""
@@ -201,9 +205,7 @@ class CloneApplier(Applier):
 
     def set_lladdr(self, ci: CarpInterface, op: o.SetLladdr) -> None:
         if op.value == "random":
-            raw = bytearray(os.urandom(6))
-            raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
-            ci.lladdr = ":".join(f"{b:02x}" for b in raw)
+            ci.lladdr = random_mac()
             return
         mac = values.mac(op.value)
         if mac is None:
@@ -239,4 +241,5 @@ CLONE_OPS: dict[type[o.Op], Handler] = {
     o.AddGroup: CloneApplier.add_group,
     o.DelGroup: CloneApplier.del_group,
     o.SetLladdr: CloneApplier.set_lladdr,
+    o.SetMtu: CloneApplier.set_mtu,
 }

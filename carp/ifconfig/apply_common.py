@@ -15,6 +15,7 @@ from carp.config import CarpInterface, StateRequest
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.errors import IfconfigError
+from carp.ifconfig.link_plan import LinkPlan
 from carp.states import BACKUP, MASTER
 from carp.store import State
 
@@ -47,6 +48,7 @@ class Applier:
         self.name = cmd.ifname
         self.warnings: list[str] = []
         self.touched: set[str] = set()  # store keys this command changed
+        self.link = LinkPlan()  # the change to the Linux interface itself (not carp's)
 
     def run(self) -> None:
         """Apply every parameter of the command to self.state, or raise."""

@@ -1,15 +1,14 @@
 """A command on a physical interface: the FreeBSD 10+ vhids it carries (style "vhid",
-keyed `<if>:<vhid>`).  FreeBSD's rules and texts apply whatever the personality.
-
-The physical interface itself is Linux's business: only the vhid parameters and the
-addresses are ours.
+keyed `<if>:<vhid>`), with FreeBSD's rules and texts whatever the personality, and the
+interface's own change (its addresses without a vhid, up/down, mtu, lladdr), planned
+for netlink as BSD ifconfig makes it (carp.ifconfig.link_plan).
 """
 
 from __future__ import annotations
 
 from carp import config
 from carp.config import CarpInterface, Node
-from carp.ifconfig import errors, values
+from carp.ifconfig import errors, link_plan, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.addresses import Addresses, change_addresses, gather_address
 from carp.ifconfig.apply_common import Applier
@@ -54,8 +53,8 @@ class VhidApplier(Applier):
                 if isinstance(op, o.SetState):
                     self.state_word(op.value)  # refused in argv order
                 pending.append(op)
-            elif isinstance(op, o.Up | o.Down | o.SetLladdr | o.AddGroup | o.DelGroup):
-                continue  # the physical interface itself is Linux's business, not ours
+            elif link_plan.take(self.link, op, pol, self.warnings):
+                continue
             else:
                 # [-]carpdev, carpnodes, balancing, [-]carppeer: FreeBSD has no such
                 # keyword and takes the word as an address.
@@ -73,17 +72,22 @@ class VhidApplier(Applier):
         ]
 
     def addresses_without_vhid(self, acc: Addresses) -> None:
-        """-alias/-inet on the physical interface also drop vhid addresses."""
+        """Addresses of the interface itself: -alias/-inet also drop vhid addresses
+        (FreeBSD holds them on the interface); the rest are Linux's, planned in self.link."""
         for ci in self.vhid_entries():
             before = len(ci.addresses)
             keep = [a for a in ci.addresses if a.family not in acc.remove_family]
-            if acc.unalias and acc.address is not None:
-                keep = [a for a in keep if a.address != acc.address]
+            gone = acc.address if acc.unalias else None
+            if gone is not None and any(a.address == gone for a in keep):
+                keep = [a for a in keep if a.address != gone]
+                acc.unalias, acc.address = False, None  # that -alias was the vhid's
             if len(keep) != before:
                 ci.addresses = keep
                 self.touched.add(ci.key)
                 if not keep:  # removing the last address of a vhid destroys it
                     del self.state.interfaces[ci.key]
+        have = self.sysif.inet_addresses(self.sysif.resolve(self.name, self.state))
+        link_plan.plan_addresses(self.link, acc, have, self.pol, self.warnings)
 
     def change_vhid(self, vhid: int, pending: list[o.Op], acc: Addresses) -> None:
         key = config.vhid_key(self.name, vhid)

@@ -21,10 +21,19 @@ TYPE_CHECKING = False  # typing costs ~5 ms at start-up; only type checkers need
 if TYPE_CHECKING:
     from typing import TextIO
 
-    from carp.ifconfig.apply import SysIfApi
+    from carp.ifconfig.apply import NetlinkApi, SysIfApi
+    from carp.ifconfig.link_plan import LinkPlan
     from carp.personality import Policy
 
 FAMILIES = ("inet", "inet6", "link", "ether", "lladdr")
+
+
+@record
+class Linux:
+    """The Linux side a command reads (sysif) and changes (netlink); None: the system's."""
+
+    sysif: SysIfApi | None = None
+    netlink: NetlinkApi | None = None
 
 
 @record
@@ -98,11 +107,12 @@ def run(
     stderr: TextIO,
     store: Store | None = None,
     sysif: SysIfApi | None = None,
+    netlink: NetlinkApi | None = None,
 ) -> int:
     """Run one ifconfig command in-process; returns the exit status."""
     store = store if store is not None else Store()
     try:
-        return _run(argv, store, sysif, stdout, stderr)
+        return _run(argv, store, Linux(sysif, netlink), stdout, stderr)
     except IfconfigError as exc:
         stderr.write(exc.text)
         return exc.code
@@ -129,9 +139,7 @@ def _eperm(argv: list[str], store: Store) -> str:
     return errors.ioctl(pol, name, "SIOCSVH", "Operation not permitted").text
 
 
-def _run(
-    argv: list[str], store: Store, sysif: SysIfApi | None, stdout: TextIO, stderr: TextIO
-) -> int:
+def _run(argv: list[str], store: Store, linux: Linux, stdout: TextIO, stderr: TextIO) -> int:
     state = store.load()
     pol = state.policy
     flags, rest = parse_flags(argv, pol)
@@ -171,7 +179,7 @@ def _run(
     name = rest[0]
     if len(rest) == 1 or (len(rest) == 2 and rest[1] in FAMILIES):
         return _show(name, state, store, flags, stdout)
-    return _write(name, rest[1:], state, store, sysif, stderr)
+    return _write(name, rest[1:], state, store, linux, stderr)
 
 
 def _show(name: str, state: State, store: Store, flags: Flags, stdout: TextIO) -> int:
@@ -225,7 +233,7 @@ def _write(
     words: list[str],
     state: State,
     store: Store,
-    sysif: SysIfApi | None,
+    linux: Linux,
     stderr: TextIO,
 ) -> int:
     from carp.ifconfig.apply import apply
@@ -238,7 +246,9 @@ def _write(
         with store.transaction() as st:
             locked = True
             before = st.generation
-            warnings = apply(cmd, st, sysif)
+            outcome = apply(cmd, st, linux.sysif)
+            if not outcome.link.empty():  # inside: a refusal commits nothing
+                _change_link(name, outcome.link, st, linux)
     except PermissionError:
         if locked:
             raise
@@ -247,12 +257,24 @@ def _write(
 
         creates = is_clone_name(name) and name not in state.interfaces
         raise errors.not_permitted(state.policy, cmd, creates) from None
-    for text in warnings:
+    for text in outcome.warnings:
         stderr.write(text)
     if st.generation != before:
         # Bounded; returns False at once when carpd is not running (config is stored).
         store.wait_applied(st.generation)
     return 0
+
+
+def _change_link(name: str, plan: LinkPlan, state: State, linux: Linux) -> None:
+    """The physical interface's own change, through netlink, in BSD's words if refused."""
+    from carp.ifconfig import apply, link_plan
+
+    sysif = linux.sysif if linux.sysif is not None else apply.system_sysif()
+    netlink = linux.netlink if linux.netlink is not None else apply.system_netlink()
+    try:
+        netlink.change(sysif.resolve(name, state), plan)
+    except link_plan.LinkRefused as exc:
+        raise link_plan.refused(state.policy, exc) from None
 
 
 def main(argv: list[str] | None = None) -> int:

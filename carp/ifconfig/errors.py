@@ -94,6 +94,8 @@ def not_permitted(pol: Policy, cmd: Command, creates: bool) -> IfconfigError:
             return fail(f"SIOCDIFGROUP: {EPERM}")
         if isinstance(op, o.SetLladdr):
             return fail(f"SIOCSIFLLADDR: {EPERM}")
+        if isinstance(op, o.SetMtu):
+            return fail(f"{pol.link_requests['mtu']}: {EPERM}")
         if isinstance(op, o.Unalias | o.RemoveFamily):
             address = "SIOCDIFADDR"
         elif not isinstance(op, o.AddressWord | o.Netmask | o.Prefixlen | o.Broadcast | o.Alias):

@@ -22,6 +22,7 @@ What follows the interface name, as the p_* rules below say it:
     node         : NUMBER COLON NUMBER              (vhid:advskew)
                  | NUMBER COLON NUMBER REST | BADNODE
     link_param   : CREATE | DESTROY | UP | DOWN | LLADDR ARG | GROUP ARG | NOGROUP ARG
+                 | MTU ARG
 
 The lexer (lexer.py) decides which word is which token: a keyword's argument is
 always the next word (ARG), `inet`/`inet6` are a family only as the first word, and
@@ -242,7 +243,8 @@ def p_link_param(p: P) -> None:
     | DOWN
     | LLADDR ARG
     | GROUP ARG
-    | NOGROUP ARG"""
+    | NOGROUP ARG
+    | MTU ARG"""
     p[0] = _op(p)
 
 

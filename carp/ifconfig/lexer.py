@@ -45,6 +45,7 @@ ARG_KEYWORDS: dict[str, str] = {
     "netmask": "NETMASK",
     "prefixlen": "PREFIXLEN",
     "broadcast": "BROADCAST",
+    "mtu": "MTU",
 }
 
 # keyword -> token type, for keywords that stand alone.

@@ -43,6 +43,9 @@ class Down(Op): ...
 class SetLladdr(Valued): ...
 
 
+class SetMtu(Valued): ...
+
+
 class AddGroup(Valued): ...
 
 
@@ -165,6 +168,7 @@ ARG_OPS: dict[str, type[Valued]] = {
     "netmask": Netmask,
     "prefixlen": Prefixlen,
     "broadcast": Broadcast,
+    "mtu": SetMtu,
 }
 
 FLAG_OPS: dict[str, type[Op]] = {

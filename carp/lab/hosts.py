@@ -90,12 +90,16 @@ class Host:
 
     # -- carpd ------------------------------------------------------------------------
 
-    def start_carpd(self, *args: str, wait: bool = True, timeout: float = 10.0) -> int:
-        """Start carpd in this host (foreground; output to the lab's log); its PID."""
+    def start_carpd(
+        self, *args: str, wait: bool = True, timeout: float = 10.0,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        """Start carpd in this host (foreground; output to the lab's log); its PID.
+        `env` adds to its environment (which its hooks inherit)."""
         if self.carpd_running:
             raise RuntimeError(f"{self.name}: carpd already runs (pid {self.carpd_pid})")
         argv = [str(netns.BIN / "carpd"), *self.lab.carpd_args, *args]
-        env = self._env()
+        env = {**self._env(), **(env or {})}
         with open(self.log_path, "ab") as log:
             log.write(f"--- {time.strftime('%H:%M:%S')} start {' '.join(argv)}\n".encode())
             log.flush()

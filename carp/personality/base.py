@@ -206,6 +206,12 @@ class Personality:
     create_ioctl = "SIOCIFCREATE"
     no_such_interface: str  # {name}: the interface
     no_such_address = "ifconfig: SIOCDIFADDR: Can't assign requested address"
+    # What err(3) names when the kernel refuses a change to a physical interface,
+    # by the change (carp.ifconfig.link_plan): ifconfig.c's own words.
+    link_requests: dict[str, str] = {
+        "mtu": "SIOCSIFMTU", "flags": "SIOCSIFFLAGS", "lladdr": "SIOCSIFLLADDR",
+        "add": "SIOCAIFADDR", "delete": "SIOCDIFADDR", "group": "SIOCAIFGROUP",
+    }
 
     # ifconfig(8): output.  The lines of an interface, in order, by the names
     # carp.ifconfig's CarpLines and PhysicalLines give them.
@@ -267,3 +273,7 @@ class Personality:
     # netstat(1): `netstat -s -p carp`, (counter, line) with {n} the count and {s} the
     # plural "s"; the counters are carp.wire.STAT_FIELDS.
     netstat_carp_layout: tuple[tuple[str, str], ...]
+    # `netstat --libxo json -s -p carp`: (counter, libxo key) in the layout's order, as
+    # xo_emit names them; () where netstat has no libxo (it takes --libxo for an unknown
+    # option, as getopt does: only FreeBSD's netstat is built with libxo).
+    netstat_carp_libxo: tuple[tuple[str, str], ...] = ()

@@ -81,6 +81,10 @@ class FreeBSD(Personality):
     create_ioctl = "SIOCIFCREATE2"
     no_such_interface = "ifconfig: interface {name} does not exist"
     no_such_address = "ifconfig: ioctl (SIOCDIFADDR): Can't assign requested address"
+    link_requests = {  # ifconfig.c setifmtu's warn("ioctl (set mtu)"), af_inet's ioctl (...)
+        "mtu": "ioctl (set mtu)", "flags": "SIOCSIFFLAGS", "lladdr": "SIOCSIFLLADDR",
+        "add": "ioctl (SIOCAIFADDR)", "delete": "ioctl (SIOCDIFADDR)", "group": "SIOCAIFGROUP",
+    }
     carp_interface_lines = ("metric_mtu", "addresses", "carp_vhid")  # <= 9 cloned carpN
     physical_interface_lines = (
         "metric_mtu", "options", "ether", "inet", "link_local", "inet6", "carp_vhid", "groups",
@@ -164,6 +168,22 @@ class FreeBSD(Personality):
         ("opackets", "\t{n} packet{s} sent (IPv4)"),
         ("opackets6", "\t{n} packet{s} sent (IPv6)"),
         ("onomem", "\t\t{n} send failed due to mbuf memory error"),
+    )
+    # the same lines' xo_emit field names ({:received-inet-packets/%ju} ...)
+    netstat_carp_libxo = (
+        ("ipackets", "received-inet-packets"),
+        ("ipackets6", "received-inet6-packets"),
+        ("badttl", "dropped-wrong-ttl"),
+        ("hdrops", "dropped-short-header"),
+        ("badsum", "dropped-bad-checksum"),
+        ("badver", "dropped-bad-version"),
+        ("badlen", "dropped-short-packet"),
+        ("badauth", "dropped-bad-authentication"),
+        ("badvhid", "dropped-bad-vhid"),
+        ("badaddrs", "dropped-bad-address-list"),
+        ("opackets", "sent-inet-packets"),
+        ("opackets6", "sent-inet6-packets"),
+        ("onomem", "send-failed-memory-error"),
     )
 
 

@@ -26,7 +26,8 @@ print(json.dumps({"failures": failures, "out": out.getvalue(), "err": err.getval
 CASES: dict[str, dict[str, str]] = {
     "openbsd": {
         "etc/sysctl.conf": "net.ipv4.ip_forward=0\nnet.inet.carp.preempt=1\n",
-        "etc/hostname.em0": "inet 192.168.1.2 255.255.255.0 NONE\n",
+        "etc/hostname.em0": "inet 192.168.1.2 255.255.255.0 NONE\nmtu 1400\nup\n",
+        "etc/hostname.em1": "dhcp\ninet 192.168.2.9 255.255.255.0 NONE\n",
         "etc/hostname.carp0": ("inet 192.168.1.1 255.255.255.0 NONE vhid 1 carpdev em0 "
                                "pass mekmitasdigoat advskew 100\n"),
         "etc/hostname.carp1": ("# second vhid\nvhid 2 carpdev em1 pass secret\n"
@@ -36,7 +37,8 @@ CASES: dict[str, dict[str, str]] = {
     "freebsd": {
         "etc/sysctl.conf": "net.inet.carp.preempt=1 # group failover\nnet.inet.carp.log=2\n",
         "etc/rc.conf": (
-            'ifconfig_em0="inet 192.168.1.2/24"\n'
+            'ifconfig_em0="inet 192.168.1.2/24 mtu 1400"\n'
+            'ifconfig_em1="inet 192.168.2.9 netmask 0xffffff00"\n'
             'ifconfig_em0_alias0="inet vhid 1 pass testpass alias 192.168.1.50/32"\n'
             "ifconfig_em1_alias0='inet vhid 2 advskew 100 pass testpass alias "
             "192.168.2.50/32'\n"
@@ -50,6 +52,8 @@ CASES: dict[str, dict[str, str]] = {
                                "inet 192.168.1.1 netmask 255.255.255.0\n"),
         "etc/ifconfig.carp1": ("vhid 2 advskew 100 pass mekmitasdigoat 192.168.2.1/24 "
                                "netmask 255.255.255.0\nup\n"),
+        "etc/ifconfig.em0": "mtu 1400\n",
+        "etc/ifconfig.em1": "inet 192.168.2.9 netmask 255.255.255.0\n",
     },
 }
 
@@ -92,6 +96,8 @@ def test_boot_files_replay(personality: str, tmp_path: Path) -> None:
                         env={"CARP_PERSONALITY": personality})
         result = json.loads(proc.stdout)
         state = Store(host.rundir).load()
+        em0_mtu = json.loads(host.iproute("-j", "link", "show", "em0").stdout)[0]["mtu"]
+        physical = host.addresses("em0") + host.addresses("em1")
     assert not lab.leftovers()
 
     if personality == "openbsd":
@@ -99,9 +105,10 @@ def test_boot_files_replay(personality: str, tmp_path: Path) -> None:
         assert result["err"] == "/etc/hostname.carp2:1: ifconfig: vhid 300: too large\n"
     else:
         assert (result["failures"], result["err"]) == (0, "")
-    # the physical interface's own address is shown as skipped and left to Linux
+    # the physical interfaces' own lines are made through netlink, DHCP left to Linux
     skipped = [line for line in result["out"].splitlines() if "(skipped:" in line]
-    assert len(skipped) == (0 if personality == "netbsd" else 1)
+    assert len(skipped) == (1 if personality == "openbsd" else 0)
+    assert (em0_mtu, physical) == (1400, ["192.168.1.2/24", "192.168.2.9/24"])
     assert state.personality == personality
     assert state.sysctl == SYSCTL[personality]
     have = {

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from carp.ifconfig import cli
+from carp.ifconfig.link_plan import LinkPlan, LinkRefused
 from carp.store import State, Store
 
 # The hosts of the man pages: em0 on 192.168.1.0/24, em1 on 192.168.2.0/24.
@@ -34,6 +35,10 @@ class FakeSysIf:
     def highest_ifindex(self) -> int:
         return len(self.links)
 
+    def inet_addresses(self, linux_name: str) -> list[tuple[str, int]]:
+        nets = [ipaddress.ip_interface(n) for n in self.links.get(linux_name, [])]
+        return [(str(n.ip), n.network.prefixlen) for n in nets]
+
     def carpdev_for(self, address: str, prefixlen: int, state: State) -> str | None:
         addr = ipaddress.ip_address(address)
         for name, nets in sorted(self.links.items()):
@@ -41,6 +46,19 @@ class FakeSysIf:
                 if addr in ipaddress.ip_interface(net).network:
                     return name
         return None
+
+
+@dataclass
+class FakeNetlink:
+    """carp.ifconfig.netlink's API: records each change made (or refuses with `refuse`)."""
+
+    made: list[tuple[str, LinkPlan]] = field(default_factory=list)
+    refuse: LinkRefused | None = None
+
+    def change(self, linux_name: str, plan: LinkPlan) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        self.made.append((linux_name, plan))
 
 
 @dataclass
@@ -56,12 +74,14 @@ class Host:
     def __init__(self, rundir: Path, personality: str) -> None:
         self.store = Store(rundir)
         self.sysif = FakeSysIf()
+        self.netlink = FakeNetlink()
         with self.store.transaction() as st:
             st.personality = personality
 
     def __call__(self, *argv: str) -> Result:
         out, err = io.StringIO(), io.StringIO()
-        code = cli.run(list(argv), stdout=out, stderr=err, store=self.store, sysif=self.sysif)
+        code = cli.run(list(argv), stdout=out, stderr=err, store=self.store, sysif=self.sysif,
+                       netlink=self.netlink)
         return Result(code, out.getvalue(), err.getvalue())
 
     def line(self, command: str) -> Result:

@@ -140,14 +140,18 @@ def test_control_socket_serves_root_alone_whatever_its_mode() -> None:
         calls.append("counters")
         return {"ipackets": 1}
 
+    def status() -> dict[str, object]:  # other users read status.json instead
+        calls.append("status")
+        return {"pid": 1}
+
     async def scenario(path: Path) -> tuple[list[bytes], bytes]:
-        server = await control.serve(path, sync, counters)
+        server = await control.serve(path, sync, counters, status)
         path.chmod(0o666)  # loosened by hand, or reached between bind() and chmod()
         loop = asyncio.get_running_loop()
         try:
             user = [
                 await loop.run_in_executor(None, as_nobody, _ask, str(path), request)
-                for request in (b"sync 5\n", b"counters\n")
+                for request in (b"sync 5\n", b"counters\n", b"status\n")
             ]
             root = await loop.run_in_executor(None, _ask, str(path), b"sync 6\n")
         finally:
@@ -157,7 +161,7 @@ def test_control_socket_serves_root_alone_whatever_its_mode() -> None:
 
     with public_dir() as d:
         user, root = asyncio.run(scenario(d / "carpd.sock"))
-    assert user == [control.NOT_PERMITTED.encode()] * 2
+    assert user == [control.NOT_PERMITTED.encode()] * 3
     assert root == b"applied 6\n"
     assert calls == ["sync 6"]  # nothing the other user asked for was done
 

@@ -12,7 +12,7 @@ import pytest
 from carp import bootconf
 from carp.bootconf import Step, plan, replay, translate_openbsd
 
-PHYSICAL = bootconf.PHYSICAL
+AUTOMATIC = bootconf.AUTOMATIC
 
 
 def write(root: Path, rel: str, text: str) -> None:
@@ -78,6 +78,10 @@ def test_openbsd_hostname_files(tmp_path: Path) -> None:
     assert runnable(steps) == [
         ("ifconfig", ["carp0", "create"], "/etc/hostname.carp0:0"),
         ("ifconfig", ["carp1", "create"], "/etc/hostname.carp1:0"),
+        # physical first, as netstart configures them before the pseudo-interfaces
+        ("ifconfig", ["em0", "inet", "192.168.1.2", "netmask", "255.255.255.0"],
+         "/etc/hostname.em0:1"),
+        ("ifconfig", ["em0", "up"], "/etc/hostname.em0:2"),
         ("ifconfig", ["carp0", "inet", "192.168.1.1", "netmask", "255.255.255.0", "vhid", "1",
                       "carpdev", "em0", "pass", "mekmitasdigoat"], "/etc/hostname.carp0:3"),
         ("ifconfig", ["carp0", "inet6", "2001:db8::1", "prefixlen", "64"],
@@ -87,15 +91,20 @@ def test_openbsd_hostname_files(tmp_path: Path) -> None:
                       "carpdev", "bge0", "advskew", "50", "carppeer", "10.0.0.2", "pass", "s",
                       "vhid", "1"], "/etc/hostname.carp1:1"),
     ]
-    # The physical interface's own configuration is recorded, never applied.
-    skipped = [(s.argv, s.source, s.skip) for s in steps if s.skip]
-    assert skipped == [
-        (["em0", "inet", "192.168.1.2", "netmask", "255.255.255.0"], "/etc/hostname.em0:1",
-         PHYSICAL),
-        (["em0", "up"], "/etc/hostname.em0:2", PHYSICAL),
+    assert [s for s in steps if s.skip] == []  # the physical interface's lines replay too
+
+
+def test_automatic_addresses_are_linux_s(tmp_path: Path) -> None:
+    write(tmp_path, "etc/hostname.em0", "dhcp\ninet6 autoconf\nmtu 9000\n")
+    write(tmp_path, "etc/rc.conf",
+          'ifconfig_em1="SYNCDHCP"\nifconfig_em1_ipv6="inet6 accept_rtadv"\n')
+    assert [(s.argv, s.skip) for s in plan(tmp_path)] == [
+        (["em0", "dhcp"], AUTOMATIC),
+        (["em0", "inet6", "autoconf"], AUTOMATIC),
+        (["em0", "mtu", "9000"], None),
+        (["em1", "SYNCDHCP"], AUTOMATIC),
+        (["em1", "inet6", "accept_rtadv"], AUTOMATIC),
     ]
-    # physical first, as netstart configures them before the pseudo-interfaces
-    assert [s.argv[0] for s in steps if s.argv[1:] != ["create"]][:2] == ["em0", "em0"]
 
 
 def test_openbsd_vhid_on_physical_and_shell_lines(tmp_path: Path) -> None:
@@ -106,7 +115,7 @@ def test_openbsd_vhid_on_physical_and_shell_lines(tmp_path: Path) -> None:
     ))
     steps = plan(tmp_path)
     assert [(s.argv, s.skip) for s in steps] == [
-        (["em1", "inet", "192.168.2.2", "netmask", "255.255.255.0"], PHYSICAL),
+        (["em1", "inet", "192.168.2.2", "netmask", "255.255.255.0"], None),
         (["em1", "vhid", "2", "advskew", "100", "pass", "two words", "alias",
           "192.168.2.50/32"], None),
         (["em1", "!echo", "configured", "em1"], bootconf.SHELL),
@@ -149,14 +158,14 @@ def test_freebsd_rc_conf(tmp_path: Path) -> None:
     ))
     steps = plan(tmp_path)
     assert [(s.argv, s.source, s.skip) for s in steps] == [
-        (["em0", "inet", "192.168.1.20/24"], "/etc/rc.conf:3", PHYSICAL),
+        (["em0", "inet", "192.168.1.20/24"], "/etc/rc.conf:3", None),
         (["em0", "inet", "vhid", "1", "pass", "testpass", "alias", "192.168.1.50/32"],
          "/etc/rc.conf:4", None),
         # rc runs `ifconfig em0 $value`: sh splits the value but keeps inner quotes
         (["em0", "inet", "vhid", "2", "advskew", "100", "pass", '"two', 'words"', "alias",
           "192.168.1.51/32"], "/etc/rc.conf:5", None),
-        (["em0", "inet", "192.168.1.21/24", "alias"], "/etc/rc.conf:6", PHYSICAL),
-        (["em1", "DHCP"], "/etc/rc.conf:7", PHYSICAL),
+        (["em0", "inet", "192.168.1.21/24", "alias"], "/etc/rc.conf:6", None),
+        (["em1", "DHCP"], "/etc/rc.conf:7", AUTOMATIC),
     ]
 
 
@@ -218,7 +227,7 @@ def test_netbsd_ifconfig_files(tmp_path: Path) -> None:
         (["carp0", "create"], "/etc/ifconfig.carp0:1", None),
         (["carp1", "create"], "/etc/ifconfig.carp1:0", None),
         (["wm0", "inet", "192.168.1.2", "netmask", "255.255.255.0"], "/etc/ifconfig.wm0:1",
-         PHYSICAL),
+         None),
         (["carp0", "vhid", "1", "carpdev", "wm0", "pass", "mekmitasdigoat"],
          "/etc/ifconfig.carp0:2", None),
         # NetBSD lines are ifconfig arguments already: no netstart translation
@@ -260,8 +269,7 @@ def test_plan_order_sysctl_creates_physical_carp(tmp_path: Path) -> None:
         "/etc/sysctl.conf:1: sysctl net.inet.carp.preempt=1",
         "/etc/hostname.carp2:0: ifconfig carp2 create",
         "/etc/hostname.carp10:0: ifconfig carp10 create",
-        "/etc/hostname.em0:1: ifconfig em0 inet 192.168.1.2 netmask 255.255.255.0"
-        f"  (skipped: {PHYSICAL})",
+        "/etc/hostname.em0:1: ifconfig em0 inet 192.168.1.2 netmask 255.255.255.0",
         "/etc/hostname.carp2:1: ifconfig carp2 vhid 2 carpdev em0",
         "/etc/hostname.carp10:1: ifconfig carp10 vhid 10 carpdev em0",
     ]
@@ -327,7 +335,7 @@ def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) 
         Step("sysctl", ["net.inet.carp.preempt=1"], "/etc/sysctl.conf:1"),
         Step("ifconfig", ["carp0", "create"], "/etc/hostname.carp0:0"),
         Step("ifconfig", ["carp0", "vhid", "300"], "/etc/hostname.carp0:1"),
-        Step("ifconfig", ["em0", "inet", "192.168.1.2/24"], "/etc/rc.conf:3", PHYSICAL),
+        Step("ifconfig", ["em0", "DHCP"], "/etc/rc.conf:3", AUTOMATIC),
         Step("ifconfig", ["carp0", "boom"], "/etc/hostname.carp0:2"),
         Step("ifconfig", ["carp0", "exit"], "/etc/hostname.carp0:3"),
         Step("ifconfig", ["carp0", "up"], "/etc/hostname.carp0:4"),
@@ -346,7 +354,7 @@ def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) 
     assert out.getvalue().splitlines() == [
         "net.inet.carp.preempt: 0 -> 1",
         "ok carp0 create",
-        f"/etc/rc.conf:3: ifconfig em0 inet 192.168.1.2/24  (skipped: {PHYSICAL})",
+        f"/etc/rc.conf:3: ifconfig em0 DHCP  (skipped: {AUTOMATIC})",
         "ok carp0 up",
     ]
     assert err.getvalue().splitlines() == [

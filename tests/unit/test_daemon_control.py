@@ -120,3 +120,30 @@ def test_counters_are_read_at_the_request(tmp_path: Path) -> None:
     first, second = asyncio.run(scenario())
     assert first == {"ipackets": 3, "badttl": 0, "opackets": 12}
     assert second == {"ipackets": 3, "badttl": 1, "opackets": 12}
+
+
+def test_status_is_built_at_the_request(tmp_path: Path) -> None:
+    """`status` answers carpd's status as of the request, in one line of JSON, which
+    Store.live_status (carpd status) reads; a carpd without it answers the usage."""
+    store = Store(tmp_path)
+    status: dict[str, object] = {"pid": 1, "vhosts": {}, "reason": "two\nlines"}
+
+    async def sync(generation: int) -> int:
+        return generation
+
+    async def scenario(with_status: bool) -> list[dict[str, object] | None]:
+        server = await control.serve(store.socket_path, sync, dict,
+                                     (lambda: status) if with_status else None)
+        loop = asyncio.get_running_loop()
+        seen = [await loop.run_in_executor(None, store.live_status)]
+        status["vhosts"] = {"carp0": {"1": {"state": "MASTER"}}}
+        seen.append(await loop.run_in_executor(None, store.live_status))
+        server.close()
+        await server.wait_closed()
+        return seen
+
+    first, second = asyncio.run(scenario(True))
+    assert first == {"pid": 1, "vhosts": {}, "reason": "two\nlines"}
+    assert second == {"pid": 1, "vhosts": {"carp0": {"1": {"state": "MASTER"}}},
+                      "reason": "two\nlines"}
+    assert asyncio.run(scenario(False)) == [None, None]

@@ -25,7 +25,7 @@ def _hook(directory: Path, name: str, body: str, mode: int = 0o755) -> Path:
 
 
 def test_hooks_in_name_order_executables_only(tmp_path: Path) -> None:
-    for name in ("20-b", "10-a", "30-c~", ".hidden"):
+    for name in ("20-b", "10-a", "30-c~", ".hidden", "50-service.example", "60-d.dpkg-dist"):
         _hook(tmp_path, name, "#!/bin/sh\n")
     _hook(tmp_path, "15-not-executable", "#!/bin/sh\n", 0o644)
     (tmp_path / "40-dir").mkdir()

@@ -571,7 +571,7 @@ def test_apply_leaves_the_state_object_alone_on_failure(host: Host) -> None:
     with pytest.raises(IfconfigError):
         apply(cmd, state, host.sysif)
     assert state.to_dict() == before
-    warnings = apply(parse_command("carp0", ["advskew", "99"], obsd), state, host.sysif)
+    warnings = apply(parse_command("carp0", ["advskew", "99"], obsd), state, host.sysif).warnings
     assert warnings == [] and state.interfaces["carp0"].nodes == [Node(1, 99)]
 
 

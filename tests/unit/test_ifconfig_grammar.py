@@ -47,6 +47,7 @@ ARG_CASES = [
     ("netmask 255.255.255.0", o.Netmask),
     ("prefixlen 24", o.Prefixlen),
     ("broadcast 192.168.1.255", o.Broadcast),
+    ("mtu 1400", o.SetMtu),
 ]
 
 FLAG_CASES = [

@@ -257,3 +257,86 @@ def test_system_netstat_must_be_a_binary(tmp_path: Path, monkeypatch: pytest.Mon
     script.chmod(0o755)
     monkeypatch.setattr(netstat, "SYSTEM_NETSTATS", (str(script),))
     assert netstat.system_netstat() is None  # a launcher could be this very program
+
+
+# -- --libxo (FreeBSD's netstat is built with libxo) ----------------------------------
+
+FREEBSD_XO_KEYS = [  # usr.bin/netstat/inet.c carp_stats(), the xo_emit field names in order
+    "received-inet-packets", "received-inet6-packets", "dropped-wrong-ttl",
+    "dropped-short-header", "dropped-bad-checksum", "dropped-bad-version",
+    "dropped-short-packet", "dropped-bad-authentication", "dropped-bad-vhid",
+    "dropped-bad-address-list", "sent-inet-packets", "sent-inet6-packets",
+    "send-failed-memory-error",
+]
+
+
+def freebsd_store(env: Path, counters: dict[str, int]) -> None:
+    st = Store(env)
+    with st.transaction() as state:
+        state.personality = "freebsd"
+    st.write_status({"pid": os.getpid(), "counters": counters})
+
+
+@pytest.mark.parametrize("argv", [
+    ["--libxo", "json", "-s", "-p", "carp"], ["--libxo=json", "-s", "-p", "carp"],
+    ["-s", "-p", "carp", "--libxo:J"], ["--libxo", "json,pretty", "-s", "-pcarp"],
+])
+def test_libxo_json_has_freebsds_keys(env: Path, argv: list[str],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    freebsd_store(env, {"ipackets": 5, "badauth": 2, "opackets": 7})
+    assert netstat.main(argv) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    carp = doc["statistics"]["carp"]
+    assert list(carp) == FREEBSD_XO_KEYS  # FreeBSD's order, each once
+    assert (carp["received-inet-packets"], carp["dropped-bad-authentication"],
+            carp["sent-inet-packets"]) == (5, 2, 7)
+    assert sum(carp.values()) == 14
+    assert ("\n  " in out) == ("pretty" in " ".join(argv))
+
+
+def test_libxo_ss_leaves_out_zeros_as_carp_stats_does(env: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    freebsd_store(env, {"ipackets": 5, "badauth": 2})
+    assert netstat.main(["--libxo", "json", "-ss", "-p", "carp"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"statistics": {"carp": {
+        "received-inet-packets": 5, "dropped-bad-authentication": 2}}}
+
+
+def test_libxo_text_is_the_ordinary_layout(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    freebsd_store(env, {})
+    assert netstat.main(["--libxo", "text", "-s", "-p", "carp"]) == 0
+    assert capsys.readouterr().out == FREEBSD_ZERO
+
+
+@pytest.mark.parametrize("personality", ["openbsd", "netbsd"])
+def test_libxo_is_refused_where_netstat_has_no_libxo(
+    env: Path, personality: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CARP_PERSONALITY", personality)
+    assert netstat.main(["--libxo", "json", "-s", "-p", "carp"]) == 1
+    assert capsys.readouterr() == ("", "netstat: unknown option -- -\n")
+
+
+@pytest.mark.parametrize(("opt", "err"), [
+    ("xml", "netstat: --libxo xml: only json and text are provided here\n"),
+    ("jsn", "netstat: --libxo: unknown libxo option value: 'jsn'\n"),
+])
+def test_libxo_formats_not_provided(env: Path, opt: str, err: str,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    freebsd_store(env, {})
+    assert netstat.main(["--libxo", opt, "-s", "-p", "carp"]) == 1
+    assert capsys.readouterr() == ("", err)
+
+
+def test_libxo_keys_name_real_counters_in_the_layouts_order() -> None:
+    for name in PERSONALITIES:
+        pol = policy(name)
+        stats = [stat for stat, _ in pol.netstat_carp_libxo]
+        assert stats == [s for s, _ in pol.netstat_carp_layout][: len(stats)]
+    assert [k for _, k in policy("freebsd").netstat_carp_libxo] == FREEBSD_XO_KEYS

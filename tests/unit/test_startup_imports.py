@@ -60,3 +60,22 @@ def test_front_end_imports_nothing_slow(module: str, argv: list[str], rundir: Pa
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stderr.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("argv", [["net.ipv4.ip_forward"], ["-w", "kernel.x=1", "-n"]])
+def test_a_linux_command_line_goes_to_procps_without_the_bsd_sysctl(argv: list[str]) -> None:
+    """What is procps's pays for Python's start and the decision only: no store, no
+    dialect, nothing slow (here procps is missing, so main returns and can tell)."""
+    code = (
+        "import sys\n"
+        "from sysctl.cli import main\n"
+        f"assert main({argv!r}) == 1\n"
+        f"print(sorted(m for m in {[*SLOW, 'carp.store', 'sysctl.bsd']!r} if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARP_")}
+    env["CARP_PROCPS_SYSCTL"] = "/nonexistent/procps-sysctl"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "[]"
+    assert "procps sysctl(8) is not installed" in out.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ from carp import mib
 from carp.personality import policy
 from carp.personality_switch import UnknownPersonality, set_personality
 from carp.store import Store
-from sysctl import cli, linux
+from sysctl import cli, linux, procps
+from tests.unit.conftest import NO_PROCPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = ("openbsd", "freebsd", "netbsd")
@@ -54,19 +56,49 @@ def env(tmp_path: Path, proc: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def sysctl(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """sysctl(personality, *args) -> Run, in-process."""
+def sysctl(env: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """sysctl(personality, *args) -> Run, in-process (procps, when the test lets it run,
+    writes to the same file descriptors)."""
 
     def run(personality: str, *args: str) -> Run:
         # One store per personality: a store keeps the personality it was created with.
         monkeypatch.setenv("CARP_RUNDIR", str(env / personality))
         monkeypatch.setenv("CARP_PERSONALITY", personality)
-        capsys.readouterr()
-        rc = cli.main(list(args))
-        out, err = capsys.readouterr()
+        capfd.readouterr()
+        try:
+            rc = cli.main(list(args))
+        except SystemExit as exc:  # procps_sysctl's stand-in for exec
+            rc = int(exc.code or 0)
+        out, err = capfd.readouterr()
         return Run(rc, out, err)
 
     return run
+
+
+@pytest.fixture
+def procps_sysctl(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The real procps for reads that change nothing; exec becomes a child and an exit,
+    so the test survives it.  Returns the argv lists handed to exec."""
+    monkeypatch.delenv(procps.PATH_ENV)
+    if procps.find() is None:
+        pytest.skip("procps is not installed (Makefile SYSDEPS)")
+    execs: list[list[str]] = []
+
+    def execv(path: str, argv: list[str]) -> None:
+        execs.append(argv)
+        raise SystemExit(subprocess.run(argv, executable=path, check=False).returncode)
+
+    monkeypatch.setattr(procps.os, "execv", execv)
+    return execs
+
+
+def procps_says(*args: str) -> Run:
+    """What procps itself prints for this command line."""
+    path = procps.find()
+    assert path is not None
+    r = subprocess.run(["sysctl", *args], executable=path, capture_output=True, text=True,
+                       check=False)
+    return Run(r.returncode, r.stdout, r.stderr)
 
 
 # -- listings and reads ------------------------------------------------------------
@@ -153,7 +185,8 @@ def test_illegal_option(sysctl) -> None:
     r = sysctl("freebsd", "-Z", "net.inet.carp.allow")
     assert r.rc == 1
     assert r.err.startswith("sysctl: illegal option -- Z\nusage: sysctl [-bdehiNnoqTtWx]")
-    assert sysctl("openbsd", "-Z").err.startswith("sysctl: unknown option -- Z\n")
+    assert sysctl("openbsd", "-Z", "net.inet.carp.allow").err.startswith(
+        "sysctl: unknown option -- Z\n")
 
 
 # -- writes -------------------------------------------------------------------------
@@ -404,32 +437,119 @@ def test_f_file(sysctl, env: Path, tmp_path: Path) -> None:
     conf.write_text("net.inet.carp.log: 3\n")
     assert sysctl("freebsd", "-f", str(conf)).out == "net.inet.carp.log: 1 -> 3\n"
     assert Store(env / "freebsd").load().sysctl["net.inet.carp.log"] == 3
-    r = sysctl("openbsd", "-f", str(tmp_path / "missing"))
-    assert r.rc == 1 and "No such file or directory" in r.err
+    # a file that cannot be read names no BSD node: procps's (PROCPS_FORMS)
 
 
 # -- Linux pass-through --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("personality", "line"),
-    [("openbsd", "kernel.ostype=Linux\n"), ("freebsd", "kernel.ostype: Linux\n"),
-     ("netbsd", "kernel.ostype = Linux\n")],
-)
-def test_linux_read_in_personality_format(sysctl, personality: str, line: str) -> None:
-    assert sysctl(personality, "kernel.ostype").out == line
+# The forms Linux's scripts and units use, none naming a BSD node, none writing the
+# host's settings: --system only with --dry-run, no bare -p (it would load the host's
+# sysctl.d and sysctl.conf); the effect of -p FILE and writes: tests/netns.
+PROCPS_FORMS = [
+    ("net.ipv4.ip_forward",), ("-n", "net.ipv4.ip_forward"), ("-N", "kernel.ostype"),
+    ("net.ipv4.ip_forward", "kernel.ostype"), ("-e", "kernel.nope"), ("kernel.nope",),
+    ("net.ipv4.tcp_rmem",), ("net.ipv4.conf.lo",), ("-r", "^net.ipv4.conf.lo.forw"),
+    ("-p", "/nonexistent.conf"), ("-p", "/dev/null"), ("-f", "/nonexistent.conf"),
+    ("--load=/dev/null",),
+    ("--dry-run", "--system"), ("-Z",), ("-b", "kernel.ostype"), ("-w", "kernel.ostype"),
+    ("-X", "-N"), ("kernel.ostype", "-n"),
+]
 
 
-def test_linux_listing_and_multi_value(sysctl) -> None:
-    r = sysctl("freebsd", "kernel")
-    assert r.out == "kernel.hostname: hostA\nkernel.ostype: Linux\n"
-    assert sysctl("openbsd", "-n", "net.ipv4.tcp_rmem").out == "4096\t131072\t6291456\n"
+@pytest.mark.parametrize("personality", ALL)
+@pytest.mark.parametrize("args", PROCPS_FORMS)
+def test_linux_command_lines_are_procps_byte_for_byte(
+    sysctl, procps_sysctl: list[list[str]], personality: str, args: tuple[str, ...]
+) -> None:
+    r = sysctl(personality, *args)
+    assert (r.rc, r.out, r.err) == astuple(procps_says(*args))
+    assert procps_sysctl == [["sysctl", *args]]  # handed over as typed
 
 
-def test_linux_write(sysctl, proc: Path) -> None:
-    r = sysctl("openbsd", "kernel.hostname=hostB")
-    assert (r.rc, r.out) == (0, "kernel.hostname: hostA -> hostB\n")
-    assert (proc / "kernel/hostname").read_text() == "hostB"
+def astuple(r: Run) -> tuple[int, str, str]:
+    return r.rc, r.out, r.err
+
+
+def test_mixed_command_line_each_name_in_its_owner_s_words(
+    sysctl, procps_sysctl: list[list[str]]
+) -> None:
+    r = sysctl("openbsd", "net.inet.carp.preempt", "kernel.ostype", "net.inet.carp.log")
+    assert (r.rc, r.out, r.err) == (
+        0, "net.inet.carp.preempt=0\nkernel.ostype = Linux\nnet.inet.carp.log=2\n", "")
+    r = sysctl("freebsd", "-n", "net.inet.carp.dscp", "net.ipv4.tcp_rmem")
+    assert r.out == "56\n" + procps_says("-n", "net.ipv4.tcp_rmem").out
+    nope = procps_says("kernel.nope")
+    r = sysctl("freebsd", "net.inet.carp.allow", "kernel.nope")
+    assert (r.rc, r.out, r.err) == (nope.rc, "net.inet.carp.allow: 1\n", nope.err)
+    r = sysctl("openbsd", "-q", "net.inet.carp.log=3", "kernel.nope")  # OpenBSD exits 0
+    assert (r.rc, r.out, r.err) == (nope.rc, "", nope.err)
+    assert procps_sysctl == []  # children, never an exec
+
+
+def test_listing_is_the_bsd_tree_then_procps(sysctl, procps_sysctl: list[list[str]]) -> None:
+    r = sysctl("freebsd", "-aN")
+    bsd = [n.name for n in mib.listing(policy("freebsd")) if n.kind != "struct"]
+    assert r.out.splitlines()[: len(bsd)] == bsd
+    assert r.out.splitlines()[len(bsd):] == procps_says("-aN").out.splitlines()
+    assert procps_sysctl == [["sysctl", "-a", "-N"]]
+    sysctl("openbsd")  # OpenBSD: no argument means -a
+    assert procps_sysctl[-1] == ["sysctl", "-a"]
+    sysctl("netbsd", "-an")
+    assert procps_sysctl[-1] == ["sysctl", "-a", "-n"]
+    r = sysctl("freebsd", "-ad")  # descriptions: procps has none (its -d is --help)
+    assert r.out.count("\n") == len(bsd) and len(procps_sysctl) == 3
+
+
+def test_without_procps_linux_names_are_a_clear_error(sysctl) -> None:
+    missing = f"sysctl: procps sysctl(8) is not installed ({NO_PROCPS}): "
+    for args in (("-p",), ("net.ipv4.ip_forward",), ("--system",)):
+        r = sysctl("freebsd", *args)
+        assert (r.rc, r.out, r.err) == (1, "", missing + "Linux names and options need it\n")
+    r = sysctl("openbsd", "-a")
+    assert (r.rc, r.out) == (1, "net.inet.ip.forwarding=0\n" + LISTINGS["openbsd"]
+                             + "net.inet6.ip6.forwarding=0\n")
+    assert r.err.startswith(missing)
+    r = sysctl("freebsd", "net.inet.carp.log=3", "kernel.hostname=x")
+    assert (r.rc, r.out) == (1, "net.inet.carp.log: 1 -> 3\n")
+    assert r.err == f"sysctl: kernel.hostname: {missing[8:]}Linux names and options need it\n"
+
+
+def test_never_execs_itself(sysctl, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Our own launcher where procps should be (PREFIX=/usr, or a symlink to ours) is
+    passed over: a script is never procps."""
+    link = tmp_path / "sysctl"
+    link.symlink_to(ROOT / "bin" / "sysctl")
+    monkeypatch.setenv(procps.PATH_ENV, f"{ROOT / 'bin' / 'sysctl'}:{link}")
+    assert procps.find() is None
+    r = sysctl("openbsd", "kernel.ostype")
+    assert r.rc == 1 and "not installed" in r.err
+    real = shutil.which("sysctl", path="/usr/sbin:/sbin")
+    if real is not None:
+        monkeypatch.setenv(procps.PATH_ENV, f"{link}:{real}")
+        assert procps.find() == real
+
+
+def test_bsd_file_is_ours_only_when_it_names_a_bsd_node(
+    sysctl, procps_sysctl: list[list[str]], tmp_path: Path
+) -> None:
+    linux_conf = tmp_path / "linux.conf"
+    linux_conf.write_text("kernel.nope = 1\n")
+    r = sysctl("freebsd", "-f", str(linux_conf))
+    assert astuple(r) == astuple(procps_says("-f", str(linux_conf)))
+    assert procps_sysctl == [["sysctl", "-f", str(linux_conf)]]
+    bsd_conf = tmp_path / "bsd.conf"
+    bsd_conf.write_text("# carp\nnet.inet.carp.log: 3\n")
+    r = sysctl("freebsd", "-qf", str(bsd_conf))
+    assert (r.rc, r.out, r.err) == (0, "", "")
+    assert len(procps_sysctl) == 1
+
+
+def test_names_bsd_node() -> None:
+    assert cli.names_bsd_node(["-n", "net.inet.carp.preempt"])
+    assert cli.names_bsd_node(["net.inet6.ip6.forwarding=1"])
+    assert not cli.names_bsd_node(["-p", "net.ipv4.ip_forward", "kernel.ostype=x"])
+    assert not cli.names_bsd_node(["net.inetx.y", "net", "-a", "--system"])
 
 
 def test_mapped_bsd_names(sysctl, proc: Path) -> None:
@@ -448,20 +568,14 @@ def test_mapped_bsd_names(sysctl, proc: Path) -> None:
     }
 
 
-def test_linux_unknown_and_refused(sysctl, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert sysctl("freebsd", "kernel.nope").err == "sysctl: unknown oid 'kernel.nope'\n"
-    assert sysctl("openbsd", "kernel.nope").err == (
-        "sysctl: second level name nope in kernel.nope is invalid\n")
-    assert sysctl("netbsd", "nope.x").err == (
-        "sysctl: top level name 'nope' in 'nope.x' is invalid\n")
-
+def test_mapped_name_refused_by_linux(sysctl, monkeypatch: pytest.MonkeyPatch) -> None:
     def einval(name: str, value: str, root: str | None = None) -> None:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
 
     monkeypatch.setattr(linux, "write", einval)
-    r = sysctl("freebsd", "kernel.hostname=x")
+    r = sysctl("freebsd", "net.inet.ip.forwarding=5")
     assert (r.rc, r.out, r.err) == (
-        1, "kernel.hostname: hostA\n", "sysctl: kernel.hostname=x: Invalid argument\n")
+        1, "net.inet.ip.forwarding: 0\n", "sysctl: net.inet.ip.forwarding=5: Invalid argument\n")
 
 
 # -- personality switch and module entry ----------------------------------------------
