@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR := $(PREFIX)/lib/carp-for-linux
-SYSDEPS := iproute2 iperf3 mandoc procps shellcheck stress-ng tcpdump ucarp
+SYSDEPS := iproute2 iperf3 keepalived mandoc procps shellcheck stress-ng tcpdump ucarp
 
 .PHONY: all sysdeps test lint unit demo bench fuzz tables install clean
 
@@ -21,8 +21,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Debian packages the tests and the demo use, installed only when missing
-# (tcpdump and ucarp: the interworking tests, which must not skip in CI; iperf3: make bench;
-# shellcheck: the examples' test).
+# (tcpdump, ucarp and keepalived: the interworking tests, which must not skip in CI; iperf3:
+# make bench; shellcheck: the examples' test).  Debian's keepalived ships no
+# keepalived.conf, so its unit (ConditionFileNotEmpty) starts nothing in the root namespace.
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

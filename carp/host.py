@@ -108,6 +108,8 @@ class CarpHost:
       names it), "advbase", "advskew" (as sent) and "demote", and the
       lease plan of carp.lease: "lease" (seconds), "lease_renewals" (per interval),
       "lease_bound" (s from an advert to the addresses gone) and "lease_any_backup";
+      A VRRPv3 vhid (carp.vrrp, `carpver 3` where the personality speaks it) adds
+      "prio", "interval" and "master_interval" (the learned one), in centiseconds.
       "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
       stays in the store; "groups" are OpenBSD's effective counters (store + kernel).
     * `rng` seeds the counters (the simulator's determinism); default os.urandom.

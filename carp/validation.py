@@ -173,7 +173,7 @@ class FreeBSDValidator(Validator):
         if v is None:
             return _drop(acts, "badvhid")
         if v.version != 2:
-            return _drop(acts, "badver", LOG_INFO, "packet", f"{dev}: invalid version 2")
+            return _drop_at(acts, v, "badver", LOG_INFO, "packet", f"{dev}: invalid version 2")
         if ttl != 255 and (v.mcast4 if family == 4 else v.mcast6):
             return _drop_at(acts, v, "badttl", LOG_INFO, "packet",
                             f"carp_input_c: received ttl {ttl} != 255 on {dev}")
@@ -202,11 +202,11 @@ class FreeBSDValidator(Validator):
         if v is None:
             return _drop(acts, "badvhid")
         if v.version != 3:
-            return _drop(acts, "badver", LOG_INFO, "packet", f"{dev}: invalid version 3")
+            return _drop_at(acts, v, "badver", LOG_INFO, "packet", f"{dev}: invalid version 3")
         if ttl != 255:
-            return _drop(acts, "badttl", LOG_INFO, "packet",
-                         f"vrrp_input_c: received ttl {ttl} != 255 on {dev}")
-        acts += cast("VrrpHost", v).accept_vrrp(adv, now, family)
+            return _drop_at(acts, v, "badttl", LOG_INFO, "packet",
+                            f"vrrp_input_c: received ttl {ttl} != 255 on {dev}")
+        acts += cast("VrrpHost", v).accept_vrrp(adv, now, family, src)
         return v
 
 

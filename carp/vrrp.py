@@ -59,10 +59,11 @@ class VrrpHost(VirtualHost):
         return self.env.policy.vrrp_master_down_us(self.prio, self.master_cs)
 
     def lease_plan(self) -> LeasePlan:
-        """Against the fastest backup possible (priority 254) and one at our priority."""
-        pol = self.env.policy
-        return plan(self.ad_interval_us(), pol.vrrp_master_down_us(254, self.master_cs),
-                    self.master_down_us())
+        """Against the fastest backup possible (priority 254) and one at our priority,
+        both timing our interval: the one they learn from our advertisements."""
+        pol, mi = self.env.policy, self.interval_cs
+        return plan(self.ad_interval_us(), pol.vrrp_master_down_us(254, mi),
+                    pol.vrrp_master_down_us(self.prio, mi))
 
     # -- sending -----------------------------------------------------------------------
 
@@ -83,8 +84,10 @@ class VrrpHost(VirtualHost):
 
     # -- receiving ---------------------------------------------------------------------
 
-    def accept_vrrp(self, adv: VrrpAdvert, now: float, family: int = 0) -> list[Action]:
-        """A valid advertisement for this vhid (checksum, TTL and version checked)."""
+    def accept_vrrp(self, adv: VrrpAdvert, now: float, family: int = 0, src: str = ""
+                    ) -> list[Action]:
+        """A valid advertisement for this vhid (checksum, TTL and version checked) from
+        `src`, of `family` (whose master-down timer it restarts)."""
         if self.prio == OWNER:
             return [Log(LOG_DEBUG, "packet",
                         "vrrp_input_c: our priority is 255. Ignore peer announcement.")]
@@ -97,9 +100,10 @@ class VrrpHost(VirtualHost):
         if state == MASTER:
             if pol.vrrp_master_yields(self.prio, self.interval_cs, adv.priority,
                                       adv.interval_cs):
+                self.last_heard, self.master_src = now_us, src
                 return self._become_backup(R_MORE_FREQUENT, now_us)
             return []
-        self.last_heard = now_us
+        self.last_heard, self.master_src = now_us, src
         reason = pol.vrrp_backup_takes_over(self.prio, self.interval_cs, adv.priority,
                                             adv.interval_cs, self.env.preempt)
         if reason is not None:

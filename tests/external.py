@@ -99,6 +99,10 @@ _CARP = (r"CARPv(?P<version>\d+)-(?P<type>advertise|unknown) (?P<len>\d+): "
 _VRRP = (r"VRRPv(?P<version>\d+), Advertisement, vrid (?P<vrid>\d+), prio (?P<prio>\d+), "
          r"authtype (?P<authtype>\w+), intvl (?P<intvl>\d+)s, length (?P<len>\d+)"
          r"(?P<rest>.*)$")
+# VRRPv3 (print-vrrp.c): the interval in centiseconds, the checksum over the pseudo-header
+_VRRP3 = (r"VRRPv3, Advertisement, vrid (?P<vrid>\d+), prio (?P<prio>\d+), "
+          r"intvl (?P<intvl>\d+)cs, length (?P<len>\d+)"
+          r"(?:, \(bad vrrp cksum (?P<vrrp_bad>\w+)\))?, addrs(?:\(\d+\))?: (?P<addrs>.*)$")
 _INTS = ("ttl", "proto", "iplen", "version", "len", "vhid", "advbase", "advskew", "authlen",
          "counter", "vrid", "prio", "intvl", "ttl_note")
 
@@ -136,6 +140,11 @@ def carp_records(text: str) -> list[dict[str, Any]]:
 def vrrp_records(text: str) -> list[dict[str, Any]]:
     """Output of `tcpdump -tt -nn -v[v] [-e]` (no -T): protocol 112 read as VRRPv2."""
     return _parse(text, _VRRP)
+
+
+def vrrp3_records(text: str) -> list[dict[str, Any]]:
+    """Output of `tcpdump -tt -nn -v[v] [-e]` for VRRPv3 advertisements (`carpver 3`)."""
+    return _parse(text, _VRRP3)
 
 
 def hex_packets(text: str) -> list[bytes]:

@@ -12,7 +12,16 @@ import ipaddress
 import struct
 from typing import Any
 
-from carp.wire import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_CARP, checksum, mac_str
+from carp.wire import (
+    ETH_P_ARP,
+    ETH_P_IP,
+    ETH_P_IPV6,
+    IPPROTO_CARP,
+    Reject,
+    checksum,
+    decode_vrrp,
+    mac_str,
+)
 
 IPPROTO_ICMP = 1
 IPPROTO_TCP = 6
@@ -59,9 +68,10 @@ def _carp(src: str, dst: str, ttl: int, data: bytes) -> dict[str, Any] | None:
     rec["vhid"] = data[1]
     if rec["version"] == 2:
         rec["advskew"], rec["demote"], rec["advbase"] = data[2], data[4], data[5]
-    else:  # VRRPv3: priority and centisecond interval
+    else:  # VRRPv3: priority, centisecond interval, checksum over the pseudo-header
         rec["priority"] = data[2]
         rec["interval_cs"] = struct.unpack("!H", data[4:6])[0] & 0x0FFF
+        rec["sum_ok"] = not isinstance(decode_vrrp(data, src, dst), Reject)
     return rec
 
 
@@ -113,7 +123,7 @@ def _ipv4(body: bytes) -> dict[str, Any] | None:
     ihl = (body[0] & 0x0F) * 4
     ttl, proto = body[8], body[9]
     src, dst = ip_str(body[12:16]), ip_str(body[16:20])
-    data = body[ihl:]
+    data = body[ihl:struct.unpack("!H", body[2:4])[0]]  # without Ethernet padding
     if proto == IPPROTO_CARP:
         return _carp(src, dst, ttl, data)
     if proto == IPPROTO_TCP:

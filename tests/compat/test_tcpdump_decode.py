@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import socket
 import struct
 from dataclasses import dataclass
@@ -19,7 +20,18 @@ from typing import Any
 import pytest
 
 from carp import wire
-from tests.external import carp_records, hex_packets, program, tcpdump, vrrp_records, write_pcap
+from carp.actions import Send
+from carp.config import Address, CarpInterface, Node
+from carp.host import CarpHost
+from tests.external import (
+    carp_records,
+    hex_packets,
+    program,
+    tcpdump,
+    vrrp3_records,
+    vrrp_records,
+    write_pcap,
+)
 
 PASS = "mekmitasdigoat"  # carp(4)'s example passphrase
 
@@ -173,3 +185,47 @@ def test_tcpdump_flags_what_is_broken(tmp_path: Path) -> None:
     assert recs[2]["ipbad"] is not None and recs[2]["carp_bad"] is None, recs[2]["text"]
     # and the digest check: Python's HMAC disagrees with a flipped bit
     assert bytes(bad_sum[20:])[16:36] != kernel_digest(case)
+
+
+def test_tcpdump_reads_vrrpv3_as_carpd_sends_it(tmp_path: Path) -> None:
+    """A FreeBSD `carpver 3` vhid's adverts, from the core (unsealed) through the seal
+    carpd applies with its source: tcpdump shows the priority, the interval in
+    centiseconds and the addresses, and finds the pseudo-header checksum good; the same
+    advert checksummed the VRRPv2 way (no pseudo-header) it flags."""
+    program("tcpdump")
+    ci = CarpInterface(name="em0", style="vhid", nodes=[Node(7, 0)], up=True, version=3,
+                       vrrp_prio=150, vrrp_interval=25,
+                       addresses=[Address("192.168.1.1", 24, vhid=7),
+                                  Address("192.168.1.9", 24, vhid=7),
+                                  Address("2001:db8:1::1", 64, vhid=7)])
+    host = CarpHost("freebsd", rng=random.Random(1))
+    host.configure({}, [ci], {}, 0.0)
+    sends = [a for a in host.timeout(10.0) if isinstance(a, Send)]
+    src = {4: "192.168.1.2", 6: "fe80::200:ff:fe00:102"}
+    frames = []
+    for s in sends:
+        sealed = wire.vrrp_seal(s.payload, src[s.family], s.dst)
+        if s.family == 4:
+            dgram = wire.build_ipv4(src[4], s.dst, sealed, s.tos, 1)
+            frames.append(ether(wire.virtual_mac(7), "01:00:5e:00:00:12", 0x0800, dgram))
+            v2_style = bytearray(sealed)  # the checksum of the message alone
+            v2_style[6:8] = b"\0\0"
+            v2_style[6:8] = wire.checksum(bytes(v2_style)).to_bytes(2, "big")
+            bad = wire.build_ipv4(src[4], s.dst, bytes(v2_style), s.tos, 2)
+        else:
+            dgram = wire.build_ipv6(src[6], s.dst, sealed, tclass=s.tos)
+            frames.append(ether(wire.virtual_mac(7), "33:33:00:00:00:12", 0x86DD, dgram))
+    frames.append(ether(wire.virtual_mac(7), "01:00:5e:00:00:12", 0x0800, bad))
+    path = tmp_path / "vrrp.pcap"
+    write_pcap(path, frames)
+    recs = vrrp3_records(tcpdump(path, "-e", "-vv"))
+    assert [("unparsed" in r) for r in recs] == [False, False, False], recs
+    v4, v6, control = recs
+    assert (v4["vrid"], v4["prio"], v4["intvl"], v4["len"]) == (7, 150, 25, 8 + 2 * 4)
+    assert v4["addrs"] == "192.168.1.1,192.168.1.9"  # in configuration order
+    assert (v4["ttl"], v4["tos"], v4["flags"], v4["src"]) == (255, "0xe0", "DF", src[4])
+    assert (v6["vrid"], v6["prio"], v6["intvl"], v6["len"]) == (7, 150, 25, 8 + 16)
+    assert (v6["addrs"], v6["ttl"], v6["src"]) == ("2001:db8:1::1", 255, src[6])
+    assert v4["vrrp_bad"] is None and v6["vrrp_bad"] is None, (v4["text"], v6["text"])
+    assert v4["src_mac"] == v6["src_mac"] == "00:00:5e:00:01:07"
+    assert control["vrrp_bad"] is not None, control["text"]

@@ -153,9 +153,13 @@ def entries() -> dict[str, tuple[bytes, dict[str, str]]]:
         em0(ipv4(carp(1, version=1))), {"openbsd": "badver", "freebsd": "badver",
                                         "netbsd": "badver"},
     )
-    e["v4-vhid1-version3-carp-layout"] = em0(ipv4(carp(1, version=3))), _all("badver")
+    # FreeBSD reads a version-3 packet as VRRPv3: its checksum covers a pseudo-header
+    e["v4-vhid1-version3-carp-layout"] = (
+        em0(ipv4(carp(1, version=3))), {"openbsd": "badver", "freebsd": "badsum",
+                                        "netbsd": "badver"},
+    )
     e["v4-vhid9-version3"] = (
-        em0(ipv4(carp(9, version=3))), {"openbsd": "badvhid", "freebsd": "badvhid",
+        em0(ipv4(carp(9, version=3))), {"openbsd": "badvhid", "freebsd": "badsum",
                                         "netbsd": "badvhid"},
     )
     e["v4-vrrp3-vrid1"] = (

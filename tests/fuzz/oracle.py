@@ -3,8 +3,8 @@
 Nothing here calls the code under test (carp.wire, carp.validation, carp.vhost): the
 checksum, the HMAC, the validation order of docs/protocol.md §7 and the election of §4.4
 are written out again from the text, so that a disagreement is a finding, not a tautology.
-Where §7 leaves a choice to the implementation it is named (VRRPv3 packets, the IP header
-carpd splits off itself).
+Where §7 leaves a choice to the implementation it is named (the IP header carpd splits
+off itself).
 
 An input is one context byte and one IP datagram (harness.py): bit 0 of the context
 byte says the datagram arrived on em1, which carries no carp, instead of em0.
@@ -115,6 +115,17 @@ def is_multicast(raw: bytes) -> bool:
     return raw[0] == 0xFF if len(raw) == 16 else 224 <= raw[0] <= 239
 
 
+def vrrp_checksum_ok(pkt: Packet, payload: bytes) -> bool:
+    """RFC 5798 5.2.8: the checksum covers an IP pseudo-header (source, destination,
+    protocol 112, the VRRP length) and the VRRP message."""
+    n = len(payload)
+    if pkt.family == 6:
+        pseudo = pkt.src + pkt.dst + struct.pack("!I3xB", n, IPPROTO_CARP)
+    else:
+        pseudo = pkt.src + pkt.dst + struct.pack("!xBH", IPPROTO_CARP, n)
+    return inet_checksum_ok(pseudo + payload)
+
+
 def _packed(addr: str) -> bytes:
     return ipaddress.ip_address(addr).packed
 
@@ -221,11 +232,14 @@ def validate(
         if p[0] >> 4 not in (2, 3):
             return Expect("badver")
         if p[0] >> 4 == 3:
-            # The implementation's choice: no vhid speaks VRRPv3 here, so a VRRPv3 packet
-            # is badver for a vhid configured on the parent (§1.7: "a vhid configured for
-            # one version counts packets of the other version as badver"), else badvhid.
-            known = pkt.dev == CARPDEV and p[1] in VHIDS
-            return Expect("badver" if known else "badvhid")
+            # vrrp_input_c (§1.7): the checksum over the pseudo-header, the vhid lookup,
+            # then the vhid's mode: no vhid of this world speaks VRRPv3, so badver ("a vhid
+            # configured for one version counts packets of the other version as badver").
+            if not vrrp_checksum_ok(pkt, p):
+                return Expect("badsum")
+            if _lookup(personality, pkt, p[1], running) is None:
+                return Expect("badvhid")
+            return Expect("badver")
         if len(p) < 36:
             return Expect("badlen")
         if not inet_checksum_ok(p if pkt.family == 4 else p[:36]):  # §1.3

@@ -4,13 +4,17 @@ so that ruff sees them used; conftest.py belongs to the daemon tests)."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from carp.lab import Capture, Host, Lab
 from carp.lab.scenario import manpage_pair
+from carp.personality import policy
 
 VIP = "192.168.1.1"
+DROPS = ("badif", "badttl", "hdrops", "badsum", "badver", "badlen", "badauth", "badvhid",
+         "badaddrs")
 
 
 @contextlib.contextmanager
@@ -46,3 +50,20 @@ def assert_clean(host: Host, carp_ifaces: set[str], vip_held: bool, vip: str = V
     addrs = host.addresses()
     assert len(addrs) == len(set(addrs)), f"{host.name}: duplicate addresses {addrs}"
     assert len(host.holds(vip)) == (1 if vip_held else 0), f"{host.name}: {addrs}"
+
+
+def carp_counters(host: Host, personality: str = "openbsd") -> dict[str, int]:
+    """carpd's counters as `netstat -s -p carp` prints them (that personality's layout)."""
+    out = host.netstat("-s", "-p", "carp").stdout
+    counters = {}
+    for stat, fmt in policy(personality).netstat_carp_layout:
+        pat = re.escape(fmt.strip()).replace(r"\{n\}", r"(\d+)").replace(r"\{s\}", "s?")
+        m = re.search(rf"^\s*{pat}$", out, re.MULTILINE)
+        assert m is not None, f"no {stat} line in:\n{out}"
+        counters[stat] = int(m.group(1))
+    return counters
+
+
+def drops(counters: dict[str, int]) -> dict[str, int]:
+    """The counters of dropped advertisements that are not zero."""
+    return {k: v for k, v in counters.items() if k in DROPS and v}

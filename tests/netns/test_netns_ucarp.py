@@ -29,9 +29,8 @@ import pytest
 from carp.lab import Host, Lab, netns
 from carp.lab.capture import Predicate
 from carp.lab.scenario import PASS, VMAC1, configure_carp, vhid_states, wait_states, wait_until
-from carp.personality import policy
 from tests.external import carp_records, program, tcpdump
-from tests.netns.lab_fixtures import VIP, open_lab
+from tests.netns.lab_fixtures import VIP, carp_counters, drops, open_lab
 
 pytestmark = pytest.mark.netns
 
@@ -43,8 +42,6 @@ UCARP_POLL = 1 + 100 / 256
 # Long enough for a ucarp BACKUP that heard nothing it accepted to have claimed MASTER.
 HOLD = UCARP_MD + UCARP_POLL + 1.0
 CARPD_MD = 3 * (1 + 100 / 256)  # OpenBSD: 3 x (advbase + advskew/256), KA-3
-DROPS = ("badif", "badttl", "hdrops", "badsum", "badver", "badlen", "badauth", "badvhid",
-         "badaddrs")
 # every message ucarp 1.5.2 logs when it drops an advertisement (its strings)
 UCARP_REJECTS = re.compile(
     r"Bad TTL|Bad version|Ignoring vhid|Bad IP checksum|Bogus size|Bad digest"
@@ -148,22 +145,6 @@ def _script(lab: Lab, name: str, line: str) -> Path:
     path.write_text(f"#!/bin/sh\n# ucarp calls: {name} <interface> <address>\n{line}\n")
     path.chmod(0o755)
     return path
-
-
-def carp_counters(host: Host) -> dict[str, int]:
-    """carpd's counters as `netstat -s -p carp` prints them (OpenBSD layout)."""
-    out = host.netstat("-s", "-p", "carp").stdout
-    counters = {}
-    for stat, fmt in policy("openbsd").netstat_carp_layout:
-        pat = re.escape(fmt.strip()).replace(r"\{n\}", r"(\d+)").replace(r"\{s\}", "s?")
-        m = re.search(rf"^\s*{pat}$", out, re.MULTILINE)
-        assert m is not None, f"no {stat} line in:\n{out}"
-        counters[stat] = int(m.group(1))
-    return counters
-
-
-def drops(counters: dict[str, int]) -> dict[str, int]:
-    return {k: v for k, v in counters.items() if k in DROPS and v}
 
 
 def from_port(port: str) -> Predicate:

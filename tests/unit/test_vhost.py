@@ -553,3 +553,21 @@ def test_netbsd_log_lines() -> None:
     assert (LOG_INFO, "carp0: BACKUP -> MASTER (preempting a slower master)") in logs(
         p.receive(peer_ad(p, 100), 1.0)
     )
+
+
+def test_one_master_down_timer_per_family() -> None:
+    """carp_setrun(sc, af): an advert restarts its own family's timer; NetBSD, which sends
+    no IPv6 adverts, keeps the IPv4 one only, and any advert restarts it."""
+    v = make("freebsd", advskew=100, v6=("2001:db8::1",))
+    v.start(0.0)
+    md = 3_390_625
+    assert (v.down4, v.down6) == (md, md)
+    v.receive(peer_ad(v, 0), 1.0, family=6)
+    assert (v.down4, v.down6, v.down_at) == (md, 1_000_000 + md, md)
+    acts = v.timeout(md / 1e6)  # the IPv4 timer runs out although IPv6 adverts come
+    assert v.state == MASTER and (v.down4, v.down6) == (None, None), acts
+    n = make("netbsd", advskew=100, v6=("2001:db8::1",))
+    n.start(0.0)
+    assert (n.down4, n.down6) == (md, None)
+    n.receive(peer_ad(n, 0), 1.0, family=6)
+    assert (n.down4, n.down6) == (1_000_000 + md, None)

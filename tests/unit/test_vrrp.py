@@ -125,7 +125,7 @@ def test_backup_restarts_master_down_from_the_learned_interval() -> None:
     h = host(vci(100, 100))
     assert rx(h, ad(200, 40), now=1.0) == [Count("ipackets")]
     v = h.vhosts[("em0:1", 1)]
-    assert v.master_cs == 40
+    assert v.master_cs == 40 and v.master_src == SRC
     assert v.down_at == 1_000_000 + (3 * 40 + 156 * 40 // 256) * 10_000  # 1.144 s later
 
 
@@ -186,3 +186,16 @@ def test_ipv6_advert_restarts_only_the_ipv6_timer() -> None:
     rx(h, ad(family=6), now=1.0, family=6)
     assert (v.down4, v.down6) == (3_600_000, 4_600_000)
     assert h.next_deadline() == 3.6
+
+
+def test_lease_plan_times_the_backups_by_our_interval() -> None:
+    """As MASTER, the backups time us by the interval we send, whatever we learned."""
+    from carp.lease import plan
+
+    h = host(vci(150, 100))
+    rx(h, ad(200, 40), now=1.0)  # learned 40 cs as a backup
+    h.timeout(10.0)
+    v = h.vhosts[("em0:1", 1)]
+    assert v.state == "MASTER" and v.master_cs == 40
+    assert v.lease_plan() == plan(1_000_000, (300 + 2 * 100 // 256) * 10_000,
+                                  (300 + 106 * 100 // 256) * 10_000)
