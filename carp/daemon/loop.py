@@ -48,7 +48,7 @@ from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
-from carp.daemon.timerfd import TimerFd
+from carp.daemon.timerfd import LoopTimer
 from carp.daemon.trace import Trace
 from carp.host import CarpHost
 from carp.mac import PARENT_MAC
@@ -103,9 +103,7 @@ class Daemon:
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
         self.tclass6 = 0
-        self._timer: asyncio.TimerHandle | None = None  # call_at, without a timerfd
-        self._timerfd: TimerFd | None = None
-        self._timer_at: float | None = None
+        self.timer: LoopTimer | None = None  # the one protocol timer, made by run()
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._store_stamp: tuple[int, int, int] | None = None
@@ -127,7 +125,7 @@ class Daemon:
         self.arp = NeighbourResponder(self.loop, self._neighbour_answer, self.log.warning)
         self.balancer = Balancer(self.log.warning)
         await self.nl.start()
-        self._start_timerfd()
+        self.timer = LoopTimer(self.loop, self._on_timer, self.log.warning)
         self.hooks = HookRunner(self.hooks_dir, self.log.warning, watch=self.hook_watch)
         self.status = StatusWriter(self.store, self._status, self.log.error)
         self._tasks.append(self.loop.create_task(self._job_worker()))
@@ -198,11 +196,8 @@ class Daemon:
         await self.hooks.shutdown()  # the INIT hooks, within one hook timeout in all
         for task in self._tasks:
             task.cancel()
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._timerfd is not None:
-            self.loop.remove_reader(self._timerfd.fileno())
-            self._timerfd.close()
+        if self.timer is not None:
+            self.timer.close()
         for dev in list(self.socks):
             self._close_sockets(dev)
         self.arp.close()
@@ -643,45 +638,11 @@ class Daemon:
 
     # -- the one timer -----------------------------------------------------------------
 
-    def _start_timerfd(self) -> None:
-        """The timer runs on a timerfd where the kernel has one (carp.daemon.timerfd)."""
-        try:
-            self._timerfd = TimerFd()
-        except (OSError, AttributeError) as exc:  # AttributeError: a libc without it
-            self.log.warning(f"no timerfd ({exc}): timers run up to 1 ms late")
-            return
-        self.loop.add_reader(self._timerfd.fileno(), self._on_timerfd)
-
     def _rearm(self) -> None:
-        if self.host is None:
-            return
-        deadline = self.host.next_deadline()
-        if deadline == self._timer_at and (self._timer is not None or self._timerfd is not None):
-            return
-        self._timer_at = deadline
-        if self._timerfd is not None:
-            self._timerfd.arm(deadline)
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._on_timer, deadline)
-
-    def _on_timerfd(self) -> None:
-        assert self._timerfd is not None
-        self._timerfd.drain()
-        deadline = self._timer_at
-        if deadline is None:
-            return
-        if self.loop.time() < deadline:  # re-armed later since this expiry: still armed,
-            self._timerfd.arm(deadline)  # but never let a one-shot timer be lost
-            return
-        self._on_timer(deadline)
+        if self.host is not None and self.timer is not None:
+            self.timer.arm(self.host.next_deadline())
 
     def _on_timer(self, deadline: float) -> None:
-        self._timer = None
-        self._timer_at = None
         if self.host is None:
             return
         # call_at may run a hair (clock resolution) early: never hand the host a time

@@ -9,8 +9,10 @@ the scheduler's latency instead.  CLOCK_MONOTONIC is the clock of loop.time()
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
+from collections.abc import Callable
 
 CLOCK_MONOTONIC = 1
 TFD_TIMER_ABSTIME = 1
@@ -67,3 +69,61 @@ class TimerFd:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+class LoopTimer:
+    """carpd's one protocol timer on `loop`: `fire(deadline)` runs once the loop's clock
+    has reached the deadline last armed.  A timerfd where there is one, else call_at."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Callable[[float], None],
+                 warn: Callable[[str], None], use_timerfd: bool = True) -> None:
+        self.loop = loop
+        self.fire = fire
+        self.at: float | None = None  # the deadline armed
+        self._handle: asyncio.TimerHandle | None = None  # call_at, without a timerfd
+        self._fd: TimerFd | None = None
+        if not use_timerfd:
+            return
+        try:
+            self._fd = TimerFd()
+        except (OSError, AttributeError) as exc:  # AttributeError: a libc without it
+            warn(f"no timerfd ({exc}): timers run up to 1 ms late")
+            return
+        loop.add_reader(self._fd.fileno(), self._expired)
+
+    def arm(self, deadline: float | None) -> None:
+        """Fire at `deadline` instead (None: never)."""
+        if deadline == self.at and (self._handle is not None or self._fd is not None):
+            return
+        self.at = deadline
+        if self._fd is not None:
+            self._fd.arm(deadline)
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if deadline is not None:
+            self._handle = self.loop.call_at(deadline, self._run, deadline)
+
+    def _expired(self) -> None:
+        assert self._fd is not None
+        self._fd.drain()
+        deadline = self.at
+        if deadline is None:
+            return
+        if self.loop.time() < deadline:  # re-armed later since this expiry: still armed,
+            self._fd.arm(deadline)  # but never let a one-shot timer be lost
+            return
+        self._run(deadline)
+
+    def _run(self, deadline: float) -> None:
+        self._handle = None
+        self.at = None
+        self.fire(deadline)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        if self._fd is not None:
+            self.loop.remove_reader(self._fd.fileno())
+            self._fd.close()

@@ -12,6 +12,7 @@ from carp.daemon.hooks import HookRunner
 from carp.daemon.loop import Daemon
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
+from carp.daemon.timerfd import LoopTimer
 from carp.store import Store
 
 SEND = Send("carp0", "eth0", 4, "224.0.0.18", bytes(36), 1)
@@ -72,6 +73,7 @@ def test_timer_fires_at_the_deadline(tmp_path: Path) -> None:
 
     async def scenario() -> tuple[float, list[float]]:
         daemon, host = _daemon(tmp_path, order)
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, order.append, use_timerfd=False)
         deadline = daemon.loop.time() + 0.05
         host.deadline = deadline
         daemon._rearm()
@@ -134,8 +136,8 @@ def test_the_timerfd_fires_once_at_the_deadline_never_early(tmp_path: Path) -> N
 
     async def scenario() -> tuple[float, list[float]]:
         daemon, host = _daemon(tmp_path, order)
-        daemon._start_timerfd()
-        assert daemon._timerfd is not None
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, order.append)
+        assert daemon.timer._fd is not None
         deadline = daemon.loop.time() + 0.05
         host.deadline = deadline
         daemon._rearm()
@@ -152,7 +154,7 @@ def test_the_timerfd_fires_once_at_the_deadline_never_early(tmp_path: Path) -> N
 def test_a_timerfd_moved_later_fires_at_the_new_deadline(tmp_path: Path) -> None:
     async def scenario() -> tuple[float, list[float]]:
         daemon, host = _daemon(tmp_path, [])
-        daemon._start_timerfd()
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, print)
         host.deadline = daemon.loop.time() + 0.02
         daemon._rearm()
         await asyncio.sleep(0.005)
@@ -171,11 +173,11 @@ def test_an_expiry_seen_before_the_deadline_keeps_the_timer(tmp_path: Path) -> N
 
     async def scenario() -> list[float]:
         daemon, host = _daemon(tmp_path, [])
-        daemon._start_timerfd()
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, print)
         host.deadline = daemon.loop.time() + 0.05
         daemon._rearm()
-        assert daemon._timerfd is not None
-        daemon._timerfd.arm(daemon.loop.time())  # expires now, before the deadline
+        assert daemon.timer._fd is not None
+        daemon.timer._fd.arm(daemon.loop.time())  # expires now, before the deadline
         await asyncio.sleep(0.15)
         return host.timeouts
 
