@@ -4,10 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
-LIBDIR := $(PREFIX)/lib/carp-for-linux
-SYSDEPS := iproute2 iperf3 keepalived mandoc procps shellcheck stress-ng tcpdump ucarp
+SYSDEPS := dpkg-dev iproute2 iperf3 keepalived lintian man-db mandoc procps shellcheck stress-ng tcpdump ucarp
 
-.PHONY: all sysdeps test lint unit demo bench fuzz tables install clean
+.PHONY: all sysdeps test lint unit demo bench fuzz tables install deb clean
 
 # Byte-compiled ahead: the environment may set PYTHONDONTWRITEBYTECODE, and then every
 # ifconfig/sysctl start would compile its modules again (tens of ms).
@@ -22,8 +21,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 # Debian packages the tests and the demo use, installed only when missing
 # (tcpdump, ucarp and keepalived: the interworking tests, which must not skip in CI; iperf3:
-# make bench; shellcheck: the examples' test).  Debian's keepalived ships no
-# keepalived.conf, so its unit (ConditionFileNotEmpty) starts nothing in the root namespace.
+# make bench; shellcheck: the examples' test; dpkg-dev, lintian, man-db: make deb and
+# tests/package).  Debian's keepalived ships no keepalived.conf, so its unit
+# (ConditionFileNotEmpty) starts nothing in the root namespace.
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -59,23 +59,16 @@ fuzz: all
 tables: all
 	$(PY) -m carp.ifconfig.maketables
 
+# pkg/install.sh: programs, man pages, unit; launchers name $(PREFIX), never $(DESTDIR),
+# so a staged tree moves to its real root. The BSD front ends go to
+# $(PREFIX)/lib/carp-for-linux/bsd/sbin, off PATH (README, "Debian package").
 install: all
-	$(PYTHON) -m venv $(DESTDIR)$(LIBDIR)/venv
-	$(DESTDIR)$(LIBDIR)/venv/bin/pip install -q --disable-pip-version-check .
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man4 $(DESTDIR)$(PREFIX)/share/man/man8
-	for p in ifconfig sysctl netstat carpd; do \
-	  ln -sf $(LIBDIR)/venv/bin/$$p $(DESTDIR)$(PREFIX)/sbin/$$p; done
-	install -m 644 man/carp.4 $(DESTDIR)$(PREFIX)/share/man/man4/
-	install -m 644 man/carpd.8 man/ifconfig.8 man/sysctl.8 man/netstat.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/carp/hooks.d
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' systemd/carpd.service > $(DESTDIR)/etc/systemd/system/carpd.service
-	# The examples, disabled (carpd(8) HOOKS): carpd never runs a NAME.example, and the
-	# health check's timer is not enabled (nor its service able to run without the script).
-	install -m 644 examples/hooks.d/*.example $(DESTDIR)/etc/carp/hooks.d/
-	install -m 644 examples/carp-healthcheck.example $(DESTDIR)/etc/carp/
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' examples/systemd/carp-healthcheck.service \
-	  > $(DESTDIR)/etc/systemd/system/carp-healthcheck.service
-	install -m 644 examples/systemd/carp-healthcheck.timer $(DESTDIR)/etc/systemd/system/
+	DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' PIP_PYTHON='$(PY)' sh pkg/install.sh
+
+# build/deb/carp-for-linux_VERSION_ARCH.deb (pkg/deb/build.sh), checked by lintian.
+deb: all sysdeps
+	PIP_PYTHON='$(PY)' sh pkg/deb/build.sh
+	lintian --fail-on error build/deb/*.deb
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis fuzz-crashes
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis fuzz-crashes build

@@ -5,6 +5,7 @@ carpd turns each action into syscalls; the simulator turns them into virtual-LAN
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 from carp.priorities import LOG_CRIT as LOG_CRIT
@@ -34,6 +35,12 @@ class Send:
     # VRRPv3: the checksum covers an IP pseudo-header, so the payload's is zero and whoever
     # picks the IP source fills it in (carp.wire.vrrp_seal)
     sealed: bool = True
+
+
+# The errno host.send_result gets for an advertisement that never left: no source address
+# to send it from yet (a VRRPv3 advert's checksum needs one; the carpdev has no usable
+# IPv6 link-local).  A send failure like any other, but not counted as sent.
+NOT_SENT = errno.EADDRNOTAVAIL
 
 
 @dataclass(frozen=True)

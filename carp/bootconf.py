@@ -28,10 +28,11 @@ import io
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
+
+from carp import selfrun
 
 Kind = Literal["ifconfig", "sysctl"]
 
@@ -315,7 +316,7 @@ def _run_sysctl(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     """sysctl(8) as a program, as a BSD's rc runs it for sysctl.conf: the sysctl front
     end sits above this package and is never imported by it."""
     proc = subprocess.run(
-        [sys.executable, "-m", "sysctl.cli", *argv],
+        selfrun.argv("sysctl.cli", *argv), env=selfrun.environ(),
         stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
     )
     stdout.write(proc.stdout)

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from carp import mib
 from carp import states as st
 from carp.actions import (
+    NOT_SENT,
     Action,
     Count,
     Log,
@@ -100,7 +101,8 @@ class CarpHost:
     Beyond the contract above:
     * Log actions are already filtered by this personality's net.inet.carp.log.
     * `carpdev` arguments are interface names as the store spells them (BSD names).
-    * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional).
+    * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional); an
+      advert that never left (carp.actions.NOT_SENT) is not counted as sent.
     * status() vhost entries also carry "transitions" (state changes so far), "master" (the
       source of the last advertisement accepted from another master, "" if none) and
       "heard" (when, on the clock of `now`, or None), "drops" (counter -> packets dropped
@@ -329,7 +331,10 @@ class CarpHost:
         return acts
 
     def send_result(self, act: Send, error: int | None, now: float) -> list[Action]:
-        """How one Send went (`error` = errno, None = sent): send-error demotion."""
+        """How one Send went (`error` = errno, None = sent): send-error demotion.
+        An advert that never left (NOT_SENT) takes back the opackets counted with it."""
+        if error == NOT_SENT:
+            self.counters["opackets" if act.family == 4 else "opackets6"] -= 1
         acts = self.demotion.send_result(act, error, now)
         return self._post(acts) if acts else []
 

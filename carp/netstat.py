@@ -142,14 +142,9 @@ def _counters(store: Store) -> Mapping[str, int]:
 
 def system_netstat() -> str | None:
     """The system's own netstat binary (never a script: that could be this program)."""
-    for path in SYSTEM_NETSTATS:
-        try:
-            with open(path, "rb") as f:
-                if f.read(4) == b"\x7fELF" and os.access(path, os.X_OK):
-                    return path
-        except OSError:
-            continue
-    return None
+    from carp import sysbin
+
+    return sysbin.find(SYSTEM_NETSTATS)
 
 
 def main(argv: list[str] | None = None) -> int:

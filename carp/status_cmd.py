@@ -1,6 +1,7 @@
 """`carpd status [--json]`: every vhid of this host on one screen.
 
-One row per vhid: interface, vhid, state, advbase/advskew (as sent), the demote byte,
+One row per vhid: interface, vhid, state, its timing (CARP: advbase/advskew as sent;
+VRRPv3: `v3 <prio>/<interval>cs`), the demote byte,
 the master last heard (its address and how long ago), how long since the last
 transition and why (carp/states.py's reasons), the transitions so far and the
 packets dropped after they reached the vhid; below, the host's demotion and the
@@ -25,7 +26,7 @@ from carp.wire import DROP_FIELDS
 
 USAGE = "usage: carpd status [--json]"
 NOT_RUNNING = "carpd: not running for {rundir} (no status to show)"
-HEADERS = ("interface", "vhid", "state", "advbase/skew", "demote", "master (heard)",
+HEADERS = ("interface", "vhid", "state", "timing", "demote", "master (heard)",
            "since", "reason", "transitions", "drops")
 
 
@@ -46,12 +47,24 @@ class VhidRow:
     reason: str
     transitions: int
     drops: dict[str, int] = field(default_factory=dict)
+    prio: int | None = None  # VRRPv3 vhids: priority and interval (cs); None for CARP
+    interval: int | None = None
+
+    @property
+    def timing(self) -> str:
+        if self.prio is not None:
+            return f"v3 {self.prio}/{self.interval}cs"
+        return f"{self.advbase}/{self.advskew}"
 
 
 def _ago(wall_at: object, now: float) -> float | None:
     if not isinstance(wall_at, int | float) or wall_at <= 0:
         return None
     return round(max(0.0, now - wall_at), 3)
+
+
+def _opt_int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
 
 
 def rows(doc: Mapping[str, Any], now: float) -> list[VhidRow]:
@@ -69,6 +82,7 @@ def rows(doc: Mapping[str, Any], now: float) -> list[VhidRow]:
                 heard_ago=_ago(e.get("heard_wall"), now), since_ago=_ago(e.get("since_wall"), now),
                 reason=str(e.get("reason", "")), transitions=int(e.get("transitions", 0)),
                 drops=dict(drops) if isinstance(drops, dict) else {},
+                prio=_opt_int(e.get("prio")), interval=_opt_int(e.get("interval")),
             ))
     return out
 
@@ -112,7 +126,7 @@ def table(doc: Mapping[str, Any], now: float) -> str:
     from tabulate import tabulate  # only this command and the bench pay for it
 
     body = [
-        (r.interface, r.vhid, r.state, f"{r.advbase}/{r.advskew}", r.demote, _master_cell(r),
+        (r.interface, r.vhid, r.state, r.timing, r.demote, _master_cell(r),
          human_age(r.since_ago), r.reason or "-", r.transitions, _drops_cell(r.drops))
         for r in rows(doc, now)
     ]

@@ -13,7 +13,8 @@ Master-down timers: one per address family, as every BSD keeps (sc_md_tmo, sc_md
 Becoming BACKUP arms the timer of each family the vhid advertises in; an advertisement
 restarts only the timer of its own family; either timer running out makes the vhid
 MASTER.  So a backup that stops hearing the master in one family takes over although the
-other family still gets through, as a BSD backup does.
+other family still gets through, as a BSD backup does (a VRRPv3 vhid waits for an
+IPv6 advert before it times IPv6: carp.vrrp).
 
 Where this differs from every BSD (carp.4, "Equal advskew"): two MASTERs that hear each
 other with equal timing both yield in the kernels.  In userland, hosts started together

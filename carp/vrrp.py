@@ -13,6 +13,14 @@ vrrp_input_c and carp_setrun):
   a more frequent or a higher-priority advertisement only, a BACKUP preempts a slower or
   lower-priority master only with net.inet.carp.preempt; priority 255 ignores its peers.
 
+Where this differs from FreeBSD: its BACKUP arms both master-down timers (sc_md_tmo,
+sc_md6_tmo) and either one running out makes it MASTER.  A master whose IPv6 adverts
+cannot leave yet (no link-local address: DAD after link-up, DAD failed, addr_gen_mode
+none) is then deposed by its IPv6 timer every 3 x MI, only to win back at its next IPv4
+advert.  Here a BACKUP that hears an IPv4 advert keeps its IPv6 timer off until it has
+heard an IPv6 one since it became BACKUP; once it has, losing IPv6 alone takes over as in
+FreeBSD.  (The IPv4 timer has no such exception: an IPv4 advert always has a source.)
+
 The checksum covers the IP pseudo-header, so a Send carries the advertisement unsealed
 (`Send.sealed` False) and carpd or the simulator seals it with the source it uses.
 """
@@ -46,6 +54,7 @@ class VrrpHost(VirtualHost):
         self.interval_cs = interval_cs
         self.master_cs = interval_cs  # learned from every advertisement heard
         self.mcast4 = self.mcast6 = True  # the peer setting is ignored
+        self.heard6 = False  # BACKUP: an IPv6 advert heard since (module docstring)
 
     # -- timing ------------------------------------------------------------------------
 
@@ -82,6 +91,19 @@ class VrrpHost(VirtualHost):
                               env.policy.zero_ip_id, p.src_mac, sealed=False), count]
         return acts
 
+    # -- master-down timers (module docstring) -----------------------------------------
+
+    def _become_backup(self, reason: str, now_us: int) -> list[Action]:
+        self.heard6 = False
+        return super()._become_backup(reason, now_us)
+
+    def _restart_down(self, at: int, family: int) -> None:
+        super()._restart_down(at, family)
+        if family == 6:
+            self.heard6 = True
+        elif family == 4 and not self.heard6 and self.down4 is not None:
+            self.down6 = None  # the master may not be able to send IPv6 yet
+
     # -- receiving ---------------------------------------------------------------------
 
     def accept_vrrp(self, adv: VrrpAdvert, now: float, family: int = 0, src: str = ""
@@ -101,7 +123,9 @@ class VrrpHost(VirtualHost):
             if pol.vrrp_master_yields(self.prio, self.interval_cs, adv.priority,
                                       adv.interval_cs):
                 self.last_heard, self.master_src = now_us, src
-                return self._become_backup(R_MORE_FREQUENT, now_us)
+                acts = self._become_backup(R_MORE_FREQUENT, now_us)
+                self._restart_down(now_us + self.master_down_us(), family)
+                return acts
             return []
         self.last_heard, self.master_src = now_us, src
         reason = pol.vrrp_backup_takes_over(self.prio, self.interval_cs, adv.priority,

@@ -8,6 +8,8 @@ goes and what it costs.
 
 from __future__ import annotations
 
+from carp.mib import INT_MAX, INT_MIN
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,8 +18,6 @@ if TYPE_CHECKING:
 
 LEVELS = ("top", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
           "ninth", "tenth", "eleventh", "twelfth")
-INT_MIN = -(2**31)
-INT_MAX = 2**31 - 1
 EINVAL_TEXT = "Invalid argument"
 EPERM_TEXT = "Operation not permitted"
 

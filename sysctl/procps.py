@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import sys
 
+from carp import sysbin
+
 CANDIDATES = ("/usr/sbin/sysctl", "/sbin/sysctl")
 PATH_ENV = "CARP_PROCPS_SYSCTL"  # a colon-separated list replacing CANDIDATES (tests)
 MISSING = "procps sysctl(8) is not installed ({paths}): Linux names and options need it"
-ELF_MAGIC = b"\x7fELF"
 
 
 def candidates() -> list[str]:
@@ -24,17 +25,8 @@ def candidates() -> list[str]:
 
 
 def find() -> str | None:
-    """The procps program, never ourselves: we are a script (the console-script wrapper or
-    bin/sysctl), procps is compiled, so a candidate that is not an ELF executable — e.g. our
-    own launcher installed with PREFIX=/usr, or a symlink to it — is passed over."""
-    for path in candidates():
-        try:
-            with open(path, "rb") as f:
-                if f.read(4) == ELF_MAGIC and os.access(path, os.X_OK):
-                    return path
-        except OSError:
-            continue
-    return None
+    """The procps program, never ourselves (carp.sysbin)."""
+    return sysbin.find(candidates())
 
 
 def missing_text() -> str:

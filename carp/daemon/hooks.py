@@ -223,6 +223,7 @@ class HookRunner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 1.0)
         # Once more, the hook reaped: a child it was forking as the first signal came
-        # (`sleep 60 &` under load) can miss it and live on, reparented to init.
+        # (`sleep 60 &` under load) can miss it and live on, reparented to init.  The
+        # group number stays taken while any member lives, so this finds only ours.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -37,7 +37,7 @@ from typing import Any
 from pyroute2.netlink.exceptions import NetlinkError
 
 from carp import wire
-from carp.actions import Action, Announce, Count, Lease, Log, Send, StateChange
+from carp.actions import NOT_SENT, Action, Announce, Count, Lease, Log, Send, StateChange
 from carp.balance import Answer
 from carp.config import Address, macvlan_mac
 from carp.daemon import control, sdnotify
@@ -528,7 +528,8 @@ class Daemon:
                 self.log.debug(f"{socks.name}: announce {addr}: {exc.strerror}")
 
     def _send(self, act: Send) -> int | None:
-        """Put one advertisement on the wire; the errno of a failure, else None."""
+        """Put one advertisement on the wire; the errno of a failure (NOT_SENT: no
+        source to send it from), else None."""
         socks = self.socks.get(act.carpdev)
         if socks is None:
             return None
@@ -550,7 +551,7 @@ class Daemon:
                 dgram = wire.build_ipv6(src6, act.dst, payload, tclass=act.tos)
                 group_mac, ethertype = wire.ipv6_multicast_mac(act.dst), wire.ETH_P_IPV6
             elif not act.sealed:  # VRRPv3 without a usable link-local: no valid source yet
-                return None
+                return NOT_SENT
             else:  # a peer6, or no usable link-local yet: the kernel picks source and MAC
                 socks.send_ip6(payload, act.dst)
                 return None

@@ -11,8 +11,9 @@ This module imports nothing of prometheus_client: carpd never loads it.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from carp import selfrun
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -34,6 +35,6 @@ def parse_listen(arg: str) -> tuple[str, int]:
 def spawn(listen: str, rundir: Path) -> subprocess.Popen[bytes]:
     """The metrics process for carpd; it leaves when its stdin (our pipe) closes."""
     return subprocess.Popen(
-        [sys.executable, "-m", "carp.daemon.metrics_server", listen, str(rundir)],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        selfrun.argv("carp.daemon.metrics_server", listen, str(rundir)),
+        env=selfrun.environ(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
     )

@@ -70,7 +70,13 @@ class CarpCollector(Collector):
         advskew = GaugeMetricFamily("carp_vhid_advskew", "advskew as sent (demotion included)",
                                     labels=VHID_LABELS)
         interval = GaugeMetricFamily("carp_vhid_advertisement_interval_seconds",
-                                     "advbase + advskew/256", labels=VHID_LABELS)
+                                     "advbase + advskew/256 (VRRPv3: vrrpinterval)",
+                                     labels=VHID_LABELS)
+        prio = GaugeMetricFamily("carp_vhid_priority", "VRRPv3 vrrpprio", labels=VHID_LABELS)
+        master_interval = GaugeMetricFamily(
+            "carp_vhid_master_interval_seconds",
+            "VRRPv3: the interval learned from the master's advertisements",
+            labels=VHID_LABELS)
         demote = GaugeMetricFamily("carp_vhid_demote", "the demote counter sent",
                                    labels=VHID_LABELS)
         drops = CounterMetricFamily("carp_vhid_packets_dropped",
@@ -84,14 +90,20 @@ class CarpCollector(Collector):
                 trans.add_metric(labels, float(e.get("transitions", 0)))
                 if e.get("since_wall"):
                     last.add_metric(labels, float(e["since_wall"]))
-                base, skew = float(e.get("advbase", 0)), float(e.get("advskew", 0))
-                advbase.add_metric(labels, base)
-                advskew.add_metric(labels, skew)
-                interval.add_metric(labels, base + skew / 256)
+                if "prio" in e:  # VRRPv3: advbase/advskew are unused; centiseconds
+                    prio.add_metric(labels, float(e["prio"]))
+                    interval.add_metric(labels, float(e.get("interval", 0)) / 100)
+                    master_interval.add_metric(labels, float(e.get("master_interval", 0)) / 100)
+                else:
+                    base, skew = float(e.get("advbase", 0)), float(e.get("advskew", 0))
+                    advbase.add_metric(labels, base)
+                    advskew.add_metric(labels, skew)
+                    interval.add_metric(labels, base + skew / 256)
                 demote.add_metric(labels, float(e.get("demote", 0)))
                 for reason, n in sorted((e.get("drops") or {}).items()):
                     drops.add_metric((*labels, reason), float(n))
-        yield from (state, trans, last, advbase, advskew, interval, demote, drops)
+        yield from (state, trans, last, advbase, advskew, interval, prio, master_interval,
+                    demote, drops)
 
     def _host(self, doc: Mapping[str, Any]) -> Iterator[Metric]:
         counters = doc.get("counters") or {}
@@ -163,13 +175,15 @@ def drop_privileges() -> None:
 def warm_up(listen: str) -> None:
     """One scrape of our own before dropping privileges: whatever a scrape imports
     lazily (codecs, the status reader's helpers) is loaded while root can still read
-    it (the interpreter may live under /root, 0700)."""
+    it (the interpreter may live under /root, 0700).  Straight to our own port, whatever
+    http_proxy the environment holds."""
     import urllib.request
 
     host, port = parse_listen(listen)
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as reply:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(url, timeout=5) as reply:
         reply.read()
 
 

@@ -24,7 +24,6 @@ import os
 import signal
 import socket
 import struct
-import time
 from collections.abc import Callable
 
 TAG = "carpd"
@@ -39,6 +38,7 @@ RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 IFLA_IFNAME, IFLA_IFALIAS = 3, 20
+RT_SCOPE_LINK = 253
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
@@ -116,7 +116,8 @@ def delete_tagged(tag: str = TAG) -> list[str]:
     solicited-node group with an MLD report, sourced from the macvlan's virtual MAC and,
     carpd's egress program being gone with carpd, unrewritten -- a learning switch would
     learn the MAC at this dead host's port, which `balancing ip-stealth` promises never
-    happens.  A link that is deleted is closed first and sends nothing."""
+    happens.  A link that is deleted is closed first and sends nothing; the links with
+    IPv6 virtual addresses go first, as those addresses last until their link is gone."""
     deleted: list[str] = []
     try:
         with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as sock:
@@ -124,9 +125,13 @@ def delete_tagged(tag: str = TAG) -> list[str]:
             links = tagged_links(sock, tag)
             indexes = {index for index, _name in links}
             _request(sock, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 2, body=bytes(8))
-            addrs = [b for b in _dump(sock, RTM_NEWADDR)
-                     if _IFADDRMSG.unpack_from(b)[4] in indexes
-                     and _IFADDRMSG.unpack_from(b)[0] == socket.AF_INET]
+            dumped = [(_IFADDRMSG.unpack_from(b), b) for b in _dump(sock, RTM_NEWADDR)]
+            addrs = [b for (family, _pl, _fl, _sc, index), b in dumped
+                     if index in indexes and family == socket.AF_INET]
+            # links holding virtual IPv6 addresses (not only their link-local) go first
+            v6 = {index for (family, _pl, _fl, scope, index), _b in dumped
+                  if family == socket.AF_INET6 and scope != RT_SCOPE_LINK}
+            links.sort(key=lambda link: link[0] not in v6)
             for seq, body in enumerate(addrs, start=3):
                 # the dumped message sent back as a delete, as `ip addr flush` does
                 _request(sock, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, body=body)
@@ -185,12 +190,17 @@ def kill_groups(groups: dict[int, str]) -> list[str]:
         except OSError:  # ended by itself in the meantime
             continue
         killed.append(f"{what}: killed (process group {pgid}), carpd died")
-    if killed:  # a child forked as the signal came can miss it (see HookRunner._kill)
-        time.sleep(0.05)
-        for pgid in groups:
-            with contextlib.suppress(OSError):
-                os.killpg(pgid, signal.SIGKILL)
     return killed
+
+
+def kill_again(groups: dict[int, str]) -> None:
+    """SIGKILL the groups once more: a child a hook was forking as the first signal came
+    can miss it and live on (seen under load, see HookRunner._kill).  A group number
+    cannot have been reused meanwhile while any member of the group is alive, and with
+    none alive the kill finds nobody."""
+    for pgid in groups:
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 def _quiet(_text: str) -> None:
@@ -227,6 +237,8 @@ def _watch(read_fd: int, log: Callable[[str], None] = _quiet) -> None:
     # logging last, as it may block or fail and the addresses must go first
     killed = kill_groups(groups)
     delete_tagged()
+    if killed:
+        kill_again(groups)
     for text in killed:
         try:
             log(text)

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         def inet_addresses(self, linux_name: str) -> list[tuple[str, int]]: ...
 
     class NetlinkApi(Protocol):
-        """What the write path needs to change a Linux interface (carp.ifconfig.netlink)."""
+        """What the write path needs to change a Linux interface (carp.daemon.links)."""
 
         def change(self, linux_name: str, plan: LinkPlan) -> None: ...
 
@@ -67,7 +67,7 @@ def system_sysif() -> SysIfApi:
 
 
 def system_netlink() -> NetlinkApi:
-    from carp.ifconfig import netlink  # pyroute2: only a command that changes a link
+    from carp.daemon import links as netlink  # pyroute2: only a command that changes a link
 
     return netlink
 

@@ -1,5 +1,5 @@
 """A command's change to a Linux interface that is not carp's (em0, eth0 ...), planned and
-validated before anything is touched; carp.ifconfig.netlink makes it.
+validated before anything is touched; carp.daemon.links makes it.
 
 What BSD ifconfig does with the common parameters (OpenBSD/FreeBSD ifconfig.c:
 setifaddr, notealias and main's clearaddr; the kernels' in_control):
@@ -17,16 +17,18 @@ setifaddr, notealias and main's clearaddr; the kernels' in_control):
 
 from __future__ import annotations
 
+import errno
+
 from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.addresses import Addresses, final_prefixlen
+from carp.mib import INT_MAX
 from carp.record import field, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.personality import Policy
 
-INT_MAX = 2**31 - 1
 ENOTSUP_TEXT = "Operation not supported"
 
 
@@ -78,6 +80,8 @@ def take(plan: LinkPlan, op: o.Op, pol: Policy, warnings: list[str]) -> bool:
         mac = random_mac() if op.value == "random" else values.mac(op.value)
         if mac is None:  # BSD warns and carries on (warnx)
             warnings.append("ifconfig: malformed link-level address\n")
+        if mac is not None and not unicast(mac):  # checked before anything changes
+            raise refused(pol, LinkRefused("lladdr", errno.EADDRNOTAVAIL))
         plan.lladdr = mac or plan.lladdr
     elif isinstance(op, o.AddGroup | o.DelGroup):
         raise errors.fail(f"{pol.link_requests['group']}: {ENOTSUP_TEXT}")
@@ -101,6 +105,13 @@ def parse_mtu(word: str, pol: Policy) -> int:
     if m is None:
         raise errors.usage(pol)
     return m
+
+
+def unicast(mac: str) -> bool:
+    """What Linux's is_valid_ether_addr lets an Ethernet interface take: neither a
+    multicast (nor broadcast) address nor all zeros."""
+    octets = [int(x, 16) for x in mac.split(":")]
+    return not octets[0] & 1 and any(octets)
 
 
 def random_mac() -> str:

@@ -398,6 +398,8 @@ def test_vrrpinterval_10_pair_fails_over_in_a_third_of_a_second() -> None:
             configure_vrrp(host, prio=prio, interval=10)
         assert wait_states({a: {1: "MASTER"}, b: {1: "BACKUP"}}, 5), (
             vhid_states(a), vhid_states(b))
+        # A's IPv6 adverts start once its carpdev's link-local address has left DAD
+        assert cap.wait_for(sent_by(a, 6), 5) is not None
         before = carp_counters(b, "freebsd")  # A's IPv6 adverts before B's inet6: badvhid
         time.sleep(1)
         ads = [r["t"] for r in cap.adverts(port=a.port()) if sent_by(a, 4)(r)]

@@ -150,3 +150,21 @@ def test_one_master_down_timer_per_family() -> None:
         md = md_us(100, 100) if version == 3 else 3 * US + 100 * US // 256
         assert (up.t, up.reason) == (last6 + md, "master timed out"), version
         assert any(t > up.t - md for t, n, s in lan.sends if n == "A" and s.family == 4)
+
+
+def test_a_master_not_sending_ipv6_yet_is_not_deposed_every_master_down() -> None:
+    """A's IPv6 adverts never leave (no link-local yet): B, hearing its IPv4 ones, keeps
+    its IPv6 timer off instead of taking over every 3 x MI and yielding at A's next
+    IPv4 advert (FreeBSD's flap; carp.vrrp).  Once B has heard IPv6, losing it alone
+    still takes over (test_one_master_down_timer_per_family)."""
+    lan = pair(vrrp(150, v6=True), vrrp(100, v6=True))
+    lan.lost_families.add(6)
+    lan.run_until(60 * US)
+    assert (lan.state("A", K), lan.state("B", K)) == ("MASTER", "BACKUP")
+    assert lan.transitions_of("B", "MASTER") == []
+    assert [t.t for t in lan.transitions_of("A", "MASTER")] == [md_us(150, 100)]
+    # with no master at all, B's timers (both armed from the start) still take over
+    lan.crash("A")
+    lan.run_until(70 * US)
+    (up,) = lan.transitions_of("B", "MASTER")
+    assert up.t == last_from(lan, "A", 60 * US) + md_us(100, 100)

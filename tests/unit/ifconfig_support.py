@@ -50,7 +50,7 @@ class FakeSysIf:
 
 @dataclass
 class FakeNetlink:
-    """carp.ifconfig.netlink's API: records each change made (or refuses with `refuse`)."""
+    """carp.daemon.links's API: records each change made (or refuses with `refuse`)."""
 
     made: list[tuple[str, LinkPlan]] = field(default_factory=list)
     refuse: LinkRefused | None = None

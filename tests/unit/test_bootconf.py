@@ -330,6 +330,20 @@ def test_sysctl_lines_run_the_sysctl_program(
     assert err.getvalue() == "sysctl: fourth level name nosuch in net.inet.carp.nosuch is invalid\n"
 
 
+def test_the_sysctl_program_runs_under_a_bare_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in an installed copy: the interpreter's own path holds no carp or sysctl."""
+    bare = getattr(sys, "_base_executable", sys.executable)
+    monkeypatch.setattr(sys, "executable", bare)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setenv("CARP_RUNDIR", str(tmp_path))
+    out, err = io.StringIO(), io.StringIO()
+    assert bootconf._run_sysctl(["net.inet.carp.preempt=1"], out, err) == 0, err.getvalue()
+    assert out.getvalue().endswith("1\n")
+
+
 def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) -> None:
     steps = [
         Step("sysctl", ["net.inet.carp.preempt=1"], "/etc/sysctl.conf:1"),

@@ -4,11 +4,16 @@ and no hook process group outlives carpd's shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from carp.daemon import hooks as hooks_module
 from carp.daemon.hooks import Event, HookRunner, hooks_in
 from tests.procs import wait_group_gone
 
@@ -238,3 +243,65 @@ def test_a_hook_running_when_carpd_crashes_is_killed(tmp_path: Path) -> None:
     [(_, _, pid)] = _records(out)
     assert wait_group_gone(pid) == []
     assert logged == [f"hook {tmp_path}/10-hang 1@carp0 MASTER: killed, carpd is stopping"]
+
+
+
+# A helper that moves to a process group of its own in the hook's session, so the kill of
+# the hook's group spares it: on a trigger it forks a child into the hook's group -- as a
+# fork that was under way when the kill came ends up there -- and says which.
+SPAWNER = """import os, sys, time
+os.setpgid(0, 0)
+pgid, trigger, done = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+while not os.path.exists(trigger):
+    time.sleep(0.005)
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, pgid)
+    os.execvp("sleep", ["sleep", "60"])
+open(done, "w").write(str(pid))
+"""
+
+
+def test_a_child_forked_as_the_kill_came_is_killed_too(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race seen under load, made certain: a process joins the hook's group just after
+    the first SIGKILL; it must not outlive the hook."""
+    spawner, trigger, done = tmp_path / "spawner.py", tmp_path / "go", tmp_path / "done"
+    spawner.write_text(SPAWNER)
+    hooks = tmp_path / "hooks.d"
+    hooks.mkdir()
+    _hook(hooks, "10-hang", f"""#!/bin/sh
+{sys.executable} {spawner} $$ {trigger} {done} &
+echo $! > {tmp_path / "spawner.pid"}
+echo "$1 $2 $$" >> {tmp_path / "out"}
+sleep 60 & wait
+""")
+    real_killpg = os.killpg
+
+    def killpg_then_fork(pgid: int, sig: int) -> None:
+        real_killpg(pgid, sig)
+        if not trigger.exists():
+            trigger.touch()
+            for _ in range(500):
+                if done.exists() and done.read_text():
+                    return
+                time.sleep(0.01)
+
+    monkeypatch.setattr(hooks_module.os, "killpg", killpg_then_fork)
+
+    async def scenario() -> None:
+        runner = HookRunner(hooks, [].append, timeout=0.5)
+        runner.submit(Event(1, "carp0", "MASTER"))
+        await _until_recorded(tmp_path / "out", 1)
+        await runner.drain(10)
+        await runner.shutdown()
+
+    try:
+        asyncio.run(scenario())
+        pgid = _records(tmp_path / "out")[0][2]
+        assert done.read_text()  # the late child was made, in the hook's group
+        assert wait_group_gone(pgid) == []
+    finally:
+        for pid_file in (tmp_path / "spawner.pid", done):
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)

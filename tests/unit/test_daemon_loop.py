@@ -7,12 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from carp.actions import LOG_CRIT, Count, Log, Send, StateChange
+from carp.actions import LOG_CRIT, NOT_SENT, Count, Log, Send, StateChange
+from carp.config import Address, CarpInterface, Node
 from carp.daemon.hooks import HookRunner
 from carp.daemon.loop import Daemon
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.daemon.timerfd import LoopTimer
+from carp.host import CarpHost
 from carp.store import Store
 
 SEND = Send("carp0", "eth0", 4, "224.0.0.18", bytes(36), 1)
@@ -53,6 +55,8 @@ def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
     daemon._send = lambda act: order.append("send")  # type: ignore[method-assign,func-returns-value]
     daemon._state_change = lambda act: order.append("state")  # type: ignore[method-assign]
     daemon._log_kernel = lambda act: order.append("log")  # type: ignore[method-assign]
+    # call_at, as before carpd had a timerfd: a deadline in the past fires at once
+    daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, order.append, use_timerfd=False)
     return daemon, host
 
 
@@ -73,7 +77,6 @@ def test_timer_fires_at_the_deadline(tmp_path: Path) -> None:
 
     async def scenario() -> tuple[float, list[float]]:
         daemon, host = _daemon(tmp_path, order)
-        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, order.append, use_timerfd=False)
         deadline = daemon.loop.time() + 0.05
         host.deadline = deadline
         daemon._rearm()
@@ -234,10 +237,14 @@ def test_an_advert_is_dated_by_its_kernel_receive_time(tmp_path: Path) -> None:
 
 class _Socks:
     name = "eth0"
+    rx6 = None
 
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.sent6: list[bytes] = []
+
+    def recv4(self) -> list[tuple[bytes, float | None]]:
+        return []  # nothing queued when a late timer looks
 
     def send_frame(self, frame: bytes, ethertype: int) -> None:
         self.frames.append(frame)
@@ -270,7 +277,7 @@ def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from(tmp_path: Path)
         for family, dst, a in ((4, "224.0.0.18", adv), (6, "ff02::12", adv6)):
             act = Send("eth0:1", "eth0", family, dst, wire.vrrp_unsealed(a, family), 1,
                        sealed=False)
-            assert daemon._send(act) is None
+            assert daemon._send(act) == (NOT_SENT if (family, ll6) == (6, None) else None)
     assert len(socks.frames) == 3 and socks.sent6 == []  # no link-local: no IPv6 advert
     assert wire.decode_vrrp(socks.frames[0][14 + 20:], "10.0.0.1", "224.0.0.18") == adv
     assert wire.decode_vrrp(socks.frames[1][14 + 40:], "fe80::1", "ff02::12") == adv6
@@ -324,3 +331,38 @@ def test_a_late_timer_reads_the_advertisements_queued_behind_it_first(tmp_path: 
         assert order == ["read", "packet", "timeout"]
 
     asyncio.run(scenario())
+
+
+def test_a_vrrp_advert_with_no_source_is_a_send_failure_not_a_packet_sent(
+    tmp_path: Path,
+) -> None:
+    """No usable link-local yet: the IPv6 advert is not sent, so opackets6 does not move
+    and the core hears of a failed send (as of any: send-error demotion); IPv4 goes out."""
+    order: list[str] = []
+    vrrp = CarpInterface(name="eth0", style="vhid", nodes=[Node(1, 0)], up=True, version=3,
+                         addresses=[Address("192.168.1.1", 24, vhid=1),
+                                    Address("2001:db8::1", 64, vhid=1)])
+    core = CarpHost("freebsd", "h")
+    core.configure({}, [vrrp], {}, 0.0)
+    results: list[int | None] = []
+    send_result = core.send_result
+
+    def spy(act: Send, error: int | None, now: float) -> list[Any]:
+        results.append(error)
+        return send_result(act, error, now)
+
+    async def scenario() -> None:
+        daemon, _fake = _daemon(tmp_path, order)
+        daemon.host = core
+        core.send_result = spy  # type: ignore[method-assign]
+        daemon._send = Daemon._send.__get__(daemon)  # type: ignore[method-assign]
+        daemon.socks = {"eth0": _Socks()}  # type: ignore[dict-item]
+        daemon.nl = _Links(None)  # type: ignore[assignment]
+        for t in (5.0, 6.0, 7.0):  # MASTER at 3.6 s: an advert per family each time
+            daemon.dispatch(core.timeout(t))
+
+    asyncio.run(scenario())
+    # 5.0 s: the takeover's advert and the one due at 4.6 s
+    assert results == [None, NOT_SENT] * 4
+    assert core.status()["demotion"] == 0  # FreeBSD: each IPv4 success resets the errors
+    assert (core.counters["opackets"], core.counters["opackets6"]) == (4, 0)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -64,14 +66,15 @@ def test_systemd_reads_the_units_without_complaint(tmp_path: Path) -> None:
     assert lines == []
 
 
-def healthcheck(tmp_path: Path, **settings: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def healthcheck(tmp_path: Path, rundir: Path | None = None,
+                **settings: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     """One run of the enabled script, with stand-ins for the front ends (their sysctl
     knows no net.inet.carp.demotion, as OpenBSD's); what they recorded."""
     out = tmp_path / "calls"
     if not (tmp_path / "bin").exists():
         stand_ins(tmp_path / "bin", out, {"ifconfig": False, "sysctl": False})
     script = enable("carp-healthcheck.example", tmp_path / "carp-healthcheck", **settings)
-    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "CARP_RUNDIR": str(tmp_path)}
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "CARP_RUNDIR": str(rundir or tmp_path)}
     run = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=30)
     return run, out
 
@@ -101,3 +104,26 @@ def test_healthcheck_undoes_what_it_noted(tmp_path: Path) -> None:
     assert calls(out, "ifconfig") == ["-g web carpdemote 7", "-g web -carpdemote 7"]
     assert run.stdout == "carp-healthcheck: check passes again: demotion by 7 undone\n"
     assert not (tmp_path / "carp-healthcheck.demoted").exists()
+
+
+def test_healthcheck_is_not_held_up_by_a_user_locking_the_run_directory(tmp_path: Path) -> None:
+    """Anyone may open /run/carp (0755): an flock on it by another user must not keep
+    the check from demoting.  The script's own lock file is root's alone (0600)."""
+    rundir = Path(tempfile.mkdtemp(prefix="carp-hc-"))  # as /run/carp: 0755, on a 1777 /tmp
+    rundir.chmod(0o755)
+    squatter = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 "flock", str(rundir), "sleep", "30"])
+    try:
+        for _ in range(100):  # until nobody holds it
+            if subprocess.run(["flock", "-n", str(rundir), "true"]).returncode:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("nobody could not lock the run directory")
+        run, out = healthcheck(tmp_path, rundir, CHECK="false", CHECK_TIMEOUT="1")
+    finally:
+        squatter.kill()
+        squatter.wait()
+        shutil.rmtree(rundir)
+    assert run.returncode == 0, run.stderr
+    assert calls(out, "ifconfig") == ["-g carp carpdemote 50"]

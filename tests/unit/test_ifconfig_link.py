@@ -168,3 +168,10 @@ def test_not_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[s
 
     monkeypatch.setattr(type(h.store), "transaction", denied)
     assert refused(h, *argv) == err
+
+
+@pytest.mark.parametrize("mac", ["01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff", "0:0:0:0:0:0"])
+def test_a_mac_linux_refuses_is_refused_before_the_mtu_changes(tmp_path: Path, mac: str) -> None:
+    """is_valid_ether_addr's answer, checked in the plan: the mtu before it is not made."""
+    err = refused(host(tmp_path), "em0", "mtu", "1400", "lladdr", mac)
+    assert err == "ifconfig: SIOCSIFLLADDR: Cannot assign requested address\n"

@@ -64,6 +64,22 @@ def test_per_vhid_series() -> None:
     assert got[("carp_group_demotion", (("group", "carp"),))] == 1
 
 
+def test_vrrp_vhid_timing() -> None:
+    """A VRRPv3 vhid (status "prio"): its interval in centiseconds, its priority and the
+    learned master interval; no advbase/advskew (unused in that mode)."""
+    d = doc("BACKUP")
+    d["vhosts"]["em0:1"]["1"].update(prio=150, interval=10, master_interval=40)
+    got = samples(scrape_text(d))
+    assert got[("carp_vhid_advertisement_interval_seconds", vhid())] == 0.1
+    assert got[("carp_vhid_priority", vhid())] == 150
+    assert got[("carp_vhid_master_interval_seconds", vhid())] == 0.4
+    assert ("carp_vhid_advbase_seconds", vhid()) not in got
+    assert ("carp_vhid_advskew", vhid()) not in got
+    carp = samples(scrape_text(doc()))  # a CARP vhid has no VRRPv3 series
+    assert ("carp_vhid_priority", vhid()) not in carp
+    assert ("carp_vhid_master_interval_seconds", vhid()) not in carp
+
+
 def test_every_carpstats_counter_is_one_series() -> None:
     got = samples(scrape_text(doc()))
     host = {k: v for k, v in got.items()
@@ -92,11 +108,21 @@ def test_parse_listen_refuses(arg: str) -> None:
         metrics.parse_listen(arg)
 
 
-def test_server_serves_the_current_document() -> None:
-    """The library's own server, in its thread, reading whatever was published last."""
+def free_port() -> int:
+    """A loopback port nothing listens on (bound a moment, then closed)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def uids(pid: int) -> list[str]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
+
+
+def test_server_serves_the_current_document() -> None:
+    """The library's own server, in its thread, reading whatever was published last."""
+    port = free_port()
     current: dict[str, Any] = {"doc": doc("BACKUP", 1)}
     stop = metrics_server.start_server(f"127.0.0.1:{port}", lambda: current["doc"])
     try:
@@ -129,27 +155,22 @@ def test_status_file_is_decoded_again_only_when_it_changes(tmp_path: Path) -> No
 def test_metrics_process_serves_as_nobody_and_leaves_with_carpd() -> None:
     """What carpd starts with --metrics: status.json served after the drop to nobody
     (a real scrape, after which nothing may need root's files), at a lower priority,
-    and gone once carpd's end of its stdin closes."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    and gone once carpd's end of its stdin closes.  The process serves before it drops
+    (its warm-up scrape): the test waits for the drop, then scrapes."""
+    port = free_port()
+    nobody = [str(metrics_server.NOBODY)] * 4
     with public_dir() as rundir:
         Store(rundir).write_status({"pid": os.getpid(), **doc("MASTER", 2)})
         proc = metrics.spawn(f"127.0.0.1:{port}", rundir)
         try:
-            got: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not got:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
-                                                timeout=5) as r:
-                        got = samples(r.read().decode())
-                except OSError:
-                    time.sleep(0.05)
+            while uids(proc.pid) != nobody and proc.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert uids(proc.pid) == nobody
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                got = samples(r.read().decode())
             assert got[("carp_vhid_state", vhid(state="MASTER"))] == 1
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            uids = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
-            assert uids == [str(metrics_server.NOBODY)] * 4
             assert os.getpriority(os.PRIO_PROCESS, proc.pid) >= metrics_server.NICE
             assert proc.stdin is not None
             proc.stdin.close()  # carpd is gone
@@ -158,6 +179,25 @@ def test_metrics_process_serves_as_nobody_and_leaves_with_carpd() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_warm_up_goes_straight_to_our_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """http_proxy in carpd's environment (an unreachable proxy here) must not carry the
+    warm-up scrape elsewhere: it reaches our own server."""
+    proxy = free_port()  # nothing listens there: a proxy that refuses
+    for var in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{proxy}")
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    port = free_port()
+    scrapes: list[int] = []
+    stop = metrics_server.start_server(f"127.0.0.1:{port}",
+                                       lambda: (scrapes.append(1), doc())[1])
+    try:
+        metrics_server.warm_up(f"127.0.0.1:{port}")
+    finally:
+        stop()
+    assert scrapes == [1]
 
 
 def test_metrics_process_says_why_it_cannot_listen(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,12 @@ def doc() -> dict[str, object]:
         "counters": {"ipackets": 900, "opackets": 40, "badauth": 3, "badvhid": 7, "badttl": 0,
                      "preempt": 2, "ostates": 1, "onomem": 0},
         "vhosts": {
+            "em0": {"3": {
+                "name": "em0", "carpdev": "em0", "state": "BACKUP", "advbase": 1,
+                "advskew": 0, "demote": 0, "master": "192.168.1.3", "heard_wall": NOW - 0.25,
+                "since_wall": NOW - 60, "reason": "master timed out", "transitions": 3,
+                "drops": {}, "prio": 150, "interval": 10, "master_interval": 10,
+            }},
             "carp1": {"2": {
                 "name": "carp1", "carpdev": "eth0", "state": "MASTER", "advbase": 1,
                 "advskew": 0, "demote": 0, "master": "", "since_wall": NOW - 12.25,
@@ -41,7 +47,7 @@ def doc() -> dict[str, object]:
 
 def test_table_has_one_row_per_vhid_with_every_column() -> None:
     out = status_cmd.table(doc(), NOW)
-    head, rule, carp0, carp1, blank, demotion, drops = out.splitlines()
+    head, rule, carp0, carp1, em0, blank, demotion, drops = out.splitlines()
     for title in status_cmd.HEADERS:
         assert title in head
     assert set(rule) <= {"-", " "}
@@ -49,6 +55,8 @@ def test_table_has_one_row_per_vhid_with_every_column() -> None:
                              "ago)", "1h02m", "initialization", "complete", "1", "badauth=3"]
     assert carp1.split() == ["carp1", "2", "MASTER", "1/0", "0", "this", "host", "12.2s",
                              "master", "timed", "out", "2", "0"]
+    # a VRRPv3 vhid shows its priority and interval, not the CARP fields it does not use
+    assert em0.split()[:5] == ["em0", "3", "BACKUP", "v3", "150/10cs"]
     assert blank == ""
     assert demotion == "demotion 0, groups carp=0; personality openbsd"
     # host-wide drops only: received and sent are not drops
@@ -71,15 +79,17 @@ def test_human_age(seconds: float | None, text: str) -> None:
 
 def test_json_gives_the_rows_with_raw_numbers() -> None:
     out = json.loads(status_cmd.as_json(doc(), NOW))
-    assert [(v["interface"], v["vhid"]) for v in out["vhids"]] == [("carp0", 1), ("carp1", 2)]
+    assert [(v["interface"], v["vhid"]) for v in out["vhids"]] == [("carp0", 1), ("carp1", 2),
+                                                                 ("em0", 3)]
     backup = out["vhids"][0]
     assert backup == {
         "interface": "carp0", "vhid": 1, "carpdev": "eth0", "state": "BACKUP", "advbase": 1,
         "advskew": 100, "demote": 1, "master": "192.168.1.2", "heard_ago": 0.75,
         "since_ago": 3725.0, "reason": "initialization complete", "transitions": 1,
-        "drops": {"badauth": 3},
+        "drops": {"badauth": 3}, "prio": None, "interval": None,
     }
     assert out["vhids"][1]["heard_ago"] is None
+    assert (out["vhids"][2]["prio"], out["vhids"][2]["interval"]) == (150, 10)
     assert out["counters"]["badvhid"] == 7 and out["personality"] == "openbsd"
 
 
@@ -99,7 +109,7 @@ def test_carpd_status_reads_published_status(rundir: Path,
     out = capsys.readouterr().out
     assert "192.168.1.2" in out and "MASTER" in out
     assert carpd_main.main(["status", "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["vhids"]) == 2
+    assert len(json.loads(capsys.readouterr().out)["vhids"]) == 3
 
 
 def test_carpd_status_prefers_carpds_live_answer(rundir: Path, monkeypatch: pytest.MonkeyPatch,

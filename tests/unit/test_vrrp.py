@@ -188,6 +188,21 @@ def test_ipv6_advert_restarts_only_the_ipv6_timer() -> None:
     assert h.next_deadline() == 3.6
 
 
+def test_ipv6_timer_waits_for_an_ipv6_advert_after_an_ipv4_one() -> None:
+    """Both timers run until an advert is heard; an IPv4 one stops the IPv6 timer until
+    an IPv6 advert is heard since BACKUP (carp.vrrp: the master may have no link-local)."""
+    h = host(vci(v6=True))
+    v = h.vhosts[("em0:1", 1)]
+    rx(h, ad(), now=1.0)
+    assert (v.down4, v.down6) == (4_600_000, None)
+    rx(h, ad(family=6), now=2.0, family=6)
+    rx(h, ad(), now=2.5)
+    assert (v.down4, v.down6) == (6_100_000, 5_600_000)
+    v.request("MASTER", 3.0)
+    rx(h, ad(200), now=4.0)  # yields: heard IPv6 is forgotten with the state
+    assert (v.state, v.down4, v.down6) == ("BACKUP", 7_600_000, None)
+
+
 def test_lease_plan_times_the_backups_by_our_interval() -> None:
     """As MASTER, the backups time us by the interval we send, whatever we learned."""
     from carp.lease import plan
