@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /usr/local
 DESTDIR ?=
-SYSDEPS := dpkg-dev iproute2 iperf3 keepalived lintian man-db mandoc procps shellcheck tcpdump ucarp
+SYSDEPS := dpkg-dev iproute2 iperf3 keepalived lintian man-db mandoc procps shellcheck stress-ng tcpdump ucarp
 
 .PHONY: all sysdeps test lint unit demo bench fuzz tables install deb clean
 

@@ -48,6 +48,8 @@ from carp.daemon.netlink import Netlink, prevent_arp_flux, write_conf
 from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
+from carp.daemon.timerfd import LoopTimer
+from carp.daemon.trace import Trace
 from carp.host import CarpHost
 from carp.mac import PARENT_MAC
 from carp.states import MASTER
@@ -58,6 +60,8 @@ Job = Callable[[], Awaitable[None]]
 STORE_POLL = 1.0  # seconds between checks of the store file (edits without "sync")
 SHUTDOWN_JOBS_TIMEOUT = 3.0
 SYNC_JOBS_TIMEOUT = 1.0
+MAX_RX_AGE = 1.0  # a kernel receive time older than this means the wall clock stepped
+LATE_TIMER = 0.001  # a timer this late may have advertisements queued behind it
 
 
 
@@ -76,10 +80,11 @@ class Macvlan:
 class Daemon:
     def __init__(
         self, store: Store, hooks_dir: Path, log: Logger, hook_watch: GroupWatch | None = None,
-        metrics_listen: str | None = None,
+        metrics_listen: str | None = None, trace: Trace | None = None,
     ) -> None:
         self.store = store
         self.metrics_listen = metrics_listen  # carpd --metrics ADDR:PORT, else no metrics
+        self.trace = trace  # carpd --trace: timing events for bench_takeover
         self.log = log
         self.hooks_dir = hooks_dir
         self.hook_watch = hook_watch  # the watchdog, which kills running hooks if we die
@@ -98,8 +103,7 @@ class Daemon:
         self.extra_counters: dict[str, int] = {}  # rejects the host never sees
         self.ip_id = random.getrandbits(16)
         self.tclass6 = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self.timer: LoopTimer | None = None  # the one protocol timer, made by run()
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._store_stamp: tuple[int, int, int] | None = None
@@ -121,6 +125,7 @@ class Daemon:
         self.arp = NeighbourResponder(self.loop, self._neighbour_answer, self.log.warning)
         self.balancer = Balancer(self.log.warning)
         await self.nl.start()
+        self.timer = LoopTimer(self.loop, self._on_timer, self.log.warning)
         self.hooks = HookRunner(self.hooks_dir, self.log.warning, watch=self.hook_watch)
         self.status = StatusWriter(self.store, self._status, self.log.error)
         self._tasks.append(self.loop.create_task(self._job_worker()))
@@ -191,8 +196,8 @@ class Daemon:
         await self.hooks.shutdown()  # the INIT hooks, within one hook timeout in all
         for task in self._tasks:
             task.cancel()
-        if self._timer is not None:
-            self._timer.cancel()
+        if self.timer is not None:
+            self.timer.close()
         for dev in list(self.socks):
             self._close_sockets(dev)
         self.arp.close()
@@ -201,6 +206,8 @@ class Daemon:
         with contextlib.suppress(OSError):
             self.store.socket_path.unlink()
         self.nl.close()
+        if self.trace is not None:
+            self.trace.close()
         self.log.info("stopped")
 
     # -- configuration -------------------------------------------------------------------
@@ -448,6 +455,8 @@ class Daemon:
         self._rearm()
         if follow:
             self.dispatch(follow)
+        if self.trace is not None:
+            self.trace.flush()
 
     def _log_kernel(self, act: Log) -> None:
         # the core already filtered by net.inet.carp.log and chose the priority
@@ -551,6 +560,8 @@ class Daemon:
                 link = self.nl.by_name(socks.name)
                 src_mac = link.mac if link is not None and link.mac else wire.virtual_mac(act.vhid)
             frame = wire.ethernet_frame(group_mac, src_mac, ethertype, dgram)
+            if self.trace is not None:  # the call, not its return: the frame may be
+                self.trace.send(act.vhid, time.time())  # on the bridge before it returns
             socks.send_frame(frame, ethertype)
         except OSError as exc:
             return exc.errno or errno.EIO
@@ -566,12 +577,13 @@ class Daemon:
         socks, host = self.socks.get(dev), self.host
         if socks is None or host is None:
             return
-        now = self.loop.time()
         local = self.nl.first_ipv4(dev) or ""  # the source our adverts leave from
         acts: list[Action] = []
         ttl_first = host.policy.ttl_first_v4
         bad_ttls: list[int] = []
-        for dgram in socks.recv4():
+        received = socks.recv4()
+        read_at = self.loop.time(), time.time()
+        for dgram, stamp in received:
             if ttl_first and len(dgram) >= 20 and dgram[8] != 255:
                 # The first check drops it (the kernel checked the IP header): counted
                 # and logged without parsing, at two thirds of the cost, under a flood of
@@ -584,48 +596,78 @@ class Daemon:
                     self.extra_counters[stat] = self.extra_counters.get(stat, 0) + 1
                 acts.append(Count(info.stat))
                 continue
+            now = self._arrival(stamp, read_at)
             acts += host.packet(dev, 4, info.src, info.dst, info.ttl, info.payload, now, local)
         if bad_ttls:
             acts += host.bad_ttl(dev, bad_ttls)
         if acts:
             self.dispatch(acts)
+        if self.trace is not None:
+            self._trace_rx([stamp for _dgram, stamp in received], read_at)
 
     def _receive6(self, dev: str) -> None:
         socks, host = self.socks.get(dev), self.host
         if socks is None or host is None:
             return
-        now = self.loop.time()
         local = self.nl.linklocal6(dev) or ""
         acts: list[Action] = []
-        for pkt in socks.recv6():
+        received = socks.recv6()
+        read_at = self.loop.time(), time.time()
+        for pkt in received:
+            now = self._arrival(pkt.stamp, read_at)
             acts += host.packet(dev, 6, pkt.src, pkt.dst, pkt.hoplimit, pkt.payload, now, local)
         if acts:
             self.dispatch(acts)
+        if self.trace is not None:
+            self._trace_rx([pkt.stamp for pkt in received], read_at)
+
+    def _arrival(self, stamp: float | None, read_at: tuple[float, float]) -> float:
+        """When an advertisement arrived, on the loop's clock: the kernel's receive time,
+        so a master-down timer runs from the advertisement, however late carpd got to
+        read it (a busy loop, a GC pass, another process on the CPU)."""
+        mono, wall = read_at
+        if stamp is None or not 0.0 <= wall - stamp <= MAX_RX_AGE:
+            return mono
+        return mono - (wall - stamp)
+
+    def _trace_rx(self, stamps: list[float | None], read_at: tuple[float, float]) -> None:
+        assert self.trace is not None
+        mono, wall = read_at
+        for stamp in stamps:
+            self.trace.rx(stamp, wall, wall - (mono - self._arrival(stamp, read_at)))
+        self.trace.flush()
 
     # -- the one timer -----------------------------------------------------------------
 
     def _rearm(self) -> None:
-        if self.host is None:
-            return
-        deadline = self.host.next_deadline()
-        if deadline == self._timer_at and self._timer is not None:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._on_timer, deadline)
+        if self.host is not None and self.timer is not None:
+            self.timer.arm(self.host.next_deadline())
 
     def _on_timer(self, deadline: float) -> None:
-        self._timer = None
-        self._timer_at = None
         if self.host is None:
             return
         # call_at may run a hair (clock resolution) early: never hand the host a time
         # before the deadline it asked for, or it would do nothing and spin.
-        now = max(self.loop.time(), deadline)
-        self.dispatch(self.host.timeout(now))
+        fired = self.loop.time()
+        if fired - deadline > LATE_TIMER:
+            self._receive_queued()
+        now = max(fired, deadline)
+        acts = self.host.timeout(now)
+        core = self.loop.time()
+        self.dispatch(acts)
+        if self.trace is not None:
+            offset = self.trace.offset(0.0)
+            self.trace.timer(deadline + offset, fired + offset, core + offset)
+            self.trace.flush()
+
+    def _receive_queued(self) -> None:
+        """Advertisements the kernel received while carpd was held up, read before a late
+        timer runs: dated by their arrival, one that came in time moves a master-down
+        deadline on, and a backup that was merely slow stays BACKUP."""
+        for dev, socks in list(self.socks.items()):
+            self._receive4(dev)
+            if socks.rx6 is not None:
+                self._receive6(dev)
 
     # -- netlink jobs, in order ----------------------------------------------------------
 

@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-H", metavar="DIR", dest="hooks", help="state-change hooks directory")
     p.add_argument("-R", "--root", metavar="DIR", dest="root",
                    help="read the boot files under DIR (DIR/etc/...) instead of /")
+    p.add_argument("--rtprio", metavar="PRIO", type=_rtprio,
+                   help="run the protocol at SCHED_FIFO priority PRIO (1-99)")
+    p.add_argument("--mlock", action="store_true",
+                   help="lock carpd's memory (mlockall): never paged out")
+    p.add_argument("--trace", metavar="FILE",
+                   help="append timing events of advertisements to FILE (benchmarks)")
     p.add_argument(
         "--metrics", metavar="ADDR:PORT",
         help="serve Prometheus metrics on ADDR:PORT (PORT alone: 127.0.0.1; off by default)",
@@ -56,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="set the store's personality (openbsd|freebsd|netbsd) and exit",
     )
     return p
+
+
+def _rtprio(text: str) -> int:
+    from carp.daemon.tuning import RTPRIO_RANGE
+
+    try:
+        prio = int(text)
+    except ValueError:
+        prio = 0
+    if prio not in RTPRIO_RANGE:
+        raise argparse.ArgumentTypeError(f"{text}: not a priority from 1 to 99")
+    return prio
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -227,8 +245,20 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
 
-    from carp.daemon import watchdog
+    from carp.daemon import tuning, watchdog
+    from carp.daemon.trace import Trace
     from carp.store import Store
+
+    try:
+        trace = Trace(args.trace) if args.trace else None
+    except OSError as exc:
+        print(f"carpd: --trace {args.trace}: {exc.strerror}", file=sys.stderr)
+        return 1
+    # before the watchdog is forked: a child inherits neither (SCHED_RESET_ON_FORK)
+    problem = tuning.apply(args.rtprio, args.mlock)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
 
     log = Logger(debug=args.debug)
     store = Store()
@@ -250,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
     clean = False
     try:
-        daemon = Daemon(store, hooks_dir, log, watchdog.Link(wd_fd), metrics_listen=args.metrics)
+        daemon = Daemon(store, hooks_dir, log, watchdog.Link(wd_fd), metrics_listen=args.metrics,
+                        trace=trace)
         code = asyncio.run(daemon.run())
         clean = True
         return code

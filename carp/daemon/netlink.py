@@ -33,6 +33,7 @@ from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP
 
 from carp.config import Address
 from carp.daemon.leases import LeaseSocket, attach_filter, quiet_filter
+from carp.daemon.tuning import takeover_thread
 from carp.daemon.watchdog import TAG, TMP_PREFIX
 from carp.mac import VIRTUAL_MAC_PREFIX
 
@@ -83,9 +84,12 @@ class Netlink:
         self.mon = AsyncIPRoute()
         # Leases are written by one thread, in order: a sendmsg to rtnetlink waits for the
         # kernel's rtnl lock, which other programs may hold for long, and the event loop
-        # (advertisements) must never wait with it.
+        # (advertisements) must never wait with it.  A takeover's addresses go through it:
+        # it runs at carpd --rtprio too.
         self.leases = LeaseSocket()
-        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases")
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="carpd-leases",
+                                                initializer=takeover_thread)
+        self._renewed: Future[Any] | None = None  # the last renewal handed to the thread
         self._tmp_names = itertools.count()  # names of macvlans not tagged yet
         self._quiet: frozenset[int] = frozenset()  # our macvlans: the monitor skips their addresses
         self._task: asyncio.Task[None] | None = None
@@ -270,7 +274,7 @@ class Netlink:
         """Restart the lifetime of every (ifindex, address), in one sendmsg, in the lease
         thread: returns at once."""
         loop = asyncio.get_running_loop()
-        done = self._lease_thread.submit(self.leases.hold, entries, lease)
+        done = self._renewed = self._lease_thread.submit(self.leases.hold, entries, lease)
 
         def report(fut: Future[list[tuple[int, Address, int]]]) -> None:
             if not fut.cancelled() and fut.exception() is None and fut.result():
@@ -281,8 +285,12 @@ class Netlink:
 
     async def leases_written(self) -> None:
         """Until every renewal handed to the lease thread so far has been written (so that
-        none can put back an address withdrawn after this)."""
-        await asyncio.wrap_future(self._lease_thread.submit(int))
+        none can put back an address withdrawn after this).  The thread runs them in
+        order, so that is the last one; done already, as on a backup's takeover, there
+        is no round trip through the thread to wait for."""
+        last = self._renewed
+        if last is not None and not last.done():
+            await asyncio.wait([asyncio.wrap_future(last)])
 
     def _report(self, failed: list[tuple[int, Address, int]]) -> None:
         for index, addr, code in failed:

@@ -23,8 +23,11 @@ from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
 from carp.wire import ETH_P_IP, IPPROTO_CARP
 
 IP_MULTICAST_ALL = 49  # linux/in.h; not exported by the socket module
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC = struct.Struct("@ll")
 SO_RCVBUFFORCE = 33  # past net.core.rmem_max (CAP_NET_ADMIN): the kernel doubles it
 RCVBUF = 1 << 20  # ~2,500 advertisements: 1/8 s of a 20,000/s flood while carpd waits
+STAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 BATCH = 64  # datagrams read per readiness callback, so one busy carpdev cannot starve the rest
 
 
@@ -34,6 +37,16 @@ class Received6:
     src: str
     dst: str
     hoplimit: int
+    stamp: float | None  # when the kernel received it (wall clock), if it said
+
+
+def kernel_stamp(ancdata: list[tuple[int, int, bytes]]) -> float | None:
+    """The SO_TIMESTAMPNS receive time (wall clock seconds) among the ancillary data."""
+    for level, kind, value in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
+            sec, nsec = TIMESPEC.unpack_from(value)
+            return sec + nsec * 1e-9
+    return None
 
 
 class CarpdevSockets:
@@ -56,6 +69,8 @@ class CarpdevSockets:
 
     def _bind_device(self, sock: socket.socket) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.name.encode())
+        # the master-down timer runs from the arrival, not from when carpd got to read it
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         try:  # not capped by a small net.core.rmem_max (212992 by default)
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
         except OSError:
@@ -116,22 +131,24 @@ class CarpdevSockets:
 
     # -- receiving ---------------------------------------------------------------------
 
-    def recv4(self) -> list[bytes]:
-        out: list[bytes] = []
+    def recv4(self) -> list[tuple[bytes, float | None]]:
+        """Up to BATCH datagrams, each with its kernel receive time (see kernel_stamp)."""
+        out: list[tuple[bytes, float | None]] = []
         for _ in range(BATCH):
             try:
-                out.append(self.rx4.recv(65535))
+                data, ancdata, _flags, _addr = self.rx4.recvmsg(65535, STAMP_SPACE)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 break
+            out.append((data, kernel_stamp(ancdata)))
         return out
 
     def recv6(self) -> list[Received6]:
         out: list[Received6] = []
         if self.rx6 is None:
             return out
-        space = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20)
+        space = socket.CMSG_SPACE(4) + socket.CMSG_SPACE(20) + STAMP_SPACE
         for _ in range(BATCH):
             try:
                 data, ancdata, _flags, addr = self.rx6.recvmsg(65535, space)
@@ -148,7 +165,7 @@ class CarpdevSockets:
                 elif kind == socket.IPV6_PKTINFO and len(value) >= 16:
                     dst = socket.inet_ntop(socket.AF_INET6, value[:16])
             src = str(addr[0]).split("%", 1)[0]
-            out.append(Received6(data, src, dst, hoplimit))
+            out.append(Received6(data, src, dst, hoplimit, kernel_stamp(ancdata)))
         return out
 
     def filenos(self) -> list[int]:

@@ -330,11 +330,14 @@ class Client:
         return [r["mac"] for r in self.arp(ip, window)["replies"]]
 
     def arp_background(self, ip: str, count: int, interval: float,
-                       window: float = 0.2) -> subprocess.Popen[str]:
+                       window: float = 0.2, src_ip: str | None = None,
+                       src_mac: str | None = None) -> subprocess.Popen[str]:
         """ARP requests every `interval` in the background (the switch capture tells who
-        answered); read the result with `.communicate()`."""
+        answered), as this client or as the station (src_ip, src_mac) it poses as; read
+        the result with `.communicate()`."""
         return subprocess.Popen(
-            self._probe_argv(*self.arp_args(ip, window, count, interval, False)),
+            self._probe_argv(*self.arp_args(ip, window, count, interval, False, src_ip,
+                                            src_mac)),
             env=netns.child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
 

@@ -13,6 +13,7 @@ from carp.daemon.hooks import HookRunner
 from carp.daemon.loop import Daemon
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
+from carp.daemon.timerfd import LoopTimer
 from carp.host import CarpHost
 from carp.store import Store
 
@@ -54,6 +55,8 @@ def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
     daemon._send = lambda act: order.append("send")  # type: ignore[method-assign,func-returns-value]
     daemon._state_change = lambda act: order.append("state")  # type: ignore[method-assign]
     daemon._log_kernel = lambda act: order.append("log")  # type: ignore[method-assign]
+    # call_at, as before carpd had a timerfd: a deadline in the past fires at once
+    daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, order.append, use_timerfd=False)
     return daemon, host
 
 
@@ -131,12 +134,117 @@ def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Pat
     assert "word carp0 0x1000000020001" in seen
 
 
+def test_the_timerfd_fires_once_at_the_deadline_never_early(tmp_path: Path) -> None:
+    order: list[str] = []
+
+    async def scenario() -> tuple[float, list[float]]:
+        daemon, host = _daemon(tmp_path, order)
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, order.append)
+        assert daemon.timer._fd is not None
+        deadline = daemon.loop.time() + 0.05
+        host.deadline = deadline
+        daemon._rearm()
+        daemon._rearm()
+        await asyncio.sleep(0.15)
+        return deadline, host.timeouts
+
+    deadline, fired = asyncio.run(scenario())
+    assert len(fired) == 1
+    assert deadline <= fired[0] < deadline + 0.03
+    assert order == ["send"]
+
+
+def test_a_timerfd_moved_later_fires_at_the_new_deadline(tmp_path: Path) -> None:
+    async def scenario() -> tuple[float, list[float]]:
+        daemon, host = _daemon(tmp_path, [])
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, print)
+        host.deadline = daemon.loop.time() + 0.02
+        daemon._rearm()
+        await asyncio.sleep(0.005)
+        host.deadline = later = daemon.loop.time() + 0.08
+        daemon._rearm()
+        await asyncio.sleep(0.15)
+        return later, host.timeouts
+
+    later, fired = asyncio.run(scenario())
+    assert len(fired) == 1 and later <= fired[0]
+
+
+def test_an_expiry_seen_before_the_deadline_keeps_the_timer(tmp_path: Path) -> None:
+    """A wake-up that finds the deadline still ahead (it was moved after the expiry was
+    reported) must leave the one-shot timerfd armed for it."""
+
+    async def scenario() -> list[float]:
+        daemon, host = _daemon(tmp_path, [])
+        daemon.timer = LoopTimer(daemon.loop, daemon._on_timer, print)
+        host.deadline = daemon.loop.time() + 0.05
+        daemon._rearm()
+        assert daemon.timer._fd is not None
+        daemon.timer._fd.arm(daemon.loop.time())  # expires now, before the deadline
+        await asyncio.sleep(0.15)
+        return host.timeouts
+
+    assert len(asyncio.run(scenario())) == 1
+
+
+class FakeSocks:
+    def __init__(self, datagrams: list[tuple[bytes, float | None]]) -> None:
+        self.datagrams = datagrams
+
+    def recv4(self) -> list[tuple[bytes, float | None]]:
+        out, self.datagrams = self.datagrams, []
+        return out
+
+
+def test_an_advert_is_dated_by_its_kernel_receive_time(tmp_path: Path) -> None:
+    """The master-down timer runs from when the kernel received the advertisement, not
+    from when carpd read it: a stamp 200 ms old reaches the host 200 ms in the past; no
+    stamp, or one the wall clock cannot explain (it stepped), is read as 'now'."""
+    import time
+
+    from carp import wire
+
+    dgram = wire.build_ipv4("192.168.1.2", "224.0.0.18", bytes(36), 0x10, 1)
+    seen: list[float] = []
+
+    class Host(FakeHost):
+        class policy:  # noqa: N801 (stands for the personality policy object)
+            ttl_first_v4 = False
+
+        def packet(self, *args: Any) -> list[Any]:
+            seen.append(args[6])
+            return []
+
+    class Netlink:
+        def first_ipv4(self, dev: str) -> str:
+            return "192.168.1.3"
+
+    async def scenario() -> float:
+        daemon, _host = _daemon(tmp_path, [])
+        daemon.host = Host()  # type: ignore[assignment]
+        daemon.nl = Netlink()  # type: ignore[assignment]
+        wall = time.time()
+        daemon.socks["em0"] = FakeSocks(  # type: ignore[assignment]
+            [(dgram, wall - 0.2), (dgram, None), (dgram, wall - 3600), (dgram, wall + 60)])
+        before = daemon.loop.time()
+        daemon._receive4("em0")
+        return before
+
+    before = asyncio.run(scenario())
+    assert before - 0.21 < seen[0] < before - 0.19
+    assert all(before <= t < before + 0.05 for t in seen[1:])
+
+
 class _Socks:
     name = "eth0"
+    rx6 = None
 
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.sent6: list[bytes] = []
+
+    def recv4(self) -> list[tuple[bytes, float | None]]:
+        return []  # nothing queued when a late timer looks
 
     def send_frame(self, frame: bytes, ethertype: int) -> None:
         self.frames.append(frame)
@@ -173,6 +281,56 @@ def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from(tmp_path: Path)
     assert len(socks.frames) == 3 and socks.sent6 == []  # no link-local: no IPv6 advert
     assert wire.decode_vrrp(socks.frames[0][14 + 20:], "10.0.0.1", "224.0.0.18") == adv
     assert wire.decode_vrrp(socks.frames[1][14 + 40:], "fe80::1", "ff02::12") == adv6
+
+
+def test_a_late_timer_reads_the_advertisements_queued_behind_it_first(tmp_path: Path) -> None:
+    """carpd held up past a master-down deadline, with the master's advertisement already
+    in the kernel: the advertisement is read (and dated by its arrival) before the timer
+    runs, so the backup hears its master instead of taking over from it.  A timer on
+    time costs no read."""
+    import time
+
+    from carp import wire
+
+    dgram = wire.build_ipv4("192.168.1.2", "224.0.0.18", bytes(36), 0x10, 1)
+    order: list[str] = []
+
+    class Host(FakeHost):
+        class policy:  # noqa: N801 (stands for the personality policy object)
+            ttl_first_v4 = False
+
+        def packet(self, *args: Any) -> list[Any]:
+            order.append("packet")
+            return []
+
+        def timeout(self, now: float) -> list[Any]:
+            order.append("timeout")
+            self.deadline = None
+            return []
+
+    class Netlink:
+        def first_ipv4(self, dev: str) -> str:
+            return "192.168.1.3"
+
+    class Socks(FakeSocks):
+        rx6 = None
+
+        def recv4(self) -> list[tuple[bytes, float | None]]:
+            order.append("read")
+            return super().recv4()
+
+    async def scenario() -> None:
+        daemon, _host = _daemon(tmp_path, [])
+        daemon.host = Host()  # type: ignore[assignment]
+        daemon.nl = Netlink()  # type: ignore[assignment]
+        daemon.socks["em0"] = Socks([(dgram, time.time() - 0.004)])  # type: ignore[assignment]
+        daemon._on_timer(daemon.loop.time())  # on time
+        assert order == ["timeout"]
+        order.clear()
+        daemon._on_timer(daemon.loop.time() - 0.005)  # 5 ms late
+        assert order == ["read", "packet", "timeout"]
+
+    asyncio.run(scenario())
 
 
 def test_a_vrrp_advert_with_no_source_is_a_send_failure_not_a_packet_sent(

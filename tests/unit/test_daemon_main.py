@@ -205,3 +205,14 @@ def test_help_exits_0_and_lists_root(capsys: pytest.CaptureFixture[str]) -> None
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: carpd [-h]") and "-R DIR, --root DIR" in out
+
+
+def test_an_unwritable_trace_file_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CARP_RUNDIR", str(tmp_path))
+    monkeypatch.setattr(carpd, "check_privileges", lambda: None)
+    assert carpd.main(["--trace", str(tmp_path / "no" / "such" / "file")]) == 1
+    assert capsys.readouterr().err == (
+        f"carpd: --trace {tmp_path}/no/such/file: No such file or directory\n")
+    assert not (tmp_path / "carpd.pid").exists()  # stopped before taking the lock
