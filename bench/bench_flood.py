@@ -2,7 +2,7 @@
 
 One lab host holds carp0 vhid 1 (advbase 1, advskew 0) as MASTER; the LAN's client sends
 20,000 advertisements a second for 30 s that carpd must drop (carp.lab.probe flood: TTL
-64, wrong checksum, foreign key, unknown vhid, version 3, in turn, each frame with a
+64, wrong checksum, foreign key, unknown vhid, version 4, in turn, each frame with a
 counter of its own so that no cache sees one twice).  Measured:
 
 * whether the MASTER stays MASTER (no transition at all during the flood);

@@ -304,8 +304,9 @@ FLOOD_VARIANTS = 1024  # distinct frames per kind: no cache along the way sees o
 
 def flood_frames(kind: str, vhid: int, src_ip: str, src_mac: str, n: int) -> list[bytes]:
     """Advertisements for `vhid` that a carp host must drop, each counted as `kind`:
-    TTL 64, a wrong checksum, a digest made with another key, an unknown vhid, version 3
-    with a vhid that runs CARP.  Every frame carries a counter of its own."""
+    TTL 64, a wrong checksum, a digest made with another key, an unknown vhid, version 4
+    (no BSD speaks it; a version 3 frame is VRRPv3 to FreeBSD, which checks its
+    pseudo-header checksum first).  Every frame carries a counter of its own."""
     signer = Signer(hmac_key("not the passphrase"), vhid, (), ())
     out: list[bytes] = []
     for _ in range(n):
@@ -314,7 +315,7 @@ def flood_frames(kind: str, vhid: int, src_ip: str, src_mac: str, n: int) -> lis
         if kind == "badsum":
             payload[6] ^= 0xFF
         elif kind == "badver":
-            payload[0] = 0x31
+            payload[0] = 0x41
             payload[6:8] = b"\0\0"
             payload[6:8] = checksum(payload).to_bytes(2, "big")
         ttl = 64 if kind == "badttl" else 255

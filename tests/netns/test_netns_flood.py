@@ -1,7 +1,7 @@
 """A flood of bad advertisements at a MASTER (issue 8, "Flood"), short: 2 s of them.
 
 A client sends advertisements for the MASTER's vhid that must all be dropped, in turn:
-TTL 64, a wrong checksum, a digest made with another key, an unknown vhid, version 3.
+TTL 64, a wrong checksum, a digest made with another key, an unknown vhid, version 4.
 The MASTER stays MASTER (no transition at all), keeps advertising, and counts every one
 of them in its own carpstats counter, exactly.  The 30 s flood at 20,000 a second, with
 the timing of the advertisements and carpd's CPU, is `make bench` (bench/bench_flood.py).
