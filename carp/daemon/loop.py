@@ -48,6 +48,7 @@ from carp.daemon.sockets import CarpdevSockets
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.host import CarpHost
+from carp.interface_table import carry_over
 from carp.mac import PARENT_MAC
 from carp.states import MASTER
 from carp.store import State, Store, StoreError, netns_name
@@ -221,6 +222,7 @@ class Daemon:
             self.host = CarpHost(
                 personality=state.personality, name=netns_name() or socket.gethostname()
             )
+        carry_over(state.interfaces, self.state.interfaces)  # unchanged: no conversion
         self.state = state
         sc = {**self.host.sysctl, **state.sysctl}
         self.tclass6 = self.host.policy.tos(6, sc)  # for the sends the kernel frames

@@ -165,6 +165,12 @@ class Netlink:
             self._names.pop(old.name, None)
         self.links[index] = link
         self._names[link.name] = index
+        ours = link.alias == TAG or link.name.startswith(TMP_PREFIX)
+        if ours and (old is None or old.name == link.name or old.name.startswith(TMP_PREFIX)):
+            # one of our macvlans made, named or set up or down: nothing for the daemon to
+            # reconcile (a pass over a thousand interfaces per event was most of a write's
+            # acknowledgement time); its deletion, or a rename by hand, does count
+            return False
         return old is None or old.up != link.up or old.name != link.name
 
     def _quiet_ours(self) -> None:

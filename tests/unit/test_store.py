@@ -282,3 +282,32 @@ def test_status_writes_skip_fsync_but_configuration_commits_do(
     with store.transaction() as st:
         st.sysctl["net.inet.carp.preempt"] = 1
     assert len(synced) == 2  # the file and its directory
+
+
+def test_a_batch_commits_once_and_each_transaction_in_it_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The boot replay's thousand lines: one write of the store, not a thousand."""
+    written: list[str] = []
+    real_write = store_mod.atomic_write
+
+    def counting(path: str, data: bytes, **kw: object) -> None:
+        written.append(os.path.basename(path))
+        real_write(path, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_mod, "atomic_write", counting)
+    store = Store(tmp_path)
+    with store.batch():
+        for i in range(5):
+            with store.transaction() as st:
+                st.sysctl[f"net.inet.carp.x{i}"] = i
+        with pytest.raises(RuntimeError), store.transaction() as st:
+            st.sysctl["net.inet.carp.bad"] = 1
+            raise RuntimeError("refused")
+        inside = store.load()
+        assert (inside.generation, len(inside.sysctl)) == (5, 5)
+        assert written == []
+    assert written == ["store.json"]
+    state = store.load()
+    assert state.generation == 5 and "net.inet.carp.bad" not in state.sysctl
+    assert state.sysctl["net.inet.carp.x4"] == 4
