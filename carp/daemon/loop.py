@@ -444,10 +444,12 @@ class Daemon:
 
     def _lease_seconds(self, key: str) -> int:
         """The longest lease any MASTER vhid of the interface asks for."""
-        if self.host is None:
+        ci = self.state.interfaces.get(key)
+        if self.host is None or ci is None:
             return 1
-        return max((v.lease_plan().seconds for (k, _vhid), v in self.host.vhosts.items()
-                    if k == key and v.state == MASTER), default=1)
+        vhosts = (self.host.vhosts.get((key, node.vhid)) for node in ci.nodes)  # not all
+        return max((v.lease_plan().seconds for v in vhosts if v is not None and v.state == MASTER),
+                   default=1)
 
     async def _apply_state(self, key: str) -> None:
         """The macvlan holds the addresses iff one of the interface's vhids is MASTER."""
