@@ -162,7 +162,9 @@ def _repr(self: Any) -> str:
 def _eq(self: Any, other: object) -> bool:
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return _values(self) == _values(other)
+    # The instance dict holds exactly the fields (set by __init__ or build): compared in
+    # C, a third of the time of field tuples -- carpd compares a thousand interfaces.
+    return self.__dict__ == other.__dict__
 
 
 def _hash(self: Any) -> int:

@@ -172,8 +172,9 @@ class Netlink:
             self._ours.add(index)
         else:
             self._ours.discard(index)
-        ours = link.alias == TAG or link.name.startswith(TMP_PREFIX)
-        if ours and (old is None or old.name == link.name or old.name.startswith(TMP_PREFIX)):
+        born = old is not None and old.name.startswith(TMP_PREFIX)  # named (tag may follow)
+        ours = born or link.alias == TAG or link.name.startswith(TMP_PREFIX)
+        if ours and (old is None or old.name == link.name or born):
             # one of our macvlans made, named or set up or down: nothing for the daemon to
             # reconcile (a pass over a thousand interfaces per event was most of a write's
             # acknowledgement time); its deletion, or a rename by hand, does count

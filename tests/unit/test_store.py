@@ -311,3 +311,25 @@ def test_a_batch_commits_once_and_each_transaction_in_it_is_all_or_nothing(
     state = store.load()
     assert state.generation == 5 and "net.inet.carp.bad" not in state.sysctl
     assert state.sysctl["net.inet.carp.x4"] == 4
+
+
+def test_the_same_bytes_are_not_decoded_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command reads the store to parse and again under the lock: one decode."""
+    store = Store(tmp_path)
+    with store.transaction() as st:
+        st.interfaces["carp0"] = CarpInterface(name="carp0", passphrase="secret")
+    decoded: list[str] = []
+    real_decode = store_mod._decode
+    monkeypatch.setattr(store_mod, "_decode",
+                        lambda raw, path: (decoded.append(os.path.basename(path)),
+                                           real_decode(raw, path))[1])
+    store.load()
+    with store.transaction() as st:
+        assert st.interfaces["carp0"].passphrase == "secret"
+        st.interfaces["carp0"].advbase = 3
+    assert decoded.count("store.json") == 1 and len(decoded) == 2  # and its keys file
+    assert store.load().interfaces["carp0"].advbase == 3  # new bytes: decoded again
+    assert decoded.count("store.json") == 2
+    assert store.load().interfaces["carp0"].passphrase == "secret"  # not lost in sharing
