@@ -65,8 +65,11 @@ def _writes(lab: Lab) -> list[Figure]:
     total = time.monotonic() - t0
     times: list[float] = json.loads(out.stdout)
     first, last = statistics.median(times[:EDGE]), statistics.median(times[-EDGE:])
+    middle = [(f"write {k - EDGE + 1}..{k}, median", 1000 * statistics.median(times[k - EDGE:k]),
+               "ms", "") for k in (N // 4, N // 2, 3 * N // 4)]
     return [
         (f"write 1..{EDGE} (carpd acknowledged), median", 1000 * first, "ms", ""),
+        *middle,
         (f"write {N - EDGE + 1}..{N}, median", 1000 * last, "ms", ""),
         (f"  write {N} / write 1", last / first, "x", "<= 2"),
         (f"{N} writes, one vhid each, total", total, "s", "(was 295 s)"),

@@ -40,13 +40,14 @@ def link_addresses(index: int) -> set[tuple[str, int]]:
         sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETADDR,
                                  NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body)
         found: set[tuple[str, int]] = set()
+        buf = bytearray(1 << 16)  # not recv(): no 64 kB object made and shrunk per read
         while True:
-            data = sock.recv(1 << 16)
-            if _parse(data, index, found):
+            size = sock.recv_into(buf)
+            if _parse(memoryview(buf)[:size], index, found):
                 return found
 
 
-def _parse(data: bytes, index: int, found: set[tuple[str, int]]) -> bool:
+def _parse(data: bytes | memoryview, index: int, found: set[tuple[str, int]]) -> bool:
     """Add the addresses of link `index` in one datagram of the dump; True at its end."""
     offset = 0
     while offset + _NLMSGHDR.size <= len(data):
@@ -68,13 +69,13 @@ def _parse(data: bytes, index: int, found: set[tuple[str, int]]) -> bool:
     return False
 
 
-def _address(data: bytes, start: int, end: int, family: int) -> str | None:
+def _address(data: bytes | memoryview, start: int, end: int, family: int) -> str | None:
     """IFA_ADDRESS among the attributes in data[start:end], as text."""
     while start + _RTATTR.size <= end:
         length, kind = _RTATTR.unpack_from(data, start)
         if length < _RTATTR.size:
             return None
         if kind == IFA_ADDRESS and length - _RTATTR.size == _ADDRESS_BYTES[family]:
-            return socket.inet_ntop(family, data[start + _RTATTR.size : start + length])
+            return socket.inet_ntop(family, bytes(data[start + _RTATTR.size : start + length]))
         start += (length + 3) & ~3
     return None
