@@ -444,6 +444,8 @@ class Store:
         if cached is not None and cached[0] == raw:
             return cached[1]
         doc = _decode(raw, path)
+        if path != self.file:  # a keys file: each commit that changes a key names a new one
+            self._cache = {k: v for k, v in self._cache.items() if k == self.file}
         self._cache[path] = (raw, doc)
         return doc
 

@@ -333,3 +333,14 @@ def test_the_same_bytes_are_not_decoded_twice(
     assert store.load().interfaces["carp0"].advbase == 3  # new bytes: decoded again
     assert decoded.count("store.json") == 2
     assert store.load().interfaces["carp0"].passphrase == "secret"  # not lost in sharing
+
+
+def test_the_decode_cache_keeps_one_keys_file(tmp_path: Path) -> None:
+    """Each commit that changes a passphrase names a new keys file: carpd, which reads
+    every generation, must not keep them all (it grew by 80 kB a write)."""
+    store = Store(tmp_path)
+    for i in range(5):
+        with store.transaction() as st:
+            st.interfaces["carp0"] = CarpInterface(name="carp0", passphrase=f"key{i}")
+        store.load()
+    assert len(store._cache) == 2  # store.json and the keys file it names
