@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bench import timing
-from bench.procstat import cpu_pct, rss_mb
+from bench.procstat import cpu_pct, kernel_share, rss_mb
 from carp.lab import Host, Lab
 from carp.lab.netns import BIN
 from carp.lab.scenario import PASS, wait_until
@@ -96,6 +96,7 @@ def _idle(lab: Lab, quiet: bool) -> list[Figure]:
         (f"  windows: {' / '.join(f'{w:.2f}' for w in windows)} % core", windows[-1],
          "% max", ""),
     ]
+    figures.append(("  of which in the kernel", kernel_share(pid, IDLE_SECONDS), "% of it", ""))
     if not quiet:
         figures.append((f"idle carpd, {N} MASTER vhids: RSS", rss_mb(pid), "MB", "<= 100 MB"))
     return figures

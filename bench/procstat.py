@@ -33,3 +33,18 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def kernel_share(pid: int, seconds: float) -> float:
+    """Percent of pid's CPU time over the next `seconds` spent in the kernel (stime of
+    utime+stime in /proc/PID/stat, 10 ms ticks): sends, and what the kernel does with
+    each frame on the sender's time."""
+    def ticks() -> tuple[int, int]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]), int(fields[12])
+
+    (u0, s0) = ticks()
+    time.sleep(seconds)
+    (u1, s1) = ticks()
+    total = (u1 - u0) + (s1 - s0)
+    return 100 * (s1 - s0) / total if total else 0.0

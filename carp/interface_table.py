@@ -24,7 +24,7 @@ from carp.config import CarpInterface
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterator, Mapping
     from typing import Any
 
     _Base = MutableMapping[str, CarpInterface]
@@ -42,13 +42,6 @@ class InterfaceTable(_Base):
         # it otherwise: without the fields at their defaults, or the passphrase)
         self._made: dict[str, dict[str, Any]] = {}
         self._keys: dict[str, None] = dict.fromkeys(self._plain)  # in insertion order
-
-    @classmethod
-    def of(cls, interfaces: Iterable[tuple[str, CarpInterface]]) -> InterfaceTable:
-        table = cls()
-        for key, ci in interfaces:
-            table[key] = ci
-        return table
 
     # -- the mapping --------------------------------------------------------------------
 
