@@ -21,13 +21,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from bench.procstat import cpu_pct as _cpu_pct
+from bench.procstat import rss_mb as _rss_mb
 from carp.lab import Capture, Host, Lab
 from carp.lab.scenario import (
     configure_carp,
@@ -173,33 +173,6 @@ def _handover(lab: Lab, cap: Capture) -> list[Figure]:
         out.append((f"  of which {label} -> bow-out advert on the wire, median",
                     statistics.median(1000 * bow for _reach, bow in runs), "ms", ""))
     return out
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of every thread of pid: schedstat (ns) where the kernel has it, else the
-    utime+stime ticks of /proc/PID/stat (10 ms resolution)."""
-    try:
-        total = 0
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            total += int((task / "schedstat").read_text().split()[0])
-        return total / 1e9
-    except (OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_pct(pid: int, seconds: float) -> float:
-    c0, t0 = _cpu_seconds(pid), time.monotonic()
-    time.sleep(seconds)
-    return 100 * (_cpu_seconds(pid) - c0) / (time.monotonic() - t0)
-
-
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _clone_interfaces(host: Host, n: int) -> None:

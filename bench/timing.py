@@ -1,7 +1,9 @@
 """Median wall time of whole commands, interleaved so machine drift hits each alike.
 
 Also runnable inside a namespace host: `python -m bench.timing RUNS JSON` reads
-{"name": [[argv...], ...]} (variants cycled per run) and prints {"name": median_s}."""
+{"name": [[argv...], ...]} (variants cycled per run) and prints {"name": median_s};
+`python -m bench.timing --each FILE` runs the JSON list of argvs in FILE once each, in
+order, and prints the list of their wall times."""
 
 from __future__ import annotations
 
@@ -54,6 +56,13 @@ def median_times(
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def each_time(argvs: list[list[str]]) -> list[float]:
+    """Seconds of each command, run once each in order (a configuration being built)."""
+    return [_once(argv, None) for argv in argvs]
+
+
 if __name__ == "__main__":
-    result = median_times(json.loads(sys.argv[2]), int(sys.argv[1]))
-    print(json.dumps(result))
+    if sys.argv[1] == "--each":
+        print(json.dumps(each_time(json.loads(Path(sys.argv[2]).read_text()))))
+    else:
+        print(json.dumps(median_times(json.loads(sys.argv[2]), int(sys.argv[1]))))

@@ -24,7 +24,9 @@ cloned-interface creation, then physical interfaces, then carp interfaces.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import itertools
 import re
 import shlex
 import subprocess
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from carp import selfrun
+from carp.store import Store
 
 Kind = Literal["ifconfig", "sysctl"]
 
@@ -324,13 +327,13 @@ def _run_sysctl(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     return proc.returncode
 
 
-def _run_step(step: Step, stdout: TextIO, stderr: TextIO) -> int:
+def _run_step(step: Step, stdout: TextIO, stderr: TextIO, store: Store) -> int:
     """Run one step; its exit status (SystemExit and crashes included)."""
     try:
         if step.kind == "ifconfig":
             from carp.ifconfig import cli as ifconfig_cli
 
-            return ifconfig_cli.run(list(step.argv), stdout=stdout, stderr=stderr)
+            return ifconfig_cli.run(list(step.argv), stdout=stdout, stderr=stderr, store=store)
         return _run_sysctl(list(step.argv), stdout, stderr)
     except SystemExit as exc:
         code = exc.code
@@ -340,23 +343,35 @@ def _run_step(step: Step, stdout: TextIO, stderr: TextIO) -> int:
         return 1
 
 
-def replay(steps: list[Step], *, stdout: TextIO, stderr: TextIO) -> int:
+def replay(
+    steps: list[Step], *, stdout: TextIO, stderr: TextIO, store: Store | None = None
+) -> int:
     """Run every step that is not skipped; the number of failures.
 
     Each error line of a failed step is reported with the step's source, e.g.
-    `/etc/hostname.carp0:2: ifconfig: vhid 300: too large`."""
+    `/etc/hostname.carp0:2: ifconfig: vhid 300: too large`.  The ifconfig steps between
+    two sysctl steps (programs of their own, which take the store's lock) run in one
+    store batch: each all-or-nothing, and one commit for them all (1,000 hostname.if
+    files took minutes committed one by one)."""
+    store = store if store is not None else Store()
     failures = 0
-    for step in steps:
-        if step.skip:
-            stdout.write(f"{step.shown(step.logged)}\n")
-            continue
-        errors = io.StringIO()
-        status = _run_step(step, stdout, errors)
-        messages = errors.getvalue().splitlines()
-        if status != 0:
-            failures += 1
-            if not messages:
-                messages = [f"{step.logged}: exit status {status}"]
-        for message in messages:  # warnings of a successful step are shown too
-            stderr.write(f"{step.source}: {message}\n")
+    for kind, group in itertools.groupby(steps, key=lambda step: step.kind):
+        with store.batch() if kind == "ifconfig" else contextlib.nullcontext():
+            for step in group:
+                failures += _replay_step(step, stdout, stderr, store)
     return failures
+
+
+def _replay_step(step: Step, stdout: TextIO, stderr: TextIO, store: Store) -> int:
+    """One step of replay(): 1 if it failed, else 0."""
+    if step.skip:
+        stdout.write(f"{step.shown(step.logged)}\n")
+        return 0
+    errors = io.StringIO()
+    status = _run_step(step, stdout, errors, store)
+    messages = errors.getvalue().splitlines()
+    if status != 0 and not messages:
+        messages = [f"{step.logged}: exit status {status}"]
+    for message in messages:  # warnings of a successful step are shown too
+        stderr.write(f"{step.source}: {message}\n")
+    return int(status != 0)

@@ -15,7 +15,7 @@ personality's narrower ranges and error texts before writing.
 from __future__ import annotations
 
 from carp.mac import virtual_mac
-from carp.record import asdict, field, record
+from carp.record import asdict, build, field, record
 from carp.states import BACKUP, INIT, MASTER
 
 # ifconfig imports this on every start: ipaddress and typing only where needed.
@@ -139,12 +139,16 @@ class CarpInterface:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CarpInterface:
+        """The interface a store document describes; it shares nothing mutable with it
+        (the store compares the documents it read with what is committed)."""
         data = dict(data)
-        data["nodes"] = [Node(**n) for n in data.get("nodes", [])]
-        data["addresses"] = [Address(**a) for a in data.get("addresses", [])]
+        data["nodes"] = [build(Node, n) for n in data.get("nodes", [])]
+        data["addresses"] = [build(Address, a) for a in data.get("addresses", [])]
         req = data.get("state_request")
-        data["state_request"] = StateRequest(**req) if req else None
-        return cls(**data)
+        data["state_request"] = build(StateRequest, req) if req else None
+        if "groups" in data:
+            data["groups"] = list(data["groups"])
+        return build(cls, data)
 
 
 def vhid_key(ifname: str, vhid: int) -> str:

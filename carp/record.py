@@ -13,7 +13,8 @@ need, with generic methods shared by every record class.
 * `__init__` (positional or keyword), `__repr__`, `__eq__` (same class, equal fields) and
   `__match_args__`.  Unfrozen records are unhashable, as dataclasses are;
   `frozen=True` forbids assignment (FrozenInstanceError) and hashes the fields.
-* `replace(obj, **changes)`, `fields(obj_or_class)` and `asdict(obj)` as module functions.
+* `replace(obj, **changes)`, `fields(obj_or_class)`, `asdict(obj)` and `build(cls, dict)`
+  (`cls(**dict)`, faster) as module functions.
 
 A record class must not define `__init__`, `__repr__`, `__eq__` or `__hash__` itself.
 """
@@ -34,6 +35,9 @@ else:  # importing typing costs ~5 ms; only type checkers need it
 
 _MISSING = object()
 _SPEC = "__record_spec__"  # class attribute: ((name, default, factory), ...)
+_NAMES = "__record_names__"  # class attribute: the field names, in order
+# Values asdict returns as they are without asking whether they are records.
+_LEAVES = frozenset({str, int, bool, float, type(None)})
 
 
 class FrozenInstanceError(AttributeError):
@@ -76,7 +80,33 @@ def asdict(obj: object) -> dict[str, Any]:
 
     Other values are shared, not deep-copied as dataclasses.asdict does: the records
     here hold only immutable leaves (str, int, bool, None)."""
-    return {name: _plain(getattr(obj, name)) for name in fields(obj)}
+    names: tuple[str, ...] = getattr(type(obj), _NAMES, None) or fields(obj)  # raises
+    out = {}
+    for name in names:
+        value = getattr(obj, name)
+        out[name] = value if type(value) in _LEAVES else _plain(value)
+    return out
+
+
+def build(cls: type[_T], values: dict[str, Any]) -> _T:
+    """cls(**values), without __init__'s generic per-argument work: the store reads a
+    thousand interfaces per command, and this takes a third of the time.  Arguments
+    __init__ would refuse (unknown, missing) go to it, to raise its TypeError."""
+    obj = cls.__new__(cls)
+    d = obj.__dict__
+    for name, default, factory in _spec(cls):
+        if name in values:
+            continue
+        if factory is not None:
+            d[name] = factory()
+        elif default is _MISSING:
+            return cls(**values)
+        else:
+            d[name] = default
+    d.update(values)
+    if len(d) != len(_spec(cls)):
+        return cls(**values)
+    return obj
 
 
 def _plain(value: Any) -> Any:
@@ -132,7 +162,9 @@ def _repr(self: Any) -> str:
 def _eq(self: Any, other: object) -> bool:
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return _values(self) == _values(other)
+    # The instance dict holds exactly the fields (set by __init__ or build): compared in
+    # C, a third of the time of field tuples -- carpd compares a thousand interfaces.
+    return self.__dict__ == other.__dict__
 
 
 def _hash(self: Any) -> int:
@@ -165,6 +197,7 @@ def _make(cls: type[_T], frozen: bool) -> type[_T]:
         elif defaulted:
             raise TypeError(f"non-default argument '{name}' follows default argument")
     setattr(cls, _SPEC, tuple(spec.values()))
+    setattr(cls, _NAMES, tuple(spec))
     cls.__match_args__ = tuple(spec)  # type: ignore[attr-defined, misc]
     cls.__init__ = _init  # type: ignore[method-assign]
     cls.__repr__ = _repr  # type: ignore[method-assign]

@@ -51,6 +51,7 @@ from carp.daemon.syslog import Logger
 from carp.daemon.timerfd import LoopTimer
 from carp.daemon.trace import Trace
 from carp.host import CarpHost
+from carp.interface_table import carry_over
 from carp.mac import PARENT_MAC
 from carp.states import MASTER
 from carp.store import State, Store, StoreError, netns_name
@@ -262,6 +263,7 @@ class Daemon:
             self.host = CarpHost(
                 personality=state.personality, name=netns_name() or socket.gethostname()
             )
+        carry_over(state.interfaces, self.state.interfaces)  # unchanged: no conversion
         self.state = state
         sc = {**self.host.sysctl, **state.sysctl}
         self.tclass6 = self.host.policy.tos(6, sc)  # for the sends the kernel frames
@@ -485,10 +487,12 @@ class Daemon:
 
     def _lease_seconds(self, key: str) -> int:
         """The longest lease any MASTER vhid of the interface asks for."""
-        if self.host is None:
+        ci = self.state.interfaces.get(key)
+        if self.host is None or ci is None:
             return 1
-        return max((v.lease_plan().seconds for (k, _vhid), v in self.host.vhosts.items()
-                    if k == key and v.state == MASTER), default=1)
+        vhosts = (self.host.vhosts.get((key, node.vhid)) for node in ci.nodes)  # not all
+        return max((v.lease_plan().seconds for v in vhosts if v is not None and v.state == MASTER),
+                   default=1)
 
     async def _apply_state(self, key: str) -> None:
         """The macvlan holds the addresses iff one of the interface's vhids is MASTER."""

@@ -33,6 +33,7 @@ from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP
 
 from carp.config import Address
 from carp.daemon.leases import LeaseSocket, attach_filter, quiet_filter
+from carp.daemon.linkaddrs import link_addresses
 from carp.daemon.tuning import takeover_thread
 from carp.daemon.watchdog import TAG, TMP_PREFIX
 from carp.mac import VIRTUAL_MAC_PREFIX
@@ -92,6 +93,7 @@ class Netlink:
         self._renewed: Future[Any] | None = None  # the last renewal handed to the thread
         self._tmp_names = itertools.count()  # names of macvlans not tagged yet
         self._quiet: frozenset[int] = frozenset()  # our macvlans: the monitor skips their addresses
+        self._ours: set[int] = set()  # indexes of the links tagged as ours, kept as they change
         self._task: asyncio.Task[None] | None = None
 
     # -- the table -------------------------------------------------------------------
@@ -120,6 +122,7 @@ class Netlink:
         addrs = [msg async for msg in await self.cmd.addr("dump")]
         self.links.clear()
         self._names.clear()
+        self._ours.clear()
         for msg in links:
             self._link_msg(msg, "RTM_NEWLINK")
         for msg in addrs:
@@ -169,13 +172,24 @@ class Netlink:
             self._names.pop(old.name, None)
         self.links[index] = link
         self._names[link.name] = index
+        if link.alias == TAG:
+            self._ours.add(index)
+        else:
+            self._ours.discard(index)
+        born = old is not None and old.name.startswith(TMP_PREFIX)  # named (tag may follow)
+        ours = born or link.alias == TAG or link.name.startswith(TMP_PREFIX)
+        if ours and (old is None or old.name == link.name or born):
+            # one of our macvlans made, named or set up or down: nothing for the daemon to
+            # reconcile (a pass over a thousand interfaces per event was most of a write's
+            # acknowledgement time); its deletion, or a rename by hand, does count
+            return False
         return old is None or old.up != link.up or old.name != link.name
 
     def _quiet_ours(self) -> None:
         """The monitor hears no address changes of carpd's own macvlans (their addresses
         matter to nobody here, and every lease renewal is one)."""
-        ours = frozenset(i for i, link in self.links.items() if link.alias == TAG)
-        if ours != self._quiet:
+        if self._ours != self._quiet:  # (not a scan of every link: one per link event)
+            ours = frozenset(self._ours)
             try:
                 attach_filter(self.mon.fileno(), quiet_filter(ours) if ours else None)
             except OSError as exc:
@@ -183,6 +197,7 @@ class Netlink:
             self._quiet = ours
 
     def _forget(self, index: int) -> None:
+        self._ours.discard(index)
         link = self.links.pop(index, None)
         if link is not None and self._names.get(link.name) == index:
             del self._names[link.name]
@@ -309,10 +324,9 @@ class Netlink:
             await self.cmd.link("set", index=link.index, state="down")
 
     async def _addresses(self, index: int) -> set[tuple[str, int]]:
-        return {
-            (msg.get("address"), msg["prefixlen"])
-            async for msg in await self.cmd.addr("dump", index=index)
-        }
+        """The link's addresses, read in the lease thread (after the renewals handed to
+        it), the kernel filtering by link (carp.daemon.linkaddrs)."""
+        return await asyncio.wrap_future(self._lease_thread.submit(link_addresses, index))
 
     async def _del_addr(self, index: int, addr: str, plen: int) -> None:
         try:

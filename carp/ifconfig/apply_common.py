@@ -16,6 +16,7 @@ from carp.ifconfig import errors, values
 from carp.ifconfig import operations as o
 from carp.ifconfig.errors import IfconfigError
 from carp.ifconfig.link_plan import LinkPlan
+from carp.interface_table import documents
 from carp.states import BACKUP, MASTER
 from carp.store import State
 
@@ -92,7 +93,7 @@ class Applier:
     def next_index(self) -> int:
         """Above every Linux ifindex and every carp interface's, as a new BSD interface
         gets the next free index; carpd's macvlan later shows its own."""
-        used = (ci.index for ci in self.state.interfaces.values())
+        used = (doc.get("index", 0) for _key, doc in documents(self.state.interfaces))
         return max(self.sysif.highest_ifindex(), *used, 0) + 1
 
     # -- the parameters both shapes take alike (in CLONE_OPS and VHID_OPS) -------------
@@ -136,13 +137,17 @@ class Applier:
     def check(self) -> None:
         """Kernel-side checks on the result: one vhid per carpdev (SIOCSVH EINVAL)."""
         by_dev: dict[str, dict[int, str]] = {}
-        for key, ci in sorted(self.state.interfaces.items()):
-            dev = ci.name if ci.style == "vhid" else ci.carpdev
+        linux: dict[str, str] = {}  # BSD name -> Linux name, resolved once per carpdev
+        # documents, not objects: a thousand interfaces are scanned on every command
+        for key, doc in sorted(documents(self.state.interfaces)):
+            dev = doc["name"] if doc.get("style") == "vhid" else doc.get("carpdev")
             if dev is None:
                 continue
-            seen = by_dev.setdefault(self.sysif.resolve(dev, self.state), {})
-            for node in ci.nodes:
-                other = seen.get(node.vhid)
+            if dev not in linux:
+                linux[dev] = self.sysif.resolve(dev, self.state)
+            seen = by_dev.setdefault(linux[dev], {})
+            for node in doc.get("nodes", ()):
+                other = seen.get(node["vhid"])
                 if other is not None and (key in self.touched or other in self.touched):
                     raise self.einval()
-                seen[node.vhid] = key
+                seen[node["vhid"]] = key

@@ -60,7 +60,8 @@ from carp.daemon.leases import attach_filter, quiet_filter
 quiet = socket.if_nametoindex("em0")
 mon = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
 mon.bind((0, 0x1 | 0x10 | 0x100))  # RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
-attach_filter(mon.fileno(), quiet_filter([quiet, 9999]))
+others = range(10000, 10000 + int(sys.argv[1]))  # a thousand macvlans: past 255
+attach_filter(mon.fileno(), quiet_filter([quiet, *others]))
 for dev, ip in (("em0", "10.9.0.1/24"), ("lo", "10.9.1.1/32"), ("em0", "10.9.0.2/24")):
     subprocess.run(["ip", "addr", "add", ip, "dev", dev], check=True)
 subprocess.run(["ip", "link", "set", "em0", "down"], check=True)  # a link message: kept
@@ -74,12 +75,14 @@ print(json.dumps(seen))
 """
 
 
-def test_the_monitor_filter_drops_only_the_quiet_links_addresses() -> None:
+@pytest.mark.parametrize("others", [1, 1000])
+def test_the_monitor_filter_drops_only_the_quiet_links_addresses(others: int) -> None:
     """carpd's netlink monitor skips its macvlans' address notifications (one per lease
     renewal) with a classic BPF program: it must pass every other message."""
     with open_lab(hosts=1, lans=1) as lab:
         host = lab.hosts[0]
-        seen = json.loads(host.run([sys.executable, "-c", QUIET_SCRIPT]).stdout)
+        out = host.run([sys.executable, "-c", QUIET_SCRIPT, str(others)]).stdout
+        seen = json.loads(out)
         assert [20, "lo"] in seen  # RTM_NEWADDR of another link: kept
         assert [16, "link"] in seen  # RTM_NEWLINK (em0 down): kept
         assert not [m for m in seen if m[1] == "em0"], seen  # em0's addresses: dropped

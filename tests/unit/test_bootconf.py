@@ -11,6 +11,7 @@ import pytest
 
 from carp import bootconf
 from carp.bootconf import Step, plan, replay, translate_openbsd
+from carp.store import Store
 
 AUTOMATIC = bootconf.AUTOMATIC
 
@@ -287,7 +288,8 @@ def fake_clis(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
     """Stand-ins for the two front ends, recording what they were asked to run."""
     calls: list[tuple[str, list[str]]] = []
 
-    def ifconfig_run(argv: list[str], *, stdout: io.StringIO, stderr: io.StringIO) -> int:
+    def ifconfig_run(argv: list[str], *, stdout: io.StringIO, stderr: io.StringIO,
+                     store: Store) -> int:
         calls.append(("ifconfig", argv))
         if "300" in argv:
             stderr.write("ifconfig: vhid 300: too large\n")
@@ -344,7 +346,9 @@ def test_the_sysctl_program_runs_under_a_bare_interpreter(
     assert out.getvalue().endswith("1\n")
 
 
-def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) -> None:
+def test_replay_runs_counts_and_reports(
+    fake_clis: list[tuple[str, list[str]]], tmp_path: Path
+) -> None:
     steps = [
         Step("sysctl", ["net.inet.carp.preempt=1"], "/etc/sysctl.conf:1"),
         Step("ifconfig", ["carp0", "create"], "/etc/hostname.carp0:0"),
@@ -355,7 +359,7 @@ def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) 
         Step("ifconfig", ["carp0", "up"], "/etc/hostname.carp0:4"),
     ]
     out, err = io.StringIO(), io.StringIO()
-    assert replay(steps, stdout=out, stderr=err) == 3
+    assert replay(steps, stdout=out, stderr=err, store=Store(tmp_path)) == 3
     # skipped steps are shown, never run
     assert fake_clis == [
         ("sysctl", ["net.inet.carp.preempt=1"]),
@@ -378,7 +382,7 @@ def test_replay_runs_counts_and_reports(fake_clis: list[tuple[str, list[str]]]) 
     ]
 
 
-def test_replay_of_nothing() -> None:
+def test_replay_of_nothing(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    assert replay([], stdout=out, stderr=err) == 0
+    assert replay([], stdout=out, stderr=err, store=Store(tmp_path)) == 0
     assert out.getvalue() == err.getvalue() == ""

@@ -233,10 +233,16 @@ def test_a_hook_running_when_carpd_crashes_is_killed(tmp_path: Path) -> None:
     _hang_hook(tmp_path, out, hang="*/MASTER")
     logged: list[str] = []
 
+    watch = Watch()
+
     async def scenario() -> None:
-        runner = HookRunner(tmp_path, logged.append, timeout=30.0)
+        runner = HookRunner(tmp_path, logged.append, timeout=30.0, watch=watch)
         runner.submit(Event(1, "carp0", "MASTER"))
         await _until_recorded(out, 1)
+        # running as carpd knows it: asyncio has handed the Process back (asyncio.run's
+        # cancel of every task, the spawn's too, would kill the hook's PID alone before)
+        while not watch.told:
+            await asyncio.sleep(0.01)
         raise RuntimeError("carpd bug")
 
     with pytest.raises(RuntimeError):
@@ -244,7 +250,6 @@ def test_a_hook_running_when_carpd_crashes_is_killed(tmp_path: Path) -> None:
     [(_, _, pid)] = _records(out)
     assert wait_group_gone(pid) == []
     assert logged == [f"hook {tmp_path}/10-hang 1@carp0 MASTER: killed, carpd is stopping"]
-
 
 
 # A helper that moves to a process group of its own in the hook's session, so the kill of

@@ -78,13 +78,13 @@ def test_boot_replay_logs_no_passphrase(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_failed_step_without_messages_is_logged_without_its_key(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     step = bootconf.Step("ifconfig", ["carp0", "vhid", "1", "pass", "se same"], "/etc/x:1")
     assert step.logged == "ifconfig carp0 vhid 1 pass ********"
     out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(bootconf, "_run_step", lambda step, stdout, stderr: 1)
-    bootconf.replay([step], stdout=out, stderr=err)
+    monkeypatch.setattr(bootconf, "_run_step", lambda step, stdout, stderr, store: 1)
+    bootconf.replay([step], stdout=out, stderr=err, store=Store(tmp_path))
     assert "same" not in err.getvalue() and "exit status 1" in err.getvalue()
 
 

@@ -503,3 +503,27 @@ def test_openbsd_adverts_leave_from_a_custom_lladdr() -> None:
     h = host("openbsd", ci("openbsd", lladdr="02:00:00:00:00:07"))
     (send,) = [a for a in h.timeout(3.0) if isinstance(a, Send)]
     assert send.src_mac == "02:00:00:00:00:07"
+
+
+def test_configure_looks_again_only_at_changed_interfaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write at a thousand vhids changes one interface: configure copies that one and
+    checks only its vhids' identity; the others keep their vhosts untouched."""
+    import carp.host
+
+    ifs = [ci(vhid=v, name=f"carp{v}") for v in range(1, 51)]
+    h = host("openbsd", *ifs)
+    vhosts = dict(h.vhosts)
+    copied: list[str] = []
+    identities: list[int] = []
+    deepcopy, identity = carp.host.copy.deepcopy, carp.host._identity
+    monkeypatch.setattr(carp.host.copy, "deepcopy",
+                        lambda x: (copied.append(x.key), deepcopy(x))[1])
+    monkeypatch.setattr(carp.host, "_identity",
+                        lambda c, v: (identities.append(v), identity(c, v))[1])
+    changed = [replace(c, advbase=3) if c.name == "carp7" else replace(c) for c in ifs]
+    h.configure({}, changed, None, 1.0)
+    assert copied == ["carp7"] and identities == [7]
+    assert h.vhosts[("carp7", 7)].advbase == 3
+    assert all(h.vhosts[k] is v for k, v in vhosts.items())

@@ -282,3 +282,65 @@ def test_status_writes_skip_fsync_but_configuration_commits_do(
     with store.transaction() as st:
         st.sysctl["net.inet.carp.preempt"] = 1
     assert len(synced) == 2  # the file and its directory
+
+
+def test_a_batch_commits_once_and_each_transaction_in_it_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The boot replay's thousand lines: one write of the store, not a thousand."""
+    written: list[str] = []
+    real_write = store_mod.atomic_write
+
+    def counting(path: str, data: bytes, **kw: object) -> None:
+        written.append(os.path.basename(path))
+        real_write(path, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_mod, "atomic_write", counting)
+    store = Store(tmp_path)
+    with store.batch():
+        for i in range(5):
+            with store.transaction() as st:
+                st.sysctl[f"net.inet.carp.x{i}"] = i
+        with pytest.raises(RuntimeError), store.transaction() as st:
+            st.sysctl["net.inet.carp.bad"] = 1
+            raise RuntimeError("refused")
+        inside = store.load()
+        assert (inside.generation, len(inside.sysctl)) == (5, 5)
+        assert written == []
+    assert written == ["store.json"]
+    state = store.load()
+    assert state.generation == 5 and "net.inet.carp.bad" not in state.sysctl
+    assert state.sysctl["net.inet.carp.x4"] == 4
+
+
+def test_the_same_bytes_are_not_decoded_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command reads the store to parse and again under the lock: one decode."""
+    store = Store(tmp_path)
+    with store.transaction() as st:
+        st.interfaces["carp0"] = CarpInterface(name="carp0", passphrase="secret")
+    decoded: list[str] = []
+    real_decode = store_mod._decode
+    monkeypatch.setattr(store_mod, "_decode",
+                        lambda raw, path: (decoded.append(os.path.basename(path)),
+                                           real_decode(raw, path))[1])
+    store.load()
+    with store.transaction() as st:
+        assert st.interfaces["carp0"].passphrase == "secret"
+        st.interfaces["carp0"].advbase = 3
+    assert decoded.count("store.json") == 1 and len(decoded) == 2  # and its keys file
+    assert store.load().interfaces["carp0"].advbase == 3  # new bytes: decoded again
+    assert decoded.count("store.json") == 2
+    assert store.load().interfaces["carp0"].passphrase == "secret"  # not lost in sharing
+
+
+def test_the_decode_cache_keeps_one_keys_file(tmp_path: Path) -> None:
+    """Each commit that changes a passphrase names a new keys file: carpd, which reads
+    every generation, must not keep them all (it grew by 80 kB a write)."""
+    store = Store(tmp_path)
+    for i in range(5):
+        with store.transaction() as st:
+            st.interfaces["carp0"] = CarpInterface(name="carp0", passphrase=f"key{i}")
+        store.load()
+    assert len(store._cache) == 2  # store.json and the keys file it names
