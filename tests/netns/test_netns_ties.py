@@ -2,8 +2,9 @@
 
 A tie needs two carpds whose master-down timers run out closer together than an
 advertisement takes to reach the other one.  Freezing both backups (SIGSTOP) while
-their master dies, and thawing them together, makes that happen every time: both
-wake with the timer overdue, both become MASTER and advertise at once."""
+their master dies, and thawing them together, makes that happen: both wake with the
+timer overdue, both become MASTER and advertise at once -- unless the second to run has
+the first one's advert queued already, which carpd reads before an overdue timer."""
 
 from __future__ import annotations
 
@@ -67,7 +68,10 @@ def test_equal_hosts_started_together_then_a_forced_tie(pers: str) -> None:
         # yields on the first advert it hears and is silent from then on.
         time.sleep(md + 1)
         ads = advertisers(lab, cap, thawed, time.time())
-        assert sorted(set(ads[:2])) == sorted(h.letter for h in rest), ads[:2]
+        # Mostly both woke overdue and advertised (a tie); but one whose thread ran second
+        # may first read the other's advert, queued behind its overdue timer, and stay
+        # BACKUP (carpd.8, TIMING): no tie then, and the same end.
+        assert set(ads[:2]) <= {h.letter for h in rest}, ads[:2]
         winner = agreed_master(rest, lab, cap, thawed + 0.5)
         times = [r["t"] for r in cap.adverts(vhid=1, since=thawed)
                  if lab.port_owner(r["port"]) == winner]
