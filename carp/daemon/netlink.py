@@ -274,6 +274,12 @@ class Netlink:
         link = self.by_name(name)
         if link is None:
             return None
+        # No IPv6 at all on a macvlan without IPv6 addresses: no link-local, so nothing of
+        # the kernel's own (an MLD report...) can ever leave it with the virtual MAC as its
+        # source -- not even in the moment between carpd's death, which takes its egress
+        # program with it, and the watchdog's deletion of the link.
+        write_conf("ipv6", name, "disable_ipv6", 0 if any(":" in a.address for a in addresses)
+                   else 1)
         await self.cmd.link("set", index=link.index, state="up")
         want = {(a.address, a.prefixlen) for a in addresses}
         have = await self._addresses(link.index)

@@ -84,3 +84,23 @@ def test_ipv6_backup_takes_over_with_the_virtual_mac(pair6: tuple[Lab, Capture])
     assert ad["src_ip"] == _linklocal(b, "em0") and ad["advskew"] == 100
     assert wait_states({b: {1: "MASTER"}}, 2)
     assert "MASTER" in b.ifconfig("carp0").stdout
+
+
+def test_a_macvlan_has_ipv6_only_while_its_interface_has_ipv6_addresses() -> None:
+    """An IPv4-only carp interface's macvlan has no IPv6 at all -- no link-local, so no
+    MLD report of the kernel's can leave it with the virtual MAC -- and gets it back with
+    its first inet6 address."""
+    with open_lab(hosts=1, lans=1) as lab:
+        (a,) = lab.hosts
+        a.start_carpd()
+        a.ifconfig("carp0", "create")
+        a.ifconfig("carp0", "vhid", "1", "pass", PASS, "carpdev", "em0", "192.168.1.1/24")
+        assert wait_states({a: {1: "MASTER"}}, 10), vhid_states(a)
+        assert a.holds("192.168.1.1")
+        assert a.iproute("-6", "addr", "show", "dev", "carp0").stdout == ""
+        a.ifconfig("carp0", "inet6", VIP6, "prefixlen", "64")
+        deadline = time.monotonic() + 5
+        while VIP6 not in (shown := a.iproute("-6", "addr", "show", "dev", "carp0").stdout):
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.05)
+        assert _linklocal(a, "carp0").startswith("fe80:")
