@@ -31,26 +31,32 @@ import sys
 from collections.abc import Iterable
 
 from carp.config import Address
+from carp.daemon.rtnl import (
+    ERROR,
+    IFADDRMSG,
+    NLM_F_ACK,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    NLMSGHDR,
+    RTATTR,
+    RTM_DELADDR,
+    RTM_NEWADDR,
+    SOL_NETLINK,
+    messages,
+)
 
-RTM_NEWADDR = 20
-NLMSG_ERROR = 2
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x400
+NLM_F_REPLACE, NLM_F_CREATE = 0x100, 0x400
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 4, 6, 8
 IFA_F_NODAD = 0x02  # IPv6: a virtual address is expected on two hosts, never "tentative"
 NETLINK_CAP_ACK = 10  # errors without the request echoed back
-SOL_NETLINK = 270
 BATCH_BYTES = 60_000  # per sendmsg, well under the socket's send buffer
 SO_ATTACH_FILTER, SO_DETACH_FILTER = 26, 27
 
-_NLMSGHDR = struct.Struct("=IHHII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTATTR = struct.Struct("=HH")
 _CACHEINFO = struct.Struct("=IIII")
-_ERROR = struct.Struct("=i")
 
 
 def _attr(kind: int, data: bytes) -> bytes:
-    raw = _RTATTR.pack(_RTATTR.size + len(data), kind) + data
+    raw = RTATTR.pack(RTATTR.size + len(data), kind) + data
     return raw + bytes(-len(raw) % 4)
 
 
@@ -70,30 +76,21 @@ def address_message(seq: int, index: int, addr: Address, seconds: int, ack: bool
         family, flags = socket.AF_INET6, IFA_F_NODAD
         body += _attr(IFA_ADDRESS, packed) + _attr(IFA_FLAGS, struct.pack("=I", flags))
     body += _attr(IFA_CACHEINFO, _CACHEINFO.pack(seconds, seconds, 0, 0))
-    body = _IFADDRMSG.pack(family, addr.prefixlen, flags, 0, index) + body
+    body = IFADDRMSG.pack(family, addr.prefixlen, flags, 0, index) + body
     nl_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE | (NLM_F_ACK if ack else 0)
-    return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_NEWADDR, nl_flags, seq, 0) + body
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_NEWADDR, nl_flags, seq, 0) + body
 
 
 def errors(data: bytes | memoryview) -> dict[int, int]:
     """seq -> errno of every NLMSG_ERROR in `data` (0 for an acknowledgement)."""
-    out: dict[int, int] = {}
-    offset = 0
-    while offset + _NLMSGHDR.size <= len(data):
-        length, kind, _flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-        if length < _NLMSGHDR.size:
-            break
-        if kind == NLMSG_ERROR and length >= _NLMSGHDR.size + _ERROR.size:
-            out[seq] = -_ERROR.unpack_from(data, offset + _NLMSGHDR.size)[0]
-        offset += (length + 3) & ~3
-    return out
+    return {seq: -ERROR.unpack_from(data, body)[0] for kind, seq, body, end in messages(data)
+            if kind == NLMSG_ERROR and end - body >= ERROR.size}
 
 
 # classic BPF (linux/filter.h); loads read network byte order, netlink is host order
 _BPF_LDH, _BPF_LDW, _BPF_JEQ, _BPF_RET = 0x28, 0x20, 0x15, 0x06
 _BPF_INSN = struct.Struct("=HBBI")
 _BPF_MAXINSNS = 4096  # linux/bpf_common.h: the kernel refuses a longer program
-RTM_DELADDR = 21
 
 
 def _net16(value: int) -> int:

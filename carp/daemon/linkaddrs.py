@@ -13,19 +13,25 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import struct
 
-RTM_GETADDR = 22
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+from carp.daemon.rtnl import (
+    ERROR,
+    IFADDRMSG,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSGHDR,
+    RTM_GETADDR,
+    SOL_NETLINK,
+    attributes,
+    messages,
+)
+
 NETLINK_GET_STRICT_CHK = 12
-SOL_NETLINK = 270
 IFA_ADDRESS = 1
 TIMEOUT = 2.0  # s: a dump is answered at once; never hang the lease thread for long
 
-_NLMSGHDR = struct.Struct("=IHHII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTATTR = struct.Struct("=HH")
 _ADDRESS_BYTES: dict[int, int] = {socket.AF_INET: 4, socket.AF_INET6: 16}
 
 
@@ -36,9 +42,9 @@ def link_addresses(index: int) -> set[tuple[str, int]]:
         sock.bind((0, 0))
         with contextlib.suppress(OSError):  # older kernel: it sends all, we filter
             sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
-        body = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, index)
-        sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETADDR,
-                                 NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body)
+        body = IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, index)
+        sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETADDR,
+                                NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body)
         found: set[tuple[str, int]] = set()
         buf = bytearray(1 << 16)  # not recv(): no 64 kB object made and shrunk per read
         while True:
@@ -49,33 +55,22 @@ def link_addresses(index: int) -> set[tuple[str, int]]:
 
 def _parse(data: bytes | memoryview, index: int, found: set[tuple[str, int]]) -> bool:
     """Add the addresses of link `index` in one datagram of the dump; True at its end."""
-    offset = 0
-    while offset + _NLMSGHDR.size <= len(data):
-        length, kind = _NLMSGHDR.unpack_from(data, offset)[:2]
-        if length < _NLMSGHDR.size:
-            return True
+    for kind, _seq, body, end in messages(data):
         if kind == NLMSG_DONE:
             return True
         if kind == NLMSG_ERROR:
-            code = -struct.unpack_from("=i", data, offset + _NLMSGHDR.size)[0]
-            raise OSError(code, "RTM_GETADDR dump refused")
-        body = offset + _NLMSGHDR.size
-        family, prefixlen, _flags, _scope, link = _IFADDRMSG.unpack_from(data, body)
+            raise OSError(-ERROR.unpack_from(data, body)[0], "RTM_GETADDR dump refused")
+        family, prefixlen, _flags, _scope, link = IFADDRMSG.unpack_from(data, body)
         if link == index and family in _ADDRESS_BYTES:
-            address = _address(data, body + _IFADDRMSG.size, offset + length, family)
+            address = _address(data, body + IFADDRMSG.size, end, family)
             if address is not None:
                 found.add((address, prefixlen))
-        offset += (length + 3) & ~3
     return False
 
 
 def _address(data: bytes | memoryview, start: int, end: int, family: int) -> str | None:
     """IFA_ADDRESS among the attributes in data[start:end], as text."""
-    while start + _RTATTR.size <= end:
-        length, kind = _RTATTR.unpack_from(data, start)
-        if length < _RTATTR.size:
-            return None
-        if kind == IFA_ADDRESS and length - _RTATTR.size == _ADDRESS_BYTES[family]:
-            return socket.inet_ntop(family, bytes(data[start + _RTATTR.size : start + length]))
-        start += (length + 3) & ~3
+    for kind, value in attributes(data, start, end):
+        if kind == IFA_ADDRESS and len(value) == _ADDRESS_BYTES[family]:
+            return socket.inet_ntop(family, bytes(value))
     return None

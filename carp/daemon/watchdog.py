@@ -23,8 +23,27 @@ import contextlib
 import os
 import signal
 import socket
-import struct
 from collections.abc import Callable
+
+from carp.daemon.rtnl import (
+    ERROR,
+    IFADDRMSG,
+    IFINFOMSG,
+    NLM_F_ACK,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSGHDR,
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    attributes,
+    messages,
+)
 
 TAG = "carpd"
 TMP_PREFIX = "carpd~"  # a macvlan carpd created and has not tagged yet (carp.daemon.netlink)
@@ -32,29 +51,15 @@ BYE = b"bye\n"
 HOOK, DONE = "hook", "done"
 MAX_LINE = 512  # well under PIPE_BUF (4096): a write of a line is atomic
 
-# rtnetlink constants (linux/rtnetlink.h, linux/netlink.h, linux/if_link.h)
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
-RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 IFLA_IFNAME, IFLA_IFALIAS = 3, 20
 RT_SCOPE_LINK = 253
-
-_NLMSGHDR = struct.Struct("=IHHII")
-_IFINFOMSG = struct.Struct("=BxHiII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTATTR = struct.Struct("=HH")
-
-
-def _align(n: int) -> int:
-    return (n + 3) & ~3
 
 
 def _request(
     sock: socket.socket, msg_type: int, flags: int, seq: int, index: int = 0, body: bytes = b""
 ) -> None:
-    body = body or _IFINFOMSG.pack(0, 0, index, 0, 0)
-    sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body)
+    body = body or IFINFOMSG.pack(0, 0, index, 0, 0)
+    sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body)
 
 
 def _dump(sock: socket.socket, want: int) -> list[bytes]:
@@ -62,30 +67,21 @@ def _dump(sock: socket.socket, want: int) -> list[bytes]:
     bodies: list[bytes] = []
     while True:
         data = sock.recv(1 << 16)
-        offset = 0
-        while offset + _NLMSGHDR.size <= len(data):
-            length, msg_type, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-            if length < _NLMSGHDR.size or msg_type in (NLMSG_DONE, NLMSG_ERROR):
+        for kind, _seq, start, end in messages(data):
+            if kind in (NLMSG_DONE, NLMSG_ERROR):
                 return bodies
-            if msg_type == want:
-                bodies.append(data[offset + _NLMSGHDR.size : offset + length])
-            offset += _align(length)
+            if kind == want:
+                bodies.append(data[start:end])
 
 
 def _acked(sock: socket.socket) -> bool:
     reply = sock.recv(4096)
-    return len(reply) >= 20 and struct.unpack_from("=i", reply, 16)[0] == 0
+    size = NLMSGHDR.size + ERROR.size
+    return len(reply) >= size and ERROR.unpack_from(reply, NLMSGHDR.size)[0] == 0
 
 
 def _attrs(data: bytes, offset: int, end: int) -> dict[int, bytes]:
-    out: dict[int, bytes] = {}
-    while offset + _RTATTR.size <= end:
-        length, kind = _RTATTR.unpack_from(data, offset)
-        if length < _RTATTR.size:
-            break
-        out[kind & 0x3FFF] = data[offset + _RTATTR.size : offset + length]
-        offset += _align(length)
-    return out
+    return {kind: bytes(value) for kind, value in attributes(data, offset, end)}
 
 
 def _cstr(raw: bytes | None) -> str:
@@ -98,8 +94,8 @@ def tagged_links(sock: socket.socket, tag: str = TAG) -> list[tuple[int, str]]:
     _request(sock, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 1)
     found: list[tuple[int, str]] = []
     for body in _dump(sock, RTM_NEWLINK):
-        _fam, _type, index, _fl, _ch = _IFINFOMSG.unpack_from(body)
-        attrs = _attrs(body, _IFINFOMSG.size, len(body))
+        _fam, _type, index, _fl, _ch = IFINFOMSG.unpack_from(body)
+        attrs = _attrs(body, IFINFOMSG.size, len(body))
         name = _cstr(attrs.get(IFLA_IFNAME))
         if _cstr(attrs.get(IFLA_IFALIAS)) == tag or name.startswith(TMP_PREFIX):
             found.append((index, name))
@@ -125,7 +121,7 @@ def delete_tagged(tag: str = TAG) -> list[str]:
             links = tagged_links(sock, tag)
             indexes = {index for index, _name in links}
             _request(sock, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 2, body=bytes(8))
-            dumped = [(_IFADDRMSG.unpack_from(b), b) for b in _dump(sock, RTM_NEWADDR)]
+            dumped = [(IFADDRMSG.unpack_from(b), b) for b in _dump(sock, RTM_NEWADDR)]
             addrs = [b for (family, _pl, _fl, _sc, index), b in dumped
                      if index in indexes and family == socket.AF_INET]
             # links holding virtual IPv6 addresses (not only their link-local) go first
