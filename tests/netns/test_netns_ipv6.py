@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from carp.lab import Capture, Host, Lab
-from carp.lab.scenario import PASS, VMAC1, master_down, vhid_states, wait_states
+from carp.lab.scenario import PASS, VMAC1, master_down, vhid_states, wait_states, wait_until
 from tests.netns.lab_fixtures import open_lab
 
 pytestmark = pytest.mark.netns
@@ -96,7 +96,8 @@ def test_a_macvlan_has_ipv6_only_while_its_interface_has_ipv6_addresses() -> Non
         a.ifconfig("carp0", "create")
         a.ifconfig("carp0", "vhid", "1", "pass", PASS, "carpdev", "em0", "192.168.1.1/24")
         assert wait_states({a: {1: "MASTER"}}, 10), vhid_states(a)
-        assert a.holds("192.168.1.1")
+        # the address follows the state change through a netlink job: wait for it too
+        assert wait_until(lambda: a.holds("192.168.1.1") == ["carp0"], 5), a.addresses()
         assert a.iproute("-6", "addr", "show", "dev", "carp0").stdout == ""
         a.ifconfig("carp0", "inet6", VIP6, "prefixlen", "64")
         deadline = time.monotonic() + 5
