@@ -13,6 +13,7 @@ import pytest
 from carp.lab import Host, Lab, netns
 from carp.lab.scenario import configure_carp, vhid_states, wait_until
 from tests.netns.lab_fixtures import open_lab
+from tests.unprivileged import NOBODY_ARGV, nobody_env
 
 pytestmark = pytest.mark.netns
 
@@ -55,8 +56,13 @@ def test_ifconfig_broadcast_of_linux_addresses() -> None:
         assert "\tinet 10.9.3.1 netmask 0xfffffffe broadcast 255.255.255.255\n" in fbsd
 
 
-def _badttl(host: Host) -> int:
-    out = host.netstat("-s", "-p", "carp").stdout
+def _badttl(host: Host, user: str = "root") -> int:
+    if user == "root":
+        out = host.netstat("-s", "-p", "carp").stdout
+    else:  # the counters are public, live for every user as on BSD
+        env = nobody_env(netns.child_env({"CARP_PERSONALITY": "openbsd"}))
+        argv = [*NOBODY_ARGV, str(netns.BIN / "netstat"), "-s", "-p", "carp"]
+        out = netns.run(netns.exec_argv(host.ns, argv), env=env).stdout
     found = BADTTL.findall(out)
     assert len(found) == 1, out
     return int(found[0])
@@ -78,3 +84,5 @@ def test_netstat_counts_a_bad_advert_at_once() -> None:
         before = _badttl(a)
         _send_bad_ttl(lab)
         assert _badttl(a) == before + 1  # read at once: no sleep
+        _send_bad_ttl(lab)
+        assert _badttl(a, "nobody") == before + 2  # by any user
