@@ -150,11 +150,14 @@ def test_leases_scale_with_advbase() -> None:
 
 
 VIP6 = "2001:db8:1::1"
+LINKLOCAL = "fe80::200:5eff:fe00:101"  # the EUI-64 of vhid 1's virtual MAC
 
 
 def test_whole_service_killed_an_ipv6_address_goes_before_the_backup_takes_over() -> None:
     """IPv6 alike (issue 8, defect 1): with no watchdog left to delete the macvlan, the
-    virtual IPv6 address is a lease too, and the kernel ends it before B takes over."""
+    virtual IPv6 address is a lease too, and the kernel ends it before B takes over; so
+    is the macvlan's link-local (the virtual MAC's), which would otherwise go on
+    answering neighbour solicitations with the virtual MAC from the dead host."""
     with open_lab(hosts=2, lans=1) as lab:
         cap = lab.capture()
         a, b = lab.hosts
@@ -166,23 +169,26 @@ def test_whole_service_killed_an_ipv6_address_goes_before_the_backup_takes_over(
             host.ifconfig("carp0", "inet6", VIP6, "prefixlen", "64")
         assert wait_states({a: {1: MASTER}, b: {1: BACKUP}}, 10)
 
-        def held() -> list[tuple[int, int]]:
-            return lifetimes(a.iproute("-j", "addr", "show", "carp0").stdout, VIP6)
+        def held(ip: str) -> list[tuple[int, int]]:
+            return lifetimes(a.iproute("-j", "addr", "show", "carp0").stdout, ip)
 
-        assert wait_until(held, 3)
-        ((valid, preferred),) = held()
-        assert valid < FOREVER and preferred == valid
-        watch = a.watch_address(VIP6)
+        assert wait_until(lambda: held(VIP6) and held(LINKLOCAL), 3)
+        for ip in (VIP6, LINKLOCAL):
+            ((valid, preferred),) = held(ip)
+            assert valid < FOREVER and preferred == valid, ip
+        watches = {ip: a.watch_address(ip) for ip in (VIP6, LINKLOCAL)}
         md = master_down(1, 100)
         try:
             t_kill = a.kill_service()
-            gone = watch.gone()
+            gone = {ip: watch.gone() for ip, watch in watches.items()}
             first_b = cap.wait_for(lambda r: r["kind"] == "carp" and r["port"] == b.port(),
                                    timeout=md + 3, since=t_kill)
         finally:
-            watch.stop()
-        assert gone is not None, f"{VIP6} still on A long after carpd and watchdog died"
+            for watch in watches.values():
+                watch.stop()
         assert first_b is not None, "B never took over"
-        assert t_kill < gone < first_b["t"], (t_kill, gone, first_b["t"])
+        for ip, when in gone.items():
+            assert when is not None, f"{ip} still on A long after carpd and watchdog died"
+            assert t_kill < when < first_b["t"], (ip, t_kill, when, first_b["t"])
         assert wait_states({b: {1: MASTER}}, 3)
-        assert held() == []
+        assert a.iproute("-6", "addr", "show", "dev", "carp0").stdout == ""
