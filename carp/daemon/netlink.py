@@ -37,11 +37,13 @@ from carp.daemon.linkaddrs import link_addresses
 from carp.daemon.tuning import takeover_thread
 from carp.daemon.watchdog import TAG, TMP_PREFIX
 from carp.mac import VIRTUAL_MAC_PREFIX
+from carp.wire import eui64_linklocal
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 IFA_F_UNUSABLE = 0x40 | 0x08  # tentative (DAD running) or dadfailed: not a source
 PROC_CONF = Path("/proc/sys/net")
+ADDR_GEN_MODE_NONE = 1  # IN6_ADDR_GEN_MODE_NONE: no link-local of the kernel's own
 
 
 @dataclass
@@ -269,8 +271,9 @@ class Netlink:
         self._forget(link.index)
 
     async def set_master(self, name: str, addresses: list[Address], lease: int) -> int | None:
-        """Link up and exactly `addresses` (besides the kernel's own IPv6 link-local), each
-        valid for `lease` seconds from now; the link's index (None: no such link)."""
+        """Link up and exactly `addresses` (and, with IPv6 ones, the link-local that goes
+        with them), each valid for `lease` seconds from now; the link's index (None: no
+        such link)."""
         link = self.by_name(name)
         if link is None:
             return None
@@ -278,22 +281,39 @@ class Netlink:
         # the kernel's own (an MLD report...) can ever leave it with the virtual MAC as its
         # source -- not even in the moment between carpd's death, which takes its egress
         # program with it, and the watchdog's deletion of the link.
-        write_conf("ipv6", name, "disable_ipv6", 0 if any(":" in a.address for a in addresses)
-                   else 1)
+        ipv6 = any(":" in a.address for a in addresses)
+        if ipv6:  # its link-local is a lease like the rest (linklocal_leases), not the kernel's
+            write_conf("ipv6", name, "addr_gen_mode", ADDR_GEN_MODE_NONE)
+        write_conf("ipv6", name, "disable_ipv6", 0 if ipv6 else 1)
         await self.cmd.link("set", index=link.index, state="up")
-        want = {(a.address, a.prefixlen) for a in addresses}
+        entries = self.linklocal_leases([(link.index, a) for a in addresses])
+        want = {(a.address, a.prefixlen) for _, a in entries}
         have = await self._addresses(link.index)
         for addr, plen in have - want:
-            if not addr.startswith("fe80:"):
-                await self._del_addr(link.index, addr, plen)
-        entries = [(link.index, a) for a in addresses]
+            await self._del_addr(link.index, addr, plen)
         held = self._lease_thread.submit(self.leases.hold, entries, lease, True)
         self._report(await asyncio.wrap_future(held))
         return link.index
 
+    def linklocal_leases(self, entries: list[tuple[int, Address]]) -> list[tuple[int, Address]]:
+        """`entries` and, for each macvlan among them with an IPv6 address, its link-local
+        (the virtual MAC's EUI-64), held as a lease with them: the kernel's own would stay
+        after the whole service died, answering neighbour solicitations with the virtual
+        MAC and pulling the switch's entry for it away from the new master."""
+        v6 = {index for index, a in entries if ":" in a.address}
+        if not v6:
+            return entries
+        out = list(entries)
+        for index in sorted(v6):
+            link = self.links.get(index)
+            if link is not None and link.mac:
+                out.append((index, Address(eui64_linklocal(link.mac), 64)))
+        return out
+
     def renew(self, entries: list[tuple[int, Address]], lease: int) -> None:
-        """Restart the lifetime of every (ifindex, address), in one sendmsg, in the lease
-        thread: returns at once."""
+        """Restart the lifetime of every (ifindex, address), and of the link-locals that
+        go with them, in one sendmsg, in the lease thread: returns at once."""
+        entries = self.linklocal_leases(entries)
         loop = asyncio.get_running_loop()
         done = self._renewed = self._lease_thread.submit(self.leases.hold, entries, lease)
 

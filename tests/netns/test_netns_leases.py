@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from carp.lab.scenario import manpage_pair, master_down, wait_states, wait_until
+from carp.lab.scenario import PASS, manpage_pair, master_down, wait_states, wait_until
 from carp.states import BACKUP, MASTER
 from tests.netns.lab_fixtures import VIP, open_lab
 
@@ -147,3 +147,48 @@ def test_leases_scale_with_advbase() -> None:
                              capture_output=True, text=True, check=True).stdout
         ((valid, _),) = lifetimes(out, VIP)
         assert 1 <= valid <= 5
+
+
+VIP6 = "2001:db8:1::1"
+LINKLOCAL = "fe80::200:5eff:fe00:101"  # the EUI-64 of vhid 1's virtual MAC
+
+
+def test_whole_service_killed_an_ipv6_address_goes_before_the_backup_takes_over() -> None:
+    """IPv6 alike (issue 8, defect 1): with no watchdog left to delete the macvlan, the
+    virtual IPv6 address is a lease too, and the kernel ends it before B takes over; so
+    is the macvlan's link-local (the virtual MAC's), which would otherwise go on
+    answering neighbour solicitations with the virtual MAC from the dead host."""
+    with open_lab(hosts=2, lans=1) as lab:
+        cap = lab.capture()
+        a, b = lab.hosts
+        for host, skew in ((a, 0), (b, 100)):
+            host.start_carpd()
+            host.ifconfig("carp0", "create")
+            host.ifconfig("carp0", "vhid", "1", "advskew", str(skew), "pass", PASS,
+                          "carpdev", "em0")
+            host.ifconfig("carp0", "inet6", VIP6, "prefixlen", "64")
+        assert wait_states({a: {1: MASTER}, b: {1: BACKUP}}, 10)
+
+        def held(ip: str) -> list[tuple[int, int]]:
+            return lifetimes(a.iproute("-j", "addr", "show", "carp0").stdout, ip)
+
+        assert wait_until(lambda: held(VIP6) and held(LINKLOCAL), 3)
+        for ip in (VIP6, LINKLOCAL):
+            ((valid, preferred),) = held(ip)
+            assert valid < FOREVER and preferred == valid, ip
+        watches = {ip: a.watch_address(ip) for ip in (VIP6, LINKLOCAL)}
+        md = master_down(1, 100)
+        try:
+            t_kill = a.kill_service()
+            gone = {ip: watch.gone() for ip, watch in watches.items()}
+            first_b = cap.wait_for(lambda r: r["kind"] == "carp" and r["port"] == b.port(),
+                                   timeout=md + 3, since=t_kill)
+        finally:
+            for watch in watches.values():
+                watch.stop()
+        assert first_b is not None, "B never took over"
+        for ip, when in gone.items():
+            assert when is not None, f"{ip} still on A long after carpd and watchdog died"
+            assert t_kill < when < first_b["t"], (ip, t_kill, when, first_b["t"])
+        assert wait_states({b: {1: MASTER}}, 3)
+        assert a.iproute("-6", "addr", "show", "dev", "carp0").stdout == ""

@@ -20,7 +20,7 @@ import random
 import pytest
 
 from carp.wire import Advert, Signer, encode, hmac_key
-from tests.sim.helpers import PERSONALITIES, US, iface, key, master_down_us
+from tests.sim.helpers import PERSONALITIES, US, ad_interval_us, iface, key, master_down_us
 from tests.sim.lan import Lan
 
 INCREMENTING = ("freebsd", "netbsd")
@@ -246,3 +246,65 @@ def test_a_replay_under_the_dead_master_s_own_address_is_refused_beside_a_cookie
     replays = len(range(crash + 100_000, stop, 50_000))
     for name in "BC":
         assert lan.hosts[name].host.counters["badauth"] == replays  # type: ignore[union-attr]
+
+
+# -- mixed groups: a kernel that copies every counter it hears -----------------------------
+
+
+def follow_freebsd_kernel(lan: Lan, name: str) -> None:
+    """`name` counts as a FreeBSD or NetBSD kernel (and ucarp) does: it copies the counter
+    of every authenticated advert it hears, older or newer, in any state, and refuses none
+    (reference §3); the rest of it is the FreeBSD personality."""
+    for v in lan.hosts[name].host.vhosts.values():  # type: ignore[union-attr]
+        v._refuses_replays = False
+        accept = v.accept
+
+        def copying(adv: Advert, now: float, src: str = "", local: str = "",
+                    check: bool = True, family: int = 0, v: object = v,
+                    accept: object = accept) -> object:
+            out = accept(adv, now, src, local, check, family)  # type: ignore[operator]
+            if not isinstance(out, str):
+                v.counter = int.from_bytes(adv.counter, "big")  # type: ignore[attr-defined]
+                v.init_counter = False  # type: ignore[attr-defined]
+            return out
+
+        v.accept = copying  # type: ignore[method-assign]
+
+
+def test_a_kernel_that_copied_an_older_counter_is_refused_until_it_hears_us() -> None:
+    """carp.4, "Replay", what a mixed group costs: a FreeBSD kernel (F, advskew 50) was
+    MASTER, so our host (U, advskew 100) holds F's counters as counting; an OpenBSD host
+    (O, advskew 0, preempt) takes over and F copies O's cookie, which is older than what U
+    accepted from F.  When O dies F takes over counting on from the cookie, and U refuses
+    each of its adverts as a replay: U takes over too, at master-down after O's last
+    advert, until F hears U's advert, copies U's counter and U accepts F's next one and
+    steps down.  Two MASTERs for less than one of F's advertisement intervals."""
+    pers = "freebsd"
+    lan = Lan(seed=5)
+    sysctl = {"net.inet.carp.preempt": 1}
+    for name, skew in (("F", 50), ("U", 100), ("O", 0)):
+        lan.add(name, pers, [iface(pers, 1, skew)], sysctl=sysctl)
+    follow_freebsd_kernel(lan, "F")
+    lan.crash("O")
+    cookie = bytes.fromhex("0123456789abcdef")  # before the wall clock's counters: older
+
+    def boot_openbsd() -> None:
+        lan.boot("O")
+        follow_openbsd(lan, "O", cookie)
+
+    lan.at(20 * US, boot_openbsd)
+    lan.at(40 * US, lambda: lan.crash("O"))
+    lan.run_until(60 * US)
+    k = key(pers)
+    o_last = max(d.t for d in lan.deliveries if d.src == "O" and d.dst == "U")
+    f_up = [t.t for t in lan.transitions_of("F", "MASTER")]
+    assert f_up[-1] == o_last + master_down_us(pers, 1, 50)
+    u_up = lan.transitions_of("U", "MASTER")
+    assert [(t.t, t.reason) for t in u_up] == [
+        (o_last + master_down_us(pers, 1, 100), "master timed out")]
+    u_down = [t.t for t in lan.transitions_of("U", "BACKUP") if t.t > u_up[0].t]
+    assert len(u_down) == 1 and u_down[0] - u_up[0].t < ad_interval_us(1, 50)
+    refused = [d.t for d in lan.deliveries
+               if d.src == "F" and d.dst == "U" and f_up[-1] <= d.t < u_up[0].t]
+    assert refused and lan.hosts["U"].host.counters["badauth"] == len(refused)  # type: ignore[union-attr]
+    assert (lan.state("F", k), lan.state("U", k)) == ("MASTER", "BACKUP")
