@@ -27,8 +27,8 @@ carpd and the simulator (tests/sim) drive only this:
   suppress_preempt (advskew 240 on every vhid while >0).  Any rise sends ads at once.
 * What is not reconciliation, timers or status lives beside it: demotion (carp.demotion,
   the scheme the personality picks), receive validation (carp.validation, the order it
-  picks), the timer heap (carp.deadlines), balancing membership (carp.membership) and the
-  status records (carp.host_status).
+  picks), making vhids (carp.vhid_factory), the timer heap (carp.deadlines), balancing
+  membership (carp.membership) and the status records (carp.host_status).
 
 §N refers to the protocol notes in docs/protocol.md.
 """
@@ -64,7 +64,7 @@ VKey = tuple[str, int]  # (carp interface key, vhid)
 
 
 class CarpHost:
-    """All virtual hosts of one host, its carp sysctls, demotion and receive validation.
+    """All virtual hosts of one host and its carp sysctls: reconciliation, timers, status.
 
     Beyond the contract above:
     * Log actions are already filtered by this personality's net.inet.carp.log.

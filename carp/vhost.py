@@ -9,7 +9,9 @@ Time: `now` is float seconds on any monotonic clock.  Internally everything is i
 microseconds (`to_us`), the way the kernels compute `advskew*1000000/256`, so a
 simulator passing `us / 1e6` gets deadlines back that round to the exact microsecond.
 
-Master-down timers: one per address family, as every BSD keeps (carp.masterdown).
+What a vhid hands off: its master-down timers, one per address family as every BSD keeps
+(carp.masterdown); its advertisement counter and what it knows of each sender's, which
+refuses replays (carp.adcounter); its gratuitous ARP / NA rounds (carp.announce).
 
 Where this differs from every BSD (carp.4, "Equal advskew"): two MASTERs that hear each
 other with equal timing both yield in the kernels.  In userland, hosts started together
