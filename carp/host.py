@@ -9,7 +9,7 @@ carpd and the simulator (tests/sim) drive only this:
     acts = host.timeout(now)                                        # run every due timer
     host.next_deadline() -> float | None                            # absolute, same clock as now
     acts = host.shutdown(now)                                       # bow-out + INIT everywhere
-    host.status() -> dict                                           # see below
+    host.status() -> dict                                           # carp.host_status
 
 * `now` is a float in seconds on any monotonic clock; the core reads no clock but the
   wall clock, once per vhid, for where its counter starts (see `wall` below).
@@ -25,9 +25,10 @@ carpd and the simulator (tests/sim) drive only this:
 * Demotion per personality (§5): OpenBSD group carpdemote (store groups + kernel +1
   on carpdev down), FreeBSD net.inet.carp.demotion (+ifdown factor), legacy/NetBSD
   suppress_preempt (advskew 240 on every vhid while >0).  Any rise sends ads at once.
-* status() -> {"vhosts": {iface_key: {str(vhid): {"state", "since", "reason", ...}}},
-               "counters": {stat: n}, "demotion": int, "groups": {name: demote},
-               "suppress_preempt": int}
+* What is not reconciliation, timers or status lives beside it: demotion (carp.demotion,
+  the scheme the personality picks), receive validation (carp.validation, the order it
+  picks), making vhids (carp.vhid_factory), the timer heap (carp.deadlines), balancing
+  membership (carp.membership) and the status records (carp.host_status).
 
 §N refers to the protocol notes in docs/protocol.md.
 """
@@ -35,10 +36,7 @@ carpd and the simulator (tests/sim) drive only this:
 from __future__ import annotations
 
 import copy
-import heapq
-import itertools
 import random
-import socket
 from collections.abc import Callable, Iterable, Mapping
 
 from carp import mib
@@ -50,72 +48,32 @@ from carp.actions import (
     Log,
     Send,
 )
-from carp.balance import (
-    Answer,
-    ArpMember,
-    Share,
-    advert_source,
-    arp_members,
-    arp_responder,
-    balanced_addresses,
-    neighbour_answer,
-    share,
-    state_word,
-)
-from carp.config import CARP_GROUP_V4, CARP_GROUP_V6, CarpInterface, macvlan_mac
-from carp.mac import PARENT_MAC
+from carp.balance import Answer, Share
+from carp.config import CarpInterface
+from carp.deadlines import Deadlines
+from carp.host_status import host_status
+from carp.membership import Membership
 from carp.personality import DEFAULT
 from carp.validation import COUNT, bad_ttl_seen
-from carp.vhost import BACKUP, INIT, MASTER, Env, Params, VirtualHost
-from carp.vrrp import VrrpHost
-from carp.wire import (
-    STAT_FIELDS,
-    hmac_key,
-    mac_bytes,
-    virtual_mac,
-)
+from carp.vhid_factory import identity, make_vhost, retime, speaks
+from carp.vhost import BACKUP, INIT, MASTER, Env, VirtualHost
+from carp.wire import STAT_FIELDS
 
 CARP = "net.inet.carp"
 VKey = tuple[str, int]  # (carp interface key, vhid)
 
 
-
-def _canonical(addr: str) -> str:
-    """The one spelling of an address (inet_ntop's), as the neighbour sockets see it."""
-    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    return socket.inet_ntop(family, socket.inet_pton(family, addr))
-
-
-def _identity(ci: CarpInterface, vhid: int) -> tuple[object, ...]:
-    """Everything whose change restarts a vhid (advbase/advskew/up only take effect)."""
-    addrs = tuple(sorted((a.address, a.prefixlen) for a in ci.addresses_for(vhid)))
-    return (
-        ci.style, ci.parent, vhid, addrs, ci.passphrase, ci.lladdr, ci.effective_balancing,
-        ci.peer, ci.peer6, ci.vhid, len(ci.nodes), ci.version,
-    )
-
-
-
-
 class CarpHost:
-    """All virtual hosts of one host, its carp sysctls, demotion and receive validation.
+    """All virtual hosts of one host and its carp sysctls: reconciliation, timers, status.
 
     Beyond the contract above:
     * Log actions are already filtered by this personality's net.inet.carp.log.
     * `carpdev` arguments are interface names as the store spells them (BSD names).
     * `send_result(send, errno_or_None, now)` feeds send-error demotion (optional); an
       advert that never left (carp.actions.NOT_SENT) is not counted as sent.
-    * status() vhost entries also carry "transitions" (state changes so far), "master" (the
-      source of the last advertisement accepted from another master, "" if none) and
-      "heard" (when, on the clock of `now`, or None), "drops" (counter -> packets dropped
-      after they reached this vhid), "carpdev" and "name" (the interface as ifconfig
-      names it), "advbase", "advskew" (as sent) and "demote", and the
-      lease plan of carp.lease: "lease" (seconds), "lease_renewals" (per interval),
-      "lease_bound" (s from an advert to the addresses gone) and "lease_any_backup";
-      A VRRPv3 vhid (carp.vrrp, `carpver 3` where the personality speaks it) adds
-      "prio", "interval" and "master_interval" (the learned one), in centiseconds.
-      "demotion" is carpd's own FreeBSD demotion (ifdown + senderr), the admin part
-      stays in the store; "groups" are OpenBSD's effective counters (store + kernel).
+    * status() is carp.host_status's; `balancing` (carp.membership) answers what carpd
+      answers and filters itself (answered, neighbour_answer, shares and state_word here
+      ask it: carpd's calls).
     * `rng` seeds the counters (the simulator's determinism); default os.urandom.
     * `wall` is the wall clock an incrementing counter starts from (carp.wire.counter_start),
       read once per vhid; default time.time.  The simulator passes its own.
@@ -144,11 +102,8 @@ class CarpHost:
         self._seq: dict[str, int] = {}
         self._configured = False
         self.demotion = self.policy.demotion(self)
-        # Lazy min-heap of (deadline_us, seq, vhost): an entry is live while the vhost
-        # still has that deadline.  Scanning every vhid per wake-up was O(n^2) a second.
-        self._heap: list[tuple[int, int, VirtualHost]] = []
-        self._heap_seq = itertools.count()
-        self._dirty = True  # rebuild the heap from every vhid before the next use
+        self.deadlines = Deadlines(self.vhosts.values)
+        self.balancing = Membership(self)
         self._validate = self.policy.validator()
 
     # -- sysctl helpers -------------------------------------------------------------
@@ -177,28 +132,10 @@ class CarpHost:
                     a = Log(prio, a.kind, a.text)
             out.append(a)
         if touched is None:
-            self._dirty = True
+            self.deadlines.invalidate()
         else:
-            for v in touched:
-                self._push(v)
+            self.deadlines.touch(touched)
         return out
-
-    def _push(self, v: VirtualHost) -> None:
-        d = v.next_deadline_us()
-        if d is not None:
-            heapq.heappush(self._heap, (d, next(self._heap_seq), v))
-
-    def _live_heap(self) -> list[tuple[int, int, VirtualHost]]:
-        """The heap, rebuilt when stale, with dead entries popped off its top."""
-        if self._dirty or len(self._heap) > 4 * len(self.vhosts) + 64:
-            self._heap = []
-            for v in self.vhosts.values():
-                self._push(v)
-            self._dirty = False
-        heap = self._heap
-        while heap and heap[0][2].next_deadline_us() != heap[0][0]:
-            heapq.heappop(heap)
-        return heap
 
     # -- configuration -----------------------------------------------------------------
 
@@ -248,7 +185,7 @@ class CarpHost:
             if vkey[0] in same:
                 continue
             ci = wanted.get(vkey)
-            if ci is None or _identity(ci, vkey[1]) != self._ident[vkey]:
+            if ci is None or identity(ci, vkey[1]) != self._ident[vkey]:
                 old = self.vhosts.pop(vkey)
                 del self._ident[vkey]
                 reason = st.R_REMOVED if ci is None else st.R_USER
@@ -258,13 +195,10 @@ class CarpHost:
                 continue
             node = next(n for n in ci.nodes if n.vhid == vkey[1])
             if vkey in self.vhosts:
-                v = self.vhosts[vkey]
-                v.advbase, v.advskew = ci.advbase, node.advskew
-                if isinstance(v, VrrpHost):
-                    v.prio, v.interval_cs = ci.vrrp_prio, ci.vrrp_interval
+                retime(self.vhosts[vkey], ci, node.advskew)
             else:
-                self.vhosts[vkey] = self._make_vhost(ci, vkey[1], node.advskew)
-                self._ident[vkey] = _identity(ci, vkey[1])
+                self.vhosts[vkey] = make_vhost(self.env, ci, vkey[1], node.advskew, self.rng)
+                self._ident[vkey] = identity(ci, vkey[1])
         self.ifaces = new
         self._by_dev = {}
         for (_key, vhid), v in self.vhosts.items():
@@ -272,45 +206,14 @@ class CarpHost:
         self._devs = {d for ci in new.values() if (d := ci.parent)}
         return acts
 
-    def _make_vhost(self, ci: CarpInterface, vhid: int, advskew: int) -> VirtualHost:
-        addrs = ci.addresses_for(vhid)
-        leader = vhid == ci.vhid
-        balancing = ci.effective_balancing
-        default_mac = virtual_mac(vhid)
-        mac = ci.lladdr or virtual_mac(vhid, multicast=leader and balancing == "ip")
-        hmac_mac = None
-        if self.policy.hashes_lladdr and leader and ci.lladdr and ci.lladdr.lower() != default_mac:
-            hmac_mac = mac_bytes(ci.lladdr)  # §2.2 step 2 (realmac case ignored)
-        src_mac = "" if self.policy.vmac_source else macvlan_mac(ci)
-        if (sh := share(ci)) is not None:  # carp_start: balancing modes choose themselves
-            src_mac = advert_source(sh.mode, leader, vhid, macvlan_mac(ci)) or PARENT_MAC
-        vrrp = self._speaks(ci) and ci.version == 3
-        params = Params(
-            ifname=ci.key, logname=ci.name, carpdev=ci.parent or "", vhid=vhid,
-            v4=tuple(a.address for a in addrs if a.family == 4),
-            v6=tuple(a.address for a in addrs if a.family == 6),
-            key=hmac_key(ci.passphrase), mac=mac, hmac_mac=hmac_mac, leader=leader,
-            nodes=len(ci.nodes), balancing=balancing,
-            dst4=CARP_GROUP_V4 if vrrp else ci.peer,  # VRRPv3 ignores the peer (§1.7)
-            dst6=CARP_GROUP_V6 if vrrp else ci.peer6,
-            src_mac=src_mac,
-        )
-        if vrrp:
-            return VrrpHost(self.env, params, ci.vrrp_prio, ci.vrrp_interval, rng=self.rng)
-        return VirtualHost(self.env, params, ci.advbase, advskew, rng=self.rng)
-
-    def _speaks(self, ci: CarpInterface) -> bool:
-        """This kernel runs vhids of the interface's protocol version (3: VRRPv3)."""
-        return ci.version == 2 or (ci.version == 3 and self.policy.speaks_vrrp)
-
     def _bows_out(self) -> bool:
         return self.policy.bows_out
 
-    def _runnable(self, vkey: VKey) -> str | None:
+    def runnable(self, vkey: VKey) -> str | None:
         """None if the vhid may run, else the reason it must stay (or go) INIT."""
         ci = self.ifaces.get(vkey[0])
         parent = ci.parent if ci else None
-        if ci is None or not parent or not self._speaks(ci):
+        if ci is None or not parent or not speaks(self.policy, ci):
             return st.R_USER
         if parent in self.link_down:
             return st.R_IF_DOWN
@@ -324,7 +227,7 @@ class CarpHost:
         """setrun for every vhid: INIT -> BACKUP when it may run, -> INIT when it may not."""
         acts: list[Action] = []
         for vkey, v in self.vhosts.items():
-            why = self._runnable(vkey)
+            why = self.runnable(vkey)
             if why is None and v.state == INIT:
                 was_down = v.reason == st.R_IF_DOWN
                 acts += v.start(now, st.R_IF_UP if was_down else st.R_INIT_DONE)
@@ -372,22 +275,17 @@ class CarpHost:
 
     def timeout(self, now: float) -> list[Action]:
         """Run every timer due at `now`."""
-        now_us = st.to_us(now)
-        heap = self._live_heap()
         acts: list[Action] = []
-        fired: dict[int, VirtualHost] = {}
-        while heap and heap[0][0] <= now_us:
-            d, _, v = heapq.heappop(heap)
-            if id(v) in fired or v.next_deadline_us() != d:
-                continue  # a stale entry
+        fired: list[VirtualHost] = []
+        for v in self.deadlines.due(st.to_us(now)):
             acts += v.timeout(now)
-            fired[id(v)] = v
-        return self._post(acts, fired.values())
+            fired.append(v)
+        return self._post(acts, fired)
 
     def next_deadline(self) -> float | None:
         """The earliest timer of any vhid (absolute, same clock as `now`), or None."""
-        heap = self._live_heap()
-        return heap[0][0] / st.US if heap else None
+        us = self.deadlines.next_us()
+        return None if us is None else us / st.US
 
     def shutdown(self, now: float) -> list[Action]:
         """carpd exits: MASTERs bow out (OpenBSD/NetBSD), every vhid goes INIT."""
@@ -429,95 +327,28 @@ class CarpHost:
         bad_ttl_seen(acts, ttls, carpdev, self._allow)
         return self._post(acts, ())
 
-    # -- status ------------------------------------------------------------------------
+    # -- status and balancing ---------------------------------------------------------
 
     def status(self) -> dict[str, object]:
-        """Runtime status carpd publishes (shape in the module docstring)."""
-        vhosts: dict[str, dict[str, dict[str, object]]] = {}
-        for (key, vhid), v in sorted(self.vhosts.items()):
-            lease = v.lease_plan()
-            vhosts.setdefault(key, {})[str(vhid)] = {
-                "state": v.state, "since": v.since, "reason": v.reason,
-                "transitions": v.transitions, "master": v.master_src,
-                "heard": None if v.last_heard is None else v.last_heard / st.US,
-                "drops": dict(v.drops), "carpdev": v.p.carpdev, "name": v.p.logname,
-                "advbase": v.advbase, "advskew": v.sent_advskew(), "demote": v.demote,
-                "lease": lease.seconds, "lease_renewals": lease.renewals,
-                "lease_bound": lease.bound_us / st.US, "lease_any_backup": lease.any_backup,
-            }
-            if isinstance(v, VrrpHost):
-                vhosts[key][str(vhid)].update(
-                    prio=v.prio, interval=v.interval_cs, master_interval=v.master_cs)
-        return {"vhosts": vhosts, "counters": dict(self.counters), **self.demotion.status()}
-
-    # -- ARP balancing (net.inet.carp.arpbalance, §6.3/6.4) ---------------------------
-
-    def _arp_members(self) -> dict[tuple[str, str], list[ArpMember]]:
-        if not self._sc("arpbalance"):
-            return {}
-        masters = {vk for vk, v in self.vhosts.items() if v.state == MASTER}
-        runnable = [ci for k, ci in self.ifaces.items() if not self._runnable((k, ci.vhid))]
-        return arp_members(runnable, masters)
-
-    def arp_balanced(self) -> dict[str, set[str]]:
-        """carpdev -> the addresses whose ARP requests carpd answers itself."""
-        return balanced_addresses(self._arp_members())
-
-    def arp_answer(self, dev: str, target_ip: str, sender_mac: str, sender_ip: str) -> str | None:
-        """The MAC this host answers a balanced who-has with, or None (stay silent)."""
-        members = self._arp_members().get((dev, target_ip), [])
-        chosen = arp_responder(self.policy, members, mac_bytes(sender_mac), sender_ip)
-        return chosen.mac if chosen else None
-
-    # -- carpnodes balancing (§6.1, §6.2): what carpd puts in the kernel filter ----------
-
-    def shares(self) -> dict[str, Share]:
-        """Interface key -> its Share, for every carp interface in a balancing mode."""
-        out: dict[str, Share] = {}
-        for key, ci in self.ifaces.items():
-            sh = share(ci)
-            if sh is not None:
-                out[key] = sh
-        return out
-
-    def masters(self, key: str) -> list[bool]:
-        """Node i of interface `key` (vhid order) is MASTER here."""
-        ci = self.ifaces.get(key)
-        if ci is None:
-            return []
-        vhosts = self.vhosts
-        return [(v := vhosts.get((key, vhid))) is not None and v.state == MASTER
-                for vhid in sorted(n.vhid for n in ci.nodes)]
-
-    def state_word(self, key: str) -> int:
-        """The filter's state word of interface `key` (balance.state_word)."""
-        ci = self.ifaces.get(key)
-        vhids = sorted(n.vhid for n in ci.nodes) if ci else []
-        return state_word(self.masters(key), vhids)
+        """Runtime status carpd publishes (shape in carp.host_status)."""
+        return host_status(self)
 
     def answered(self) -> dict[str, set[str]]:
-        """carpdev -> the addresses whose ARP requests / solicitations carpd answers
-        itself: net.inet.carp.arpbalance's and those of balanced interfaces."""
-        out = {dev: set(addrs) for dev, addrs in self.arp_balanced().items()}
-        for key, sh in self.shares().items():
-            for a in self.ifaces[key].addresses:
-                out.setdefault(sh.carpdev, set()).add(_canonical(a.address))
-        return out
+        """carpdev -> the addresses carpd answers ARP / ND for itself (carp.membership)."""
+        return self.balancing.answered()
 
     def neighbour_answer(self, dev: str, target: str, sender_mac: str | None,
                          sender_ip: str) -> tuple[str, Answer] | None:
-        """How this host answers a who-has / solicitation for `target` on `dev`:
-        (interface key, answer), or None for silence."""
-        for key, sh in self.shares().items():
-            if sh.carpdev != dev:
-                continue
-            if any(_canonical(a.address) == target for a in self.ifaces[key].addresses):
-                ans = neighbour_answer(sh, self.masters(key), sender_mac)
-                return None if ans is None else (key, ans)
-        if sender_mac is None or ":" in target:
-            return None
-        mac = self.arp_answer(dev, target, sender_mac, sender_ip)
-        return ("", Answer(mac, mac, -1)) if mac else None
+        """How this host answers a who-has / solicitation (carp.membership)."""
+        return self.balancing.neighbour_answer(dev, target, sender_mac, sender_ip)
+
+    def shares(self) -> dict[str, Share]:
+        """Interface key -> its Share, for every balanced interface (carp.membership)."""
+        return self.balancing.shares()
+
+    def state_word(self, key: str) -> int:
+        """The kernel filter's state word of interface `key` (carp.membership)."""
+        return self.balancing.state_word(key)
 
     def states(self) -> dict[VKey, str]:
         """(interface key, vhid) -> state: a compact view for tests and the simulator."""

@@ -63,7 +63,7 @@ def _stale(
         text = f"{v.p.logname}: replay or network loop detected"
     else:
         counter = int.from_bytes(adv.counter, "big")
-        text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.senders[src][0], src)
+        text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.counter.senders[src][0], src)
     return _drop_at(acts, v, "badauth", LOG_WARNING, "error", text)
 
 

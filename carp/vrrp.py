@@ -31,6 +31,7 @@ import random
 
 from carp.actions import LOG_DEBUG, Action, Count, Log, Send
 from carp.lease import LeasePlan, plan
+from carp.masterdown import MasterDown
 from carp.states import BACKUP, MASTER, R_MORE_FREQUENT, US
 from carp.vhost import Env, Params, VirtualHost
 from carp.wire import VrrpAdvert, vrrp_unsealed
@@ -40,10 +41,30 @@ OWNER = 255  # the address owner's priority: it never listens to a peer
 _OPACKETS, _OPACKETS6 = Count("opackets"), Count("opackets6")
 
 
+class VrrpMasterDown(MasterDown):
+    """A BACKUP times IPv6 only once it heard an IPv6 advert as BACKUP (module docstring)."""
+
+    def __init__(self, families: tuple[int, ...]) -> None:
+        super().__init__(families)
+        self.heard6 = False  # BACKUP: an IPv6 advert heard since it became BACKUP
+
+    def backup(self, at: int) -> None:
+        self.heard6 = False
+        super().backup(at)
+
+    def restart(self, at: int, family: int) -> None:
+        super().restart(at, family)
+        if family == 6:
+            self.heard6 = True
+        elif family == 4 and not self.heard6 and self.at4 is not None:
+            self.at6 = None  # the master may not be able to send IPv6 yet
+
+
 class VrrpHost(VirtualHost):
     """INIT / BACKUP / MASTER for one VRRPv3 vhid (`prio`, `interval_cs` as configured)."""
 
     version = 3
+    master_down_timers = VrrpMasterDown
 
     def __init__(
         self, env: Env, params: Params, prio: int = 100, interval_cs: int = 100,
@@ -54,7 +75,6 @@ class VrrpHost(VirtualHost):
         self.interval_cs = interval_cs
         self.master_cs = interval_cs  # learned from every advertisement heard
         self.mcast4 = self.mcast6 = True  # the peer setting is ignored
-        self.heard6 = False  # BACKUP: an IPv6 advert heard since (module docstring)
 
     # -- timing ------------------------------------------------------------------------
 
@@ -91,19 +111,6 @@ class VrrpHost(VirtualHost):
                               env.policy.zero_ip_id, p.src_mac, sealed=False), count]
         return acts
 
-    # -- master-down timers (module docstring) -----------------------------------------
-
-    def _become_backup(self, reason: str, now_us: int) -> list[Action]:
-        self.heard6 = False
-        return super()._become_backup(reason, now_us)
-
-    def _restart_down(self, at: int, family: int) -> None:
-        super()._restart_down(at, family)
-        if family == 6:
-            self.heard6 = True
-        elif family == 4 and not self.heard6 and self.down4 is not None:
-            self.down6 = None  # the master may not be able to send IPv6 yet
-
     # -- receiving ---------------------------------------------------------------------
 
     def accept_vrrp(self, adv: VrrpAdvert, now: float, family: int = 0, src: str = ""
@@ -124,7 +131,7 @@ class VrrpHost(VirtualHost):
                                       adv.interval_cs):
                 self.last_heard, self.master_src = now_us, src
                 acts = self._become_backup(R_MORE_FREQUENT, now_us)
-                self._restart_down(now_us + self.master_down_us(), family)
+                self.down.restart(now_us + self.master_down_us(), family)
                 return acts
             return []
         self.last_heard, self.master_src = now_us, src
@@ -132,5 +139,5 @@ class VrrpHost(VirtualHost):
                                             adv.interval_cs, self.env.preempt)
         if reason is not None:
             return self._become_master(reason, now_us)
-        self._restart_down(now_us + self.master_down_us(), family)
+        self.down.restart(now_us + self.master_down_us(), family)
         return []

@@ -57,9 +57,8 @@ class Result:
 def snapshot(host: CarpHost) -> tuple[object, ...]:
     """Everything a dropped packet must leave alone (the counters are checked apart)."""
     vs = tuple(
-        (vk, v.state, v.since, v.reason, v.ad_at, v.down4, v.down6, v.counter, v.init_counter,
-         v.cookie, tuple((k, tuple(r)) for k, r in v.senders.items()), v.sent, v.last_heard,
-         v.delayed_arp, v.demote, v.advbase, v.advskew)
+        (vk, v.state, v.since, v.reason, v.ad_at, v.down.at4, v.down.at6, repr(vars(v.counter)),
+         v.last_heard, v.announcer.delayed_arp, v.demote, v.advbase, v.advskew)
         for vk, v in host.vhosts.items()
     )
     env = host.env
@@ -146,9 +145,9 @@ def check(target: Target, data: bytes) -> tuple[str, str | None]:
             v = next(v for (_, n), v in target.host.vhosts.items() if n == exp.vhid)
             md = oracle.master_down_us(target.personality, exp.vhid)
             # the timer of the advert's family (§4.4 step 4), where the vhid keeps one
-            down = v.down4 if pkt.family == 4 else v.down6
+            down = v.down.at4 if pkt.family == 4 else v.down.at6
             if down is None:
-                down = v.down_at
+                down = v.down.at
             if down != NOW_US + md and running[exp.vhid] == "BACKUP":
                 problems.append(f"vhid {exp.vhid}: master-down at {down}, "
                                 f"expected {NOW_US + md}")

@@ -130,14 +130,14 @@ class Target:
         """OpenBSD: the 8 bytes this target sends for `vhid` (None before its first advert)."""
         for (_key, v), vh in self.host.vhosts.items():
             if v == vhid:
-                return vh.cookie
+                return vh.counter.cookie
         return None
 
     def own_counter(self, vhid: int) -> int | None:
         """FreeBSD/NetBSD: the counter of this target's last advertisement for `vhid`."""
         for (_key, v), vh in self.host.vhosts.items():
             if v == vhid:
-                return vh.sent
+                return vh.counter.sent
         return None
 
 

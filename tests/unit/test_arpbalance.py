@@ -39,11 +39,11 @@ def host_a(pers: str, sysctl: dict[str, int] | None = None) -> CarpHost:
 
 @pytest.mark.parametrize("pers", ["netbsd", "freebsd", "openbsd"])
 def test_balanced_addresses_need_the_sysctl_and_two_interfaces(pers: str) -> None:
-    assert host_a(pers).arp_balanced() == {"em0": {VIP}}
-    assert host_a(pers, sysctl={}).arp_balanced() == {}
+    assert host_a(pers).balancing.arp_balanced() == {"em0": {VIP}}
+    assert host_a(pers, sysctl={}).balancing.arp_balanced() == {}
     lone = CarpHost(pers, "a")
     lone.configure(ON, [carp(1), carp(2, addr="192.168.1.11")], {}, 0.0)
-    assert lone.arp_balanced() == {}
+    assert lone.balancing.arp_balanced() == {}
 
 
 def test_netbsd_answers_by_sender_mac_for_its_master_share() -> None:
@@ -51,9 +51,9 @@ def test_netbsd_answers_by_sender_mac_for_its_master_share() -> None:
     key = hmac_key(PASS)
     for mac in MACS:
         want = "00:00:5e:00:01:01" if arp_index(key, mac_bytes(mac), 2) == 0 else None
-        assert h.arp_answer("em0", VIP, mac, IPS[0]) == want, mac
+        assert h.balancing.arp_answer("em0", VIP, mac, IPS[0]) == want, mac
     # the sender IP does not matter to NetBSD
-    assert len({h.arp_answer("em0", VIP, MACS[0], ip) for ip in IPS}) == 1
+    assert len({h.balancing.arp_answer("em0", VIP, MACS[0], ip) for ip in IPS}) == 1
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "openbsd"])
@@ -61,9 +61,9 @@ def test_freebsd_answers_by_sender_ip_for_its_master_share(pers: str) -> None:
     h = host_a(pers)
     for ip in IPS:
         want = "00:00:5e:00:01:01" if freebsd_arpbalance_index(ip, 2) == 0 else None
-        assert h.arp_answer("em0", VIP, MACS[0], ip) == want, ip
-    assert {h.arp_answer("em0", VIP, m, IPS[0]) for m in MACS} == {
-        h.arp_answer("em0", VIP, MACS[1], IPS[0])}
+        assert h.balancing.arp_answer("em0", VIP, MACS[0], ip) == want, ip
+    assert {h.balancing.arp_answer("em0", VIP, m, IPS[0]) for m in MACS} == {
+        h.balancing.arp_answer("em0", VIP, MACS[1], IPS[0])}
 
 
 def test_both_hosts_answer_every_request_exactly_once() -> None:

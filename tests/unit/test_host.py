@@ -517,10 +517,10 @@ def test_configure_looks_again_only_at_changed_interfaces(
     vhosts = dict(h.vhosts)
     copied: list[str] = []
     identities: list[int] = []
-    deepcopy, identity = carp.host.copy.deepcopy, carp.host._identity
+    deepcopy, identity = carp.host.copy.deepcopy, carp.host.identity
     monkeypatch.setattr(carp.host.copy, "deepcopy",
                         lambda x: (copied.append(x.key), deepcopy(x))[1])
-    monkeypatch.setattr(carp.host, "_identity",
+    monkeypatch.setattr(carp.host, "identity",
                         lambda c, v: (identities.append(v), identity(c, v))[1])
     changed = [replace(c, advbase=3) if c.name == "carp7" else replace(c) for c in ifs]
     h.configure({}, changed, None, 1.0)

@@ -24,7 +24,7 @@ def run_host(mode: str) -> tuple[CarpHost, list[object]]:
 def test_host_balanced_interface(mode: str) -> None:
     h, acts = run_host(mode)
     assert h.states() == {("carp0", 1): MASTER, ("carp0", 2): MASTER}
-    assert set(h.shares()) == {"carp0"} and h.masters("carp0") == [True, True]
+    assert set(h.shares()) == {"carp0"} and h.balancing.masters("carp0") == [True, True]
     assert h.state_word("carp0") == 0b11 | 2 << 32 | 1 << 40
     assert h.answered() == {"em0": {VIP}}
     assert not [a for a in acts if isinstance(a, Announce)], "no gratuitous ARP (6.2)"

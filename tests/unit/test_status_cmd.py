@@ -16,7 +16,7 @@ NOW = 10_000.0
 
 
 def doc() -> dict[str, object]:
-    """A status document in status.json's shape (carp/host.py status(), carpd's walls)."""
+    """A status document in status.json's shape (carp/host_status.py, carpd's walls)."""
     return {
         "pid": os.getpid(), "personality": "openbsd", "updated": NOW - 0.5, "demotion": 0,
         "groups": {"carp": 0}, "suppress_preempt": 0,

@@ -17,13 +17,11 @@ from carp.actions import (
     Send,
     StateChange,
 )
+from carp.adcounter import COOKIE, INCREMENTING, MAX_SENDERS
 from carp.vhost import (
     BACKUP,
-    COOKIE,
-    INCREMENTING,
     INIT,
     MASTER,
-    MAX_SENDERS,
     Env,
     Params,
     VirtualHost,
@@ -368,8 +366,8 @@ def test_openbsd_cookie_is_random_once_then_constant() -> None:
     acts = master(v) + v.timeout(4.0) + v.timeout(5.0)
     counters = {a.counter for a in sent(acts)}
     assert len(counters) == 1 and counters != {bytes(8)}
-    assert v.is_own(sent(acts)[0])
-    assert not v.is_own(peer_ad(v, 0))
+    assert v.counter.is_own(sent(acts)[0].counter)
+    assert not v.counter.is_own(peer_ad(v, 0).counter)
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
@@ -384,7 +382,7 @@ def test_bsd_counter_increments_and_takes_a_newer_peers(pers: str) -> None:
     assert counter_to_int(sent(v.timeout(6.0))[0].counter) == nums[2] + 1001
     v.receive(peer_ad(v, 100, counter=nums[2]), 6.5)  # an older counter is not taken
     assert counter_to_int(sent(v.timeout(7.0))[0].counter) == nums[2] + 1002
-    assert not v.is_own(ads[0])  # no loop check outside OpenBSD
+    assert not v.counter.is_own(ads[0].counter)  # no loop check outside OpenBSD
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
@@ -396,12 +394,12 @@ def test_a_counter_not_newer_than_the_sender_s_last_is_a_replay(pers: str) -> No
     assert v.accept(first, 0.5, "10.0.0.2") == []  # nothing heard from it yet
     second = peer_ad(v, 0, counter=2**64 - 2)
     assert v.accept(second, 1.0, "10.0.0.2") == []  # it counts: INCREMENTING from now on
-    deadline = v.down_at
+    deadline = v.down.at
     assert v.accept(second, 2.0, "10.0.0.2") == "replay"  # the same advert again
     assert v.accept(first, 2.0, "10.0.0.2") == "replay"  # an older one
     half = peer_ad(v, 0, counter=2**64 - 2 - 2**63)
     assert v.accept(half, 2.0, "10.0.0.2") == "replay"  # half way round
-    assert v.down_at == deadline and v.senders["10.0.0.2"] == [2**64 - 2, INCREMENTING]
+    assert v.down.at == deadline and v.counter.senders["10.0.0.2"] == [2**64 - 2, INCREMENTING]
     assert v.accept(peer_ad(v, 0, counter=5), 2.5, "10.0.0.2") == []  # wrapped: newer
     assert v.accept(peer_ad(v, 0, counter=2**64 - 1), 3.0, "10.0.0.2") == "replay"
     assert v.receive(first, 3.0, "10.0.0.2") == []  # receive() takes it whatever its counter
@@ -409,7 +407,7 @@ def test_a_counter_not_newer_than_the_sender_s_last_is_a_replay(pers: str) -> No
     assert v.accept(second, 3.2, "10.0.0.9") == v.accept(second, 3.3, "10.0.0.9") == []
     v.stop(3.5, "test")
     v.start(4.0)  # what a vhid heard before INIT is forgotten
-    assert v.senders == {}
+    assert v.counter.senders == {}
     assert v.accept(second, 4.5, "10.0.0.2") == []
 
 
@@ -424,13 +422,13 @@ def test_each_sender_is_compared_with_its_own_history(pers: str) -> None:
         for src, c in (("10.0.0.3", 2**63 + 7), ("10.0.0.4", 100 + i), ("10.0.0.5", 2**64 - 1)):
             t += 0.1
             assert v.accept(peer_ad(v, 0, counter=c), t, src) == []
-    assert v.senders == {"10.0.0.3": [2**63 + 7, COOKIE], "10.0.0.4": [104, INCREMENTING],
+    assert v.counter.senders == {"10.0.0.3": [2**63 + 7, COOKIE], "10.0.0.4": [104, INCREMENTING],
                          "10.0.0.5": [2**64 - 1, COOKIE]}
     # A cookie that changes (OpenBSD recreated the vhost) is heard afresh, older or not.
     for _ in range(3):
         t += 0.1
         assert v.accept(peer_ad(v, 0, counter=3), t, "10.0.0.3") == []
-    assert v.senders["10.0.0.3"] == [3, COOKIE]
+    assert v.counter.senders["10.0.0.3"] == [3, COOKIE]
 
 
 def test_a_vhid_remembers_a_handful_of_senders() -> None:
@@ -438,7 +436,7 @@ def test_a_vhid_remembers_a_handful_of_senders() -> None:
     v.start(0.0)
     for i in range(MAX_SENDERS + 3):
         v.accept(peer_ad(v, 0, counter=i), 1.0 + i / 100, f"10.0.1.{i}")
-    assert list(v.senders) == [f"10.0.1.{i}" for i in range(3, MAX_SENDERS + 3)]
+    assert list(v.counter.senders) == [f"10.0.1.{i}" for i in range(3, MAX_SENDERS + 3)]
 
 
 @pytest.mark.parametrize("pers", ["freebsd", "netbsd"])
@@ -447,15 +445,15 @@ def test_masters_that_cross_counters_hear_each_other(pers: str) -> None:
     time: each sender's own counters still only go up, so each hears the other."""
     v = make(pers, advskew=0)
     master(v)
-    heard = v.accept(peer_ad(v, 100, counter=v.counter + 10), 3.5, "10.0.0.2")
+    heard = v.accept(peer_ad(v, 100, counter=v.counter.value + 10), 3.5, "10.0.0.2")
     assert not isinstance(heard, str) and changes(heard) == []  # (it re-announces: it wins)
     (ad,) = sent(v.timeout(4.0))
     ours = counter_to_int(ad.counter)
-    assert ours == v.senders["10.0.0.2"][0] + 1  # we took its counter
+    assert ours == v.counter.senders["10.0.0.2"][0] + 1  # we took its counter
     crossing = peer_ad(v, 100, counter=ours)  # it took ours too: the same next counter
     heard = v.accept(crossing, 4.0001, "10.0.0.2")
     assert not isinstance(heard, str) and changes(heard) == []
-    assert v.state == MASTER and v.senders["10.0.0.2"] == [ours, INCREMENTING]
+    assert v.state == MASTER and v.counter.senders["10.0.0.2"] == [ours, INCREMENTING]
     assert v.accept(crossing, 4.0002, "10.0.0.2") == "replay"  # but not twice
     assert v.accept(peer_ad(v, 100, counter=ours - 1), 4.0003, "10.0.0.2") == "replay"
 
@@ -561,13 +559,13 @@ def test_one_master_down_timer_per_family() -> None:
     v = make("freebsd", advskew=100, v6=("2001:db8::1",))
     v.start(0.0)
     md = 3_390_625
-    assert (v.down4, v.down6) == (md, md)
+    assert (v.down.at4, v.down.at6) == (md, md)
     v.receive(peer_ad(v, 0), 1.0, family=6)
-    assert (v.down4, v.down6, v.down_at) == (md, 1_000_000 + md, md)
+    assert (v.down.at4, v.down.at6, v.down.at) == (md, 1_000_000 + md, md)
     acts = v.timeout(md / 1e6)  # the IPv4 timer runs out although IPv6 adverts come
-    assert v.state == MASTER and (v.down4, v.down6) == (None, None), acts
+    assert v.state == MASTER and (v.down.at4, v.down.at6) == (None, None), acts
     n = make("netbsd", advskew=100, v6=("2001:db8::1",))
     n.start(0.0)
-    assert (n.down4, n.down6) == (md, None)
+    assert (n.down.at4, n.down.at6) == (md, None)
     n.receive(peer_ad(n, 0), 1.0, family=6)
-    assert (n.down4, n.down6) == (1_000_000 + md, None)
+    assert (n.down.at4, n.down.at6) == (1_000_000 + md, None)

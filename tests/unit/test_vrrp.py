@@ -126,7 +126,7 @@ def test_backup_restarts_master_down_from_the_learned_interval() -> None:
     assert rx(h, ad(200, 40), now=1.0) == [Count("ipackets")]
     v = h.vhosts[("em0:1", 1)]
     assert v.master_cs == 40 and v.master_src == SRC
-    assert v.down_at == 1_000_000 + (3 * 40 + 156 * 40 // 256) * 10_000  # 1.144 s later
+    assert v.down.at == 1_000_000 + (3 * 40 + 156 * 40 // 256) * 10_000  # 1.144 s later
 
 
 def test_election_rules() -> None:
@@ -182,9 +182,9 @@ def test_prio_and_interval_take_effect_without_a_restart() -> None:
 def test_ipv6_advert_restarts_only_the_ipv6_timer() -> None:
     h = host(vci(v6=True))
     v = h.vhosts[("em0:1", 1)]
-    assert (v.down4, v.down6) == (3_600_000, 3_600_000)
+    assert (v.down.at4, v.down.at6) == (3_600_000, 3_600_000)
     rx(h, ad(family=6), now=1.0, family=6)
-    assert (v.down4, v.down6) == (3_600_000, 4_600_000)
+    assert (v.down.at4, v.down.at6) == (3_600_000, 4_600_000)
     assert h.next_deadline() == 3.6
 
 
@@ -194,13 +194,13 @@ def test_ipv6_timer_waits_for_an_ipv6_advert_after_an_ipv4_one() -> None:
     h = host(vci(v6=True))
     v = h.vhosts[("em0:1", 1)]
     rx(h, ad(), now=1.0)
-    assert (v.down4, v.down6) == (4_600_000, None)
+    assert (v.down.at4, v.down.at6) == (4_600_000, None)
     rx(h, ad(family=6), now=2.0, family=6)
     rx(h, ad(), now=2.5)
-    assert (v.down4, v.down6) == (6_100_000, 5_600_000)
+    assert (v.down.at4, v.down.at6) == (6_100_000, 5_600_000)
     v.request("MASTER", 3.0)
     rx(h, ad(200), now=4.0)  # yields: heard IPv6 is forgotten with the state
-    assert (v.state, v.down4, v.down6) == ("BACKUP", 7_600_000, None)
+    assert (v.state, v.down.at4, v.down.at6) == ("BACKUP", 7_600_000, None)
 
 
 def test_lease_plan_times_the_backups_by_our_interval() -> None:
