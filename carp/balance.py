@@ -26,7 +26,6 @@ import socket
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from carp.mac import virtual_mac
 from carp.wire import hmac_key, mac_bytes
@@ -275,7 +274,8 @@ def ip_packet_accepted(packet: bytes, lsmask: int, lscount: int) -> bool:
     return _hashed(_fold(inner_dst, dst), lsmask, lscount)
 
 
-class Answer(NamedTuple):
+@dataclass(frozen=True)
+class Answer:
     """A neighbour answer: the link-layer address given, the Ethernet source of the
     frame carrying it (None: the parent interface's own MAC, never a virtual one), and
     the node whose address it is (arp mode; -1 for net.inet.carp.arpbalance)."""

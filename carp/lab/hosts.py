@@ -385,8 +385,6 @@ class Client:
         """`n` more stations on this LAN: macvlans of eth0 in the client's namespace, each
         with its own MAC 02:00:00:00:<lan>:<octet> and address 192.168.<lan>.<octet>/24
         (and 2001:db8:<lan>::<octet>/64), answering ARP only for their own address."""
-        from carp.lab.lab import lab_mac, lan_ip
-
         out = [Station(f"st{first + i}", lab_mac(self.lan, first + i),
                        lan_ip(self.lan, first + i), f"2001:db8:{self.lan}::{first + i:x}")
                for i in range(n)]
