@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import signal
 import socket
 import struct
@@ -212,6 +213,26 @@ def test_manpage_pair(mode: str) -> None:
         assert check_split(lab, cap, stations, mode) == tally
         if mode in ("ip", "ip-stealth"):
             assert virtual_sources(lab, cap) == []
+
+
+@pytest.mark.parametrize("mode", ["ip", "arp"])
+def test_icmp_echo_is_answered_once_by_its_node(mode: str) -> None:
+    """Echo requests are hashed like any packet (icmp_input's reflect path; arp mode: by
+    the station's node), and a dropped one never reaches the other host's stack, which
+    would answer it too: every echo gets one reply, from the host the rules pick."""
+    with balanced(mode) as (lab, cap, stations):
+        who, count = owners(lab), node_count(lab)
+        pingers = stations[:8]
+        since = time.time()
+        streams = [lab.client(1).echo_stream(VIP, st.source(), duration=0.5, interval=0.1)
+                   for st in pingers]
+        sent = [json.loads(p.communicate(timeout=30)[0])["sent"] for p in streams]
+        time.sleep(0.2)  # the capture has seen the last replies
+        for st, n in zip(pingers, sent, strict=True):
+            replies = cap.select("icmp_reply", dst_ip=st.ip, since=since)
+            assert n >= 1 and len(replies) == n, (st, n, replies)
+            assert {lab.port_owner(r["port"]) for r in replies} == {
+                who[node_of(mode, st, count)]}, (st, replies)
 
 
 def test_ip_unicast_needs_the_hub() -> None:
