@@ -257,14 +257,18 @@ def test_three_nodes() -> None:
         assert "C" not in check_split(lab, cap, stations, "ip")
 
 
-@pytest.mark.parametrize("mode", ["ip", "arp"])
+@pytest.mark.parametrize("mode", ["ip", "ip-stealth", "arp"])
 def test_ipv6(mode: str) -> None:
     """The same split over IPv6; neighbour solicitations answered once ("ARP balancing
-    also works for IPv6, but instead of ARP the Neighbor Discovery Protocol is used")."""
+    also works for IPv6, but instead of ARP the Neighbor Discovery Protocol is used").
+    In ip and ip-stealth modes the IPv6 frames (MLD, DAD, answers) hide the virtual MAC
+    as well."""
     with balanced(mode, ipv6=True) as (lab, cap, stations):
         tally = check_split(lab, cap, stations, mode, family=6)
         assert set(tally) == {"A", "B"}
         check_neighbour_answers(lab, cap, stations, mode, family=6)
+        if mode in ("ip", "ip-stealth"):
+            assert virtual_sources(lab, cap) == []
         # The hosts reach the stations through the macvlan (their carpdevs have no
         # address in 2001:db8:1::/64): the kernels' own solicitations announced what the
         # stations were told, so each station still knows the MAC of its node.
