@@ -98,24 +98,6 @@ def _fold(s: bytes, d: bytes) -> int:
     return fold
 
 
-def _always_accepted(dst: bytes) -> bool:
-    # Multicast and limited broadcast (incl. CARP ads) bypass the hash (§6.2).
-    if len(dst) == 4:
-        return dst[0] >> 4 == 14 or dst == b"\xff\xff\xff\xff"
-    return dst[0] == 0xFF
-
-
-def ip_accepts(src: str, dst: str, lsmask: int, lscount: int) -> bool:
-    """Whether this node keeps the packet under `balancing ip*` (§6.2).
-
-    Subnet-directed broadcasts need the prefix, so carpd must exempt them itself."""
-    if _always_accepted(_packed(dst)):
-        return True
-    if lscount < 1:
-        return False
-    return bool(lsmask >> (ip_fold(src, dst) % lscount) & 1)
-
-
 def freebsd_arpbalance_index(sender_ip: str, count: int) -> int:
     """FreeBSD <= 9 arpbalance: `ntohl(isaddr->s_addr) % count`, the sender address read
     big-endian.  (Reference 6.4 says host order without ntohl; FreeBSD's ip_carp.c, and

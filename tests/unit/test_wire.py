@@ -152,14 +152,6 @@ def test_ka14_full_header_advskew0() -> None:
     assert struct.unpack_from("!H", pkt, 6)[0] == 0x2D19
 
 
-def test_ka15_ip_balancing() -> None:
-    from carp.balance import ip_accepts, ip_fold
-
-    assert ip_fold("10.0.0.1", "10.0.0.100") == 0x65 == 101
-    assert ip_accepts("10.0.0.1", "10.0.0.100", lsmask=0b10, lscount=2)
-    assert not ip_accepts("10.0.0.1", "10.0.0.100", lsmask=0b01, lscount=2)
-
-
 def test_ka16_vrrpv3_defaults() -> None:
     assert policy("freebsd").vrrp_master_down_us(100, 100) == 3_600_000  # 360 cs
     src, dst = "192.168.1.2", "224.0.0.18"
