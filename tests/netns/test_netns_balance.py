@@ -257,6 +257,27 @@ def test_three_nodes() -> None:
         assert "C" not in check_split(lab, cap, stations, "ip")
 
 
+def test_the_manpage_three_node_line_verbatim() -> None:
+    """carp(4)'s `ifconfig carp0 carpnodes 3:0,4:0,6:100` as written (no create, no
+    address: it comes in a second line) and its mirror on host B: A is MASTER of vhids
+    3 and 4, B of 6, and the flows split as those advskews say."""
+    with open_lab(hosts=2, lans=1) as lab:
+        cap = lab.capture(every=True)
+        a, b = lab.hosts
+        for host, nodes in ((a, "3:0,4:0,6:100"), (b, "3:100,4:100,6:0")):
+            host.start_carpd()
+            host.sysctl("-w", "net.inet.carp.preempt=1")
+            host.ifconfig("carp0", "carpnodes", nodes)
+            host.ifconfig("carp0", VIP)
+        want = {a: {3: "MASTER", 4: "MASTER", 6: "BACKUP"},
+                b: {3: "BACKUP", 4: "BACKUP", 6: "MASTER"}}
+        assert wait_states(want, 15), (vhid_states(a), vhid_states(b))
+        assert owners(lab) == {0: "A", 1: "A", 2: "B"}
+        for host in lab.hosts:
+            host.serve(PORT)
+        assert set(check_split(lab, cap, lab.client(1).stations(STATIONS), "ip")) == {"A", "B"}
+
+
 @pytest.mark.parametrize("mode", ["ip", "ip-stealth", "arp"])
 def test_ipv6(mode: str) -> None:
     """The same split over IPv6; neighbour solicitations answered once ("ARP balancing
