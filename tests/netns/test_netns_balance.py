@@ -331,6 +331,22 @@ def test_reconfiguring_one_interface_leaves_the_other_alone() -> None:
         assert a.tcx_programs() == 1
 
 
+def test_without_cap_bpf_carpd_runs_and_names_what_is_missing() -> None:
+    """carpd starts without CAP_BPF; a balanced interface runs its elections, and the log
+    names the interface and the capability, once."""
+    with open_lab(hosts=1, lans=1) as lab:
+        a = lab.hosts[0]
+        a.start_carpd(without_caps=("bpf", "sys_admin"))
+        a.ifconfig("carp0", VIP, "carpnodes", "1:0,2:100", "balancing", "ip")
+        assert wait_states({a: {1: "MASTER", 2: "MASTER"}}, 15), vhid_states(a)
+        a.ifconfig("carp0", "balancing", "arp")  # a reconfiguration says nothing new
+        assert wait_until(lambda: "carpd_state" in a.log(), 5), a.log()
+        lines = [line for line in a.log().splitlines() if "load balancing unavailable" in line]
+        assert len(lines) == 1 and "carp0" in lines[0], lines
+        assert "missing capability CAP_BPF" in lines[0], lines
+        assert a.carpd_running and a.tcx_programs() == 0
+
+
 def test_clean_exit_leaves_nothing_and_touches_nothing_else() -> None:
     """carpd creates no qdisc and no tc filter, and one it did not create survives it."""
     with balanced("arp") as (lab, _cap, _stations):
