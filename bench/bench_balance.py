@@ -29,7 +29,8 @@ import statistics
 import subprocess
 import time
 
-from bench.bench_carpd import _cpu_seconds, _pct
+from bench.bench_carpd import _pct
+from bench.procstat import cpu_seconds
 from carp.lab import Capture, Lab, netns
 from carp.lab.hosts import Station
 from carp.lab.scenario import master_down, vhid_states, wait_states
@@ -96,7 +97,7 @@ def _iperf(lab: Lab, stations: list[Station], target: str, reverse: bool) -> tup
 
 
 def _carpd_cpu(lab: Lab) -> float:
-    return sum(_cpu_seconds(h.carpd_pid) for h in lab.hosts if h.carpd_pid)
+    return sum(cpu_seconds(h.carpd_pid) for h in lab.hosts if h.carpd_pid)
 
 
 def _throughput(lab: Lab, stations: list[Station], modes: tuple[str, ...], busy: list[float],

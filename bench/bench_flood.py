@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import time
 
-from bench.bench_carpd import _cpu_seconds, _pct
+from bench.bench_carpd import _pct
+from bench.procstat import cpu_seconds
 from carp.lab import Host, Lab
 from carp.lab.capture import Capture
 from carp.lab.probe import FLOOD_KINDS
@@ -62,9 +63,9 @@ def run() -> list[Figure]:
         idle = _lateness(cap, host, t0, time.time())
         client = lab.client(1)
         since, before = _vhost(host)["since"], _counters(host)
-        c0, w0, t1 = _cpu_seconds(pid), time.monotonic(), time.time()
+        c0, w0, t1 = cpu_seconds(pid), time.monotonic(), time.time()
         flood = client.flood(RATE, SECONDS)
-        c1, w1, t2 = _cpu_seconds(pid), time.monotonic(), time.time()
+        c1, w1, t2 = cpu_seconds(pid), time.monotonic(), time.time()
         time.sleep(1.5)  # status.json is at most a second behind
         sent = flood["sent"]
         after = _counters(host)
@@ -85,9 +86,9 @@ def run() -> list[Figure]:
                             _pct(lat, q), "ms", "p95 <= 10 ms" if q == 95 else ""))
             out.append((f"  advert lateness {label}, max", max(lat), "ms", ""))
         for kind in FLOOD_KINDS:
-            c0, w0 = _cpu_seconds(pid), time.monotonic()
+            c0, w0 = cpu_seconds(pid), time.monotonic()
             sent = client.flood(RATE, PER_KIND, kinds=[kind])["sent"]
-            c1 = _cpu_seconds(pid)
+            c1 = cpu_seconds(pid)
             out.append((f"  carpd CPU per {kind} advert (alone, {RATE:,}/s)",
                         1e6 * (c1 - c0) / sent[kind], "us", ""))
     return out

@@ -26,7 +26,6 @@ import socket
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from carp.mac import virtual_mac
 from carp.wire import hmac_key, mac_bytes
@@ -97,24 +96,6 @@ def _fold(s: bytes, d: bytes) -> int:
     for word in struct.unpack(f"!{len(s) // 4}I", s) + struct.unpack(f"!{len(d) // 4}I", d):
         fold ^= word
     return fold
-
-
-def _always_accepted(dst: bytes) -> bool:
-    # Multicast and limited broadcast (incl. CARP ads) bypass the hash (§6.2).
-    if len(dst) == 4:
-        return dst[0] >> 4 == 14 or dst == b"\xff\xff\xff\xff"
-    return dst[0] == 0xFF
-
-
-def ip_accepts(src: str, dst: str, lsmask: int, lscount: int) -> bool:
-    """Whether this node keeps the packet under `balancing ip*` (§6.2).
-
-    Subnet-directed broadcasts need the prefix, so carpd must exempt them itself."""
-    if _always_accepted(_packed(dst)):
-        return True
-    if lscount < 1:
-        return False
-    return bool(lsmask >> (ip_fold(src, dst) % lscount) & 1)
 
 
 def freebsd_arpbalance_index(sender_ip: str, count: int) -> int:
@@ -275,7 +256,8 @@ def ip_packet_accepted(packet: bytes, lsmask: int, lscount: int) -> bool:
     return _hashed(_fold(inner_dst, dst), lsmask, lscount)
 
 
-class Answer(NamedTuple):
+@dataclass(frozen=True)
+class Answer:
     """A neighbour answer: the link-layer address given, the Ethernet source of the
     frame carrying it (None: the parent interface's own MAC, never a virtual one), and
     the node whose address it is (arp mode; -1 for net.inet.carp.arpbalance)."""

@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from carp.config import CarpInterface
     from carp.host import CarpHost
 
-Snapshot = dict[object, int]
+# What a scheme counts failures of: a carp interface key (OpenBSD) or a vhid's
+# (interface key, vhid) (FreeBSD, NetBSD); snapshots are keyed the same way, or "all".
+Unit = str | tuple[str, int]
+Snapshot = dict[Unit, int]
 SENDERR_LIMIT = 3  # errors in a row that demote; as many successes undo it
 
 
@@ -36,8 +39,8 @@ class Demotion:
 
     def __init__(self, host: CarpHost) -> None:
         self.host = host
-        self.suppressed: set[object] = set()  # units whose carpdev is down
-        self.senderr: dict[object, list[int]] = {}  # unit -> [errors, successes]
+        self.suppressed: set[Unit] = set()  # units whose carpdev is down
+        self.senderr: dict[Unit, list[int]] = {}  # unit -> [errors, successes]
         self.store_groups: dict[str, int] = {}  # `ifconfig -g G carpdemote N`
         self.kernel_groups: dict[str, int] = {}  # OpenBSD: the kernel's +1s per group
         self.kernel = 0  # FreeBSD: the demotion carpd added (ifdown, senderr)
@@ -52,18 +55,18 @@ class Demotion:
     def snapshot(self) -> Snapshot:
         raise NotImplementedError
 
-    def _units_down(self) -> set[object]:
+    def _units_down(self) -> set[Unit]:
         """The units (per the scheme) whose carpdev is down."""
         raise NotImplementedError
 
-    def _apply_link(self, came: set[object], gone: set[object]) -> list[Action]:
+    def _apply_link(self, came: set[Unit], gone: set[Unit]) -> list[Action]:
         raise NotImplementedError
 
-    def _adjust(self, unit: object, sign: int, reason: str) -> list[Action]:
+    def _adjust(self, unit: Unit, sign: int, reason: str) -> list[Action]:
         """Raise (+1) or undo (-1) the send-error demotion of one unit."""
         raise NotImplementedError
 
-    def _senderr_unit(self, act: Send, error: int | None) -> tuple[object, int, str, str] | None:
+    def _senderr_unit(self, act: Send, error: int | None) -> tuple[Unit, int, str, str] | None:
         """(unit, limit, text on demotion, text on recovery), None for a vhid gone."""
         raise NotImplementedError
 
@@ -165,11 +168,11 @@ class GroupDemotion(Demotion):
     def snapshot(self) -> Snapshot:
         return {vk: v.demote for vk, v in self.host.vhosts.items()}
 
-    def _units_down(self) -> set[object]:
+    def _units_down(self) -> set[Unit]:
         down = self.host.link_down
         return {k for k, ci in self.host.ifaces.items() if ci.parent in down}
 
-    def _apply_link(self, came: set[object], gone: set[object]) -> list[Action]:
+    def _apply_link(self, came: set[Unit], gone: set[Unit]) -> list[Action]:
         acts: list[Action] = []
         for key in sorted(map(str, came)):
             acts += self._adjust(key, +1, "carpdev")
@@ -187,7 +190,7 @@ class GroupDemotion(Demotion):
             total = self.own.get(ci.key, 0)
         return min(total, 255)
 
-    def _adjust(self, unit: object, sign: int, reason: str) -> list[Action]:
+    def _adjust(self, unit: Unit, sign: int, reason: str) -> list[Action]:
         """carp_group_demote_adj: the interface's own count and every group but `all`."""
         key = str(unit)
         ci = self.host.ifaces.get(key)
@@ -228,7 +231,7 @@ class GroupDemotion(Demotion):
                 self.members[key] = (ci.name, list(ci.groups))
         return acts
 
-    def _senderr_unit(self, act: Send, error: int | None) -> tuple[object, int, str, str] | None:
+    def _senderr_unit(self, act: Send, error: int | None) -> tuple[Unit, int, str, str] | None:
         """Per carp interface: the limit is 3 x its vhids; IPv6 has its own texts."""
         ci = self.host.ifaces.get(act.ifname)
         if ci is None:
@@ -248,11 +251,11 @@ class GroupDemotion(Demotion):
 class _PerVhid(Demotion):
     """FreeBSD and NetBSD count failures per vhid."""
 
-    def _units_down(self) -> set[object]:
+    def _units_down(self) -> set[Unit]:
         down = self.host.link_down
         return {vk for vk, v in self.host.vhosts.items() if v.p.carpdev in down}
 
-    def _senderr_unit(self, act: Send, error: int | None) -> tuple[object, int, str, str] | None:
+    def _senderr_unit(self, act: Send, error: int | None) -> tuple[Unit, int, str, str] | None:
         unit = (act.ifname, act.vhid)
         if unit not in self.host.vhosts:
             return None
@@ -291,7 +294,7 @@ class GlobalDemotion(_PerVhid):
     def snapshot(self) -> Snapshot:
         return {"all": self.host.env.demotion}
 
-    def _apply_link(self, came: set[object], gone: set[object]) -> list[Action]:
+    def _apply_link(self, came: set[Unit], gone: set[Unit]) -> list[Action]:
         acts: list[Action] = []
         for vkey in sorted(gone, key=str):
             self.kernel -= self.ifdown_factor
@@ -304,7 +307,7 @@ class GlobalDemotion(_PerVhid):
         self._publish_total()
         return acts
 
-    def _adjust(self, unit: object, sign: int, reason: str) -> list[Action]:
+    def _adjust(self, unit: Unit, sign: int, reason: str) -> list[Action]:
         factor = sign * self.senderr_factor
         self.kernel += factor
         self._publish_total()
@@ -317,10 +320,10 @@ class SuppressPreempt(_PerVhid):
     def snapshot(self) -> Snapshot:
         return {"all": self.host.env.suppress_preempt}
 
-    def _apply_link(self, came: set[object], gone: set[object]) -> list[Action]:
+    def _apply_link(self, came: set[Unit], gone: set[Unit]) -> list[Action]:
         self.host.env.suppress_preempt += len(came) - len(gone)
         return self._forget_removed_vhids()
 
-    def _adjust(self, unit: object, sign: int, reason: str) -> list[Action]:
+    def _adjust(self, unit: Unit, sign: int, reason: str) -> list[Action]:
         self.host.env.suppress_preempt += sign
         return []

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from carp.states import MASTER
 from carp.wire import DROP_FIELDS
 
 USAGE = "usage: carpd status [--json]"
@@ -102,7 +103,7 @@ def human_age(seconds: float | None) -> str:
 
 
 def _master_cell(row: VhidRow) -> str:
-    if row.state == "MASTER":
+    if row.state == MASTER:
         return "this host"
     if not row.master:
         return "-"

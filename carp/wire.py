@@ -199,14 +199,6 @@ def carp_version(payload: bytes) -> int | None:
 
 
 # ---------------------------------------------------------------------------
-# Timers derived from header fields (§4.2, 1.7); integer microseconds
-
-def vrrp_master_down_cs(priority: int, interval_cs: int) -> int:
-    """RFC 5798 as FreeBSD computes it: 3*MI + ((256-prio)*MI)/256 centiseconds."""
-    return 3 * interval_cs + (256 - priority) * interval_cs // 256
-
-
-# ---------------------------------------------------------------------------
 # Counter (§3)
 
 

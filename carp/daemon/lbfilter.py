@@ -56,11 +56,11 @@ import contextlib
 import errno
 import socket
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from carp.balance import HASH, Share
-from carp.daemon import ebpf
+from carp.daemon import caps, ebpf
 from carp.daemon.bpfasm import FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, Asm
 from carp.wire import mac_bytes
 
@@ -308,7 +308,9 @@ class Balancer:
         self._ready = False
         self.failed: str | None = None  # why the kernel part is unavailable
 
-    def _setup(self) -> bool:
+    def _setup(self, keys: Collection[str]) -> bool:
+        """Maps, programs and the membership socket, made once, on the first Share
+        (`keys`: the balanced interfaces, named if it fails)."""
         if self._ready:
             return True
         if self.failed is not None:
@@ -328,7 +330,11 @@ class Balancer:
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except OSError as exc:
             self.failed = str(exc)
-            self.log(f"load balancing unavailable: {exc}")
+            why = str(exc)
+            if exc.errno in (errno.EPERM, errno.EACCES) and not caps.bpf_capable(caps.own_caps()):
+                why = f"missing capability CAP_BPF (or CAP_SYS_ADMIN) to load eBPF ({exc})"
+            self.log(f"load balancing unavailable, the traffic of {', '.join(sorted(keys))} "
+                     f"is not split: {why}")
             return False
         self._ready = True
         return True
@@ -340,7 +346,7 @@ class Balancer:
         """Install exactly `shares` where `placed` says they live."""
         if not shares and not self._ready:
             return
-        if shares and not self._setup():
+        if shares and not self._setup(shares):
             return
         for key in [k for k in self.slots if k not in shares]:
             del self.slots[key]

@@ -22,15 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+from carp.daemon import caps
 from carp.daemon.syslog import Logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from carp.store import Store
 
-CAP_NET_ADMIN = 12
-CAP_NET_RAW = 13
-REQUIRED_CAPS = {CAP_NET_ADMIN: "CAP_NET_ADMIN", CAP_NET_RAW: "CAP_NET_RAW"}
 PID_FILE = "carpd.pid"
 LOCK_WAIT = 3.0  # a dying predecessor's watchdog may still hold the lock for a moment
 
@@ -80,26 +78,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def effective_caps(status_text: str) -> int:
-    """The CapEff bit mask from the text of /proc/<pid>/status (0 if absent)."""
-    for line in status_text.splitlines():
-        if line.startswith("CapEff:"):
-            return int(line.split(":", 1)[1].strip(), 16)
-    return 0
-
-
-def missing_caps(caps: int) -> list[str]:
-    return [name for bit, name in sorted(REQUIRED_CAPS.items()) if not caps >> bit & 1]
-
-
 def check_privileges() -> str | None:
-    """One line naming what is missing, or None."""
-    try:
-        with open("/proc/self/status") as fh:
-            caps = effective_caps(fh.read())
-    except OSError:
-        caps = 0
-    missing = missing_caps(caps)
+    """One line naming what is missing, or None (CAP_BPF, which only load balancing
+    needs, is named when an interface is balanced: carp/daemon/lbfilter.py)."""
+    missing = caps.missing_caps(caps.own_caps())
     if not missing:
         return None
     who = "not running as root; " if os.geteuid() != 0 else ""

@@ -24,6 +24,7 @@ import sys
 import time
 
 from carp import wire
+from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
 
 ETH_P_ALL = 0x0003
 
@@ -55,11 +56,11 @@ def forged_frames(
     out = []
     for dig in digests:
         payload = wire.encode(wire.Advert(vhid, 0, 1, counter, dig, 0))
-        dgram4 = wire.build_ipv4(src4, "224.0.0.18", payload, 0x10, rng.getrandbits(16))
-        out.append(wire.ethernet_frame(wire.ipv4_multicast_mac("224.0.0.18"), mac,
+        dgram4 = wire.build_ipv4(src4, CARP_GROUP_V4, payload, 0x10, rng.getrandbits(16))
+        out.append(wire.ethernet_frame(wire.ipv4_multicast_mac(CARP_GROUP_V4), mac,
                                        wire.ETH_P_IP, dgram4))
-        dgram6 = wire.build_ipv6(src6, "ff02::12", payload)
-        out.append(wire.ethernet_frame(wire.ipv6_multicast_mac("ff02::12"), mac,
+        dgram6 = wire.build_ipv6(src6, CARP_GROUP_V6, payload)
+        out.append(wire.ethernet_frame(wire.ipv6_multicast_mac(CARP_GROUP_V6), mac,
                                        wire.ETH_P_IPV6, dgram6))
     return out
 

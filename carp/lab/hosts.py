@@ -92,13 +92,17 @@ class Host:
 
     def start_carpd(
         self, *args: str, wait: bool = True, timeout: float = 10.0,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, without_caps: tuple[str, ...] = (),
     ) -> int:
         """Start carpd in this host (foreground; output to the lab's log); its PID.
-        `env` adds to its environment (which its hooks inherit)."""
+        `env` adds to its environment (which its hooks inherit); `without_caps`
+        ("bpf", ...) are taken out of its bounding set, so root runs it without them."""
         if self.carpd_running:
             raise RuntimeError(f"{self.name}: carpd already runs (pid {self.carpd_pid})")
         argv = [str(netns.BIN / "carpd"), *self.lab.carpd_args, *args]
+        if without_caps:  # setpriv execs carpd: the PID stays carpd's
+            argv = ["setpriv", "--bounding-set=" + ",".join(f"-{c}" for c in without_caps),
+                    *argv]
         env = {**self._env(), **(env or {})}
         with open(self.log_path, "ab") as log:
             log.write(f"--- {time.strftime('%H:%M:%S')} start {' '.join(argv)}\n".encode())
@@ -385,8 +389,6 @@ class Client:
         """`n` more stations on this LAN: macvlans of eth0 in the client's namespace, each
         with its own MAC 02:00:00:00:<lan>:<octet> and address 192.168.<lan>.<octet>/24
         (and 2001:db8:<lan>::<octet>/64), answering ARP only for their own address."""
-        from carp.lab.lab import lab_mac, lan_ip
-
         out = [Station(f"st{first + i}", lab_mac(self.lan, first + i),
                        lan_ip(self.lan, first + i), f"2001:db8:{self.lan}::{first + i:x}")
                for i in range(n)]

@@ -26,6 +26,7 @@ import sys
 import time
 from typing import Any
 
+from carp.config import CARP_GROUP_V4
 from carp.lab import frames
 from carp.wire import (
     ETH_P_IP,
@@ -297,7 +298,6 @@ def _addrgone(args: argparse.Namespace) -> int:
     return 1
 
 
-CARP_GROUP = "224.0.0.18"
 FLOOD_KINDS = ("badttl", "badsum", "badauth", "badvhid", "badver")
 FLOOD_VARIANTS = 1024  # distinct frames per kind: no cache along the way sees one twice
 
@@ -319,8 +319,8 @@ def flood_frames(kind: str, vhid: int, src_ip: str, src_mac: str, n: int) -> lis
             payload[6:8] = b"\0\0"
             payload[6:8] = checksum(payload).to_bytes(2, "big")
         ttl = 64 if kind == "badttl" else 255
-        dgram = build_ipv4(src_ip, CARP_GROUP, bytes(payload), 0x10, len(out), ttl=ttl)
-        out.append(ethernet_frame(ipv4_multicast_mac(CARP_GROUP), src_mac, ETH_P_IP, dgram))
+        dgram = build_ipv4(src_ip, CARP_GROUP_V4, bytes(payload), 0x10, len(out), ttl=ttl)
+        out.append(ethernet_frame(ipv4_multicast_mac(CARP_GROUP_V4), src_mac, ETH_P_IP, dgram))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import signal
 import socket
 import struct
@@ -214,6 +215,26 @@ def test_manpage_pair(mode: str) -> None:
             assert virtual_sources(lab, cap) == []
 
 
+@pytest.mark.parametrize("mode", ["ip", "arp"])
+def test_icmp_echo_is_answered_once_by_its_node(mode: str) -> None:
+    """Echo requests are hashed like any packet (icmp_input's reflect path; arp mode: by
+    the station's node), and a dropped one never reaches the other host's stack, which
+    would answer it too: every echo gets one reply, from the host the rules pick."""
+    with balanced(mode) as (lab, cap, stations):
+        who, count = owners(lab), node_count(lab)
+        pingers = stations[:8]
+        since = time.time()
+        streams = [lab.client(1).echo_stream(VIP, st.source(), duration=0.5, interval=0.1)
+                   for st in pingers]
+        sent = [json.loads(p.communicate(timeout=30)[0])["sent"] for p in streams]
+        time.sleep(0.2)  # the capture has seen the last replies
+        for st, n in zip(pingers, sent, strict=True):
+            replies = cap.select("icmp_reply", dst_ip=st.ip, since=since)
+            assert n >= 1 and len(replies) == n, (st, n, replies)
+            assert {lab.port_owner(r["port"]) for r in replies} == {
+                who[node_of(mode, st, count)]}, (st, replies)
+
+
 def test_ip_unicast_needs_the_hub() -> None:
     """On a learning bridge the unicast virtual MAC is learnt at one port and the other
     node never sees its share: why the man page asks for a hub or a monitor port."""
@@ -236,14 +257,39 @@ def test_three_nodes() -> None:
         assert "C" not in check_split(lab, cap, stations, "ip")
 
 
-@pytest.mark.parametrize("mode", ["ip", "arp"])
+def test_the_manpage_three_node_line_verbatim() -> None:
+    """carp(4)'s `ifconfig carp0 carpnodes 3:0,4:0,6:100` as written (no create, no
+    address: it comes in a second line) and its mirror on host B: A is MASTER of vhids
+    3 and 4, B of 6, and the flows split as those advskews say."""
+    with open_lab(hosts=2, lans=1) as lab:
+        cap = lab.capture(every=True)
+        a, b = lab.hosts
+        for host, nodes in ((a, "3:0,4:0,6:100"), (b, "3:100,4:100,6:0")):
+            host.start_carpd()
+            host.sysctl("-w", "net.inet.carp.preempt=1")
+            host.ifconfig("carp0", "carpnodes", nodes)
+            host.ifconfig("carp0", VIP)
+        want = {a: {3: "MASTER", 4: "MASTER", 6: "BACKUP"},
+                b: {3: "BACKUP", 4: "BACKUP", 6: "MASTER"}}
+        assert wait_states(want, 15), (vhid_states(a), vhid_states(b))
+        assert owners(lab) == {0: "A", 1: "A", 2: "B"}
+        for host in lab.hosts:
+            host.serve(PORT)
+        assert set(check_split(lab, cap, lab.client(1).stations(STATIONS), "ip")) == {"A", "B"}
+
+
+@pytest.mark.parametrize("mode", ["ip", "ip-stealth", "arp"])
 def test_ipv6(mode: str) -> None:
     """The same split over IPv6; neighbour solicitations answered once ("ARP balancing
-    also works for IPv6, but instead of ARP the Neighbor Discovery Protocol is used")."""
+    also works for IPv6, but instead of ARP the Neighbor Discovery Protocol is used").
+    In ip and ip-stealth modes the IPv6 frames (MLD, DAD, answers) hide the virtual MAC
+    as well."""
     with balanced(mode, ipv6=True) as (lab, cap, stations):
         tally = check_split(lab, cap, stations, mode, family=6)
         assert set(tally) == {"A", "B"}
         check_neighbour_answers(lab, cap, stations, mode, family=6)
+        if mode in ("ip", "ip-stealth"):
+            assert virtual_sources(lab, cap) == []
         # The hosts reach the stations through the macvlan (their carpdevs have no
         # address in 2001:db8:1::/64): the kernels' own solicitations announced what the
         # stations were told, so each station still knows the MAC of its node.
@@ -283,6 +329,22 @@ def test_reconfiguring_one_interface_leaves_the_other_alone() -> None:
         assert a.status()["vhosts"]["carp1"]["9"]["since"] == since_a  # type: ignore[index]
         assert set(lab.client(1).connect("192.168.1.20", other, PORT).values()) == {"A"}
         assert a.tcx_programs() == 1
+
+
+def test_without_cap_bpf_carpd_runs_and_names_what_is_missing() -> None:
+    """carpd starts without CAP_BPF; a balanced interface runs its elections, and the log
+    names the interface and the capability, once."""
+    with open_lab(hosts=1, lans=1) as lab:
+        a = lab.hosts[0]
+        a.start_carpd(without_caps=("bpf", "sys_admin"))
+        a.ifconfig("carp0", VIP, "carpnodes", "1:0,2:100", "balancing", "ip")
+        assert wait_states({a: {1: "MASTER", 2: "MASTER"}}, 15), vhid_states(a)
+        a.ifconfig("carp0", "balancing", "arp")  # a reconfiguration says nothing new
+        assert wait_until(lambda: "carpd_state" in a.log(), 5), a.log()
+        lines = [line for line in a.log().splitlines() if "load balancing unavailable" in line]
+        assert len(lines) == 1 and "carp0" in lines[0], lines
+        assert "missing capability CAP_BPF" in lines[0], lines
+        assert a.carpd_running and a.tcx_programs() == 0
 
 
 def test_clean_exit_leaves_nothing_and_touches_nothing_else() -> None:

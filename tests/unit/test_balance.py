@@ -15,8 +15,8 @@ from carp.balance import (
     carp_hash,
     freebsd_arpbalance_index,
     hashkeys,
-    ip_accepts,
     ip_fold,
+    ip_packet_accepted,
 )
 from carp.wire import hmac_key
 
@@ -102,6 +102,18 @@ def test_ip_fold_ipv6_xors_eight_words() -> None:
     assert ip_fold(s, d) == expect == 0x00000001 ^ 0x00000001 ^ 0x00020003
     with pytest.raises(ValueError):
         ip_fold("10.0.0.1", "2001:db8::1")
+
+
+def ip_accepts(src: str, dst: str, lsmask: int, lscount: int) -> bool:
+    """carp_lsdrop on a UDP packet from src to dst: the rule by addresses alone."""
+    if ":" in src:
+        head = struct.pack("!IHBB16s16s", 6 << 28, 8, 17, 64,
+                           socket.inet_pton(socket.AF_INET6, src),
+                           socket.inet_pton(socket.AF_INET6, dst))
+    else:
+        head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0,
+                           socket.inet_aton(src), socket.inet_aton(dst))
+    return ip_packet_accepted(head + bytes(8), lsmask, lscount)
 
 
 def test_ka15_ip_accepts() -> None:

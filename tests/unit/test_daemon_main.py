@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from carp.daemon import caps
 from carp.daemon import main as carpd
 from carp.store import Store
 
@@ -15,12 +16,20 @@ ROOT_STATUS = "Name:\tcarpd\nCapInh:\t0000000000000000\nCapEff:\t000001fffffffff
 
 
 def test_effective_caps_parsing() -> None:
-    assert carpd.effective_caps(ROOT_STATUS) == 0x1FFFFFFFFFF
-    assert carpd.effective_caps("Name:\tx\n") == 0
-    assert carpd.missing_caps(0x1FFFFFFFFFF) == []
-    assert carpd.missing_caps(0) == ["CAP_NET_ADMIN", "CAP_NET_RAW"]
-    assert carpd.missing_caps(1 << 12) == ["CAP_NET_RAW"]
-    assert carpd.missing_caps(1 << 13) == ["CAP_NET_ADMIN"]
+    assert caps.effective_caps(ROOT_STATUS) == 0x1FFFFFFFFFF
+    assert caps.effective_caps("Name:\tx\n") == 0
+    assert caps.missing_caps(0x1FFFFFFFFFF) == []
+    assert caps.missing_caps(0) == ["CAP_NET_ADMIN", "CAP_NET_RAW"]
+    assert caps.missing_caps(1 << 12) == ["CAP_NET_RAW"]
+    assert caps.missing_caps(1 << 13) == ["CAP_NET_ADMIN"]
+
+
+def test_bpf_capable_with_cap_bpf_or_cap_sys_admin() -> None:
+    required = 1 << caps.CAP_NET_ADMIN | 1 << caps.CAP_NET_RAW
+    assert not caps.bpf_capable(required)
+    assert caps.bpf_capable(required | 1 << 39)  # CAP_BPF
+    assert caps.bpf_capable(required | 1 << 21)  # CAP_SYS_ADMIN implies it
+    assert caps.bpf_capable(caps.effective_caps(ROOT_STATUS))
 
 
 def test_without_capabilities_one_line_and_exit_1(
@@ -33,7 +42,7 @@ def test_without_capabilities_one_line_and_exit_1(
 
 
 def test_check_privileges_names_the_missing_capability(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(carpd, "effective_caps", lambda text: 1 << 12)
+    monkeypatch.setattr(caps, "own_caps", lambda: 1 << 12)
     problem = carpd.check_privileges()
     assert problem is not None and "CAP_NET_RAW" in problem and "CAP_NET_ADMIN" not in problem
 

@@ -34,3 +34,18 @@ def test_the_system_program_check_is_written_once() -> None:
     """carp.netstat and sysctl.procps both find Linux's own program through carp.sysbin."""
     homes = [str(p.relative_to(ROOT)) for p in SOURCES if _elf_checks(ast.parse(p.read_text()))]
     assert homes == ["carp/sysbin.py"]
+
+
+def _constant_homes(value: str) -> list[str]:
+    return [str(p.relative_to(ROOT)) for p in SOURCES
+            if any(isinstance(n, ast.Constant) and n.value == value
+                   for n in ast.walk(ast.parse(p.read_text())))]
+
+
+@pytest.mark.parametrize(("value", "home"), [("224.0.0.18", "carp/config.py"),
+                                             ("ff02::12", "carp/config.py"),
+                                             ("00:00:5e:00:01:", "carp/mac.py")])
+def test_the_multicast_groups_and_the_virtual_mac_prefix_are_written_once(
+    value: str, home: str
+) -> None:
+    assert _constant_homes(value) == [home]

@@ -152,16 +152,8 @@ def test_ka14_full_header_advskew0() -> None:
     assert struct.unpack_from("!H", pkt, 6)[0] == 0x2D19
 
 
-def test_ka15_ip_balancing() -> None:
-    from carp.balance import ip_accepts, ip_fold
-
-    assert ip_fold("10.0.0.1", "10.0.0.100") == 0x65 == 101
-    assert ip_accepts("10.0.0.1", "10.0.0.100", lsmask=0b10, lscount=2)
-    assert not ip_accepts("10.0.0.1", "10.0.0.100", lsmask=0b01, lscount=2)
-
-
 def test_ka16_vrrpv3_defaults() -> None:
-    assert wire.vrrp_master_down_cs(100, 100) == 360
+    assert policy("freebsd").vrrp_master_down_us(100, 100) == 3_600_000  # 360 cs
     src, dst = "192.168.1.2", "224.0.0.18"
     msg = wire.encode_vrrp(VrrpAdvert(1, 100, 100, ("192.168.1.1",)), src, dst)
     assert msg[:6].hex() == "310164010064"
@@ -173,8 +165,11 @@ def test_ka16_vrrpv3_defaults() -> None:
 
 
 def test_vrrp_master_down_formula() -> None:
-    assert wire.vrrp_master_down_cs(200, 4095) == 12285 + (56 * 4095) // 256 == 13180
-    assert wire.vrrp_master_down_cs(255, 100) == 300  # skew time 100/256 truncates to 0
+    """The one home of the formula is the policy (carp.vrrp asks it)."""
+    rules = policy("freebsd")
+    assert rules.vrrp_master_down_us(200, 4095) == (12285 + (56 * 4095) // 256) * 10_000
+    assert rules.vrrp_master_down_us(200, 4095) == 13180 * 10_000
+    assert rules.vrrp_master_down_us(255, 100) == 300 * 10_000  # skew 100/256 truncates to 0
 
 
 def test_ka17_carp_hash_hashkeys() -> None:
