@@ -256,7 +256,7 @@ def follow_freebsd_kernel(lan: Lan, name: str) -> None:
     of every authenticated advert it hears, older or newer, in any state, and refuses none
     (reference §3); the rest of it is the FreeBSD personality."""
     for v in lan.hosts[name].host.vhosts.values():  # type: ignore[union-attr]
-        v._refuses_replays = False
+        v.counter.refuses = False  # type: ignore[attr-defined]
         accept = v.accept
 
         def copying(adv: Advert, now: float, src: str = "", local: str = "",
@@ -264,8 +264,8 @@ def follow_freebsd_kernel(lan: Lan, name: str) -> None:
                     accept: object = accept) -> object:
             out = accept(adv, now, src, local, check, family)  # type: ignore[operator]
             if not isinstance(out, str):
-                v.counter = int.from_bytes(adv.counter, "big")  # type: ignore[attr-defined]
-                v.init_counter = False  # type: ignore[attr-defined]
+                v.counter.value = int.from_bytes(adv.counter, "big")  # type: ignore[attr-defined]
+                v.counter.fresh = False  # type: ignore[attr-defined]
             return out
 
         v.accept = copying  # type: ignore[method-assign]
