@@ -40,6 +40,9 @@ def arrival(stamp: float | None, read_at: tuple[float, float]) -> float:
 
 
 class CarpdevIO:
+    """The sockets of every carpdev in use, keyed by its store name; the loop's reader
+    callbacks for them."""
+
     def __init__(
         self, loop: asyncio.AbstractEventLoop, nl: Netlink, host: Callable[[], CarpHost | None],
         deliver: Callable[[list[Action]], None], log: Logger, trace: Trace | None = None,

@@ -45,6 +45,8 @@ class Macvlan:
 
 
 class Macvlans:
+    """Every carp interface's macvlan and what it holds, keyed by interface key."""
+
     def __init__(
         self, loop: asyncio.AbstractEventLoop, nl: Netlink, io: CarpdevIO,
         host: Callable[[], CarpHost | None], interfaces: Callable[[], Mapping[str, CarpInterface]],
