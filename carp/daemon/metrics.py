@@ -11,9 +11,14 @@ This module imports nothing of prometheus_client: carpd never loads it.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carp import selfrun
+
+if TYPE_CHECKING:  # the metrics process imports this module: nothing of carpd's for it
+    from carp.daemon.syslog import Logger
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -38,3 +43,26 @@ def spawn(listen: str, rundir: Path) -> subprocess.Popen[bytes]:
         selfrun.argv("carp.daemon.metrics_server", listen, str(rundir)),
         env=selfrun.environ(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
     )
+
+
+def start(listen: str, rundir: Path, log: Logger) -> Callable[[], None] | None:
+    """The metrics process, started; the function that stops it.  None if it cannot
+    start: carp runs on without it."""
+    try:
+        proc = spawn(listen, rundir)
+    except OSError as exc:
+        log.error(f"metrics: cannot start: {exc.strerror}")
+        return None
+    # it says itself, on the standard error, if it cannot listen there
+    log.info(f"metrics process {proc.pid} for http://{listen}/metrics")
+
+    def stop() -> None:
+        assert proc.stdin is not None
+        proc.stdin.close()  # its signal to leave
+        try:
+            proc.wait(2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    return stop

@@ -6,7 +6,7 @@ change: never once per packet."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from carp.store import Store
@@ -48,3 +48,22 @@ class StatusWriter:
             self.store.status_path.unlink()
         except OSError:
             pass
+
+
+def add_counts(base: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
+    """The host's counters plus the rejects it never sees (carpdev_io.CarpdevIO.rejects)."""
+    out = dict(base)
+    for stat, n in more.items():
+        out[stat] = out.get(stat, 0) + n
+    return out
+
+
+def add_wall_times(host_status: dict[str, Any], now: float, wall: float) -> None:
+    """The host's times are on the loop's clock: each "since" and "heard" of a vhost gets
+    its wall-clock twin ("since_wall", "heard_wall") for the front ends."""
+    for per_vhid in host_status.get("vhosts", {}).values():
+        for entry in per_vhid.values():
+            for key in ("since", "heard"):
+                at = entry.get(key)
+                if isinstance(at, int | float) and at > 0:
+                    entry[f"{key}_wall"] = round(wall - (now - at), 3)

@@ -1,6 +1,6 @@
 """The fuzz target: one input through carpd's receive path into one CarpHost, checked.
 
-The path is carpd's (carp/daemon/loop.py): an IPv4 datagram goes through
+The path is carpd's (carp/daemon/carpdev_io.py): an IPv4 datagram goes through
 wire.parse_ipv4, whose refusal carpd counts itself (ipackets and hdrops); the payload
 then goes to CarpHost.packet with the TTL and addresses of the header.  An IPv6
 datagram is split the way the kernel hands it to carpd (oracle.split).
@@ -78,7 +78,7 @@ def deliver(target: Target, data: bytes) -> tuple[dict[str, int], list[object]]:
     if pkt.family == 4:
         dgram = data[1:]
         info = parse_ipv4(dgram)
-        if isinstance(info, Reject):  # carp/daemon/loop.py counts these itself
+        if isinstance(info, Reject):  # carp/daemon/carpdev_io.py counts these itself
             return {"ipackets": 1, info.stat: 1}, []
         before = dict(host.counters)
         acts = host.packet(pkt.dev, 4, info.src, info.dst, info.ttl, info.payload, T0, LOCAL4)

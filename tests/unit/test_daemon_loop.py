@@ -9,8 +9,10 @@ from typing import Any
 
 from carp.actions import LOG_CRIT, NOT_SENT, Count, Log, Send, StateChange
 from carp.config import Address, CarpInterface, Node
+from carp.daemon.carpdev_io import CarpdevIO
 from carp.daemon.hooks import HookRunner
 from carp.daemon.loop import Daemon
+from carp.daemon.macvlans import Macvlans
 from carp.daemon.status import StatusWriter
 from carp.daemon.syslog import Logger
 from carp.daemon.timerfd import LoopTimer
@@ -45,6 +47,38 @@ class FakeHost:
         return [Log(LOG_CRIT, "error", f"send failed: {error}")] if error else []
 
 
+class SendSpy:
+    """The carpdevs' sockets as dispatch sees them: each send noted, its outcome given."""
+
+    def __init__(self, order: list[str], outcomes: list[int | None] | None = None) -> None:
+        self.order = order
+        self.outcomes = iter(outcomes or [])
+
+    def send(self, act: Send) -> int | None:
+        self.order.append("send")
+        return next(self.outcomes, None)
+
+    def receive_queued(self) -> None:
+        """A late timer looks for queued advertisements: no carpdev, none."""
+
+
+def _io(daemon: Daemon, nl: Any, socks: dict[str, Any]) -> CarpdevIO:
+    """The real carpdev I/O of the daemon, over fake links and sockets."""
+    io = CarpdevIO(daemon.loop, nl, lambda: daemon.host, daemon.dispatch, daemon.log)
+    io.socks = socks
+    daemon.io = io
+    return io
+
+
+def _macvlans(daemon: Daemon, order: list[str]) -> Macvlans:
+    """The daemon's real macvlans, whose netlink jobs are only noted, never run."""
+    mv = Macvlans(daemon.loop, None, None, lambda: daemon.host,  # type: ignore[arg-type]
+                  lambda: daemon.state.interfaces, lambda job: order.append("job"),
+                  lambda: daemon.closing, daemon.log)
+    daemon.macvlans = mv
+    return mv
+
+
 def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
     daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
     host = FakeHost()
@@ -52,7 +86,7 @@ def _daemon(tmp_path: Path, order: list[str]) -> tuple[Daemon, FakeHost]:
     daemon.host = host  # type: ignore[assignment]
     daemon.status = StatusWriter(daemon.store, lambda: host.status(), order.append)
     daemon.hooks = HookRunner(tmp_path / "hooks.d", order.append)
-    daemon._send = lambda act: order.append("send")  # type: ignore[method-assign,func-returns-value]
+    daemon.io = SendSpy(order)  # type: ignore[assignment]
     daemon._state_change = lambda act: order.append("state")  # type: ignore[method-assign]
     daemon._log_kernel = lambda act: order.append("log")  # type: ignore[method-assign]
     # call_at, as before carpd had a timerfd: a deadline in the past fires at once
@@ -96,8 +130,7 @@ def test_send_errors_go_back_to_the_core(tmp_path: Path) -> None:
 
     async def scenario() -> list[int | None]:
         daemon, host = _daemon(tmp_path, order)
-        outcomes = iter([None, 105])
-        daemon._send = lambda act: (order.append("send"), next(outcomes))[1]  # type: ignore[method-assign]
+        daemon.io = SendSpy(order, [None, 105])  # type: ignore[assignment]
         daemon.dispatch([SEND])
         daemon.dispatch([SEND])
         return host.results
@@ -114,7 +147,6 @@ def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Pat
     class Balancer:
         def set_word(self, key: str, word: int) -> None:
             order.append(f"word {key} {word:#x}")
-
     async def scenario() -> list[str]:
         daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
         host = FakeHost()
@@ -123,8 +155,8 @@ def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Pat
         daemon.host = host  # type: ignore[assignment]
         daemon.status = StatusWriter(daemon.store, lambda: host.status(), order.append)
         daemon.hooks = HookRunner(tmp_path / "hooks.d", order.append)
-        daemon.balancer = Balancer()  # type: ignore[assignment]
-        daemon._send = lambda act: None  # type: ignore[method-assign,assignment]
+        _macvlans(daemon, order).balancer = Balancer()  # type: ignore[assignment]
+        daemon.io = SendSpy(order)  # type: ignore[assignment]
         daemon.dispatch([TO_MASTER])
         seen = list(order)
         await asyncio.sleep(0)
@@ -132,6 +164,7 @@ def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Pat
 
     seen = asyncio.run(scenario())
     assert "word carp0 0x1000000020001" in seen
+    assert seen.index("word carp0 0x1000000020001") < seen.index("job")
 
 
 def test_the_timerfd_fires_once_at_the_deadline_never_early(tmp_path: Path) -> None:
@@ -222,12 +255,11 @@ def test_an_advert_is_dated_by_its_kernel_receive_time(tmp_path: Path) -> None:
     async def scenario() -> float:
         daemon, _host = _daemon(tmp_path, [])
         daemon.host = Host()  # type: ignore[assignment]
-        daemon.nl = Netlink()  # type: ignore[assignment]
         wall = time.time()
-        daemon.socks["em0"] = FakeSocks(  # type: ignore[assignment]
-            [(dgram, wall - 0.2), (dgram, None), (dgram, wall - 3600), (dgram, wall + 60)])
+        io = _io(daemon, Netlink(), {"em0": FakeSocks(
+            [(dgram, wall - 0.2), (dgram, None), (dgram, wall - 3600), (dgram, wall + 60)])})
         before = daemon.loop.time()
-        daemon._receive4("em0")
+        io.receive4("em0")
         return before
 
     before = asyncio.run(scenario())
@@ -264,20 +296,21 @@ class _Links:
         return self.ll6
 
 
-def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from(tmp_path: Path) -> None:
+def test_vrrp_adverts_are_sealed_with_the_source_they_leave_from() -> None:
     from carp import wire
 
-    daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
     socks = _Socks()
-    daemon.socks = {"eth0": socks}  # type: ignore[dict-item]
     adv = wire.VrrpAdvert(1, 100, 100, ("192.168.1.1",))
     adv6 = wire.VrrpAdvert(1, 100, 100, ("2001:db8::1",))
     for ll6 in ("fe80::1", None):
-        daemon.nl = _Links(ll6)  # type: ignore[assignment]
+        io = CarpdevIO(asyncio.new_event_loop(), _Links(ll6), lambda: None,  # type: ignore[arg-type]
+                       lambda acts: None, Logger(use_syslog=False))
+        io.socks = {"eth0": socks}  # type: ignore[dict-item]
         for family, dst, a in ((4, "224.0.0.18", adv), (6, "ff02::12", adv6)):
             act = Send("eth0:1", "eth0", family, dst, wire.vrrp_unsealed(a, family), 1,
                        sealed=False)
-            assert daemon._send(act) == (NOT_SENT if (family, ll6) == (6, None) else None)
+            assert io.send(act) == (NOT_SENT if (family, ll6) == (6, None) else None)
+        io.loop.close()
     assert len(socks.frames) == 3 and socks.sent6 == []  # no link-local: no IPv6 advert
     assert wire.decode_vrrp(socks.frames[0][14 + 20:], "10.0.0.1", "224.0.0.18") == adv
     assert wire.decode_vrrp(socks.frames[1][14 + 40:], "fe80::1", "ff02::12") == adv6
@@ -322,8 +355,7 @@ def test_a_late_timer_reads_the_advertisements_queued_behind_it_first(tmp_path: 
     async def scenario() -> None:
         daemon, _host = _daemon(tmp_path, [])
         daemon.host = Host()  # type: ignore[assignment]
-        daemon.nl = Netlink()  # type: ignore[assignment]
-        daemon.socks["em0"] = Socks([(dgram, time.time() - 0.004)])  # type: ignore[assignment]
+        _io(daemon, Netlink(), {"em0": Socks([(dgram, time.time() - 0.004)])})
         daemon._on_timer(daemon.loop.time())  # on time
         assert order == ["timeout"]
         order.clear()
@@ -355,9 +387,8 @@ def test_a_vrrp_advert_with_no_source_is_a_send_failure_not_a_packet_sent(
         daemon, _fake = _daemon(tmp_path, order)
         daemon.host = core
         core.send_result = spy  # type: ignore[method-assign]
-        daemon._send = Daemon._send.__get__(daemon)  # type: ignore[method-assign]
-        daemon.socks = {"eth0": _Socks()}  # type: ignore[dict-item]
-        daemon.nl = _Links(None)  # type: ignore[assignment]
+        _io(daemon, _Links(None), {"eth0": _Socks()})
+        _macvlans(daemon, [])
         for t in (5.0, 6.0, 7.0):  # MASTER at 3.6 s: an advert per family each time
             daemon.dispatch(core.timeout(t))
 
