@@ -48,7 +48,6 @@ from carp.actions import (
     Log,
     Send,
 )
-from carp.balance import Answer, Share
 from carp.config import CarpInterface
 from carp.deadlines import Deadlines
 from carp.host_status import host_status
@@ -332,23 +331,6 @@ class CarpHost:
     def status(self) -> dict[str, object]:
         """Runtime status carpd publishes (shape in carp.host_status)."""
         return host_status(self)
-
-    def answered(self) -> dict[str, set[str]]:
-        """carpdev -> the addresses carpd answers ARP / ND for itself (carp.membership)."""
-        return self.balancing.answered()
-
-    def neighbour_answer(self, dev: str, target: str, sender_mac: str | None,
-                         sender_ip: str) -> tuple[str, Answer] | None:
-        """How this host answers a who-has / solicitation (carp.membership)."""
-        return self.balancing.neighbour_answer(dev, target, sender_mac, sender_ip)
-
-    def shares(self) -> dict[str, Share]:
-        """Interface key -> its Share, for every balanced interface (carp.membership)."""
-        return self.balancing.shares()
-
-    def state_word(self, key: str) -> int:
-        """The kernel filter's state word of interface `key` (carp.membership)."""
-        return self.balancing.state_word(key)
 
     def states(self) -> dict[VKey, str]:
         """(interface key, vhid) -> state: a compact view for tests and the simulator."""

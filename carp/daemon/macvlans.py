@@ -146,7 +146,7 @@ class Macvlans:
         self.vstate[(act.ifname, act.vhid)] = act.new
         host = self.host()
         if host is not None:  # the kernel filter first: no packet waits for netlink
-            self.balancer.set_word(act.ifname, host.state_word(act.ifname))
+            self.balancer.set_word(act.ifname, host.balancing.state_word(act.ifname))
         self.submit(functools.partial(self.apply_state, act.ifname))
 
     async def apply_state(self, key: str) -> None:
@@ -208,7 +208,7 @@ class Macvlans:
         address is added)."""
         host = self.host()
         assert host is not None
-        if self.arp.sync(host.answered(), self.io.devmap):
+        if self.arp.sync(host.balancing.answered(), self.io.devmap):
             for key in list(self.realised):
                 self.submit(functools.partial(self.apply_state, key))
 
@@ -217,7 +217,7 @@ class Macvlans:
         host = self.host()
         if host is None or self.closing():
             return None
-        found = host.neighbour_answer(dev, target, sender_mac, sender_ip)
+        found = host.balancing.neighbour_answer(dev, target, sender_mac, sender_ip)
         if found is None:
             return None
         key, ans = found
@@ -230,12 +230,12 @@ class Macvlans:
         """The kernel filter of every balanced carpnodes interface (lbfilter.Balancer)."""
         host = self.host()
         assert host is not None
-        shares = host.shares()
+        shares = host.balancing.shares()
         placed: dict[str, Placement] = {}
         for key, sh in shares.items():
             dev = self.nl.by_name(self.io.devmap.get(sh.carpdev, sh.carpdev))
             mv_index = self.index.get(key, 0) if key in self.realised else 0
             placed[key] = Placement(dev.index if dev else 0, mv_index,
                                     (dev.mac or "") if dev else "")
-        words = {key: host.state_word(key) for key in shares}
+        words = {key: host.balancing.state_word(key) for key in shares}
         self.balancer.sync(shares, words, placed)

@@ -4,6 +4,7 @@ timer fires at host.next_deadline() on the loop's clock."""
 from __future__ import annotations
 
 import asyncio
+import types
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,8 @@ def test_a_state_change_reaches_the_kernel_filter_in_the_same_turn(tmp_path: Pat
     async def scenario() -> list[str]:
         daemon = Daemon(Store(tmp_path), tmp_path / "hooks.d", Logger(use_syslog=False))
         host = FakeHost()
-        host.state_word = lambda key: 0x1_0000_0002_0001  # type: ignore[attr-defined]
+        host.balancing = types.SimpleNamespace(  # type: ignore[attr-defined]
+            state_word=lambda key: 0x1_0000_0002_0001)
         daemon.loop = asyncio.get_running_loop()
         daemon.host = host  # type: ignore[assignment]
         daemon.status = StatusWriter(daemon.store, lambda: host.status(), order.append)

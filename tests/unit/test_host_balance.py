@@ -24,24 +24,24 @@ def run_host(mode: str) -> tuple[CarpHost, list[object]]:
 def test_host_balanced_interface(mode: str) -> None:
     h, acts = run_host(mode)
     assert h.states() == {("carp0", 1): MASTER, ("carp0", 2): MASTER}
-    assert set(h.shares()) == {"carp0"} and h.balancing.masters("carp0") == [True, True]
-    assert h.state_word("carp0") == 0b11 | 2 << 32 | 1 << 40
-    assert h.answered() == {"em0": {VIP}}
+    assert set(h.balancing.shares()) == {"carp0"} and h.balancing.masters("carp0") == [True, True]
+    assert h.balancing.state_word("carp0") == 0b11 | 2 << 32 | 1 << 40
+    assert h.balancing.answered() == {"em0": {VIP}}
     assert not [a for a in acts if isinstance(a, Announce)], "no gratuitous ARP (6.2)"
     sources = {a.vhid: a.src_mac for a in acts if isinstance(a, Send)}
     if mode in ("ip", "ip-stealth"):
         assert sources == {1: PARENT_MAC, 2: PARENT_MAC}
     else:
         assert sources == {1: "00:00:5e:00:01:01", 2: "00:00:5e:00:01:02"}
-    found = h.neighbour_answer("em0", VIP, "02:00:00:00:01:64", "192.168.1.100")
+    found = h.balancing.neighbour_answer("em0", VIP, "02:00:00:00:01:64", "192.168.1.100")
     assert found is not None and found[0] == "carp0"
-    assert h.neighbour_answer("em0", "192.168.1.11", "02:00:00:00:01:64", "x") is None
+    assert h.balancing.neighbour_answer("em0", "192.168.1.11", "02:00:00:00:01:64", "x") is None
 
 
 def test_host_without_balancing_answers_nothing_itself() -> None:
     h = CarpHost("openbsd", "a")
     h.configure({}, [carp0("none", ((1, 0),))], {}, 0.0)
-    assert h.shares() == {} and h.answered() == {}
+    assert h.balancing.shares() == {} and h.balancing.answered() == {}
 
 
 def test_neighbour_solicitation_round_trip() -> None:
