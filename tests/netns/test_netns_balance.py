@@ -115,16 +115,22 @@ def node_count(lab: Lab) -> int:
     return max(len(carp0(h)) for h in lab.hosts)
 
 
-def owners(lab: Lab) -> dict[int, str]:
-    """Node index -> the letter of the host MASTER of carp0's node (vhid order)."""
-    out: dict[int, str] = {}
+def masters(lab: Lab) -> dict[int, list[str]]:
+    """Node index -> the letters of the hosts MASTER of carp0's node (vhid order)."""
+    out: dict[int, list[str]] = {}
     for host in lab.hosts:
         states = carp0(host)
         for i, vhid in enumerate(sorted(states)):
             if states[vhid] == "MASTER":
-                assert i not in out, f"two MASTERs of node {i}"
-                out[i] = host.letter
+                out.setdefault(i, []).append(host.letter)
     return out
+
+
+def owners(lab: Lab) -> dict[int, str]:
+    """Node index -> the letter of the one host MASTER of carp0's node."""
+    found = masters(lab)
+    assert all(len(hosts) == 1 for hosts in found.values()), f"two MASTERs: {found}"
+    return {i: hosts[0] for i, hosts in found.items()}
 
 
 def check_split(lab: Lab, cap: Capture, stations: list[Station], mode: str,
@@ -252,8 +258,15 @@ def test_three_nodes() -> None:
         assert set(check_split(lab, cap, stations, "ip")) == {"A", "B", "C"}
         a, b, c = lab.hosts
         c.kill_carpd()
-        assert wait_until(lambda: len(owners(lab)) == 3 and "C" not in owners(lab).values(),
-                          10), owners(lab)
+        # A and B have equal advskew on C's node: a tie, settled within an interval or two
+        settled = {"A", "B"}
+
+        def shared() -> bool:
+            found = masters(lab)
+            return len(found) == 3 and all(len(h) == 1 and h[0] in settled
+                                           for h in found.values())
+
+        assert wait_until(shared, 10), masters(lab)
         assert "C" not in check_split(lab, cap, stations, "ip")
 
 
