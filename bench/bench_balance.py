@@ -31,6 +31,7 @@ import time
 
 from bench.bench_carpd import _pct
 from bench.procstat import cpu_seconds
+from carp.balance import ip_fold
 from carp.lab import Capture, Lab, netns
 from carp.lab.hosts import Station
 from carp.lab.scenario import master_down, vhid_states, wait_states
@@ -170,7 +171,7 @@ def _one_failover(lab: Lab, cap: Capture, station: Station) -> tuple[float, floa
 def _failover(lab: Lab, stations: list[Station]) -> list[Figure]:
     _configure(lab, "ip")
     cap = lab.capture()
-    station = next(s for s in stations if _owner(s.ip) == 0)
+    station = next(s for s in stations if ip_fold(s.ip, VIP) % 2 == 0)  # node 0 owns it
     runs = [_one_failover(lab, cap, station) for _ in range(FAILOVERS)]
     accepted = [1000 * r for r, _ in runs]
     adverts = [1000 * ad for _, ad in runs]
@@ -181,12 +182,6 @@ def _failover(lab: Lab, stations: list[Station]) -> list[Figure]:
         ("  survivor's first advertisement as MASTER, over master-down, p50",
          _pct(adverts, 50), "ms", ""),
     ]
-
-
-def _owner(ip: str) -> int:
-    a = int.from_bytes(bytes(int(x) for x in ip.split(".")), "big")
-    v = int.from_bytes(bytes(int(x) for x in VIP.split(".")), "big")
-    return (a ^ v) % 2
 
 
 def run() -> list[Figure]:

@@ -53,10 +53,6 @@ class AdvertCounter:
         "replay" when it must be dropped (only if `check`), else None."""
         raise NotImplementedError
 
-    def is_own(self, counter: bytes) -> bool:
-        """Our own cookie came back (a loop or a replay): OpenBSD's check only."""
-        return False
-
 
 class CookieCounter(AdvertCounter):
     """OpenBSD: one random cookie per vhid, constant (carp_prepare_ad)."""
@@ -68,9 +64,6 @@ class CookieCounter(AdvertCounter):
 
     def heard(self, counter: bytes, src: str, check: bool) -> str | None:
         return "loop" if check and counter == self.cookie else None
-
-    def is_own(self, counter: bytes) -> bool:
-        return counter == self.cookie
 
 
 class SerialCounter(AdvertCounter):

@@ -8,10 +8,11 @@ Two kinds of balancing live here:
 
 * OpenBSD carpnodes (`carpnodes 1:0,2:100 balancing ip|ip-stealth|ip-unicast|arp`):
   `Share` is what the kernel filter of one such interface needs (which frames it owns,
-  what it rewrites, who answers neighbour discovery), `ip_packet_accepted` is the
-  per-packet rule the filter implements (carp_lsdrop at its call sites), and
-  `neighbour_answer` is carp_iamatch / carp_iamatch6.  carp/daemon/lbfilter.py puts
-  them into the kernel; its test runs the kernel program against these functions.
+  what it rewrites, who answers neighbour discovery), `ip_fold` and `lsmask` are the
+  arithmetic of the per-packet rule the filter implements (carp_lsdrop at its call
+  sites, modelled in tests/lsdrop.py), and `neighbour_answer` is carp_iamatch /
+  carp_iamatch6.  carp/daemon/lbfilter.py puts them into the kernel; its test runs the
+  kernel program against these functions and that model.
 * net.inet.carp.arpbalance (NetBSD, FreeBSD <= 9): one carp interface per vhid holding
   the same address; `arp_responder` picks who answers a who-has.
 
@@ -88,12 +89,8 @@ def ip_fold(src: str, dst: str) -> int:
     s, d = _packed(src), _packed(dst)
     if len(s) != len(d):
         raise ValueError("src and dst must be the same address family")
-    return _fold(s, d)
-
-
-def _fold(s: bytes, d: bytes) -> int:
     fold = 0
-    for word in struct.unpack(f"!{len(s) // 4}I", s) + struct.unpack(f"!{len(d) // 4}I", d):
+    for word in struct.unpack(f"!{len(s) // 2}I", s + d):
         fold ^= word
     return fold
 
@@ -171,16 +168,6 @@ BALANCED = ("ip", "ip-stealth", "ip-unicast", "arp")
 HASH = 0xFF  # a filter entry that hashes the addresses (ip modes) instead of naming a node
 LSMASK_BITS = 32  # carp_update_lsmask: only the first 32 nodes fit in sc_lsmask
 
-# icmp_input: types answered by the node itself are hashed like any packet (the
-# "reflect" path); errors are hashed on the address pair of the packet they quote,
-# so they reach the node that owns that flow; a code icmp_input does not know
-# ("badcode") or any other type goes to every node.
-_ICMP_REFLECTED = frozenset({8, 13, 17})  # echo, timestamp, mask request
-_ICMP_QUOTING = {3: 15, 4: 0, 5: 3, 11: 1, 12: 1}  # type -> the highest code delivered
-_ICMP_REDIRECT = 5  # quoting, but without the multicast test of the "deliver" path
-_ICMP6_ECHO_REQUEST = 128
-
-
 def lsmask(masters: Sequence[bool]) -> int:
     """carp_update_lsmask: bit i set for node i (vhid order) that is MASTER here."""
     mask = 0
@@ -197,63 +184,6 @@ def state_word(masters: Sequence[bool], vhids: Sequence[int]) -> int:
     assigned yet.  carpd stores it with a single machine store (an atomic update)."""
     first = next((v for v, m in zip(vhids, masters, strict=False) if m), 0)
     return lsmask(masters) | min(len(vhids), 255) << 32 | first << 40
-
-
-def _hashed(fold: int, lsmask: int, lscount: int) -> bool:
-    if lscount < 1:  # "just to be safe"
-        return False
-    return bool(lsmask >> (fold % lscount) & 1)
-
-
-def ip_packet_accepted(packet: bytes, lsmask: int, lscount: int) -> bool:
-    """Whether this host keeps one IP packet (from its IP header on) that arrived for a
-    balanced carp interface: OpenBSD's carp_lsdrop as ip_input, ip6_input, icmp_input
-    and icmp6_input call it.
-
-    * Multicast and limited-broadcast destinations are never dropped.
-    * IPv4: index = ntohl(src ^ dst) % lscount, accepted iff bit index of lsmask is set.
-      ICMP is exempt at the IP layer; icmp_input hashes echo, timestamp and mask
-      requests the same way, hashes errors and redirects on (quoted destination,
-      destination) so that they reach the node owning the quoted flow, and drops
-      nothing else.  A non-first fragment of ICMP, which carries no type, is hashed
-      like any packet (OpenBSD decides after reassembly; the first fragment of an
-      echo is hashed alike, so a fragmented echo stays on one node).
-    * IPv6: the fold XORs the four words of source and destination; of ICMPv6 only
-      echo requests are hashed.  A truncated header is left for the stack to refuse.
-    """
-    if len(packet) < 20:
-        return True
-    version = packet[0] >> 4
-    if version == 6:
-        if len(packet) < 40 or packet[24] == 0xFF:
-            return True
-        fold = _fold(packet[8:24], packet[24:40])
-        if packet[6] == 58 and (len(packet) < 41 or packet[40] != _ICMP6_ECHO_REQUEST):
-            return True
-        return _hashed(fold, lsmask, lscount)
-    if version != 4:
-        return True
-    dst = packet[16:20]
-    if dst[0] >> 4 == 14 or dst == b"\xff\xff\xff\xff":
-        return True
-    fold = _fold(packet[12:16], dst)
-    if packet[9] != 1 or struct.unpack_from("!H", packet, 6)[0] & 0x1FFF:
-        return _hashed(fold, lsmask, lscount)
-    ihl = (packet[0] & 0x0F) * 4
-    if ihl < 20 or len(packet) < ihl + 2:
-        return True
-    icmp_type, code = packet[ihl], packet[ihl + 1]
-    if icmp_type in _ICMP_REFLECTED:
-        return _hashed(fold, lsmask, lscount)
-    if icmp_type not in _ICMP_QUOTING or code > _ICMP_QUOTING[icmp_type]:
-        return True
-    quoted = ihl + 8 + 16  # the destination in the quoted IP header
-    if len(packet) < quoted + 4:
-        return True
-    inner_dst = packet[quoted : quoted + 4]
-    if icmp_type != _ICMP_REDIRECT and inner_dst[0] >> 4 == 14:
-        return True
-    return _hashed(_fold(inner_dst, dst), lsmask, lscount)
 
 
 @dataclass(frozen=True)

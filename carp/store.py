@@ -83,10 +83,6 @@ def netns_name() -> str | None:
     return None
 
 
-def default_rundir() -> str:
-    return _resolve()[0]
-
-
 def _resolve() -> tuple[str, bool]:
     """This process's store directory, and whether it is its named namespace's own
     (then the store is tied to that namespace's identity: see Store.identity)."""

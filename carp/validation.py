@@ -15,7 +15,7 @@ from typing import cast
 
 from carp.actions import LOG_INFO, LOG_NOTICE, LOG_WARNING, Action, Count, Log
 from carp.states import INIT
-from carp.wire import STAT_FIELDS, Advert, Reject, decode, decode_vrrp, is_multicast
+from carp.wire import STAT_FIELDS, Advert, Reject, counter_to_int, decode, decode_vrrp, is_multicast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _stale(
     if why == "loop":
         text = f"{v.p.logname}: replay or network loop detected"
     else:
-        counter = int.from_bytes(adv.counter, "big")
+        counter = counter_to_int(adv.counter)
         text = pol.replay_text(v.p.logname, v.p.vhid, dev, counter, v.counter.senders[src][0], src)
     return _drop_at(acts, v, "badauth", LOG_WARNING, "error", text)
 

@@ -177,8 +177,8 @@ def decode(payload: bytes, whole_payload: bool = False) -> Advert | Reject:
 
     Checks length (badlen) and the checksum over the 36 header bytes (badsum),
     or over the whole payload with `whole_payload` (FreeBSD IPv4, §1.3).
-    The version is NOT checked: hosts do that after the vhid lookup (§7.1);
-    dispatch VRRPv3 first with `carp_version`."""
+    The version is NOT checked: hosts do that after the vhid lookup (§7.1), and
+    dispatch VRRPv3 (version nibble 3) before decoding (carp/validation.py)."""
     try:
         if len(payload) < HEADER_LEN:
             return Reject.TOO_SHORT
@@ -191,11 +191,6 @@ def decode(payload: bytes, whole_payload: bool = False) -> Advert | Reject:
         return _fast_advert(vt, vhid, advskew, authlen, demote, advbase, counter, digest)
     except (TypeError, ValueError, struct.error):  # e.g. not a bytes-like object
         return Reject.TOO_SHORT
-
-
-def carp_version(payload: bytes) -> int | None:
-    """High nibble of byte 0 (2 = CARP, 3 = VRRPv3), None for an empty payload."""
-    return payload[0] >> 4 if payload else None
 
 
 # ---------------------------------------------------------------------------
@@ -298,25 +293,6 @@ def _prefix(
     return head + bytes([vhid]) + v4_part + _v6_part(v6, rules, include_linklocal)
 
 
-def hmac_message(
-    vhid: int,
-    v4: Iterable[str],
-    v6: Iterable[str],
-    counter: bytes,
-    mac: bytes | None = None,
-    flavour: str = DEFAULT,
-    include_linklocal: bool = False,
-) -> bytes:
-    """The exact bytes M that are HMAC'd (§2.2).
-
-    `include_linklocal` selects OpenBSD's ORIG context; False is NOV6LL (what
-    OpenBSD sends). FreeBSD and NetBSD always hash every given address."""
-    if len(counter) != COUNTER_LEN:
-        raise ValueError("counter must be 8 bytes")
-    v4, v6 = list(v4), list(v6)
-    return _prefix(vhid, v4, v6, mac, flavour, include_linklocal) + counter
-
-
 class _Context:
     """HMAC-SHA1 with the ipad/opad states precomputed, as the kernels do (§2.2).
 
@@ -372,10 +348,6 @@ class Signer:
     def sign(self, counter: bytes) -> bytes:
         """20-byte digest over the prepared prefix + counter (OpenBSD: NOV6LL)."""
         return self._send.digest(counter)
-
-    def sign_orig(self, counter: bytes) -> bytes:
-        """Digest from OpenBSD's ORIG context (with link-locals); = sign() otherwise."""
-        return (self._alt or self._send).digest(counter)
 
     def verify(self, adv: Advert) -> bool:
         """Constant-time digest check; OpenBSD flavour also accepts the ORIG context."""
@@ -679,12 +651,6 @@ def _pseudo_header(src: str, dst: str, length: int) -> bytes:
     if _family_of(src) == socket.AF_INET6:
         return _pack6(src) + _pack6(dst) + struct.pack("!I3xB", length, IPPROTO_CARP)
     return _pack4(src) + _pack4(dst) + struct.pack("!xBH", IPPROTO_CARP, length)
-
-
-def encode_vrrp(adv: VrrpAdvert, src: str, dst: str) -> bytes:
-    """8-byte header + addresses in configuration order, pseudo-header checksum."""
-    return vrrp_seal(vrrp_unsealed(adv, 6 if _family_of(src) == socket.AF_INET6 else 4),
-                     src, dst)
 
 
 def vrrp_unsealed(adv: VrrpAdvert, family: int) -> bytes:

@@ -109,9 +109,6 @@ class Asm:
     def mov(self, dst: int, src: int | None = None, imm: int = 0) -> Asm:
         return self.alu("mov", dst, src, imm)
 
-    def mov32(self, dst: int, src: int | None = None, imm: int = 0) -> Asm:
-        return self.alu("mov", dst, src, imm, wide=False)
-
     def be(self, dst: int, bits: int) -> Asm:
         """Host order to big-endian (a byte swap on little-endian hosts) of the low
         `bits` (16, 32 or 64) bits, the upper ones zeroed: ntohl/ntohs."""

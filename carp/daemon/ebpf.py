@@ -20,7 +20,7 @@ import struct
 
 # bpf_cmd
 MAP_CREATE, MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, MAP_DELETE_ELEM = 0, 1, 2, 3
-PROG_LOAD, PROG_TEST_RUN, PROG_QUERY, LINK_CREATE = 5, 10, 16, 28
+PROG_LOAD, PROG_QUERY, LINK_CREATE = 5, 16, 28
 # bpf_map_type
 MAP_HASH, MAP_ARRAY, MAP_LRU_HASH = 1, 2, 9
 F_MMAPABLE = 1 << 10
@@ -183,22 +183,6 @@ class Program(Fd):
                 text = log.value.decode(errors="replace").strip()
                 raise BPFError(exc.errno or errno.EINVAL, f"load {name}", text) from None
         super().__init__(fd)
-
-    def test_run(self, data: bytes, ifindex: int = 0, repeat: int = 1) -> tuple[int, bytes]:
-        """BPF_PROG_TEST_RUN on one frame: (the program's return value, the frame after
-        it ran).  `ifindex` sets skb->dev (it must exist; lo is 1)."""
-        din = ctypes.create_string_buffer(data, len(data))
-        dout = ctypes.create_string_buffer(len(data) + 256)
-        ctx = bytearray(192)  # struct __sk_buff, zero but for ifindex (offset 40)
-        struct.pack_into("=I", ctx, 40, ifindex)
-        cin = ctypes.create_string_buffer(bytes(ctx), len(ctx))
-        head = struct.pack("=IIIIQQIIIIQQ", self.fd, 0, len(data), len(dout), _addr(din),
-                           _addr(dout), repeat, 0, len(ctx) if ifindex else 0, 0,
-                           _addr(cin) if ifindex else 0, 0)
-        attr = _attr(head)
-        _bpf(PROG_TEST_RUN, attr, "test run")
-        retval, size_out = struct.unpack_from("=4xIxxxxI", attr.raw, 0)
-        return ctypes.c_int32(retval).value, dout.raw[:size_out]
 
 
 class TcxLink(Fd):

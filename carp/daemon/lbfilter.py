@@ -46,8 +46,9 @@ balanced traffic ever reaches Python.
   MACs (arp mode).  carpd adds them as memberships of one AF_PACKET socket, which the
   kernel drops with the socket: on exit and on a crash alike.
 
-What a program does is specified by carp.balance (ip_packet_accepted, Share), and
-tests/unit/test_lbfilter.py runs the loaded programs (BPF_PROG_TEST_RUN) against it.
+What a program does is specified by carp.balance (Share) and, per packet, by the model
+of carp_lsdrop in tests/lsdrop.py; tests/unit/test_lbfilter.py runs the loaded programs
+(BPF_PROG_TEST_RUN) against both.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ MREQ = struct.Struct("=iHH8s")
 
 
 def ingress_program(macs_fd: int, state_fd: int) -> bytes:
-    """The carpdev's ingress: carp_ourether + carp_lsdrop (balance.ip_packet_accepted)."""
+    """The carpdev's ingress: carp_ourether + carp_lsdrop (tests/lsdrop.py)."""
     a = Asm()
     a.mov(R6, R1)
     a.ldx("w", R2, R6, SKB_DATA).ldx("w", R3, R6, SKB_DATA_END)

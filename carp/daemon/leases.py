@@ -157,11 +157,6 @@ class LeaseSocket:
         # which fragmented this thread's malloc arena (30 MB resident at 300 vhids)
         self._buf = bytearray(1 << 16)
 
-    @property
-    def portid(self) -> int:
-        """The socket's netlink port id: the kernel's notifications of our changes carry it."""
-        return int(self.sock.getsockname()[0])
-
     def hold(
         self, entries: Iterable[tuple[int, Address]], seconds: int, ack: bool = False
     ) -> list[tuple[int, Address, int]]:

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 
+from carp.balance import ip_fold
 from carp.lab import Capture, Host, Lab
 from carp.lab.hosts import Station
 from carp.lab.scenario import VMAC1, ifconfig, manpage_pair, master_down, wait_states
@@ -76,16 +77,10 @@ def takeover(lab: Lab, cap: Capture, t_kill: float) -> None:
     say(f"  client now: {who_answers(lab, cap)}")
 
 
-def _fold_node(src: str) -> int:
-    """(src XOR dst) % 2, the addresses read as big-endian words (carp(4) IP BALANCING)."""
-    word = [int.from_bytes(bytes(int(x) for x in a.split(".")), "big") for a in (src, SHARED)]
-    return (word[0] ^ word[1]) % 2
-
-
 def connections(lab: Lab, stations: list[Station]) -> None:
     replies = lab.client(1).connect(SHARED, [st.source() for st in stations])
     for st in stations:
-        node = _fold_node(st.ip)
+        node = ip_fold(st.ip, SHARED) % 2  # carp(4) IP BALANCING
         say(f"  {st.ip:<15} -> {SHARED}: fold % 2 = {node} (vhid {node + 1}), "
             f"accepted by host{replies[st.ip]}")
 

@@ -16,9 +16,9 @@ from carp.balance import (
     freebsd_arpbalance_index,
     hashkeys,
     ip_fold,
-    ip_packet_accepted,
 )
 from carp.wire import hmac_key
+from tests.lsdrop import ip_packet_accepted
 
 KEY = hmac_key("mekmitasdigoat")
 MAC = bytes.fromhex("001122334455")

@@ -20,7 +20,7 @@ def one(build) -> str:  # type: ignore[no-untyped-def]
         (lambda a: a.mov(R0, imm=0), "b7 00 00 00 00 00 00 00"),  # r0 = 0
         (lambda a: a.mov(R0, imm=-1), "b7 00 00 00 ff ff ff ff"),  # r0 = -1 (TC_ACT_UNSPEC)
         (lambda a: a.mov(R6, R1), "bf 16 00 00 00 00 00 00"),  # r6 = r1
-        (lambda a: a.mov32(R2, imm=7), "b4 02 00 00 07 00 00 00"),  # w2 = 7
+        (lambda a: a.alu("mov", R2, imm=7, wide=False), "b4 02 00 00 07 00 00 00"),  # w2 = 7
         (lambda a: a.exit(), "95 00 00 00 00 00 00 00"),
         (lambda a: a.call(1), "85 00 00 00 01 00 00 00"),  # bpf_map_lookup_elem
         (lambda a: a.ldx("w", R2, R1, 76), "61 12 4c 00 00 00 00 00"),  # r2 = skb->data

@@ -16,7 +16,6 @@ from carp.balance import (
     advert_source,
     arp_index,
     ip_fold,
-    ip_packet_accepted,
     lsmask,
     neighbour_answer,
     share,
@@ -24,6 +23,7 @@ from carp.balance import (
 )
 from carp.config import Address, CarpInterface, Node
 from carp.wire import hmac_key, mac_bytes
+from tests.lsdrop import ip_packet_accepted
 
 VIP = "192.168.1.10"
 

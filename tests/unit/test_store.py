@@ -169,7 +169,7 @@ def test_default_personality_and_bad_environment(
 def test_carp_rundir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARP_RUNDIR", str(tmp_path / "x"))
     assert Store().rundir == tmp_path / "x"
-    assert store_mod.default_rundir() == str(tmp_path / "x")
+    assert Store().dir == str(tmp_path / "x")
 
 
 @pytest.mark.parametrize(
@@ -202,15 +202,15 @@ def _fake_netns(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mine: str | Non
 def test_netns_name_detection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_netns(monkeypatch, tmp_path, "hostB")
     assert store_mod.netns_name() == "hostB"
-    assert store_mod.default_rundir() == "/run/carp/netns/hostB"
+    assert Store().dir == "/run/carp/netns/hostB"
     monkeypatch.setenv("CARP_RUNDIR", str(tmp_path / "override"))
-    assert store_mod.default_rundir() == str(tmp_path / "override")
+    assert Store().dir == str(tmp_path / "override")
 
 
 def test_no_named_netns_uses_base_rundir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_netns(monkeypatch, tmp_path, None)  # our namespace is none of the named ones
     assert store_mod.netns_name() is None
-    assert store_mod.default_rundir() == store_mod.BASE_RUNDIR
+    assert Store().dir == store_mod.BASE_RUNDIR
     monkeypatch.setattr(store_mod, "NETNS_DIR", tmp_path / "missing")
     assert store_mod.netns_name() is None
 

@@ -9,7 +9,8 @@ import pytest
 from carp.actions import Action, Count, Log, Send, StateChange
 from carp.config import Address, CarpInterface, Node
 from carp.host import CarpHost
-from carp.wire import VrrpAdvert, checksum, decode_vrrp, encode_vrrp, vrrp_seal
+from carp.wire import VrrpAdvert, checksum, decode_vrrp, vrrp_seal
+from tests.wirekit import encode_vrrp
 
 SRC, GROUP = "10.0.0.2", "224.0.0.18"
 SRC6, GROUP6 = "fe80::2", "ff02::12"
