@@ -1,5 +1,6 @@
-"""`ifconfig -g GROUP` through the whole front end: FreeBSD lists the group's members
-(ifgroup.c printgroup()), OpenBSD shows its attributes, NetBSD has no -g."""
+"""FreeBSD's `ifconfig -g GROUP` through the whole front end: the group's members
+(ifgroup.c printgroup()), or, after -a or -l, a filter (ifconfig.c group_member()).
+OpenBSD's group attributes and NetBSD's usage are in test_ifconfig_errors.py."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from pathlib import Path
 
 import pytest
 from ifconfig_support import Host, Result
-
-from carp.personality import policy
 
 
 def out(r: Result) -> tuple[int, str, str]:
@@ -58,15 +57,3 @@ def test_freebsd_filters_a_and_l(fbsd9: Host) -> None:
     heads = [ln for ln in fbsd9("-a", "-g", "carp").out.splitlines() if ln[:1] != "\t"]
     assert [h.split(":")[0] for h in heads] == ["carp0", "carp1"]
     assert out(fbsd9("-a", "-g", "nosuch")) == (0, "", "")
-
-
-def test_openbsd_still_shows_attributes(tmp_path: Path) -> None:
-    h = Host(tmp_path / "run", "openbsd")
-    assert h("carp0", "vhid", "1", "carpdev", "em0").code == 0
-    assert h("-g", "carp").out == "carp: carp demote count 0\n"
-
-
-def test_netbsd_has_no_g(tmp_path: Path) -> None:
-    """NetBSD's ifconfig has no interface groups: getopt refuses -g."""
-    h = Host(tmp_path / "run", "netbsd")
-    assert out(h("-g", "carp")) == (1, "", policy("netbsd").ifconfig_usage)
