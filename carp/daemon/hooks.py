@@ -6,6 +6,10 @@ with the devd fields as arguments and in the environment:
     <hook> <vhid>@<ifname> MASTER|BACKUP|INIT
     CARP_SUBSYSTEM=<vhid>@<ifname> CARP_TYPE=<state> CARP_VHID=<vhid> CARP_INTERFACE=<ifname>
 
+A hook ported from a BSD host runs `ifconfig carp0` or `sysctl net.inet.carp.demotion`
+and means the BSD programs: its PATH starts with the directory of this carp's front ends
+(selfrun.frontends_dir), which the package keeps off everyone else's PATH.
+
 Hooks run in a background task, one transition after another, each hook with a timeout:
 a failing or hanging hook is logged and killed, and never delays the protocol.
 
@@ -29,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from carp import selfrun
+
 DEFAULT_DIR = "/etc/carp/hooks.d"
 ENV_DIR = "CARP_HOOKS_DIR"
 DEFAULT_TIMEOUT = 5.0
@@ -45,9 +51,12 @@ class Event:
     def subsystem(self) -> str:
         return f"{self.vhid}@{self.ifname}"
 
-    def environ(self) -> dict[str, str]:
+    def environ(self, frontends: str | None = None) -> dict[str, str]:
+        """carpd's environment with the devd fields, and `frontends` first on PATH."""
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)  # a hook must not speak to systemd for carpd
+        if frontends:
+            env["PATH"] = os.pathsep.join([frontends, env.get("PATH", os.defpath)])
         env.update(
             CARP_SUBSYSTEM=self.subsystem,
             CARP_TYPE=self.state,
@@ -109,8 +118,12 @@ class HookRunner:
         log: Callable[[str], None],
         timeout: float = DEFAULT_TIMEOUT,
         watch: GroupWatch | None = None,
+        frontends: str | None = None,
     ) -> None:
+        """`frontends`: the directory put first on the hooks' PATH; None: the BSD front
+        ends of the running carp (selfrun.frontends_dir), if it finds them."""
         self.directory = Path(directory)
+        self.frontends = frontends if frontends is not None else selfrun.frontends_dir()
         self.log = log
         self.timeout = timeout
         self.watch: GroupWatch = watch or _Unwatched()
@@ -191,7 +204,7 @@ class HookRunner:
         # and the children it had forked would live on.  Ours kills the whole group.
         spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
             str(hook), event.subsystem, event.state,
-            env=event.environ(),
+            env=event.environ(self.frontends),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

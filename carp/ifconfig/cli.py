@@ -43,6 +43,7 @@ class Flags:
     cloners: bool = False
     names: bool = False
     group: str | None = None
+    match_group: str | None = None  # FreeBSD's `-a -g G` / `-l -g G`: a filter
     keys: bool = False
     up_only: bool = False
     down_only: bool = False
@@ -73,6 +74,9 @@ def parse_flags(argv: list[str], pol: Policy) -> tuple[Flags, list[str]]:
                     value = argv[i]
                     i += 1
                 if letter == "g":
+                    if pol.group_option_filters and (flags.all or flags.names):
+                        flags.match_group = value
+                        break
                     flags.group = value
                     # `-g group [-]carpdemote N`: the rest are words, not options.
                     return flags, argv[i:]
@@ -155,7 +159,11 @@ def _run(argv: list[str], store: Store, linux: Linux, stdout: TextIO, stderr: Te
 
         stdout.write(
             render.list_names(
-                state, store.read_status(), up_only=flags.up_only, down_only=flags.down_only
+                state,
+                store.read_status(),
+                up_only=flags.up_only,
+                down_only=flags.down_only,
+                group=flags.match_group,
             )
         )
         return 0
@@ -173,6 +181,7 @@ def _run(argv: list[str], store: Store, linux: Linux, stdout: TextIO, stderr: Te
                 all_aliases=flags.aliases,
                 up_only=flags.up_only,
                 down_only=flags.down_only,
+                group=flags.match_group,
             )
         )
         return 0
@@ -201,6 +210,11 @@ def _show(name: str, state: State, store: Store, flags: Flags, stdout: TextIO) -
 
 def _group(group: str, rest: list[str], state: State, store: Store, stdout: TextIO) -> int:
     pol = state.policy
+    if pol.group_option_lists_members:
+        from carp.ifconfig import render
+
+        stdout.write(render.list_group_members(group, state))
+        return 0
     if not rest:
         from carp.ifconfig import render
 

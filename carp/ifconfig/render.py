@@ -77,6 +77,31 @@ def _wanted(entry: Entry, pol: Policy, up_only: bool, down_only: bool) -> bool:
     return not (up_only and not up) and not (down_only and up)
 
 
+def _groups(entry: Entry, egress: set[str]) -> list[str]:
+    """Every group the interface is in: `all` (if_attach puts each interface there), a
+    carp interface's own, `lo`, and `egress` for the names in `egress`."""
+    obj = entry[1]
+    own = obj.groups if isinstance(obj, CarpInterface) else groups_of(obj, egress)
+    return ["all", *own]
+
+
+def _egress(pol: Policy) -> set[str]:
+    return sysif.default_route_devices() if pol.egress_group else set()
+
+
+def _listed(state: State, up_only: bool, down_only: bool, group: str | None) -> list[Entry]:
+    """What -a and -l list: -u/-d by flags, FreeBSD's -g by group_member(), whose
+    fnmatch(3) pattern fnmatchcase follows (but for backslash escapes)."""
+    pol = state.policy
+    out = [e for e in _entries(state) if _wanted(e, pol, up_only, down_only)]
+    if group is None:
+        return out
+    from fnmatch import fnmatchcase  # only here: re costs every front end's start-up
+
+    egress = _egress(pol)
+    return [e for e in out if any(fnmatchcase(g, group) for g in _groups(e, egress))]
+
+
 def _render(
     entry: Entry,
     state: State,
@@ -132,23 +157,26 @@ def show_all(
     all_aliases: bool = False,
     up_only: bool = False,
     down_only: bool = False,
+    group: str | None = None,
 ) -> str:
-    """`ifconfig -a` (-A: all_aliases, -u/-d: up_only/down_only)."""
-    pol = state.policy
-    first_only = pol.lists_first_inet_only and not all_aliases
+    """`ifconfig -a` (-A: all_aliases, -u/-d: up_only/down_only, -g: group)."""
+    first_only = state.policy.lists_first_inet_only and not all_aliases
     return "".join(
         _render(e, state, status, first_v4_only=first_only)
-        for e in _entries(state)
-        if _wanted(e, pol, up_only, down_only)
+        for e in _listed(state, up_only, down_only, group)
     )
 
 
 def list_names(
-    state: State, status: Status, *, up_only: bool = False, down_only: bool = False
+    state: State,
+    status: Status,
+    *,
+    up_only: bool = False,
+    down_only: bool = False,
+    group: str | None = None,
 ) -> str:
     """`ifconfig -l`: names separated by single spaces, newline at the end."""
-    names = [e[0] for e in _entries(state) if _wanted(e, state.policy, up_only, down_only)]
-    return " ".join(names) + "\n"
+    return " ".join(e[0] for e in _listed(state, up_only, down_only, group)) + "\n"
 
 
 def list_cloners(state: State) -> str:
@@ -157,14 +185,8 @@ def list_cloners(state: State) -> str:
 
 
 def _members(group: str, state: State) -> list[Entry]:
-    egress = sysif.default_route_devices()
-    out: list[Entry] = []
-    for entry in _entries(state):
-        obj = entry[1]
-        groups = obj.groups if isinstance(obj, CarpInterface) else groups_of(obj, egress)
-        if group in groups:
-            out.append(entry)
-    return out
+    egress = _egress(state.policy)
+    return [e for e in _entries(state) if group in _groups(e, egress)]
 
 
 def show_group(group: str, state: State, status: Status) -> str | None:
@@ -173,6 +195,11 @@ def show_group(group: str, state: State, status: Status) -> str | None:
     if not members:
         return None
     return "".join(_render(e, state, status) for e in members)
+
+
+def list_group_members(group: str, state: State) -> str:
+    """FreeBSD's `ifconfig -g carp`: each member's name on a line; "" for no such group."""
+    return "".join(f"{name}\n" for name, _ in _members(group, state))
 
 
 def show_group_attrs(group: str, state: State, status: Status) -> str:

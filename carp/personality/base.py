@@ -187,6 +187,11 @@ class Personality:
     lists_without_a = True  # a bare `ifconfig` lists every interface
     bare_name_is_group = False  # `ifconfig carp`: a name without a unit is a group
     sets_group_demotion = False  # `ifconfig -g carp carpdemote 50`
+    # `ifconfig -g GROUP` alone: the group's attributes (`carp: carp demote count 0`), or
+    # its members' names, one a line, and nothing for a group that does not exist
+    group_option_lists_members = False
+    # `-g GROUP` after -a or -l keeps only the interfaces in a group matching the pattern
+    group_option_filters = False
     creates_on_first_use = False  # configuring a carpN that does not exist creates it
     looks_up_before_destroy = False  # destroying a missing interface: no_such_interface
 

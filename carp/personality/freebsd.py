@@ -71,6 +71,12 @@ class FreeBSD(Personality):
         "       ifconfig [-L] [-C] [-g groupname] [-d] [-m] [-u] [-v]\n"
     )
     looks_up_before_destroy = True  # any command but create needs the interface
+    # ifgroup.c printgroup(): SIOCGIFGMEMB, printf("%s\n", ifgrq_member); ENOENT: exit(0).
+    # The words after `-g GROUP` are never read: printgroup exits inside getopt.
+    group_option_lists_members = True
+    # ifconfig.c main(): `case 'g': if (all) matchgroup = optarg` and group_member()'s
+    # fnmatch(3) of each of the interface's groups; 14's ifconfig.8 adds `-l [-du] [-g G]`
+    group_option_filters = True
     ifconfig_numbers = "atoi"  # <= 9 ifcarp.c: atoi, then the kernel's EINVAL
     advbase_zero_keeps = True
     parses_width_apart = True  # in_getaddr: "192.168.1.1/33: bad value (width too large)"

@@ -38,12 +38,13 @@ FRONT_ENDS_FIRST = f"{BIN}:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def recorded_path(host: Host) -> tuple[dict[str, str], Path]:
-    """A PATH with recording stand-ins for systemctl, logger and mail first, then the
-    project's front ends; the file the stand-ins record into."""
+    """carpd's PATH: recording stand-ins for systemctl, logger and mail first, then
+    Linux's own directories only (carpd puts its front ends first for its hooks); the
+    file the stand-ins record into."""
     out = host.lab.tmp / f"calls-{host.letter}"
     bindir = host.lab.tmp / f"bin-{host.letter}"
     stand_ins(bindir, out, {"systemctl": False, "logger": False, "mail": True})
-    return {"PATH": f"{bindir}:{FRONT_ENDS_FIRST}"}, out
+    return {"PATH": f"{bindir}:/usr/sbin:/usr/bin:/sbin:/bin"}, out
 
 
 def notified(out: Path) -> list[str]:
@@ -79,7 +80,8 @@ def test_service_and_notify_hooks_follow_a_failover() -> None:
         [line, *_] = calls(outs[b], "logger")
         assert line.startswith("-t carp-notify -p daemon.notice -- 1@carp0 is now BACKUP")
         assert line.endswith("(vhid 1, interface carp0, carpdev em0)")
-        # The mail goes out in the background, with what ifconfig showed then.
+        # The mail goes out in the background, with what the BSD ifconfig showed then
+        # (carpd's own PATH has only Linux's: net-tools' ifconfig would say otherwise).
         assert wait_until(lambda: len(calls(outs[b], "mail")) == 2, 5), calls(outs[b], "mail")
         body = outs[b].read_text().split("mail -s carp: 1@carp0 MASTER on ")[1]
         assert "| 1@carp0 is now MASTER" in body

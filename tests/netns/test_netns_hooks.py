@@ -5,6 +5,9 @@ logged; the INIT hooks run; one that hangs is killed at the hook timeout and log
 carpd exits 0 with no hook process left.  kill -9: the watchdog kills the running hook's
 process group and logs it.  The lab removes its namespaces, run directories and any
 process left in them, also when a test fails.
+
+A hook ported from a BSD host runs `ifconfig carp0` unqualified and gets the BSD
+ifconfig, although carpd's own PATH has only Linux's directories.
 """
 
 from __future__ import annotations
@@ -98,3 +101,25 @@ def test_kill9_watchdog_kills_the_running_hook_group(host: Host) -> None:
     hook = host.lab.tmp / "hooks.d" / "10-record"
     line = f"hook {hook} 1@carp0 MASTER: killed (process group {pgid}), carpd died"
     assert wait_until(lambda: line in host.log(), 5), host.log()
+
+
+def test_a_hook_runs_the_bsd_ifconfig_off_carpds_path(host: Host) -> None:
+    """carpd's PATH holds only Linux's directories (net-tools' ifconfig, procps' sysctl);
+    its hook's `ifconfig carp0` and `sysctl net.inet.carp.preempt` are still the BSD ones."""
+    hooks = host.lab.tmp / "hooks.d"
+    hooks.mkdir()
+    out = host.lab.tmp / "hooks.out"
+    hook = hooks / "10-show"
+    hook.write_text(f"""#!/bin/sh
+[ "$2" = BACKUP ] || exit 0
+{{ ifconfig "$CARP_INTERFACE"; sysctl net.inet.carp.preempt; }} > "{out}.new" 2>&1
+mv "{out}.new" "{out}"
+""")
+    hook.chmod(0o755)
+    configure_carp(host)
+    host.start_carpd("-H", str(hooks), env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert wait_until(out.exists, 10), host.log()
+    shown = out.read_text()
+    assert shown.startswith("carp0: flags="), shown
+    assert "\tcarp: " in shown and "vhid 1" in shown, shown
+    assert re.search(r"^net\.inet\.carp\.preempt[=:] ?0$", shown, re.M), shown

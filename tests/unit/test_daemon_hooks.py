@@ -64,6 +64,49 @@ def test_hooks_get_devd_fields_in_order(tmp_path: Path) -> None:
     assert logged == []
 
 
+def test_hooks_run_the_bsd_front_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook ported from a BSD host runs `ifconfig carp0` unqualified and gets the BSD
+    ifconfig of this carp, first on its PATH; carpd's own PATH is left as it was."""
+    import io
+
+    from carp import selfrun
+    from carp.ifconfig import cli
+    from carp.store import Store
+
+    rundir = tmp_path / "run"
+    err = io.StringIO()
+    code = cli.run(["carp0", "create"], stdout=io.StringIO(), stderr=err, store=Store(rundir))
+    assert code == 0, err.getvalue()
+    monkeypatch.setenv("CARP_RUNDIR", str(rundir))
+    monkeypatch.setenv("CARP_PERSONALITY", "openbsd")
+    path_before = os.environ["PATH"]
+    out = tmp_path / "out.txt"
+    hooks = tmp_path / "hooks.d"
+    hooks.mkdir()
+    _hook(hooks, "10-show", f'#!/bin/sh\necho "$PATH" > "{out}"\nifconfig carp0 >> "{out}" 2>&1\n')
+    logged: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(hooks, logged.append, timeout=20.0)
+        runner.submit(Event(1, "carp0", "MASTER", "eth0"))
+        await runner.drain(30)
+        await runner.shutdown()
+
+    asyncio.run(scenario())
+    path, *shown = out.read_text().splitlines()
+    assert path == f"{selfrun.frontends_dir()}:{path_before}"
+    assert shown[0].startswith("carp0: flags="), shown
+    assert "\tgroups: carp" in shown
+    assert logged == []
+    assert os.environ["PATH"] == path_before
+
+
+def test_environ_without_front_ends_keeps_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/usr/sbin:/usr/bin")
+    assert Event(1, "carp0", "MASTER").environ()["PATH"] == "/usr/sbin:/usr/bin"
+    assert Event(1, "carp0", "MASTER").environ("/opt/bsd")["PATH"] == "/opt/bsd:/usr/sbin:/usr/bin"
+
+
 def test_hanging_and_failing_hooks_are_logged_and_never_block(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     _hook(tmp_path, "10-hang", "#!/bin/sh\nsleep 60\n")

@@ -129,7 +129,6 @@ CASES: list[tuple[str, str, str]] = [
     ("freebsd", "carp0 advskew 255", "ifconfig: SIOCSVH: Invalid argument\n"),
     ("freebsd", "carp0 state foo", "ifconfig: unknown state\n"),
     ("freebsd", "carp0 192.168.1.1 prefixlen 40", "ifconfig: 40: bad value\n"),
-    ("freebsd", "-g carp carpdemote 1", U),
     ("freebsd", "-A", U),
     # NetBSD: the table parser knows only usage; the kernel says EINVAL
     ("netbsd", "carp0 state master", U),
@@ -218,13 +217,20 @@ def rec(monkeypatch: pytest.MonkeyPatch) -> Recorder:
         "list_cloners",
         "show_group",
         "show_group_attrs",
+        "list_group_members",
     ):
         monkeypatch.setattr(render, fname, r.make(fname))
     return r
 
 
-def sa(aliases: bool = False, up: bool = False, down: bool = False) -> dict[str, bool]:
-    return {"all_aliases": aliases, "up_only": up, "down_only": down}
+def sa(
+    aliases: bool = False, up: bool = False, down: bool = False, group: str | None = None
+) -> dict[str, bool | str | None]:
+    return {"all_aliases": aliases, "up_only": up, "down_only": down, "group": group}
+
+
+def ln(up: bool = False, group: str | None = None) -> dict[str, bool | str | None]:
+    return {"up_only": up, "down_only": False, "group": group}
 
 
 @pytest.mark.parametrize(
@@ -240,9 +246,18 @@ def sa(aliases: bool = False, up: bool = False, down: bool = False) -> dict[str,
         ("freebsd", ["-k", "em0"], "show_interface", {"show_key": os.geteuid() == 0}),
         ("openbsd", ["carp"], "show_group", {}),
         ("openbsd", ["-g", "carp"], "show_group_attrs", {}),
+        ("openbsd", ["-a", "-g", "carp"], "show_group_attrs", {}),
         ("openbsd", ["-C"], "list_cloners", {}),
-        ("freebsd", ["-l"], "list_names", {"up_only": False, "down_only": False}),
-        ("netbsd", ["-l", "-u"], "list_names", {"up_only": True, "down_only": False}),
+        ("freebsd", ["-l"], "list_names", ln()),
+        ("netbsd", ["-l", "-u"], "list_names", ln(up=True)),
+        # FreeBSD: -g alone is printgroup(); after -a or -l, a filter (group_member())
+        ("freebsd", ["-g", "carp"], "list_group_members", {}),
+        ("freebsd", ["-gcarp", "carpdemote", "1"], "list_group_members", {}),
+        ("freebsd", ["-g", "carp", "-a"], "list_group_members", {}),
+        ("freebsd", ["-a", "-g", "carp"], "show_all", sa(group="carp")),
+        ("freebsd", ["-ag", "c*"], "show_all", sa(group="c*")),
+        ("freebsd", ["-a", "-g", "lo", "-u", "inet"], "show_all", sa(up=True, group="lo")),
+        ("freebsd", ["-l", "-u", "-g", "carp"], "list_names", ln(up=True, group="carp")),
     ],
 )
 def test_show_dispatch(

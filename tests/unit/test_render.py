@@ -560,3 +560,31 @@ def test_inet6_lines() -> None:
     assert fmt.inet6_line(policy("freebsd"), "2001:db8::5", 64, 0, "em0", vhid=5) == (
         "\tinet6 2001:db8::5 prefixlen 64 vhid 5\n"
     )
+
+
+# -- interface groups: FreeBSD's `ifconfig -g` and the -a/-l filter ------------------------
+
+
+def test_freebsd_10_vhids_are_in_no_carp_group(fake: FakeSys, fbsd: State) -> None:
+    fake.add("lo0", 2, mac="00:00:00:00:00:00", flags=LOOP_UP, kind="loopback")
+    assert render.list_group_members("carp", fbsd) == ""
+    assert render.list_group_members("lo", fbsd) == "lo0\n"
+    assert render.list_group_members("all", fbsd) == "em0\nlo0\n"  # no vhid macvlan
+    assert render.list_names(fbsd, None, group="carp") == "\n"
+    assert render.list_names(fbsd, None, group="l*") == "lo0\n"
+
+
+def test_freebsd_legacy_carp_group(fake: FakeSys) -> None:
+    fake.add("em0", 1)
+    fake.egress.add("em0")  # OpenBSD's egress group: FreeBSD has none
+    c0 = _carp("carp0", nodes=[Node(1)], up=True, index=3, addresses=[Address("192.168.1.50", 24)])
+    c1 = _carp("carp1", nodes=[Node(2)], index=4, groups=["carp", "lan"])
+    state = State(personality="freebsd", interfaces={"carp0": c0, "carp1": c1})
+    assert render.list_group_members("carp", state) == "carp0\ncarp1\n"
+    assert render.list_group_members("lan", state) == "carp1\n"
+    assert render.list_group_members("egress", state) == ""
+    status = _status(carp0={1: "MASTER"})
+    shown = [render.show_interface(n, state, status) or "" for n in ("carp0", "carp1")]
+    assert render.show_all(state, status, group="carp") == "".join(shown)
+    assert render.show_all(state, status, group="lan", up_only=True) == ""
+    assert render.list_names(state, status, group="[el]*") == "carp1\n"
