@@ -7,13 +7,11 @@
 * `status`: `status {JSON}`, the runtime status as status.json has it, but as of this
   moment (`carpd status` reads it here; other users read status.json, which holds no key).
 
-The counters are public, as BSD's carp stats sysctl is: any local user may ask `counters`,
-so an unprivileged `netstat -s -p carp` is live too.  Such a user gets one answer per
-connection, and all of them together at most PUBLIC_RATE answers a second, so a busy reader
-cannot starve the protocol.  Everything else is root's: `sync` (a reload) and `status` (its
-cost grows with the vhids; other users read status.json, which holds no key) from anyone
-else get one line, `error Operation not permitted`, and the connection is closed.  The
-check is on every connection's peer credentials (SO_PEERCRED), not on the file's mode."""
+Only root is served: the socket file is 0600, and every connection's peer credentials
+(SO_PEERCRED) are checked as well, so neither a mode loosened by hand nor a connection
+made between bind() and chmod() lets another user make carpd reload or count.  Anyone
+else gets one line, `error Operation not permitted`, to its first request, and the
+connection is closed."""
 
 from __future__ import annotations
 
@@ -32,8 +30,6 @@ Status = Callable[[], Mapping[str, object]]
 MAX_LINE = 256
 USAGE = "error expected: sync <generation> | counters | status\n"
 NOT_PERMITTED = "error Operation not permitted\n"
-PUBLIC = (["counters"],)  # the requests any user may make
-PUBLIC_RATE = 100  # answers a second to users other than root, all together
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -62,28 +58,11 @@ async def _reply(
     return USAGE
 
 
-class Pace:
-    """Spaces answers at least 1/rate seconds apart (the other users' share of carpd)."""
-
-    def __init__(self, rate: float) -> None:
-        self.gap = 1.0 / rate
-        self.next = 0.0
-
-    async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self.next)
-        self.next = slot + self.gap
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
 async def handle(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sync: Sync, counters: Counters,
-    status: Status | None = None, pace: Pace | None = None,
+    status: Status | None = None,
 ) -> None:
-    """Serve one client: any number of request lines from root, one reply line each; one
-    public request from anyone else."""
+    """Serve one client: any number of request lines, one reply line each."""
     root = peer_uid(writer.get_extra_info("socket")) == 0
     try:
         while True:
@@ -93,17 +72,11 @@ async def handle(
                 break
             if not line:
                 break
-            words = line[:MAX_LINE].decode(errors="replace").split()
-            if not root:  # one answer, then closed
-                if words in PUBLIC:
-                    if pace is not None:
-                        await pace.wait()
-                    reply = await _reply(words, sync, counters, status)
-                else:
-                    reply = NOT_PERMITTED
-                writer.write(reply.encode())
+            if not root:  # its request read (so that it gets the answer), then closed
+                writer.write(NOT_PERMITTED.encode())
                 await writer.drain()
                 break
+            words = line[:MAX_LINE].decode(errors="replace").split()
             writer.write((await _reply(words, sync, counters, status)).encode())
             await writer.drain()
     except (ConnectionError, OSError):
@@ -121,9 +94,8 @@ async def serve(
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    pace = Pace(PUBLIC_RATE)
     server = await asyncio.start_unix_server(
-        lambda r, w: handle(r, w, sync, counters, status, pace), path=str(path)
+        lambda r, w: handle(r, w, sync, counters, status), path=str(path)
     )
-    os.chmod(path, 0o666)  # anyone may read; handle() checks who may write
+    os.chmod(path, 0o600)  # only root may make carpd reload or read its counters
     return server

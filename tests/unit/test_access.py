@@ -129,9 +129,7 @@ def _ask(path: str, lines: bytes) -> bytes:
         return reply
 
 
-def test_control_socket_gives_other_users_the_counters_alone() -> None:
-    """Root's orders (sync) and the status are root's whatever the file's mode; the
-    counters are public, one answer per connection."""
+def test_control_socket_serves_root_alone_whatever_its_mode() -> None:
     calls: list[str] = []
 
     async def sync(generation: int) -> int:
@@ -148,12 +146,12 @@ def test_control_socket_gives_other_users_the_counters_alone() -> None:
 
     async def scenario(path: Path) -> tuple[list[bytes], bytes]:
         server = await control.serve(path, sync, counters, status)
+        path.chmod(0o666)  # loosened by hand, or reached between bind() and chmod()
         loop = asyncio.get_running_loop()
         try:
             user = [
                 await loop.run_in_executor(None, as_nobody, _ask, str(path), request)
-                for request in (b"sync 5\n", b"status\n", b"counters\ncounters\n",
-                                b"bogus\n")
+                for request in (b"sync 5\n", b"counters\n", b"status\n")
             ]
             root = await loop.run_in_executor(None, _ask, str(path), b"sync 6\n")
         finally:
@@ -163,27 +161,9 @@ def test_control_socket_gives_other_users_the_counters_alone() -> None:
 
     with public_dir() as d:
         user, root = asyncio.run(scenario(d / "carpd.sock"))
-    refused = control.NOT_PERMITTED.encode()
-    assert user == [refused, refused, b"counters ipackets=1\n", refused]
+    assert user == [control.NOT_PERMITTED.encode()] * 3
     assert root == b"applied 6\n"
-    assert calls == ["counters", "sync 6"]  # nothing else the other user asked was done
-
-
-def test_other_users_answers_are_paced() -> None:
-    """PUBLIC_RATE answers a second to other users, all together: a busy reader cannot
-    take carpd's loop from the protocol."""
-    async def scenario() -> list[float]:
-        pace = control.Pace(100)
-        loop = asyncio.get_running_loop()
-        times = []
-        for _ in range(5):
-            await pace.wait()
-            times.append(loop.time())
-        return times
-
-    times = asyncio.run(scenario())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert all(gap >= 0.0099 for gap in gaps), gaps
+    assert calls == ["sync 6"]  # nothing the other user asked for was done
 
 
 def test_peer_uid_is_the_kernel_s_word() -> None:

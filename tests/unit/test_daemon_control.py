@@ -96,7 +96,7 @@ def test_stale_socket_is_replaced(tmp_path: Path) -> None:
         await server.wait_closed()
 
     asyncio.run(scenario())
-    assert oct(path.stat().st_mode & 0o777) == "0o666"  # anyone reads the counters
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
 def test_counters_are_read_at_the_request(tmp_path: Path) -> None:
