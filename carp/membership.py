@@ -48,7 +48,7 @@ class Membership:
 
     def _arp_members(self) -> dict[tuple[str, str], list[ArpMember]]:
         host = self.host
-        if not host.sysctl.get("net.inet.carp.arpbalance", 0):
+        if not host._sc("arpbalance"):
             return {}
         masters = {vk for vk, v in host.vhosts.items() if v.state == MASTER}
         runnable = [ci for k, ci in host.ifaces.items() if not host.runnable((k, ci.vhid))]

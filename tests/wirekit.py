@@ -58,7 +58,7 @@ def hmac_message(
 
 def encode_vrrp(adv: VrrpAdvert, src: str, dst: str) -> bytes:
     """A whole VRRPv3 advertisement from `src` to `dst`, checksum included: what carpd
-    sends once it has sealed the payload carp.vrrp built (carp/daemon/loop.py)."""
+    sends once it has sealed the payload carp.vrrp built (carp/daemon/carpdev_io.py)."""
     family = 6 if ":" in src else 4
     return vrrp_seal(vrrp_unsealed(adv, family), src, dst)
 

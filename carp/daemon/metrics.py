@@ -13,10 +13,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from carp import selfrun
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the metrics process imports this module: nothing of carpd's for it
     from carp.daemon.syslog import Logger
 

@@ -105,3 +105,24 @@ def test_a_macvlan_has_ipv6_only_while_its_interface_has_ipv6_addresses() -> Non
             assert time.monotonic() < deadline, shown
             time.sleep(0.05)
         assert _linklocal(a, "carp0").startswith("fe80:")
+
+
+def test_a_live_master_keeps_its_link_local() -> None:
+    """The macvlan's link-local (the virtual MAC's EUI-64) is a lease held with the
+    addresses: renewals keep it on a healthy MASTER, where it would lapse one lease after
+    the takeover if only the addresses were renewed."""
+    linklocal = "fe80::200:5eff:fe00:101"
+    with open_lab(hosts=1, lans=1) as lab:
+        (a,) = lab.hosts
+        a.start_carpd()
+        a.ifconfig("carp0", "create")
+        a.ifconfig("carp0", "vhid", "1", "pass", PASS, "carpdev", "em0")
+        a.ifconfig("carp0", "inet6", VIP6, "prefixlen", "64")
+        assert wait_states({a: {1: "MASTER"}}, 10), vhid_states(a)
+
+        def shown() -> str:
+            return a.iproute("-6", "addr", "show", "dev", "carp0").stdout
+
+        assert wait_until(lambda: linklocal in shown(), 5), shown()
+        time.sleep(6)  # several leases at advbase 1
+        assert VIP6 in shown() and linklocal in shown(), shown()

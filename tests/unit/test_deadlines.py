@@ -52,11 +52,12 @@ def test_a_vhid_pushed_twice_is_due_once() -> None:
 
 
 def test_dead_entries_are_dropped_by_a_rebuild() -> None:
-    a = Timer(0)
+    a = Timer(1000)
     d = deadlines(a)
-    for t in range(1, 200):  # a deadline that keeps moving: one dead entry per move
-        a.at = t
+    assert d.next_us() == 1000  # built: from here only the size bound rebuilds it
+    for t in range(1, 200):  # a deadline that keeps coming earlier: the dead entries
+        a.at = 1000 - t  # lie under the live one, where no pop from the top finds them
         d.touch([cast("VirtualHost", a)])
-    assert len(d._heap) == 199
-    assert d.next_us() == 199  # over 4 entries per vhid + 64: rebuilt from the vhids
+    assert len(d._heap) == 200
+    assert d.next_us() == 801  # over 4 entries per vhid + 64: rebuilt from the vhids
     assert len(d._heap) == 1
