@@ -11,9 +11,9 @@ would each wake carpd at its own phase, fall into a few shared wake-ups within a
 an early timer re-arms from `now`, so its phase joins the one that woke it.  Only
 MASTER timers go early: an advertisement shortens one interval (a backup waits
 3 x advbase + skew), a renewal one lease gap.  A master-down timer never does.
-The kernels keep one callout per vhid (OpenBSD timeout_add_tv, FreeBSD/NetBSD
+The kernels keep one callout per vhid (OpenBSD timeout_add, FreeBSD and NetBSD
 callout_reset in carp_send_ad), nearly free there; in userland each wake-up costs
-Python dispatch and syscalls (~0.5 ms at a thousand vhids), so this trades a little
+Python and syscalls (bench_scale: ~0.5 ms each), so this trades a little
 punctuality of MASTERs for fewer of them."""
 
 from __future__ import annotations
