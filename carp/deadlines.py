@@ -13,8 +13,8 @@ MASTER timers go early: an advertisement shortens one interval (a backup waits
 3 x advbase + skew), a renewal one lease gap.  A master-down timer never does.
 The kernels keep one callout per vhid (OpenBSD timeout_add, FreeBSD and NetBSD
 callout_reset in carp_send_ad), nearly free there; in userland each wake-up costs
-Python and syscalls (bench_scale: ~0.5 ms each), so this trades a little
-punctuality of MASTERs for fewer of them."""
+carpd an event loop turn, Python and syscalls, so this trades a little punctuality of
+MASTERs for fewer of them (a userland cost, not a protocol rule)."""
 
 from __future__ import annotations
 

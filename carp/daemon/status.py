@@ -3,8 +3,9 @@
 Rewritten at once on a state change, and at most once a second while only counters
 change: never once per packet.  A counters-only rewrite also waits until the last one's
 cost is at most COUNTERS_SHARE of the time since: at a thousand vhids a write costs
-~25 ms, and once a second it was a third of an idle carpd's CPU.  (The front ends ask
-carpd for live counters on its control socket; status.json's are the fallback.)"""
+~25 ms, and once a second it was a third of an idle carpd's CPU.  (netstat asks carpd
+for live counters on its control socket; status.json's are its fallback, and what
+carpd --metrics serves: a few seconds old at most at that scale.)"""
 
 from __future__ import annotations
 
