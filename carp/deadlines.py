@@ -3,7 +3,18 @@
 A lazy min-heap of (deadline_us, seq, vhost): an entry is live while the vhost still has
 that deadline, so a vhid whose timer moved is pushed again and its old entry dropped when
 it surfaces.  Scanning every vhid per wake-up instead was O(n^2) a second at a thousand
-vhids.  CarpHost says which vhids an event touched (or that any may have changed)."""
+vhids.  CarpHost says which vhids an event touched (or that any may have changed).
+
+Advert slack: a wake-up at `now` also runs the MASTER timers (advertisement, lease
+renewal) due before now + their slack, so vhids configured one by one, whose timers
+would each wake carpd at its own phase, fall into a few shared wake-ups within a cycle:
+an early timer re-arms from `now`, so its phase joins the one that woke it.  Only
+MASTER timers go early: an advertisement shortens one interval (a backup waits
+3 x advbase + skew), a renewal one lease gap.  A master-down timer never does.
+The kernels keep one callout per vhid (OpenBSD timeout_add, FreeBSD and NetBSD
+callout_reset in carp_send_ad), nearly free there; in userland each wake-up costs
+carpd an event loop turn, Python and syscalls, so this trades a little punctuality of
+MASTERs for fewer of them (a userland cost, not a protocol rule)."""
 
 from __future__ import annotations
 
@@ -16,6 +27,14 @@ if TYPE_CHECKING:
     from carp.vhost import VirtualHost
 
 Entry = tuple[int, int, "VirtualHost"]
+
+ADVERT_SLACK_US = 50_000  # how early a MASTER timer may run at most: <= 20 wake-ups/s
+ADVERT_SLACK_DIV = 16  # ... and at most this fraction of its advertisement interval
+
+
+def advert_slack_us(interval_us: int) -> int:
+    """How early a MASTER timer of a vhid advertising every `interval_us` may run."""
+    return min(interval_us // ADVERT_SLACK_DIV, ADVERT_SLACK_US)
 
 
 class Deadlines:
@@ -56,11 +75,13 @@ class Deadlines:
             heapq.heappop(heap)
         return heap
 
-    def due(self, now_us: int) -> Iterator[VirtualHost]:
-        """Each vhid with a timer due at `now_us`, once (the caller then runs it)."""
+    def due(self, now_us: int, ahead_us: int = 0) -> Iterator[VirtualHost]:
+        """Each vhid with a timer due by `now_us` + `ahead_us`, once (the caller then runs
+        what is due: a vhid yielded for a timer it must not run early is requeued)."""
         heap = self._live()
         seen: set[int] = set()
-        while heap and heap[0][0] <= now_us:
+        until = now_us + ahead_us
+        while heap and heap[0][0] <= until:
             d, _, v = heapq.heappop(heap)
             if id(v) in seen or v.next_deadline_us() != d:
                 continue  # a stale entry

@@ -35,6 +35,7 @@ from carp.actions import Action, Count, Lease, Log, Send, StateChange
 from carp.adcounter import AdvertCounter, CookieCounter, SerialCounter
 from carp.announce import Announcer
 from carp.config import CARP_GROUP_V4, CARP_GROUP_V6
+from carp.deadlines import advert_slack_us
 from carp.lease import LeasePlan, plan
 from carp.masterdown import MasterDown
 from carp.personality import DEFAULT, policy
@@ -312,16 +313,20 @@ class VirtualHost:
         self.announcer.stop()
         return acts + self._set_state(INIT, reason, to_us(now))
 
-    def timeout(self, now: float) -> list[Action]:
-        """Run whichever timer is due at `now`."""
+    def timeout(self, now: float, slack: bool = False) -> list[Action]:
+        """Run whichever timer is due at `now`; with `slack`, also the MASTER timers due
+        within their advert slack (carp.deadlines), never a master-down timer."""
         now_us = to_us(now)
         acts: list[Action] = []
         down = self.down.at
         if down is not None and down <= now_us and self.state == BACKUP:
             acts += self._become_master(R_MASTER_TIMEOUT, now_us)
-        if self.ad_at is not None and self.ad_at <= now_us and self.state == MASTER:
+        if self.state != MASTER:
+            return acts
+        until = now_us + advert_slack_us(self.ad_interval_us()) if slack else now_us
+        if self.ad_at is not None and self.ad_at <= until:
             acts += self._send_tick(now_us)
-        if self.lease_at is not None and self.lease_at <= now_us and self.state == MASTER:
+        if self.lease_at is not None and self.lease_at <= until:
             acts += self._lease(now_us, with_advert=False)
         return acts
 

@@ -2,10 +2,11 @@
 carpd starts with --metrics (carp/daemon/metrics.py says why a process).
 
 The official client library's HTTP server, with one Collector that reads status.json
-as carpd last wrote it (at once on a state change, at most a second apart while only
-counters move: carp/daemon/status.py), decoded again only when the file changed.  The
-process binds, then drops to nobody (status.json is readable by all: it holds no key)
-and a lower priority, and leaves when carpd's end of its stdin closes, kill -9 included.
+as carpd last wrote it (at once on a state change, a second or, where a write is costly,
+a few seconds apart while only counters move: carp/daemon/status.py), decoded again
+only when the file changed.  The process binds, then drops to nobody (status.json is
+readable by all: it holds no key) and a lower priority, and leaves when carpd's end of
+its stdin closes, kill -9 included.
 
 Every name has the `carp_` prefix; per-vhid series carry the labels `interface` (as
 ifconfig names it) and `vhid`.  Every carpstats counter (carp.wire.STAT_FIELDS) is one

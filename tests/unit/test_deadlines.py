@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from carp.deadlines import Deadlines
+from carp.deadlines import ADVERT_SLACK_US, Deadlines, advert_slack_us
+from carp.states import SKEW_US, US
 from carp.vhost import VirtualHost
 
 
@@ -61,3 +62,15 @@ def test_dead_entries_are_dropped_by_a_rebuild() -> None:
     assert len(d._heap) == 200
     assert d.next_us() == 801  # over 4 entries per vhid + 64: rebuilt from the vhids
     assert len(d._heap) == 1
+
+
+def test_due_ahead_yields_the_timers_due_within_it() -> None:
+    a, b, c = Timer(100), Timer(150), Timer(151)
+    d = deadlines(a, b, c)
+    assert list(d.due(100, 50)) == [a, b]  # c is left for later
+    assert d.next_us() == 151
+
+
+def test_advert_slack_is_capped_and_a_sixteenth_of_a_short_interval() -> None:
+    assert advert_slack_us(255 * US) == ADVERT_SLACK_US
+    assert advert_slack_us(SKEW_US) == SKEW_US // 16  # advbase 0: 244 us

@@ -18,6 +18,7 @@ from carp.actions import (
     StateChange,
 )
 from carp.adcounter import COOKIE, INCREMENTING, MAX_SENDERS
+from carp.deadlines import ADVERT_SLACK_US, advert_slack_us
 from carp.vhost import (
     BACKUP,
     INIT,
@@ -127,6 +128,27 @@ def test_start_arms_master_down_and_timeout_takes_over() -> None:
     assert acts[6] == Announce("carp0", "em0", 1, "00:00:5e:00:01:01", V4)
     assert v.ad_at == 14_171_875 + 1_390_625
     assert v.next_deadline_us() == 14_171_875 + 1_390_625 // 2  # the lease's mid renewal
+
+
+def test_advert_slack_runs_master_timers_early_never_master_down() -> None:
+    """carp.deadlines: with slack a MASTER's advert and renewal may run up to the slack
+    early (re-armed from then); a BACKUP's master-down timer not a microsecond early."""
+    v = make(advskew=100)
+    v.start(10.0)
+    down = v.next_deadline_us()
+    assert down is not None and v.timeout((down - 1) / 1e6, slack=True) == []
+    assert changes(v.timeout(down / 1e6, slack=True)) == [(BACKUP, MASTER, "master timed out")]
+    slack = advert_slack_us(v.ad_interval_us())
+    assert slack == ADVERT_SLACK_US  # a 16th of 1.39 s is more: the cap
+    lease_at = v.next_deadline_us()
+    assert lease_at is not None
+    assert v.timeout((lease_at - slack - 1) / 1e6, slack=True) == []
+    assert [type(a) for a in v.timeout((lease_at - slack) / 1e6, slack=True)] == [Lease]
+    ad_at = v.ad_at
+    assert ad_at is not None
+    assert v.timeout((ad_at - 1) / 1e6) == []  # without slack: on time only
+    assert sent(v.timeout((ad_at - slack) / 1e6, slack=True))
+    assert v.ad_at == ad_at - slack + v.ad_interval_us()  # its phase moved to the wake-up's
 
 
 def test_master_sends_every_interval_and_second_arp_round() -> None:
