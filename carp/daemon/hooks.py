@@ -178,9 +178,12 @@ class HookRunner:
 
     async def _stop_worker(self) -> None:
         task, self._task = self._task, None
-        if task is not None and not task.done():
+        # Until it is done: a cancellation that something swallowed is sent again, so
+        # shutdown never waits on a worker that went back to its queue.
+        while task is not None and not task.done():
             task.cancel()
-            await asyncio.wait({task})  # not `await task`: our own cancellation stays ours
+            # not `await task` (our own cancellation stays ours); longer than _kill's wait
+            await asyncio.wait({task}, timeout=2.0)
 
     def _skipped(self, event: Event) -> None:
         self.log(f"hooks {event.subsystem} {event.state}: skipped, carpd is stopping")
@@ -221,7 +224,10 @@ class HookRunner:
             raise
         self.watch.started(proc.pid, what)
         try:
-            out, _ = await asyncio.wait_for(proc.communicate(), self.timeout)
+            # asyncio.timeout, not wait_for: 3.11's wait_for returns the result and drops a
+            # cancellation that comes as the hook ends, and carpd's stop would wait forever
+            async with asyncio.timeout(self.timeout):
+                out, _ = await proc.communicate()
         except TimeoutError:
             await self._kill(proc, f"{what}: timed out after {self.timeout:g} s, killed")
             return None
@@ -242,7 +248,8 @@ class HookRunner:
             os.killpg(proc.pid, signal.SIGKILL)
         self.log(message)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 1.0)
+            async with asyncio.timeout(1.0):
+                await proc.wait()
         # Once more, the hook reaped: a child it was forking as the first signal came
         # (`sleep 60 &` under load) can miss it and live on, reparented to init.  The
         # group number stays taken while any member lives, so this finds only ours.

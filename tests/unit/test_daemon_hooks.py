@@ -384,3 +384,63 @@ def test_a_hook_cancelled_while_asyncio_still_connects_its_pipes_is_killed(
     assert records[0][:2] == ("1@carp0", "MASTER")
     assert wait_group_gone(records[0][2], timeout=2.0) == []
     assert f"hook {tmp_path}/10-hang 1@carp0 MASTER: killed, carpd is stopping" in logged
+
+
+def test_a_cancellation_as_the_hook_ends_is_not_lost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """carpd stops in the instant a hook ends: the worker is cancelled all the same.
+    Python 3.11's wait_for returned the hook's result and dropped the cancellation; the
+    worker went back to its queue and carpd's stop waited on it for ever."""
+    _hook(tmp_path, "10-quick", "#!/bin/sh\nexit 0\n")
+    ended: asyncio.Future[tuple[bytes, None]] | None = None
+    real_spawn = asyncio.create_subprocess_exec
+
+    async def spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        nonlocal ended
+        proc = await real_spawn(*args, **kwargs)
+        ended = asyncio.get_running_loop().create_future()
+        proc.communicate = lambda *a, **k: ended  # type: ignore[method-assign]
+        return proc
+
+    monkeypatch.setattr(hooks_module.asyncio, "create_subprocess_exec", spawn)
+
+    async def scenario() -> bool:
+        runner = HookRunner(tmp_path, lambda _line: None, timeout=5.0)
+        runner.submit(Event(1, "carp0", "MASTER"))
+        while ended is None:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # the worker awaits the hook's end
+        task = runner._task
+        assert task is not None
+        ended.set_result((b"", None))  # the hook ends ...
+        task.cancel()  # ... as carpd stops
+        await asyncio.wait({task}, timeout=3.0)
+        return task.done()
+
+    assert asyncio.run(scenario())
+
+
+def test_shutdown_ends_a_worker_that_swallowed_its_cancellation(tmp_path: Path) -> None:
+    """Whatever swallows one cancellation (a library, a race), shutdown cancels the
+    worker again until it has ended: carpd's stop never waits on it for ever."""
+    swallowed: list[str] = []
+
+    async def scenario() -> None:
+        runner = HookRunner(tmp_path, lambda _line: None, timeout=1.0)
+
+        async def run_one(hook: Path, event: Event) -> int | None:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                swallowed.append(event.state)  # and carries on, as if not cancelled
+            return 0
+
+        _hook(tmp_path, "10-any", "#!/bin/sh\nexit 0\n")
+        runner.run_one = run_one  # type: ignore[method-assign]
+        runner.submit(Event(1, "carp0", "MASTER"))
+        await asyncio.sleep(0.05)
+        runner.submit(Event(1, "carp0", "INIT"))
+        await asyncio.wait_for(runner.shutdown(), 10.0)
+
+    asyncio.run(scenario())
+    assert swallowed
