@@ -153,7 +153,7 @@ class CarpdevIO:
             frame = wire.ethernet_frame(group_mac, src_mac, ethertype, dgram)
             if self.trace is not None:  # the call, not its return: the frame may be
                 self.trace.send(act.vhid, time.time())  # on the bridge before it returns
-            socks.send_frame(frame, ethertype)
+            socks.send_frame(frame)
         except OSError as exc:
             return exc.errno or errno.EIO
         return None
@@ -170,9 +170,9 @@ class CarpdevIO:
         for addr in act.addresses:
             try:
                 if ":" in addr:
-                    socks.send_frame(wire.unsolicited_na(act.mac, addr), wire.ETH_P_IPV6)
+                    socks.send_frame(wire.unsolicited_na(act.mac, addr))
                 else:
-                    socks.send_frame(wire.gratuitous_arp(act.mac, addr), wire.ETH_P_ARP)
+                    socks.send_frame(wire.gratuitous_arp(act.mac, addr))
             except OSError as exc:
                 self.log.debug(f"{socks.name}: announce {addr}: {exc.strerror}")
 

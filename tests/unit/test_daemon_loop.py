@@ -280,7 +280,7 @@ class _Socks:
     def recv4(self) -> list[tuple[bytes, float | None]]:
         return []  # nothing queued when a late timer looks
 
-    def send_frame(self, frame: bytes, ethertype: int) -> None:
+    def send_frame(self, frame: bytes) -> None:
         self.frames.append(frame)
 
     def send_ip6(self, payload: bytes, dst: str) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from carp.daemon import status as status_mod
-from carp.daemon.status import StatusWriter
+from carp.daemon.status import StatusWriter, VhostsText
 from carp.store import Store
 
 
@@ -17,9 +20,10 @@ class CountingStore(Store):
         super().__init__(rundir)
         self.writes = 0
 
-    def write_status(self, status: dict[str, object]) -> None:
+    def write_status(self, status: dict[str, Any],
+                     encoded: Mapping[str, str] | None = None) -> None:
         self.writes += 1
-        super().write_status(status)
+        super().write_status(status, encoded)
 
 
 def test_counter_changes_coalesce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,3 +71,51 @@ def test_costly_writes_refresh_counters_less_often(tmp_path: Path,
 
     monkeypatch.setattr(status_mod, "COUNTERS_SHARE", 0.01)
     asyncio.run(scenario())
+
+
+def _entry(state: str, since: float) -> dict[str, Any]:
+    return {"state": state, "since": since, "drops": {}, "advbase": 1}
+
+
+def test_status_json_shows_each_change_and_only_the_changed_are_encoded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a reader decodes is what carpd built, after every write; an interface whose
+    vhid entries did not change keeps its text from the write before."""
+    encoded: list[object] = []
+    real_member_text = status_mod.member_text
+
+    def member_text(key: str, value: object) -> str:
+        encoded.append({key: value})
+        return real_member_text(key, value)
+
+    monkeypatch.setattr(status_mod, "member_text", member_text)
+    store = Store(tmp_path)
+    vhosts = {f"carp{i}": {"1": _entry("MASTER", 1.5)} for i in range(100)}
+    vhosts["carp5"]["2"] = _entry("BACKUP", 2.0)  # two vhids on one interface (carpnodes)
+
+    def build() -> dict[str, Any]:  # new entries on every call, as CarpHost.status
+        return {"pid": os.getpid(), "vhosts": {key: {vhid: dict(e) for vhid, e in per.items()}
+                                               for key, per in vhosts.items()}}
+
+    writer = StatusWriter(store, build, print)
+    for change in (None, ("carp5", "2", "MASTER"), ("carp7", "1", "INIT"), "carp9 gone"):
+        if isinstance(change, tuple):
+            key, vhid, state = change
+            vhosts[key][vhid] = _entry(state, 3.0)
+        elif change is not None:
+            del vhosts["carp9"]
+        encoded.clear()
+        writer.write_now()
+        assert store.read_status() == {"pid": os.getpid(), "vhosts": vhosts}
+        if change is not None:  # the changed interface alone (and none for a removal)
+            assert encoded == ([] if isinstance(change, str) else [{key: vhosts[key]}])
+
+
+def test_vhosts_text_encodes_again_entries_changed_in_place() -> None:
+    """Entries handed twice as the same objects may have changed: never taken as equal."""
+    text = VhostsText()
+    vhosts = {"carp0": {"1": _entry("BACKUP", 1.0)}}
+    assert '"BACKUP"' in text.encode(vhosts)
+    vhosts["carp0"]["1"]["state"] = "MASTER"
+    assert '"MASTER"' in text.encode(vhosts)

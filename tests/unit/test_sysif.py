@@ -250,3 +250,17 @@ def test_highest_ifindex_covers_every_interface() -> None:
     top = sysif.highest_ifindex()
     assert top >= 1
     assert all(info.index <= top for n in sysif.names() if (info := sysif.get(n)) is not None)
+
+
+def test_highest_ifindex_reads_sys_when_netlink_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from carp.cmodules import socket as _socket
+
+    top = sysif.highest_ifindex()
+
+    def refused() -> list[tuple[int, str]]:
+        raise OSError(97, "Address family not supported by protocol")
+
+    monkeypatch.setattr(_socket, "if_nameindex", refused)
+    assert sysif.highest_ifindex() == top
+    monkeypatch.setattr(sysif, "SYS_NET", "/nonexistent")
+    assert sysif.highest_ifindex() == 0
