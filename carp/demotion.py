@@ -40,7 +40,7 @@ class Demotion:
     def __init__(self, host: CarpHost) -> None:
         self.host = host
         self.suppressed: set[Unit] = set()  # units whose carpdev is down
-        self.senderr: dict[Unit, list[int]] = {}  # unit -> [errors, successes]
+        self.senderr: dict[Unit, list[int]] = {}  # unit -> [errors, successes], not [0, 0]
         self.store_groups: dict[str, int] = {}  # `ifconfig -g G carpdemote N`
         self.kernel_groups: dict[str, int] = {}  # OpenBSD: the kernel's +1s per group
         self.kernel = 0  # FreeBSD: the demotion carpd added (ifdown, senderr)
@@ -123,6 +123,8 @@ class Demotion:
             if self.logs_send_errors:
                 out = "ip6_output" if act.family == 6 else "ip_output"
                 failed.append(Log(LOG_WARNING, "error", f"{act.ifname}: {out} failed: {error}"))
+        if error is None and not self.senderr:
+            return []  # no errors to undo: every advertisement sent, 1,000 a second
         found = self._senderr_unit(act, error)
         if found is None:
             return []
@@ -140,6 +142,8 @@ class Demotion:
                 st[0] = st[1] = 0
         else:
             st[0] = 0
+        if st == [0, 0]:
+            del self.senderr[unit]  # only units with errors to count are kept (above)
         acts: list[Action] = []
         if change:  # snapshot only then: this runs for every advertisement sent
             before = self.snapshot()

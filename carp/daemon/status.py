@@ -7,9 +7,9 @@ cost is at most COUNTERS_SHARE of the time since: at a thousand vhids a write co
 for live counters on its control socket; status.json's are its fallback, and what
 carpd --metrics serves: a few seconds old at most at that scale.)
 
-Each write re-encodes only the interfaces whose vhid entries changed since the last one
-(VhostsText): at a thousand vhids a configuration change touches one, a state change
-a few, and their encoding was most of the write."""
+Each write re-encodes only the interfaces whose entries ("vhosts", "interfaces") changed
+since the last one (ObjectText): at a thousand vhids a configuration change touches one,
+a state change a few, and their encoding was most of the write."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from carp import cjson
 from carp.store import Store
 
 MIN_INTERVAL = 1.0
+CACHED = ("vhosts", "interfaces")  # per interface: a write re-encodes the changed ones
 COUNTERS_SHARE = 0.01  # of a core, at most, for counters-only rewrites
 
 
@@ -39,7 +40,7 @@ class StatusWriter:
         self.clock = clock
         self.cost = 0.0  # seconds the last write took (building and writing)
         self._pending: asyncio.TimerHandle | None = None
-        self.vhosts = VhostsText()
+        self.texts = {name: ObjectText() for name in CACHED}
 
     def write_now(self) -> None:
         if self._pending is not None:
@@ -47,8 +48,8 @@ class StatusWriter:
             self._pending = None
         start = self.clock()
         doc = self.build()
-        vhosts = doc.pop("vhosts", None)
-        encoded = {"vhosts": self.vhosts.encode(vhosts)} if vhosts is not None else None
+        encoded = {name: text.encode(doc.pop(name))
+                   for name, text in self.texts.items() if name in doc}
         try:
             self.store.write_status(doc, encoded)
         except OSError as exc:
@@ -72,23 +73,23 @@ class StatusWriter:
             pass
 
 
-class VhostsText:
-    """status.json's "vhosts" ({iface_key: {vhid: entry}}) as JSON text; an interface
-    whose entries equal those of the last call keeps the text it had then.  The entries
-    are kept to compare: the caller builds new ones for every call (CarpHost.status)."""
+class ObjectText:
+    """One of status.json's per-interface objects ({iface_key: value}) as JSON text; a
+    key whose value equals the one of the last call keeps the text it had then.  The
+    values are kept to compare: the caller builds new ones for every call."""
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[dict[str, Any], str]] = {}  # key -> entries, text
+        self._last: dict[str, tuple[object, str]] = {}  # key -> value, text
 
-    def encode(self, vhosts: Mapping[str, dict[str, Any]]) -> str:
-        done: dict[str, tuple[dict[str, Any], str]] = {}
-        for key, entries in vhosts.items():
+    def encode(self, obj: Mapping[str, object]) -> str:
+        done: dict[str, tuple[object, str]] = {}
+        for key, value in obj.items():
             last = self._last.get(key)
-            if last is None or last[0] is entries or last[0] != entries:  # `is`: changed in place
-                last = entries, member_text(key, entries)
+            if last is None or last[0] is value or last[0] != value:  # `is`: changed in place
+                last = value, member_text(key, value)
             done[key] = last
         self._last = done
-        return "{" + ",".join(text for _entries, text in done.values()) + "}"
+        return "{" + ",".join(text for _value, text in done.values()) + "}"
 
 
 def member_text(key: str, value: object) -> str:

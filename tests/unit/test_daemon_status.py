@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from carp.daemon import status as status_mod
-from carp.daemon.status import StatusWriter, VhostsText
+from carp.daemon.status import ObjectText, StatusWriter
 from carp.store import Store
 
 
@@ -96,7 +96,8 @@ def test_status_json_shows_each_change_and_only_the_changed_are_encoded_again(
 
     def build() -> dict[str, Any]:  # new entries on every call, as CarpHost.status
         return {"pid": os.getpid(), "vhosts": {key: {vhid: dict(e) for vhid, e in per.items()}
-                                               for key, per in vhosts.items()}}
+                                               for key, per in vhosts.items()},
+                "interfaces": {key: {"linux_name": key} for key in vhosts}}
 
     writer = StatusWriter(store, build, print)
     for change in (None, ("carp5", "2", "MASTER"), ("carp7", "1", "INIT"), "carp9 gone"):
@@ -107,14 +108,15 @@ def test_status_json_shows_each_change_and_only_the_changed_are_encoded_again(
             del vhosts["carp9"]
         encoded.clear()
         writer.write_now()
-        assert store.read_status() == {"pid": os.getpid(), "vhosts": vhosts}
+        assert store.read_status() == {"pid": os.getpid(), "vhosts": vhosts, "interfaces":
+                                       {key: {"linux_name": key} for key in vhosts}}
         if change is not None:  # the changed interface alone (and none for a removal)
             assert encoded == ([] if isinstance(change, str) else [{key: vhosts[key]}])
 
 
-def test_vhosts_text_encodes_again_entries_changed_in_place() -> None:
+def test_object_text_encodes_again_entries_changed_in_place() -> None:
     """Entries handed twice as the same objects may have changed: never taken as equal."""
-    text = VhostsText()
+    text = ObjectText()
     vhosts = {"carp0": {"1": _entry("BACKUP", 1.0)}}
     assert '"BACKUP"' in text.encode(vhosts)
     vhosts["carp0"]["1"]["state"] = "MASTER"

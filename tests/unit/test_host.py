@@ -397,6 +397,25 @@ def test_openbsd_send_errors_demote_the_groups() -> None:
     assert h.status()["groups"] == {"carp": 0}
 
 
+def test_a_send_that_works_resets_the_error_count_and_keeps_no_state() -> None:
+    """Successes are the common case (one per advertisement): once no unit has errors
+    to count they cost nothing, and an error count starts from zero again."""
+    h = two("openbsd")
+    snd = Send("carp0", "em0", 4, "224.0.0.18", b"", 1)
+    for t in (3.2, 3.3):
+        h.send_result(snd, 105, t)
+    h.send_result(snd, None, 3.4)  # 2 errors, then one sent: counted afresh
+    assert h.demotion.senderr == {}
+    for t in (3.5, 3.6):
+        h.send_result(snd, 105, t)
+    assert h.status()["groups"].get("carp", 0) == 0
+    h.send_result(snd, 105, 3.7)
+    assert h.status()["groups"] == {"carp": 1}
+    for t in (3.8, 3.9, 4.0):
+        h.send_result(snd, None, t)
+    assert h.status()["groups"] == {"carp": 0} and h.demotion.senderr == {}
+
+
 def test_openbsd_detach_returns_the_own_count() -> None:
     h = two("openbsd")
     h.link("em0", False, 3.5)
