@@ -2,10 +2,11 @@
 
 Rewritten at once on a state change, and at most once a second while only counters
 change: never once per packet.  A counters-only rewrite also waits until the last one's
-cost is at most COUNTERS_SHARE of the time since: at a thousand vhids a write costs
-~25 ms, and once a second it was a third of an idle carpd's CPU.  (netstat asks carpd
-for live counters on its control socket; status.json's are its fallback, and what
-carpd --metrics serves: a few seconds old at most at that scale.)
+cost is at most COUNTERS_SHARE of the time since: at a thousand vhids a write cost
+~25 ms, and once a second it was a third of an idle carpd's CPU; it costs ~10 ms now,
+so every ~2 s there.  (netstat asks carpd for live counters on its control socket;
+status.json's are its fallback, and what carpd --metrics serves: a few seconds old at
+most at that scale.)
 
 Each write re-encodes only the interfaces whose entries ("vhosts", "interfaces") changed
 since the last one (ObjectText): at a thousand vhids a configuration change touches one,
@@ -23,7 +24,7 @@ from carp.store import Store
 
 MIN_INTERVAL = 1.0
 CACHED = ("vhosts", "interfaces")  # per interface: a write re-encodes the changed ones
-COUNTERS_SHARE = 0.01  # of a core, at most, for counters-only rewrites
+COUNTERS_SHARE = 0.005  # of a core, at most, for counters-only rewrites
 
 
 class StatusWriter:
