@@ -132,7 +132,9 @@ def parse_carp_stats(argv: list[str]) -> int:
 def _counters(store: Store) -> Mapping[str, int]:
     """Live from carpd, as a BSD kernel's are; its last published status (rewritten at
     most once a second) only when it cannot answer, e.g. to a user other than root."""
-    live = store.live_counters()
+    from carp import control_client
+
+    live = control_client.live_counters(store.socket_file)
     if live is not None:
         return live
     status = store.read_status() or {}

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from carp import control_client
 from carp.states import MASTER
 from carp.wire import DROP_FIELDS
 
@@ -162,7 +163,7 @@ def as_json(doc: Mapping[str, Any], now: float) -> str:
 
 def load(store: Any) -> dict[str, Any] | None:
     """Live from carpd when it answers us (root), else its last published status."""
-    return store.live_status() or store.read_status()
+    return control_client.live_status(store.socket_file) or store.read_status()
 
 
 def main(argv: list[str]) -> int:

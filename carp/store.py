@@ -24,7 +24,7 @@ from __future__ import annotations
 import fcntl
 import os
 
-from carp import cjson
+from carp import cjson, control_client
 from carp.personality import DEFAULT, from_environment, policy
 from carp.record import field, record
 
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-    from carp.cmodules import socket as _socket
     from carp.config import CarpInterface
     from carp.personality import Policy
 
@@ -559,53 +558,12 @@ class Store:
         """Tell carpd a new generation exists and wait until it says it applied it.
 
         Returns False at once when no carpd listens (the change is simply stored)."""
-        words = (self.ask(f"sync {generation}", timeout) or "").split()
+        words = (control_client.ask(self.socket_file, f"sync {generation}", timeout)
+                 or "").split()
         return (
             len(words) == 2 and words[0] == "applied" and words[1].isdigit()
             and int(words[1]) >= generation
         )
-
-    def live_counters(self, timeout: float = 1.0) -> dict[str, int] | None:
-        """carpd's counters as they are now (`counters NAME=N ...`); None when no carpd
-        answers (or one that predates the request), so callers fall back to status."""
-        words = (self.ask("counters", timeout) or "").split()
-        if not words or words[0] != "counters":
-            return None
-        counters: dict[str, int] = {}
-        for word in words[1:]:
-            name, _, value = word.partition("=")
-            if not value.isdigit():
-                return None
-            counters[name] = int(value)
-        return counters
-
-    def live_status(self, timeout: float = 1.0) -> dict[str, Any] | None:
-        """carpd's runtime status as of now (`status {JSON}`, root only); None when no
-        carpd answers it, so callers fall back to read_status()."""
-        reply = self.ask("status", timeout) or ""
-        if not reply.startswith("status "):
-            return None
-        try:
-            doc = cjson.loads(reply[len("status "):])
-        except ValueError:
-            return None
-        return doc if isinstance(doc, dict) else None
-
-    def ask(self, request: str, timeout: float) -> str | None:
-        """One request line on carpd's control socket and its reply line; None at once
-        when no carpd listens, or when it does not answer within `timeout`."""
-        if not os.path.exists(self.socket_file):
-            return None
-        from carp.cmodules import socket as _socket
-
-        try:
-            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-            try:
-                return _exchange(sock, self.socket_file, request, timeout)
-            finally:
-                sock.close()
-        except (OSError, ValueError):  # ValueError: a reply that is not UTF-8
-            return None
 
 
 @record
@@ -752,24 +710,6 @@ def _notice(text: str) -> None:
         syslog.closelog()
     else:
         sys.stderr.write(f"carpd: {text}\n")
-
-
-def _exchange(sock: _socket.socket, path: str, request: str, timeout: float) -> str | None:
-    """Send one request line; the reply line once it is complete, None if cut short."""
-    import time
-
-    sock.settimeout(timeout)
-    sock.connect(path)
-    sock.sendall(f"{request}\n".encode())
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while not buf.endswith(b"\n"):
-        sock.settimeout(max(0.0, deadline - time.monotonic()))
-        chunk = sock.recv(4096)
-        if not chunk:
-            return None
-        buf += chunk
-    return buf.decode()
 
 
 def _alive(pid: int) -> bool:

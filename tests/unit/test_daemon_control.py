@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from pathlib import Path
 
+from carp import control_client
 from carp.daemon import control
 from carp.store import Store
 
@@ -110,9 +112,10 @@ def test_counters_are_read_at_the_request(tmp_path: Path) -> None:
     async def scenario() -> list[dict[str, int] | None]:
         server = await control.serve(store.socket_path, sync, lambda: counters)
         loop = asyncio.get_running_loop()
-        seen = [await loop.run_in_executor(None, store.live_counters)]
+        ask = functools.partial(control_client.live_counters, store.socket_file)
+        seen = [await loop.run_in_executor(None, ask)]
         counters["badttl"] += 1  # a bad packet arrives
-        seen.append(await loop.run_in_executor(None, store.live_counters))
+        seen.append(await loop.run_in_executor(None, ask))
         server.close()
         await server.wait_closed()
         return seen
@@ -124,7 +127,7 @@ def test_counters_are_read_at_the_request(tmp_path: Path) -> None:
 
 def test_status_is_built_at_the_request(tmp_path: Path) -> None:
     """`status` answers carpd's status as of the request, in one line of JSON, which
-    Store.live_status (carpd status) reads; a carpd without it answers the usage."""
+    control_client.live_status (carpd status) reads; a carpd without it answers the usage."""
     store = Store(tmp_path)
     status: dict[str, object] = {"pid": 1, "vhosts": {}, "reason": "two\nlines"}
 
@@ -135,9 +138,10 @@ def test_status_is_built_at_the_request(tmp_path: Path) -> None:
         server = await control.serve(store.socket_path, sync, dict,
                                      (lambda: status) if with_status else None)
         loop = asyncio.get_running_loop()
-        seen = [await loop.run_in_executor(None, store.live_status)]
+        ask = functools.partial(control_client.live_status, store.socket_file)
+        seen = [await loop.run_in_executor(None, ask)]
         status["vhosts"] = {"carp0": {"1": {"state": "MASTER"}}}
-        seen.append(await loop.run_in_executor(None, store.live_status))
+        seen.append(await loop.run_in_executor(None, ask))
         server.close()
         await server.wait_closed()
         return seen

@@ -117,7 +117,7 @@ def test_carpd_status_prefers_carpds_live_answer(rundir: Path, monkeypatch: pyte
     Store(rundir).write_status(doc())
     live = doc()
     live["vhosts"] = {}
-    monkeypatch.setattr(Store, "live_status", lambda self, timeout=1.0: live)
+    monkeypatch.setattr(status_cmd.control_client, "live_status", lambda path, timeout=1.0: live)
     assert carpd_main.main(["status"]) == 0
     assert capsys.readouterr().out.startswith("no vhids configured")
 
