@@ -591,3 +591,22 @@ def test_one_master_down_timer_per_family() -> None:
     assert (n.down.at4, n.down.at6) == (md, None)
     n.receive(peer_ad(n, 0), 1.0, family=6)
     assert (n.down.at4, n.down.at6) == (1_000_000 + md, None)
+
+
+def test_an_early_renewal_keeps_the_lease_plans_renew_slack() -> None:
+    """carp.lease: between two renewals at most seconds - EARLY_US - RENEW_SLACK_US pass,
+    so a carpd late by RENEW_SLACK_US never lets its own address lapse.  A renewal run
+    within the advert slack must keep that (the advert after it stays where it was)."""
+    from carp.lease import EARLY_US, RENEW_SLACK_US
+    v = make(advskew=100)
+    v.start(10.0)
+    down = v.next_deadline_us()
+    assert down is not None
+    v.timeout(down / 1e6)
+    lease_at, ad_at = v.lease_at, v.ad_at
+    assert lease_at is not None and ad_at is not None and lease_at < ad_at
+    slack = advert_slack_us(v.ad_interval_us())
+    renewed = lease_at - slack
+    assert [type(a) for a in v.timeout(renewed / 1e6, slack=True)] == [Lease]
+    seconds = v.lease_plan().seconds
+    assert v.ad_at - renewed <= seconds * 1_000_000 - EARLY_US - RENEW_SLACK_US
