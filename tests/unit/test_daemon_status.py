@@ -121,3 +121,24 @@ def test_object_text_encodes_again_entries_changed_in_place() -> None:
     assert '"BACKUP"' in text.encode(vhosts)
     vhosts["carp0"]["1"]["state"] = "MASTER"
     assert '"MASTER"' in text.encode(vhosts)
+
+
+def test_one_stalled_write_does_not_freeze_the_counters(tmp_path: Path) -> None:
+    """The counters another user's netstat and carpd --metrics read are "a few seconds old
+    at most" (module docstring).  One write stalled for a second (a page-cache flush, a
+    load spike on a shared host) must not put off the next counters-only rewrite for
+    cost / COUNTERS_SHARE = 200 s: the delay wants a bound."""
+    store = CountingStore(tmp_path)
+    ticks = iter([0.0, 1.0])  # the write took one second of the clock
+
+    async def scenario() -> float:
+        writer = StatusWriter(store, lambda: {"pid": 1}, print, clock=lambda: next(ticks))
+        writer.write_now()
+        loop = asyncio.get_running_loop()
+        writer.changed()
+        assert writer._pending is not None
+        delay = writer._pending.when() - loop.time()
+        writer._pending.cancel()
+        return delay
+
+    assert asyncio.run(scenario()) <= 10.0
