@@ -314,8 +314,8 @@ class VirtualHost:
         return acts + self._set_state(INIT, reason, to_us(now))
 
     def timeout(self, now: float, slack: bool = False) -> list[Action]:
-        """Run whichever timer is due at `now`; with `slack`, also the MASTER timers due
-        within their advert slack (carp.deadlines), never a master-down timer."""
+        """Run whichever timer is due at `now`; with `slack`, also an advertisement due
+        within its advert slack (carp.deadlines), never a master-down or lease renewal."""
         now_us = to_us(now)
         acts: list[Action] = []
         down = self.down.at
@@ -326,7 +326,9 @@ class VirtualHost:
         until = now_us + advert_slack_us(self.ad_interval_us()) if slack else now_us
         if self.ad_at is not None and self.ad_at <= until:
             acts += self._send_tick(now_us)
-        if self.lease_at is not None and self.lease_at <= until:
+        # A renewal never runs early: the advert after it keeps its time, and the lease
+        # plan's RENEW_SLACK (carp.lease) would lose what the renewal gained
+        if self.lease_at is not None and self.lease_at <= now_us:
             acts += self._lease(now_us, with_advert=False)
         return acts
 

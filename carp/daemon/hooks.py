@@ -247,11 +247,13 @@ class HookRunner:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         self.log(message)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.0):
-                await proc.wait()
-        # Once more, the hook reaped: a child it was forking as the first signal came
-        # (`sleep 60 &` under load) can miss it and live on, reparented to init.  The
-        # group number stays taken while any member lives, so this finds only ours.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await proc.wait()
+        finally:  # also when a second cancellation ends the wait (a slow reap)
+            # Once more, the hook reaped: a child it was forking as the first signal came
+            # (`sleep 60 &` under load) can miss it and live on, reparented to init.  The
+            # group number stays taken while any member lives, so this finds only ours.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)

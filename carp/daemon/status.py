@@ -4,9 +4,9 @@ Rewritten at once on a state change, and at most once a second while only counte
 change: never once per packet.  A counters-only rewrite also waits until the last one's
 cost is at most COUNTERS_SHARE of the time since: at a thousand vhids a write cost
 ~25 ms, and once a second it was a third of an idle carpd's CPU; it costs ~10 ms now,
-so every ~2 s there.  (netstat asks carpd for live counters on its control socket;
-status.json's are its fallback, and what carpd --metrics serves: a few seconds old at
-most at that scale.)
+so every ~2 s there, and never later than MAX_INTERVAL.  (netstat asks carpd for live
+counters on its control socket; status.json's are its fallback, and what other users and
+carpd --metrics read: a few seconds old at most at that scale.)
 
 Each write re-encodes only the interfaces whose entries ("vhosts", "interfaces") changed
 since the last one (ObjectText): at a thousand vhids a configuration change touches one,
@@ -25,6 +25,7 @@ from carp.store import Store
 MIN_INTERVAL = 1.0
 CACHED = ("vhosts", "interfaces")  # per interface: a write re-encodes the changed ones
 COUNTERS_SHARE = 0.005  # of a core, at most, for counters-only rewrites
+MAX_INTERVAL = 5.0  # ... but never staler than this: one stalled write must not freeze them
 
 
 class StatusWriter:
@@ -61,7 +62,7 @@ class StatusWriter:
         """Counters moved: publish within MIN_INTERVAL (longer where a write is costly),
         coalescing everything until then."""
         if self._pending is None:
-            delay = max(MIN_INTERVAL, self.cost / COUNTERS_SHARE)
+            delay = min(MAX_INTERVAL, max(MIN_INTERVAL, self.cost / COUNTERS_SHARE))
             self._pending = asyncio.get_running_loop().call_later(delay, self.write_now)
 
     def remove(self) -> None:

@@ -444,3 +444,28 @@ def test_shutdown_ends_a_worker_that_swallowed_its_cancellation(tmp_path: Path) 
 
     asyncio.run(scenario())
     assert swallowed
+
+
+def test_the_second_group_kill_survives_a_cancelled_reap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook slow to be reaped (a loaded host) and a second cancellation meanwhile: the
+    group is still killed twice, so a child forked as the first signal came is not left."""
+    kills: list[int] = []
+    monkeypatch.setattr(hooks_module.os, "killpg", lambda pgid, sig: kills.append(pgid))
+
+    class Unreaped:
+        pid = 424242
+
+        async def wait(self) -> int:
+            await asyncio.sleep(30)
+            return 0
+
+    async def scenario() -> None:
+        runner = HookRunner(tmp_path, lambda _line: None)
+        kill = asyncio.ensure_future(runner._kill(Unreaped(), "killed"))  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)
+        kill.cancel()
+        await asyncio.wait({kill})
+
+    asyncio.run(scenario())
+    assert kills == [424242, 424242]
