@@ -5,12 +5,13 @@ that deadline, so a vhid whose timer moved is pushed again and its old entry dro
 it surfaces.  Scanning every vhid per wake-up instead was O(n^2) a second at a thousand
 vhids.  CarpHost says which vhids an event touched (or that any may have changed).
 
-Advert slack: a wake-up at `now` also runs the MASTER timers (advertisement, lease
-renewal) due before now + their slack, so vhids configured one by one, whose timers
+Advert slack: a wake-up at `now` also runs the MASTER advertisements due before
+now + their slack, so vhids configured one by one, whose timers
 would each wake carpd at its own phase, fall into a few shared wake-ups within a cycle:
 an early timer re-arms from `now`, so its phase joins the one that woke it.  Only
-MASTER timers go early: an advertisement shortens one interval (a backup waits
-3 x advbase + skew), a renewal one lease gap.  A master-down timer never does.
+advertisements go early: one shortens one interval (a backup waits 3 x advbase +
+skew).  A master-down timer never does, nor a lease renewal: carp.lease sizes a lease
+for a carpd up to RENEW_SLACK_US late, counted from the renewal to the next advert.
 The kernels keep one callout per vhid (OpenBSD timeout_add, FreeBSD and NetBSD
 callout_reset in carp_send_ad), nearly free there; in userland each wake-up costs
 carpd an event loop turn, Python and syscalls, so this trades a little punctuality of

@@ -273,7 +273,7 @@ class CarpHost:
         return self._post(self._run_all(now) + self.demotion.update(before, now))
 
     def timeout(self, now: float) -> list[Action]:
-        """Run every timer due at `now`, and the MASTER timers within their advert slack
+        """Run every timer due at `now`, and the MASTER advertisements within their slack
         (carp.deadlines): their phases merge, so carpd wakes less often."""
         acts: list[Action] = []
         fired: list[VirtualHost] = []
