@@ -15,6 +15,7 @@ import pytest
 
 from carp.daemon.hooks import hooks_in
 from tests.examples import EXAMPLES, calls, enable, stand_ins
+from tests.shellcheck import assert_posix_sh_shellcheck_clean
 
 SCRIPTS = sorted(EXAMPLES.rglob("*.example"))
 UNITS = sorted((EXAMPLES / "systemd").iterdir())
@@ -31,10 +32,7 @@ def test_the_examples_are_there() -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_each_script_is_posix_sh_that_shellcheck_passes(script: Path) -> None:
-    assert script.read_text().startswith("#!/bin/sh\n")
-    run = subprocess.run(["shellcheck", "-s", "sh", str(script)],
-                         capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert_posix_sh_shellcheck_clean(script)
 
 
 def test_the_hook_examples_stay_disabled_until_copied(tmp_path: Path) -> None:
